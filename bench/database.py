@@ -1,0 +1,59 @@
+"""The PostgreSQL server the benchmark uses and its fresh `crmapi_bench` database."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from pathlib import Path
+
+import asyncpg
+
+from crmapi import embedded
+from crmapi.db import libpq_dsn, url_with_database
+from crmapi.migrate import migrate
+
+ROOT = Path(__file__).resolve().parents[1]
+STATE = ROOT / ".crmapi" / "bench"
+NAME = "crmapi_bench"
+
+
+def server_url() -> tuple[str, str]:
+    """The owner's URL of a server to create the bench database on, and where it came from."""
+    configured = os.environ.get("TEST_DATABASE_URL")
+    if configured:
+        return configured, "TEST_DATABASE_URL"
+    return embedded.start_postgres(STATE, database="postgres"), f"embedded in {STATE / 'pg'}"
+
+
+async def connect(url: str) -> asyncpg.Connection:
+    return await asyncpg.connect(libpq_dsn(url))
+
+
+async def _on_maintenance_db(server: str, sql: str) -> None:
+    conn = await connect(url_with_database(server, "postgres"))
+    try:
+        await conn.execute(sql)
+    finally:
+        await conn.close()
+
+
+async def create(server: str) -> str:
+    """Drop and recreate the bench database, migrate it; returns its owner URL."""
+    await drop(server)
+    await _on_maintenance_db(server, f'CREATE DATABASE "{NAME}"')
+    url = url_with_database(server, NAME)
+    # Alembic's env calls asyncio.run, so it needs a thread of its own.
+    await asyncio.to_thread(migrate, url)
+    return url
+
+
+async def drop(server: str) -> None:
+    await _on_maintenance_db(server, f'DROP DATABASE IF EXISTS "{NAME}" WITH (FORCE)')
+
+
+async def version(url: str) -> str:
+    conn = await connect(url)
+    try:
+        return str(await conn.fetchval("SHOW server_version"))
+    finally:
+        await conn.close()

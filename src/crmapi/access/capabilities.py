@@ -1,0 +1,35 @@
+"""The capability catalogue and what implies what.
+
+Until groups and grants land, a member's set comes from its kind and the
+administrator flag create-org sets; `capabilities_of` is the one place that changes.
+"""
+
+from __future__ import annotations
+
+CATALOGUE: dict[str, str] = {
+    "org.admin": "Administer the organisation: members, settings, keys; implies every capability.",
+    "contacts.create": "Create contacts (the creator owns them).",
+    "contacts.view_any": "See every contact of the organisation, not only those in the scope.",
+    "contacts.manage": "Change, delete and restore any contact; implies contacts.view_any.",
+    "accounts.create": "Create customer accounts (the creator owns them).",
+    "accounts.view_any": "See every customer account (the seed's 'View Customer Accounts').",
+    "accounts.manage": "Change, delete, restore and assign any account; implies accounts.view_any.",
+    "tags.manage": "Manage the tag catalogue: create, rename, recolour and delete tags on every record.",
+    "config.manage": "Configure the organisation's CRM: custom fields of contacts and accounts.",
+}
+
+STAFF_DEFAULT = frozenset({"contacts.create", "accounts.create"})
+
+
+def implies(held: frozenset[str], wanted: str) -> bool:
+    """True when a held capability grants the wanted one."""
+    if "org.admin" in held or wanted in held:
+        return True
+    area, _, action = wanted.partition(".")
+    return action == "view_any" and f"{area}.manage" in held
+
+
+def capabilities_of(*, kind: str, is_admin: bool) -> frozenset[str]:
+    if kind == "customer":
+        return frozenset()
+    return STAFF_DEFAULT | ({"org.admin"} if is_admin else set())

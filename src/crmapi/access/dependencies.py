@@ -1,0 +1,112 @@
+"""The auth dependency: bearer token (member JWT or API key) -> Actor, and capability checks."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+from uuid import UUID
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from crmapi.access.actor import Actor
+from crmapi.access.capabilities import capabilities_of
+from crmapi.db import DbSession, bind_org
+from crmapi.errors import Forbidden, Unauthorized
+from crmapi.identity.models import ApiKey, AuthSession, Member, Organisation
+from crmapi.identity.security import Keys, same
+
+bearer = HTTPBearer(auto_error=False, description="An access token from /v1/auth/token, or an API key.")
+
+
+async def current_actor(
+    request: Request,
+    session: DbSession,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+) -> Actor:
+    if credentials is None:
+        raise Unauthorized("Send a bearer token: an access token or an API key.")
+    keys: Keys = request.app.state.keys
+    token = credentials.credentials
+    if token.startswith("crm_"):
+        actor = await _api_key_actor(session, keys, token)
+    else:
+        claims = keys.read_access_token(token)
+        try:
+            org, member, sid = UUID(claims["org"]), UUID(claims["member"]), UUID(claims["sid"])
+        except ValueError as exc:
+            raise Unauthorized("The access token is not valid.", slug="invalid-token") from exc
+        actor = await _member_actor(session, org, member, sid)
+    request.state.actor = actor
+    return actor
+
+
+async def _member_actor(session: AsyncSession, org_id: UUID, member_id: UUID, session_id: UUID) -> Actor:
+    await bind_org(session, org_id)
+    row = (
+        await session.execute(
+            select(Member.kind, Member.time_zone, Member.is_admin, Organisation.policy_version)
+            .join(AuthSession, (AuthSession.org_id == Member.org_id) & (AuthSession.member_id == Member.id))
+            .join(Organisation, Organisation.id == Member.org_id)
+            .where(
+                Member.org_id == org_id,
+                Member.id == member_id,
+                Member.status == "active",
+                AuthSession.id == session_id,
+                AuthSession.revoked_at.is_(None),
+            )
+        )
+    ).one_or_none()
+    if row is None:
+        raise Unauthorized("The session has ended or the member is not active.", slug="session-ended")
+    return Actor(
+        org_id=org_id,
+        kind=row.kind,
+        member_id=member_id,
+        session_id=session_id,
+        time_zone=row.time_zone,
+        capabilities=capabilities_of(kind=row.kind, is_admin=row.is_admin),
+    )
+
+
+async def _api_key_actor(session: AsyncSession, keys: Keys, token: str) -> Actor:
+    try:
+        _, key_hex, secret = token.split("_", 2)
+        key_id = UUID(hex=key_hex)
+    except ValueError as exc:
+        raise Unauthorized("The API key is not valid.", slug="invalid-api-key") from exc
+    key = (await session.execute(select(ApiKey).where(ApiKey.id == key_id))).scalar_one_or_none()
+    if key is None or key.revoked_at is not None or not same(key.secret_hash, keys.secret_hash(secret)):
+        raise Unauthorized("The API key is not valid.", slug="invalid-api-key")
+    await bind_org(session, key.organisation_id)
+    return Actor(
+        org_id=key.organisation_id,
+        kind="api_key",
+        api_key_id=key.id,
+        capabilities=frozenset(key.capabilities),
+    )
+
+
+CurrentActor = Annotated[Actor, Depends(current_actor)]
+
+
+def require(capability: str) -> Any:
+    """A dependency that answers 403 unless the actor holds (or is implied) the capability."""
+
+    async def check(actor: CurrentActor) -> Actor:
+        if not actor.can(capability):
+            raise Forbidden(f"This needs the capability '{capability}'.", slug="missing-capability")
+        return actor
+
+    check.__name__ = f"require_{capability.replace('.', '_')}"
+    return Depends(check)
+
+
+def require_staff(actor: CurrentActor) -> Actor:
+    if actor.kind == "customer":
+        raise Forbidden("Customers cannot use this endpoint.", slug="staff-only")
+    return actor
+
+
+StaffActor = Annotated[Actor, Depends(require_staff)]

@@ -1,0 +1,93 @@
+"""What an actor may read of accounts: the scope every account read and write starts from."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Select, false, or_, select
+
+from crmapi import search
+from crmapi.access.actor import Actor
+from crmapi.accounts.models import Account, AccountAssignment, AccountContact
+from crmapi.accounts.schemas import AccountFilter
+from crmapi.contacts.models import Contact
+from crmapi.errors import Forbidden
+from crmapi.pagination import Sorting
+
+SORTING = Sorting(
+    columns={
+        "created_at": Account.created_at,
+        "updated_at": Account.updated_at,
+        "name": Account.name,
+        "number": Account.number,
+    },
+    id_column=Account.id,
+    default="created_at",
+)
+
+
+def scope(actor: Actor) -> Any:
+    """Accounts the actor may see: everything with accounts.view_any, else owned or personally assigned.
+
+    Sales-rep records and business units widen this when the access model lands.
+    """
+    if actor.can("accounts.view_any"):
+        return Account.org_id == actor.org_id
+    if actor.member_id is None:
+        return false()
+    assigned = select(AccountAssignment.account_id).where(AccountAssignment.member_id == actor.member_id)
+    return (Account.org_id == actor.org_id) & or_(
+        Account.owner_member_id == actor.member_id, Account.id.in_(assigned)
+    )
+
+
+def visible_ids(actor: Actor) -> Select[Any]:
+    """Ids of live accounts in scope: what child records (and linked contacts) inherit."""
+    return select(Account.id).where(scope(actor), Account.deleted_at.is_(None))
+
+
+def linked_contact_ids(actor: Actor) -> Select[Any]:
+    """Contacts linked to an account the actor can see."""
+    return select(AccountContact.contact_id).where(AccountContact.account_id.in_(visible_ids(actor)))
+
+
+def readable(actor: Actor, *, deleted: bool = False) -> Select[Account]:
+    state = Account.deleted_at.is_not(None) if deleted else Account.deleted_at.is_(None)
+    return select(Account).where(scope(actor), state)
+
+
+def filtered(actor: Actor, f: AccountFilter) -> Select[Account]:
+    if f.deleted == "only" and not actor.can("accounts.manage"):
+        raise Forbidden("Listing deleted accounts needs 'accounts.manage'.", slug="missing-capability")
+    stmt = readable(actor, deleted=f.deleted == "only")
+    if f.status:
+        stmt = stmt.where(Account.status == f.status)
+    if f.classification:
+        stmt = stmt.where(Account.classification == f.classification)
+    if f.tag:
+        stmt = stmt.where(Account.tags.contains(f.tag))
+    if f.owner_member_id:
+        stmt = stmt.where(Account.owner_member_id == f.owner_member_id)
+    if f.code:
+        stmt = stmt.where(Account.code == f.code)
+    if f.contact_id:
+        linked = select(AccountContact.account_id).where(AccountContact.contact_id == f.contact_id)
+        stmt = stmt.where(Account.id.in_(linked))
+    if f.created_from:
+        stmt = stmt.where(Account.created_at >= f.created_from)
+    if f.created_to:
+        stmt = stmt.where(Account.created_at < f.created_to)
+    if f.q:
+        via_contact = (
+            select(AccountContact.account_id)
+            .join(
+                Contact, (Contact.org_id == AccountContact.org_id) & (Contact.id == AccountContact.contact_id)
+            )
+            .where(search.matches(Contact.search_text, f.q), Contact.deleted_at.is_(None))
+        )
+        stmt = stmt.where(or_(search.matches(Account.search_text, f.q), Account.id.in_(via_contact)))
+    return stmt
+
+
+def relevance(f: AccountFilter) -> Any:
+    return search.relevance(Account.search_text, Account.search_vector, f.q) if f.q else None

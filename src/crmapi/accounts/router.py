@@ -1,0 +1,330 @@
+"""HTTP for customer accounts, their linked contacts and personal assignments."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Annotated, Any
+from uuid import UUID
+
+from fastapi import APIRouter, Query, Request, Response, status
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from crmapi import history
+from crmapi.access.actor import Actor
+from crmapi.access.dependencies import CurrentActor, require
+from crmapi.accounts import queries, service
+from crmapi.accounts.models import Account
+from crmapi.accounts.schemas import (
+    AccountContactLink,
+    AccountContactRead,
+    AccountCreate,
+    AccountListQuery,
+    AccountRead,
+    AccountSearch,
+    AccountUpdate,
+    AssignmentCreate,
+    AssignmentRead,
+)
+from crmapi.concurrency import IfMatch, etag, expected_version
+from crmapi.contacts import service as contacts_service
+from crmapi.custom_fields import service as custom_fields
+from crmapi.db import DbSession
+from crmapi.errors import problem_responses
+from crmapi.idempotency import CrmRoute, Idempotent
+from crmapi.pagination import Page, PageParams, paginate, render, render_page, select_fields
+
+router = APIRouter(prefix="/v1/accounts", tags=["accounts"], route_class=CrmRoute, dependencies=[Idempotent])
+contact_accounts = APIRouter(prefix="/v1/contacts", tags=["accounts"], route_class=CrmRoute)
+
+Creator = Annotated[Actor, require("accounts.create")]
+ONE = problem_responses(401, 403, 404, 422, 503)
+LIST = problem_responses(400, 401, 403, 422, 503)
+
+
+async def _rows(session: AsyncSession, accounts: Sequence[Account]) -> list[dict[str, Any]]:
+    """Read rows for accounts, with their sales-rep codes fetched in one query."""
+    codes = await service.sales_rep_codes(session, [a.id for a in accounts])
+    return [
+        {
+            **{k: getattr(a, k) for k in AccountRead.model_fields if hasattr(Account, k)},
+            "credit_limit": service.money(a),
+            "sales_rep_codes": codes[a.id],
+        }
+        for a in accounts
+    ]
+
+
+async def _one(session: AsyncSession, account: Account, response: Response) -> AccountRead:
+    response.headers["ETag"] = etag(account.version)
+    return AccountRead.model_validate((await _rows(session, [account]))[0])
+
+
+async def _list(
+    request: Request, session: AsyncSession, actor: Actor, query: AccountListQuery | AccountSearch
+) -> dict[str, Any]:
+    select_fields(AccountRead, query.fields)
+    stmt = await custom_fields.narrow(
+        session, actor, "account", queries.filtered(actor, query), query.custom_filter()
+    )
+    rows, cursor, count = await paginate(
+        session,
+        stmt,
+        sorting=queries.SORTING,
+        params=query,
+        cursors=request.app.state.cursors,
+        relevance=queries.relevance(query),
+    )
+    return render_page(AccountRead, await _rows(session, rows), cursor, count, query.fields)
+
+
+@router.get(
+    "",
+    operation_id="list_accounts",
+    summary="List customer accounts",
+    response_model=Page[AccountRead],
+    response_model_exclude_unset=True,
+    responses=LIST,
+)
+async def list_accounts(
+    request: Request, session: DbSession, actor: CurrentActor, query: Annotated[AccountListQuery, Query()]
+) -> dict[str, Any]:
+    """Accounts in the caller's scope; with `q`, best matches first.
+
+    `custom.<key>=value` (any number of them) keeps accounts whose custom field has that value;
+    `fields=name,code,custom.<key>` shows single custom fields as columns.
+    """
+    return await _list(request, session, actor, query)
+
+
+@router.post(
+    "/search",
+    operation_id="search_accounts",
+    summary="List accounts with a structured filter",
+    response_model=Page[AccountRead],
+    response_model_exclude_unset=True,
+    responses=LIST,
+)
+async def search_accounts(
+    request: Request, session: DbSession, actor: CurrentActor, body: AccountSearch
+) -> dict[str, Any]:
+    """The list's filters, sort and paging as a JSON body; custom field values go in `custom`."""
+    return await _list(request, session, actor, body)
+
+
+@router.post(
+    "",
+    operation_id="create_account",
+    summary="Create a customer account",
+    status_code=status.HTTP_201_CREATED,
+    response_model=AccountRead,
+    responses=problem_responses(401, 403, 409, 422, 503),
+)
+async def create_account(
+    session: DbSession, actor: Creator, body: AccountCreate, response: Response
+) -> AccountRead:
+    """The account gets the next number of the organisation's series."""
+    account = await service.create(session, actor, body)
+    response.headers["Location"] = f"/v1/accounts/{account.id}"
+    return await _one(session, account, response)
+
+
+@router.get(
+    "/{account_id}",
+    operation_id="get_account",
+    summary="Get a customer account",
+    response_model=AccountRead,
+    response_model_exclude_unset=True,
+    responses=ONE,
+)
+async def get_account(
+    session: DbSession,
+    actor: CurrentActor,
+    account_id: UUID,
+    response: Response,
+    fields: Annotated[str | None, Query(max_length=2048, description="Comma-separated fields.")] = None,
+) -> AccountRead:
+    chosen = select_fields(AccountRead, fields)
+    account = await service.get(session, actor, account_id)
+    full = await _one(session, account, response)
+    return full if chosen is None else render(AccountRead, full, chosen)
+
+
+@router.patch(
+    "/{account_id}",
+    operation_id="update_account",
+    summary="Change a customer account",
+    response_model=AccountRead,
+    responses=problem_responses(401, 403, 404, 409, 412, 422, 503),
+)
+async def update_account(
+    session: DbSession,
+    actor: CurrentActor,
+    account_id: UUID,
+    body: AccountUpdate,
+    response: Response,
+    if_match: IfMatch = None,
+) -> AccountRead:
+    """Merge semantics: fields left out stay as they are."""
+    account = await service.update(session, actor, account_id, body, expected_version(if_match))
+    return await _one(session, account, response)
+
+
+@router.delete(
+    "/{account_id}",
+    operation_id="delete_account",
+    summary="Delete a customer account (soft)",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses=problem_responses(401, 403, 404, 412, 422, 503),
+)
+async def delete_account(
+    session: DbSession, actor: CurrentActor, account_id: UUID, if_match: IfMatch = None
+) -> Response:
+    await service.delete(session, actor, account_id, expected_version(if_match))
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.post(
+    "/{account_id}/restore",
+    operation_id="restore_account",
+    summary="Restore a deleted account",
+    response_model=AccountRead,
+    responses=ONE,
+)
+async def restore_account(
+    session: DbSession, actor: CurrentActor, account_id: UUID, response: Response
+) -> AccountRead:
+    account = await service.restore(session, actor, account_id)
+    return await _one(session, account, response)
+
+
+@router.get(
+    "/{account_id}/history",
+    operation_id="list_account_history",
+    summary="An account's history",
+    response_model=Page[history.HistoryRead],
+    response_model_exclude_unset=True,
+    responses=problem_responses(400, 401, 403, 404, 422, 503),
+)
+async def list_account_history(
+    request: Request,
+    session: DbSession,
+    actor: CurrentActor,
+    account_id: UUID,
+    page: Annotated[PageParams, Query()],
+) -> dict[str, Any]:
+    """Who changed what and when, newest first."""
+    await service.get(session, actor, account_id)
+    rows, cursor, count = await paginate(
+        session,
+        history.of(service.ENTITY, account_id),
+        sorting=history.HISTORY_SORTING,
+        params=page,
+        cursors=request.app.state.cursors,
+    )
+    return render_page(history.HistoryRead, rows, cursor, count, page.fields)
+
+
+@router.get(
+    "/{account_id}/contacts",
+    operation_id="list_account_contacts",
+    summary="An account's contacts",
+    response_model=list[AccountContactRead],
+    responses=ONE,
+)
+async def list_account_contacts(
+    session: DbSession, actor: CurrentActor, account_id: UUID
+) -> list[dict[str, Any]]:
+    """The primary contact first, then the others by name."""
+    return await service.linked_contacts(session, actor, account_id)
+
+
+@router.post(
+    "/{account_id}/contacts",
+    operation_id="link_account_contact",
+    summary="Link a contact to an account",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses=problem_responses(401, 403, 404, 422, 503),
+)
+async def link_account_contact(
+    session: DbSession, actor: CurrentActor, account_id: UUID, body: AccountContactLink
+) -> Response:
+    """Linking again changes the role; the contact must be one the caller can see."""
+    await service.link_contact(session, actor, account_id, body.contact_id, body.role)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.delete(
+    "/{account_id}/contacts/{contact_id}",
+    operation_id="unlink_account_contact",
+    summary="Unlink a contact from an account",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses=problem_responses(401, 403, 404, 409, 422, 503),
+)
+async def unlink_account_contact(
+    session: DbSession, actor: CurrentActor, account_id: UUID, contact_id: UUID
+) -> Response:
+    await service.unlink_contact(session, actor, account_id, contact_id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.get(
+    "/{account_id}/assignments",
+    operation_id="list_account_assignments",
+    summary="Members personally assigned to an account",
+    response_model=list[AssignmentRead],
+    responses=ONE,
+)
+async def list_account_assignments(
+    session: DbSession, actor: CurrentActor, account_id: UUID
+) -> list[dict[str, Any]]:
+    return await service.assignments(session, actor, account_id)
+
+
+@router.post(
+    "/{account_id}/assignments",
+    operation_id="assign_account_member",
+    summary="Personally assign a member to an account",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses=ONE,
+)
+async def assign_account_member(
+    session: DbSession, actor: CurrentActor, account_id: UUID, body: AssignmentCreate
+) -> Response:
+    """Staff and customers alike: an assigned member sees the account and its contacts."""
+    await service.assign(session, actor, account_id, body.member_id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.delete(
+    "/{account_id}/assignments/{member_id}",
+    operation_id="unassign_account_member",
+    summary="Remove a personal assignment",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses=ONE,
+)
+async def unassign_account_member(
+    session: DbSession, actor: CurrentActor, account_id: UUID, member_id: UUID
+) -> Response:
+    await service.unassign(session, actor, account_id, member_id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@contact_accounts.get(
+    "/{contact_id}/accounts",
+    operation_id="list_contact_accounts",
+    summary="The accounts a contact is linked to",
+    response_model=Page[AccountRead],
+    response_model_exclude_unset=True,
+    responses=problem_responses(400, 401, 403, 404, 422, 503),
+)
+async def list_contact_accounts(
+    request: Request,
+    session: DbSession,
+    actor: CurrentActor,
+    contact_id: UUID,
+    page: Annotated[PageParams, Query()],
+) -> dict[str, Any]:
+    """Only the accounts the caller can see."""
+    await contacts_service.get(session, actor, contact_id)
+    query = AccountListQuery(**page.model_dump(), contact_id=contact_id)
+    return await _list(request, session, actor, query)

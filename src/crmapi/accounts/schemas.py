@@ -1,0 +1,162 @@
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+from crmapi.custom_fields.schemas import CustomBody, CustomQuery
+from crmapi.pagination import PageBody, PageParams
+from crmapi.types import Input, Money, MoneyInput, Name, ShortText, Timestamp
+
+AccountStatus = Literal["active", "on_hold", "closed"]
+Code = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
+Label = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
+Tag = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
+SearchText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+
+
+class _AccountFields(Input):
+    code: Code | None = Field(None, description="The ERP's debtor number; unique in the organisation.")
+    primary_contact_id: UUID | None = None
+    classification: ShortText | None = Field(None, examples=["wholesale"])
+    credit_rating: ShortText | None = Field(None, examples=["A"])
+    credit_limit: MoneyInput | None = None
+    payment_terms: ShortText | None = Field(None, examples=["30 days net"])
+    payment_methods: list[Label] | None = Field(None, max_length=20, examples=[["transfer", "card"]])
+    price_level: ShortText | None = Field(None, examples=["B"])
+    status: AccountStatus | None = None
+    is_retail_default: bool | None = Field(
+        None,
+        strict=True,
+        description="The one account for customers without their own; setting it moves it here.",
+    )
+    owner_member_id: UUID | None = None
+    business_unit_id: UUID | None = None
+    tags: list[Tag] | None = Field(None, max_length=50)
+    custom: dict[str, Any] | None = Field(None, max_length=100)
+    sales_rep_codes: list[Code] | None = Field(
+        None, max_length=50, description="ERP sales-rep codes serving this account (replaces the set)."
+    )
+
+
+class AccountCreate(_AccountFields):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "name": "Hurtownia Nowak Sp. z o.o.",
+                    "code": "D-10042",
+                    "classification": "wholesale",
+                    "credit_limit": {"amount": "25000.00", "currency": "PLN"},
+                    "payment_terms": "30 days net",
+                    "tags": ["key-account"],
+                }
+            ]
+        },
+    )
+    name: Name
+    contact_ids: list[UUID] = Field(
+        default_factory=list, max_length=100, description="Other contacts to link besides the primary one."
+    )
+
+
+class AccountUpdate(_AccountFields):
+    """Merge semantics: only the fields sent change; null clears an optional field."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"status": "on_hold"}]})
+    name: Name | None = None
+
+
+class AccountRead(BaseModel):
+    """Every field but id is optional: `fields` may leave any of them out."""
+
+    model_config = ConfigDict(from_attributes=True)
+    id: UUID
+    number: int | None = None
+    code: str | None = None
+    name: str | None = None
+    primary_contact_id: UUID | None = None
+    classification: str | None = None
+    credit_rating: str | None = None
+    credit_limit: Money | None = None
+    payment_terms: str | None = None
+    payment_methods: list[str] | None = None
+    price_level: str | None = None
+    status: AccountStatus | None = None
+    is_retail_default: bool | None = None
+    owner_member_id: UUID | None = None
+    business_unit_id: UUID | None = None
+    tags: list[str] | None = None
+    custom: dict[str, Any] | None = None
+    sales_rep_codes: list[str] | None = None
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+    deleted_at: datetime | None = None
+    version: int | None = None
+
+
+class AccountFilter(Input):
+    status: AccountStatus | None = None
+    classification: ShortText | None = None
+    tag: list[Tag] = Field(
+        default_factory=list, max_length=20, description="Every tag given must be present."
+    )
+    owner_member_id: UUID | None = None
+    contact_id: UUID | None = Field(None, description="Accounts this contact is linked to.")
+    code: Code | None = None
+    created_from: Timestamp | None = None
+    created_to: Timestamp | None = None
+    q: SearchText | None = Field(
+        None,
+        description="Name, number, code, tax id, email, phone or address of the account or its contacts.",
+    )
+    deleted: Literal["only"] | None = Field(
+        None, description="`only`: the deleted accounts (accounts.manage)."
+    )
+
+
+class AccountListQuery(PageParams, AccountFilter, CustomQuery):
+    model_config = ConfigDict(extra="forbid")
+
+
+class AccountSearch(PageBody, AccountFilter, CustomBody):
+    """The list's filters, sort and paging as a JSON body."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"status": "active", "tag": ["key-account"], "limit": 50}]},
+    )
+
+
+class AccountContactLink(Input):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [{"contact_id": "01a209e0-debb-7440-ae31-c8fd501a9992", "role": "buyer"}]
+        },
+    )
+    contact_id: UUID
+    role: ShortText | None = None
+
+
+class AccountContactRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    contact_id: UUID
+    display_name: str | None = None
+    role: str | None = None
+    is_primary: bool = False
+
+
+class AssignmentCreate(Input):
+    model_config = ConfigDict(extra="forbid")
+    member_id: UUID
+
+
+class AssignmentRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    member_id: UUID
+    kind: str | None = None
+    display_name: str | None = None

@@ -1,0 +1,197 @@
+"""The ASGI application. create_app() has no side effects: servers, pools and tasks start in the lifespan."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager, suppress
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse
+from fastapi.staticfiles import StaticFiles
+from swagger_ui_bundle import swagger_ui_path
+
+from crmapi import embedded, errors
+from crmapi.accounts import router as accounts
+from crmapi.contacts.router import router as contacts_router
+from crmapi.custom_fields.router import router as custom_fields_router
+from crmapi.db import Database, app_database_url, make_engine, make_sessions
+from crmapi.health import router as health_router
+from crmapi.identity import router as identity
+from crmapi.identity.security import Keys, load_or_create_secret
+from crmapi.limits import BodySizeLimit
+from crmapi.logs import RequestIdMiddleware
+from crmapi.notes.router import router as notes_router
+from crmapi.pagination import Cursors
+from crmapi.settings import Settings, get_settings
+from crmapi.tags import router as tags
+from crmapi.worker.queue import Queue
+from crmapi.worker.relay import Relay
+from crmapi.worker.runner import run_supervised
+
+log = logging.getLogger("crmapi")
+DESCRIPTION = """An API-first CRM: contacts, accounts, leads, opportunities, activities and service requests.
+
+Authenticate with `POST /v1/auth/token` and send `Authorization: Bearer <access_token>`.
+Errors are RFC 9457 `application/problem+json`. Lists are cursor-paged.
+"""
+
+
+@asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    settings: Settings = app.state.settings
+    tasks: list[asyncio.Task[None]] = []
+    owned: Database | None = None
+    if not settings.secret_key:
+        # Embedded mode: a generated signing secret kept in the data folder.
+        _use_keys(app, settings)
+    if app.state.db is None:
+        owner_url = settings.database_url
+        if owner_url is None:
+            owner_url = await asyncio.to_thread(embedded.start_postgres, settings.data_dir)
+            from crmapi.migrate import migrate
+
+            await asyncio.to_thread(migrate, owner_url, settings)
+            log.info("database: embedded PostgreSQL in %s", (settings.data_dir / "pg").resolve())
+        else:
+            log.info("database: %s", _redact(owner_url))
+        url = app_database_url(settings, owner_url)
+        engine = make_engine(url)
+        owned = Database(engine=engine, sessions=make_sessions(engine), url=url)
+        app.state.db = owned
+    if app.state.background:
+        redis_url = settings.redis_url
+        in_process_worker = redis_url is None
+        if redis_url is None:
+            redis_url = await asyncio.to_thread(embedded.start_redis, settings.data_dir)
+            log.info("queue: embedded Valkey at %s with an in-process worker", redis_url)
+        else:
+            log.info("queue: %s", _redact(redis_url))
+        queue = Queue(redis_url)
+        tasks.append(
+            asyncio.create_task(Relay(app.state.db.sessions, queue, settings.relay_interval_seconds).run())
+        )
+        if in_process_worker:
+            tasks.append(asyncio.create_task(run_supervised(app.state.db, redis_url)))
+        app.state.queue = queue
+    log.info(
+        "serving on http://%s:%s (docs at http://%s:%s/docs)",
+        settings.host,
+        settings.port,
+        settings.host,
+        settings.port,
+    )
+    try:
+        yield
+    finally:
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with suppress(asyncio.CancelledError, Exception):
+                await task
+        if app.state.background:
+            await app.state.queue.close()
+        if owned is not None:
+            await owned.engine.dispose()
+
+
+def _use_keys(app: FastAPI, settings: Settings) -> None:
+    keys = Keys(load_or_create_secret(settings.secret_key, settings.data_dir))
+    app.state.keys = keys
+    app.state.cursors = Cursors(keys.derive("cursor"))
+
+
+def _redact(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:
+        return url.split("@")[-1]
+
+
+def create_app(
+    settings: Settings | None = None, *, db: Database | None = None, background: bool = True
+) -> FastAPI:
+    """Build the app; `db` and `background=False` let tests bring their own database and no tasks."""
+    settings = settings or get_settings()
+    app = FastAPI(
+        title="crmapi",
+        version="0.1.0",
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
+        separate_input_output_schemas=False,
+    )
+    app.state.settings = settings
+    app.state.db = db
+    app.state.background = background
+    if settings.secret_key:
+        _use_keys(app, settings)
+    errors.install(app)
+    app.add_middleware(BodySizeLimit)
+    app.add_middleware(RequestIdMiddleware)
+    app.mount("/docs/assets", StaticFiles(directory=swagger_ui_path), name="swagger-assets")
+
+    @app.get("/docs", include_in_schema=False)
+    async def docs() -> HTMLResponse:
+        return get_swagger_ui_html(
+            openapi_url="/openapi.json",
+            title="crmapi — API docs",
+            swagger_js_url="/docs/assets/swagger-ui-bundle.js",
+            swagger_css_url="/docs/assets/swagger-ui.css",
+            swagger_favicon_url="/docs/assets/favicon-32x32.png",
+        )
+
+    app.include_router(health_router)
+    routers = (
+        identity.auth,
+        identity.me,
+        identity.organisation,
+        identity.members,
+        contacts_router,
+        accounts.router,
+        accounts.contact_accounts,
+        notes_router,
+        tags.router,
+        tags.contact_tags,
+        tags.account_tags,
+        custom_fields_router,
+    )
+    for router in routers:
+        app.include_router(router)
+    app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
+    return app
+
+
+def _openapi(app: FastAPI) -> dict[str, Any]:
+    """The generated document, with problem answers under application/problem+json only."""
+    if app.openapi_schema:
+        return app.openapi_schema
+    from fastapi.openapi.utils import get_openapi
+
+    schema = get_openapi(
+        title=app.title,
+        version=app.version,
+        description=app.description,
+        routes=app.routes,
+        separate_input_output_schemas=False,
+    )
+    for path in schema.get("paths", {}).values():
+        for operation in path.values():
+            for status, answer in operation.get("responses", {}).items():
+                content = answer.get("content", {})
+                if errors.PROBLEM_JSON in content and "application/json" in content:
+                    content[errors.PROBLEM_JSON] = content.pop("application/json")
+                elif status == "422" and "application/json" in content:
+                    answer["content"] = {
+                        errors.PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}
+                    }
+    schema["components"]["schemas"].pop("HTTPValidationError", None)
+    schema["components"]["schemas"].pop("ValidationError", None)
+    app.openapi_schema = schema
+    return schema

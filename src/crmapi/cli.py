@@ -1,0 +1,215 @@
+"""The `crmapi` command: serve, migrate, worker, openapi, create-org, demo-data."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import sys
+import time
+from collections.abc import Callable
+from contextlib import suppress
+
+from crmapi import embedded, logs
+from crmapi.settings import Settings, get_settings
+
+log = logging.getLogger("crmapi.cli")
+
+
+def owner_url(settings: Settings) -> str:
+    """DATABASE_URL, or the embedded server's URL with the schema brought up to date."""
+    if settings.database_url:
+        return settings.database_url
+    from crmapi.migrate import migrate
+
+    url = embedded.start_postgres(settings.data_dir)
+    migrate(url, settings)
+    return url
+
+
+def cmd_serve(settings: Settings, args: argparse.Namespace) -> None:
+    import uvicorn
+
+    from crmapi.app import create_app
+
+    base = f"http://{settings.host}:{settings.port}"
+    database = (
+        "from DATABASE_URL" if settings.database_url else f"embedded PostgreSQL in {settings.data_dir / 'pg'}"
+    )
+    queue = "from REDIS_URL" if settings.redis_url else "embedded Valkey with an in-process worker"
+    print(
+        f"crmapi: starting on {base} (API docs at {base}/docs); database {database}; queue {queue}",
+        flush=True,
+    )
+    uvicorn.run(
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        log_config=None,
+        access_log=False,
+        proxy_headers=True,
+    )
+
+
+def cmd_migrate(settings: Settings, args: argparse.Namespace) -> None:
+    from crmapi.migrate import migrate
+
+    url = settings.database_url or embedded.start_postgres(settings.data_dir)
+    migrate(url, settings)
+    print("crmapi: schema is up to date; role crmapi_app is ready", flush=True)
+
+
+def cmd_worker(settings: Settings, args: argparse.Namespace) -> None:
+    from crmapi.db import Database, app_database_url, make_engine, make_sessions
+    from crmapi.worker.queue import Queue
+    from crmapi.worker.relay import Relay
+    from crmapi.worker.runner import run_supervised
+
+    url = app_database_url(settings, owner_url(settings))
+    redis_url = settings.redis_url or embedded.start_redis(settings.data_dir)
+
+    async def run() -> None:
+        engine = make_engine(url, pool_size=5)
+        db = Database(engine=engine, sessions=make_sessions(engine), url=url)
+        queue = Queue(redis_url)
+        log.info("worker started: relay and jobs on %s", redis_url)
+        try:
+            await asyncio.gather(
+                Relay(db.sessions, queue, settings.relay_interval_seconds).run(),
+                run_supervised(db, redis_url),
+            )
+        finally:
+            await queue.close()
+            await engine.dispose()
+
+    with suppress(KeyboardInterrupt):
+        asyncio.run(run())
+
+
+def cmd_openapi(settings: Settings, args: argparse.Namespace) -> None:
+    from crmapi.app import create_app
+
+    json.dump(create_app(settings).openapi(), sys.stdout, indent=2, sort_keys=False)
+    sys.stdout.write("\n")
+
+
+def cmd_create_org(settings: Settings, args: argparse.Namespace) -> None:
+    from crmapi.db import app_database_url, make_engine, make_sessions
+    from crmapi.identity.service import create_organisation
+
+    url = app_database_url(settings, owner_url(settings))
+
+    async def run() -> dict[str, str]:
+        engine = make_engine(url, pool_size=1)
+        try:
+            async with make_sessions(engine)() as session, session.begin():
+                org, member = await create_organisation(
+                    session,
+                    name=args.name,
+                    admin_email=args.admin_email,
+                    admin_password=args.admin_password,
+                    currency=args.currency,
+                )
+                return {
+                    "organisation_id": str(org.id),
+                    "member_id": str(member.id),
+                    "admin_email": args.admin_email,
+                }
+        finally:
+            await engine.dispose()
+
+    print(json.dumps(asyncio.run(run())), flush=True)
+
+
+def cmd_demo_data(settings: Settings, args: argparse.Namespace) -> None:
+    from crmapi.db import app_database_url, make_engine, make_sessions
+    from crmapi.demo import PASSWORD, load
+
+    started = time.perf_counter()
+    url = app_database_url(settings, owner_url(settings))
+
+    async def run() -> dict[str, object]:
+        engine = make_engine(url, pool_size=1)
+        try:
+            loading = time.perf_counter()
+            async with make_sessions(engine)() as session, session.begin():
+                demo = await load(session, seed=args.seed, contacts=args.contacts, accounts=args.accounts)
+            loaded = time.perf_counter() - loading
+        finally:
+            await engine.dispose()
+        customer = demo.customers[0]
+        return {
+            "organisation_id": str(demo.organisation_id),
+            "organisation": demo.name,
+            "admin": {"email": demo.admin.email, "password": PASSWORD},
+            "staff": {"email": demo.staff[0].email, "password": PASSWORD},
+            "customer": {
+                "email": customer.email,
+                "password": PASSWORD,
+                "assigned_accounts": len(demo.assigned[customer.member_id]),
+            },
+            "counts": demo.counts,
+            # The whole command (with an embedded server's start and migration) and the load alone.
+            "seconds": round(time.perf_counter() - started, 2),
+            "load_seconds": round(loaded, 2),
+        }
+
+    print(json.dumps(asyncio.run(run()), ensure_ascii=False, indent=2), flush=True)
+
+
+def _at_least(minimum: int) -> Callable[[str], int]:
+    def parse(text: str) -> int:
+        value = int(text)
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"must be at least {minimum}")
+        return value
+
+    return parse
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="crmapi", description="An API-first CRM backend.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("serve", help="run the API (embedded PostgreSQL and Valkey unless URLs are set)")
+    sub.add_parser("migrate", help="bring the schema up to date and create the crmapi_app role")
+    sub.add_parser("worker", help="run the outbox relay and the job worker")
+    sub.add_parser("openapi", help="print the OpenAPI document")
+    org = sub.add_parser("create-org", help="create an organisation and its administrator")
+    org.add_argument("--name", required=True)
+    org.add_argument("--admin-email", required=True)
+    org.add_argument("--admin-password", required=True)
+    org.add_argument("--currency", default="EUR")
+    demo = sub.add_parser(
+        "demo-data",
+        help="create a new organisation 'Demo <n>' full of realistic demo data and print its sign-ins",
+        description="Creates 'Demo <n>' (a new one each run): 12 staff (one administrator), 4 customer "
+        "members, contacts, accounts, notes, tags and custom fields, each record with a 'created' "
+        "history row. No outbox rows are written, so webhooks and other event consumers never hear of "
+        "demo data. Every member's password is 'demo-password-1'.",
+    )
+    demo.add_argument("--seed", type=int, default=1, help="the same seed gives the same data (default 1)")
+    demo.add_argument("--contacts", type=_at_least(10), default=2000, help="default 2000")
+    demo.add_argument("--accounts", type=_at_least(5), default=500, help="default 500")
+    args = parser.parse_args(argv)
+    settings = get_settings()
+    logs.configure(settings.log_level)
+    commands = {
+        "serve": cmd_serve,
+        "migrate": cmd_migrate,
+        "worker": cmd_worker,
+        "openapi": cmd_openapi,
+        "create-org": cmd_create_org,
+        "demo-data": cmd_demo_data,
+    }
+    try:
+        commands[args.command](settings, args)
+    except Exception as exc:
+        if args.command == "serve":
+            raise
+        log.error("%s failed: %s", args.command, exc)
+        raise SystemExit(1) from exc
+
+
+if __name__ == "__main__":
+    main()

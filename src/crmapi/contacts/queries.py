@@ -1,0 +1,72 @@
+"""What an actor may read of contacts: the scope every contact read and write starts from."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Select, false, or_, select
+
+from crmapi import search
+from crmapi.access.actor import Actor
+from crmapi.accounts import queries as account_queries
+from crmapi.contacts.models import Contact
+from crmapi.contacts.schemas import ContactFilter
+from crmapi.errors import Forbidden
+from crmapi.pagination import Sorting
+
+SORTING = Sorting(
+    columns={
+        "created_at": Contact.created_at,
+        "updated_at": Contact.updated_at,
+        "display_name": Contact.display_name,
+    },
+    id_column=Contact.id,
+    default="created_at",
+)
+
+
+def scope(actor: Actor) -> Any:
+    """The contacts this actor may see: owned, or linked to an account the actor can see.
+
+    Business units widen it when the access model lands.
+    """
+    if actor.can("contacts.view_any"):
+        return Contact.org_id == actor.org_id
+    if actor.member_id is None:
+        return false()
+    return (Contact.org_id == actor.org_id) & or_(
+        Contact.owner_member_id == actor.member_id, Contact.id.in_(account_queries.linked_contact_ids(actor))
+    )
+
+
+def readable(actor: Actor, *, deleted: bool = False) -> Select[Contact]:
+    """Live (or, with deleted=True, deleted) contacts in the actor's scope."""
+    state = Contact.deleted_at.is_not(None) if deleted else Contact.deleted_at.is_(None)
+    return select(Contact).where(scope(actor), state)
+
+
+def filtered(actor: Actor, f: ContactFilter) -> Select[Contact]:
+    if f.deleted == "only" and not actor.can("contacts.manage"):
+        raise Forbidden("Listing deleted contacts needs 'contacts.manage'.", slug="missing-capability")
+    stmt = readable(actor, deleted=f.deleted == "only")
+    if f.kind:
+        stmt = stmt.where(Contact.kind == f.kind)
+    if f.tag:
+        stmt = stmt.where(Contact.tags.contains(f.tag))
+    if f.owner_member_id:
+        stmt = stmt.where(Contact.owner_member_id == f.owner_member_id)
+    if f.lifecycle_state:
+        stmt = stmt.where(Contact.lifecycle_state == f.lifecycle_state)
+    if f.parent_payer_id:
+        stmt = stmt.where(Contact.parent_payer_id == f.parent_payer_id)
+    if f.created_from:
+        stmt = stmt.where(Contact.created_at >= f.created_from)
+    if f.created_to:
+        stmt = stmt.where(Contact.created_at < f.created_to)
+    if f.q:
+        stmt = stmt.where(search.matches(Contact.search_text, f.q))
+    return stmt
+
+
+def relevance(f: ContactFilter) -> Any:
+    return search.relevance(Contact.search_text, Contact.search_vector, f.q) if f.q else None

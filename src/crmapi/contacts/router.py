@@ -1,0 +1,194 @@
+"""HTTP for contacts: parse, call the service, render."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+from uuid import UUID
+
+from fastapi import APIRouter, Query, Request, Response, status
+
+from crmapi import history
+from crmapi.access.actor import Actor
+from crmapi.access.dependencies import CurrentActor, require
+from crmapi.concurrency import IfMatch, etag, expected_version
+from crmapi.contacts import queries, service
+from crmapi.contacts.schemas import ContactCreate, ContactListQuery, ContactRead, ContactSearch, ContactUpdate
+from crmapi.custom_fields import service as custom_fields
+from crmapi.db import DbSession
+from crmapi.errors import problem_responses
+from crmapi.idempotency import CrmRoute, Idempotent
+from crmapi.pagination import Page, PageParams, paginate, render, render_page, select_fields
+
+router = APIRouter(prefix="/v1/contacts", tags=["contacts"], route_class=CrmRoute, dependencies=[Idempotent])
+
+ContactPath = Annotated[UUID, "contact id"]
+Creator = Annotated[Actor, require("contacts.create")]
+ONE = problem_responses(401, 403, 404, 422, 503)
+
+
+async def _list(
+    request: Request, session: DbSession, actor: Actor, query: ContactListQuery | ContactSearch
+) -> dict[str, Any]:
+    select_fields(ContactRead, query.fields)
+    stmt = queries.filtered(actor, query)
+    stmt = await custom_fields.narrow(session, actor, "contact", stmt, query.custom_filter())
+    rows, cursor, count = await paginate(
+        session,
+        stmt,
+        sorting=queries.SORTING,
+        params=query,
+        cursors=request.app.state.cursors,
+        relevance=queries.relevance(query),
+    )
+    return render_page(ContactRead, rows, cursor, count, query.fields)
+
+
+@router.get(
+    "",
+    operation_id="list_contacts",
+    summary="List contacts",
+    response_model=Page[ContactRead],
+    response_model_exclude_unset=True,
+    responses=problem_responses(400, 401, 403, 422, 503),
+)
+async def list_contacts(
+    request: Request, session: DbSession, actor: CurrentActor, query: Annotated[ContactListQuery, Query()]
+) -> dict[str, Any]:
+    """Contacts in the caller's scope, filtered, sorted and paged by cursor.
+
+    `custom.<key>=value` (any number of them) keeps contacts whose custom field has that value;
+    `fields=display_name,custom.<key>` shows single custom fields as columns.
+    """
+    return await _list(request, session, actor, query)
+
+
+@router.post(
+    "/search",
+    operation_id="search_contacts",
+    summary="List contacts with a structured filter",
+    response_model=Page[ContactRead],
+    response_model_exclude_unset=True,
+    responses=problem_responses(400, 401, 403, 422, 503),
+)
+async def search_contacts(
+    request: Request, session: DbSession, actor: CurrentActor, body: ContactSearch
+) -> dict[str, Any]:
+    """The list's filters, sort and cursor as a JSON body, for filters too long for a URL;
+    custom field values go in `custom`."""
+    return await _list(request, session, actor, body)
+
+
+@router.post(
+    "",
+    operation_id="create_contact",
+    summary="Create a contact",
+    status_code=status.HTTP_201_CREATED,
+    response_model=ContactRead,
+    responses=problem_responses(401, 403, 409, 422, 503),
+)
+async def create_contact(
+    session: DbSession, actor: Creator, body: ContactCreate, response: Response
+) -> ContactRead:
+    """Send `Idempotency-Key` to make a retry safe: the same key replays the first answer."""
+    contact = await service.create(session, actor, body)
+    response.headers["Location"] = f"/v1/contacts/{contact.id}"
+    response.headers["ETag"] = etag(contact.version)
+    return render(ContactRead, contact)
+
+
+@router.get(
+    "/{contact_id}",
+    operation_id="get_contact",
+    summary="Get a contact",
+    response_model=ContactRead,
+    response_model_exclude_unset=True,
+    responses=ONE,
+)
+async def get_contact(
+    session: DbSession,
+    actor: CurrentActor,
+    contact_id: ContactPath,
+    response: Response,
+    fields: Annotated[str | None, Query(max_length=2048, description="Comma-separated fields.")] = None,
+) -> ContactRead:
+    contact = await service.get(session, actor, contact_id)
+    response.headers["ETag"] = etag(contact.version)
+    return render(ContactRead, contact, select_fields(ContactRead, fields))
+
+
+@router.patch(
+    "/{contact_id}",
+    operation_id="update_contact",
+    summary="Change a contact",
+    response_model=ContactRead,
+    responses=problem_responses(401, 403, 404, 412, 422, 503),
+)
+async def update_contact(
+    session: DbSession,
+    actor: CurrentActor,
+    contact_id: ContactPath,
+    body: ContactUpdate,
+    response: Response,
+    if_match: IfMatch = None,
+) -> ContactRead:
+    """Merge semantics: fields left out stay as they are."""
+    contact = await service.update(session, actor, contact_id, body, expected_version(if_match))
+    response.headers["ETag"] = etag(contact.version)
+    return render(ContactRead, contact)
+
+
+@router.delete(
+    "/{contact_id}",
+    operation_id="delete_contact",
+    summary="Delete a contact (soft)",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses=problem_responses(401, 403, 404, 412, 422, 503),
+)
+async def delete_contact(
+    session: DbSession, actor: CurrentActor, contact_id: ContactPath, if_match: IfMatch = None
+) -> Response:
+    """The contact answers 404 until restored."""
+    await service.delete(session, actor, contact_id, expected_version(if_match))
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.post(
+    "/{contact_id}/restore",
+    operation_id="restore_contact",
+    summary="Restore a deleted contact",
+    response_model=ContactRead,
+    responses=ONE,
+)
+async def restore_contact(
+    session: DbSession, actor: CurrentActor, contact_id: ContactPath, response: Response
+) -> ContactRead:
+    contact = await service.restore(session, actor, contact_id)
+    response.headers["ETag"] = etag(contact.version)
+    return render(ContactRead, contact)
+
+
+@router.get(
+    "/{contact_id}/history",
+    operation_id="list_contact_history",
+    summary="A contact's history",
+    response_model=Page[history.HistoryRead],
+    response_model_exclude_unset=True,
+    responses=problem_responses(400, 401, 403, 404, 422, 503),
+)
+async def list_contact_history(
+    request: Request,
+    session: DbSession,
+    actor: CurrentActor,
+    contact_id: ContactPath,
+    page: Annotated[PageParams, Query()],
+) -> dict[str, Any]:
+    """Who changed what and when, newest first."""
+    await service.get(session, actor, contact_id)
+    rows, cursor, count = await paginate(
+        session,
+        history.of(service.ENTITY, contact_id),
+        sorting=history.HISTORY_SORTING,
+        params=page,
+        cursors=request.app.state.cursors,
+    )
+    return render_page(history.HistoryRead, rows, cursor, count, page.fields)

@@ -1,0 +1,228 @@
+"""Contacts: create, change, soft-delete and restore, each with history and an outbox event."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from crmapi import history, outbox, search
+from crmapi.access.actor import Actor
+from crmapi.concurrency import check_version
+from crmapi.contacts import queries
+from crmapi.contacts.models import Contact
+from crmapi.contacts.schemas import ContactCreate, ContactUpdate, MissingName, check_names
+from crmapi.custom_fields import service as custom_fields
+from crmapi.errors import FieldError, Forbidden, NotFound, Unprocessable
+from crmapi.identity.models import Member
+from crmapi.tags import service as tags
+
+ENTITY = "contact"
+# The columns a client writes; history compares exactly these.
+WRITABLE = tuple(ContactUpdate.model_fields)
+
+
+def _display_name(c: Contact) -> str:
+    if c.kind == "organisation":
+        return c.name or ""
+    return " ".join(p for p in (c.first_name, c.last_name) if p)
+
+
+def _search_text(c: Contact) -> str:
+    tax_digits = "".join(ch for ch in c.tax_id or "" if ch.isalnum())
+    return search.search_text(
+        c.display_name,
+        c.name,
+        c.job_title,
+        c.tax_id,
+        tax_digits,
+        c.web_domain,
+        (e.get("address") for e in c.emails or []),
+        (p.get("number") for p in c.phones or []),
+        ("".join(ch for ch in p.get("number", "") if ch.isdigit()) for p in c.phones or []),
+        (
+            " ".join(str(a.get(k) or "") for k in ("street", "city", "postal_code", "region", "country"))
+            for a in c.addresses or []
+        ),
+    )
+
+
+def _sent(data: ContactCreate | ContactUpdate) -> dict[str, Any]:
+    """The fields the client sent; nested items in full, so a re-sent value compares equal."""
+    return {k: v for k, v in data.model_dump(mode="json").items() if k in data.model_fields_set}
+
+
+def _snapshot(c: Contact) -> dict[str, Any]:
+    return {k: getattr(c, k) for k in WRITABLE}
+
+
+async def _check_references(session: AsyncSession, actor: Actor, c: Contact) -> None:
+    if c.owner_member_id is not None:
+        owner = await session.execute(
+            select(Member.id).where(Member.id == c.owner_member_id, Member.kind == "staff")
+        )
+        if owner.first() is None:
+            raise Unprocessable.on("body.owner_member_id", "No staff member with this id.")
+    if c.parent_payer_id is not None:
+        if c.parent_payer_id == c.id:
+            raise Unprocessable.on("body.parent_payer_id", "A contact cannot be its own payer.")
+        payer = await session.execute(
+            select(Contact.id).where(
+                queries.scope(actor), Contact.id == c.parent_payer_id, Contact.deleted_at.is_(None)
+            )
+        )
+        if payer.first() is None:
+            raise Unprocessable.on("body.parent_payer_id", "No contact with this id.")
+
+
+def derive(c: Contact) -> None:
+    """Fill display_name and search_text from the other fields (every write, and demo data)."""
+    c.display_name = _display_name(c)
+    c.search_text = _search_text(c)
+
+
+async def create(session: AsyncSession, actor: Actor, data: ContactCreate) -> Contact:
+    """Create a contact; the creator owns it unless another owner is given."""
+    values = _sent(data)
+    for key in ("owner_member_id", "business_unit_id", "parent_payer_id"):
+        if values.get(key):
+            values[key] = UUID(values[key])
+    values.setdefault("owner_member_id", actor.member_id)
+    values.setdefault("lifecycle_state", "prospect")
+    contact = Contact(org_id=actor.org_id, **values)
+    contact.emails, contact.phones, contact.addresses = (
+        contact.emails or [],
+        contact.phones or [],
+        contact.addresses or [],
+    )
+    contact.tags, contact.custom = _unique(contact.tags or []), contact.custom or {}
+    contact.tags = await tags.ensure_catalogued(session, actor, contact.tags)
+    contact.custom = await custom_fields.validate_values(
+        session, actor, ENTITY, contact.custom, creating=True, current=None
+    )
+    derive(contact)
+    await _check_references(session, actor, contact)
+    session.add(contact)
+    await session.flush()
+    history.record(
+        session,
+        actor,
+        entity=ENTITY,
+        entity_id=contact.id,
+        action="created",
+        changes=history.diff({}, _snapshot(contact)),
+    )
+    outbox.emit(
+        session,
+        actor,
+        topic="contact.created",
+        entity=ENTITY,
+        entity_id=contact.id,
+        payload={"version": contact.version},
+    )
+    return contact
+
+
+async def get(session: AsyncSession, actor: Actor, contact_id: UUID) -> Contact:
+    """A live contact in the actor's scope; 404 otherwise."""
+    contact = (
+        await session.execute(queries.readable(actor).where(Contact.id == contact_id))
+    ).scalar_one_or_none()
+    if contact is None:
+        raise NotFound("No contact with this id.")
+    return contact
+
+
+async def get_for_change(
+    session: AsyncSession, actor: Actor, contact_id: UUID, *, deleted: bool = False
+) -> Contact:
+    """The contact, locked, if the actor may change it (owner or contacts.manage)."""
+    stmt = queries.readable(actor, deleted=deleted).where(Contact.id == contact_id).with_for_update()
+    contact = (await session.execute(stmt)).scalar_one_or_none()
+    if contact is None:
+        raise NotFound("No contact with this id.")
+    if not (actor.can("contacts.manage") or (actor.member_id and contact.owner_member_id == actor.member_id)):
+        raise Forbidden("Only the owner or 'contacts.manage' may change this contact.", slug="not-owner")
+    return contact
+
+
+async def update(
+    session: AsyncSession, actor: Actor, contact_id: UUID, data: ContactUpdate, expected: int | None
+) -> Contact:
+    """Merge the sent fields into the contact; nothing is written when nothing changes."""
+    contact = await get_for_change(session, actor, contact_id)
+    check_version(contact.version, expected)
+    values = _sent(data)
+    if "kind" in values and values["kind"] is None:
+        raise Unprocessable.on("body.kind", "May not be null.")
+    for key in ("emails", "phones", "addresses", "tags"):
+        if key in values and values[key] is None:
+            values[key] = []
+    if "custom" in values:
+        # Merged key by key: a null value removes its key, a null `custom` every key.
+        values["custom"] = await custom_fields.validate_values(
+            session, actor, ENTITY, values["custom"], creating=False, current=contact.custom
+        )
+    if "lifecycle_state" in values and values["lifecycle_state"] is None:
+        raise Unprocessable.on("body.lifecycle_state", "May not be null.")
+    for key in ("owner_member_id", "business_unit_id", "parent_payer_id"):
+        if values.get(key):
+            values[key] = UUID(values[key])
+    if "tags" in values:
+        values["tags"] = await tags.ensure_catalogued(session, actor, _unique(values["tags"]))
+    before = _snapshot(contact)
+    for key, value in values.items():
+        setattr(contact, key, value)
+    try:
+        check_names(contact.kind, contact.first_name, contact.last_name, contact.name)
+    except MissingName as exc:
+        errors = [FieldError(field=f"body.{f}", message=str(exc)) for f in exc.fields]
+        raise Unprocessable(str(exc), errors=errors) from exc
+    changes = history.diff(before, _snapshot(contact))
+    if not changes:
+        return contact
+    derive(contact)
+    contact.updated_at = datetime.now(UTC)
+    await _check_references(session, actor, contact)
+    await session.flush()
+    history.record(session, actor, entity=ENTITY, entity_id=contact.id, action="updated", changes=changes)
+    outbox.emit(
+        session,
+        actor,
+        topic="contact.updated",
+        entity=ENTITY,
+        entity_id=contact.id,
+        payload={"version": contact.version, "fields": sorted(changes)},
+    )
+    return contact
+
+
+async def delete(session: AsyncSession, actor: Actor, contact_id: UUID, expected: int | None) -> None:
+    """Soft-delete: the contact disappears from reads until restored."""
+    contact = await get_for_change(session, actor, contact_id)
+    check_version(contact.version, expected)
+    contact.deleted_at = datetime.now(UTC)
+    contact.updated_at = contact.deleted_at
+    await session.flush()
+    history.record(session, actor, entity=ENTITY, entity_id=contact.id, action="deleted")
+    outbox.emit(session, actor, topic="contact.deleted", entity=ENTITY, entity_id=contact.id)
+
+
+async def restore(session: AsyncSession, actor: Actor, contact_id: UUID) -> Contact:
+    """Bring back a soft-deleted contact (contacts.manage)."""
+    if not actor.can("contacts.manage"):
+        raise Forbidden("Restoring a contact needs 'contacts.manage'.", slug="missing-capability")
+    contact = await get_for_change(session, actor, contact_id, deleted=True)
+    contact.deleted_at = None
+    contact.updated_at = datetime.now(UTC)
+    await session.flush()
+    history.record(session, actor, entity=ENTITY, entity_id=contact.id, action="restored")
+    outbox.emit(session, actor, topic="contact.restored", entity=ENTITY, entity_id=contact.id)
+    return contact
+
+
+def _unique(tags: list[str]) -> list[str]:
+    return list(dict.fromkeys(tags))

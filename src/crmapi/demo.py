@@ -1,0 +1,269 @@
+"""`crmapi demo-data`: a new organisation "Demo <n>" filled with realistic staff, customers and records.
+
+Everything is generated in memory (`crmapi.demo_rows`) from one seeded `random.Random` (ids are
+UUIDv7, so only they and the timestamps differ between runs), then written set-based as crmapi_app
+with the organisation bound, so row-level security checks every row. Display names and search text
+come from the services' own `derive`; each record gets a "created" history row. No outbox rows are
+written: webhooks and other event consumers never hear of demo data.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy import insert, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from crmapi import history
+from crmapi.accounts import service as account_service
+from crmapi.accounts.models import Account, AccountAssignment, AccountContact, AccountSalesRep
+from crmapi.base import Base
+from crmapi.contacts import service as contact_service
+from crmapi.contacts.models import Contact
+from crmapi.custom_fields.models import CustomFieldDefinition
+from crmapi.db import bind_org
+from crmapi.demo_rows import SPAN, Builder, Login, Rows, plain, slug
+from crmapi.history import HistoryEntry
+from crmapi.identity.models import Member, Organisation, User
+from crmapi.identity.security import hash_password
+from crmapi.ids import new_id
+from crmapi.notes.models import Note
+from crmapi.tags.models import Tag
+
+PASSWORD = "demo-password-1"
+CUSTOMERS = 4
+CHUNK = 1000
+FOUNDED = SPAN + timedelta(days=60)  # the organisation is a little older than its records
+
+
+@dataclass
+class Demo:
+    """What was created: who can sign in (all with PASSWORD), and how many rows of each kind."""
+
+    organisation_id: UUID
+    name: str
+    admin: Login
+    staff: list[Login]
+    customers: list[Login]
+    assigned: dict[UUID, list[UUID]]  # customer member id -> account ids
+    counts: dict[str, int]
+
+
+def build(
+    rng: random.Random,
+    *,
+    org_id: UUID,
+    n: int,
+    now: datetime,
+    password_hash: str,
+    contacts: int,
+    accounts: int,
+    numbers: Sequence[int],
+) -> tuple[Rows, list[Login], list[Login], dict[UUID, list[UUID]]]:
+    """Every row of the demo organisation (with its history rows), in memory."""
+    b = Builder(rng, org_id, n, now, password_hash)
+    b.history("organisation", org_id, now - FOUNDED, None, {"name": {"old": None, "new": f"Demo {n}"}})
+    staff = b.staff()
+    admin = staff[0].member_id
+    b.catalogue(admin)
+    # Owners: the administrator owns a few records, the rest of the staff share the others.
+    owners = [s.member_id for s in staff]
+    owner_weights = [0.3, *([1.0] * (len(staff) - 1))]
+
+    def owner() -> UUID:
+        return rng.choices(owners, owner_weights)[0]
+
+    organisations = [b.organisation(owner()) for _ in range(max(1, round(contacts * 0.3)))]
+    persons = [
+        b.person(owner(), rng.choice(organisations) if rng.random() < 0.55 else None)
+        for _ in range(contacts - len(organisations))
+    ]
+    for row in b.rows.contacts:
+        contact = Contact(**plain(row))
+        contact_service.derive(contact)
+        row["display_name"], row["search_text"] = contact.display_name, contact.search_text
+    private = [p for p in persons if p["job_title"] is None] or persons
+
+    # The retail default first (number 1), then companies, then private customers.
+    numbered = iter(numbers)
+    buyers = rng.sample(private, min(len(private), rng.randint(1, 3)))
+    retail = b.account(
+        next(numbered),
+        admin,
+        buyers[0],
+        buyers[1:],
+        name="Klienci detaliczni",
+        classification="retail",
+        price_level="retail",
+        payment_terms="prepayment",
+        payment_methods=["card", "BLIK", "cash"],
+        status="active",
+        is_retail_default=True,
+        credit_rating=None,
+        credit_limit_amount=None,
+        credit_limit_currency=None,
+        tags=["detal"],
+        custom={"region": "central"},
+    )
+    candidates = rng.sample(organisations, len(organisations)) + rng.sample(private, len(private))
+    for index in range(accounts - 1):
+        primary = candidates[index % len(candidates)]
+        wanted = rng.randint(1, 3)
+        staffers = b.employees.get(primary["id"]) or [p for p in private if p is not primary]
+        linked = rng.sample(staffers, min(wanted, len(staffers)))
+        b.account(next(numbered), owner(), primary, linked)
+
+    # Customer members: people linked to an account, personally assigned to it and up to two more.
+    eligible = [a for a in b.rows.accounts if a is not retail and a["_linked"]]
+    rng.shuffle(eligible)
+    eligible.sort(key=lambda a: a["status"] != "active")  # active ones first, still shuffled
+    chosen = eligible[: CUSTOMERS * 3]
+    customers: list[Login] = []
+    assigned: dict[UUID, list[UUID]] = {}
+    for index in range(min(CUSTOMERS, len(chosen))):
+        first = chosen[index]
+        person = first["_linked"][0]
+        at = b.moment(first["created_at"])
+        email = b.unique_email(
+            f"{slug(person['first_name'] or '')}.{slug(person['last_name'] or '')}",
+            f"customers.demo{n}.example.com",
+        )
+        login = b.member("customer", person["first_name"] or "", person["last_name"] or "", email, at, admin)
+        customers.append(login)
+        extra = [a for a in chosen[CUSTOMERS:] if a["id"] not in {x for v in assigned.values() for x in v}]
+        picks = [first, *rng.sample(extra, min(len(extra), rng.randint(0, 2)))]
+        assigned[login.member_id] = [a["id"] for a in picks]
+        for picked in picks:
+            b.rows.assignments.append(
+                {"org_id": org_id, "id": new_id(), "account_id": picked["id"], "member_id": login.member_id}
+            )
+            change = {"member_id": {"old": None, "new": str(login.member_id)}}
+            b.history("account", picked["id"], at, admin, change, action="member_assigned")
+
+    for _ in range(contacts // 2):
+        b.note("contact", rng.choice(b.rows.contacts), staff)
+    for _ in range(accounts * 6 // 5):
+        b.note("account", rng.choice(b.rows.accounts), staff)
+
+    # Derived text and "created" history, as the services write them.
+    for row in b.rows.contacts:
+        snapshot = {k: row[k] for k in contact_service.WRITABLE}
+        b.history("contact", row["id"], row["created_at"], row["owner_member_id"], history.diff({}, snapshot))
+    for row in b.rows.accounts:
+        account = Account(**plain(row))
+        account_service.derive(account)
+        row["search_text"] = account.search_text
+        snapshot = {**account_service.snapshot(account, row["_codes"]), "number": row["number"]}
+        b.history("account", row["id"], row["created_at"], row["owner_member_id"], history.diff({}, snapshot))
+    return b.rows, staff, customers, assigned
+
+
+async def _demo_number(session: AsyncSession) -> int:
+    """The next free n for "Demo <n>" whose email domains no user has yet."""
+    names = (
+        await session.execute(select(Organisation.name).where(Organisation.name.like("Demo %")))
+    ).scalars()
+    taken = [int(m.group(1)) for name in names if (m := re.fullmatch(r"Demo (\d+)", name))]
+    n = max(taken, default=0) + 1
+    while True:
+        domain = f"demo{n}.example.com"
+        used = await session.execute(
+            select(User.id)
+            .where(or_(User.email.like(f"%@{domain}"), User.email.like(f"%.{domain}")))
+            .limit(1)
+        )
+        if used.first() is None:
+            return n
+        n += 1
+
+
+async def _insert(session: AsyncSession, model: type[Base], rows: list[dict[str, Any]]) -> None:
+    for start in range(0, len(rows), CHUNK):
+        await session.execute(insert(model), [plain(r) for r in rows[start : start + CHUNK]])
+
+
+async def load(
+    session: AsyncSession,
+    *,
+    seed: int = 1,
+    contacts: int = 2000,
+    accounts: int = 500,
+    password: str = PASSWORD,
+) -> Demo:
+    """Create "Demo <n>" and fill it; the caller commits. Needs at least 10 contacts and 5 accounts."""
+    if contacts < 10 or accounts < 5:
+        raise ValueError("demo data needs at least 10 contacts and 5 accounts")
+    rng, now = random.Random(seed), datetime.now(UTC)
+    n = await _demo_number(session)
+    org_id, name = new_id(), f"Demo {n}"
+    created = now - FOUNDED
+    await session.execute(
+        insert(Organisation).values(
+            id=org_id,
+            name=name,
+            default_currency="PLN",
+            time_zone="Europe/Warsaw",
+            settings={},
+            policy_version=1,
+            version=1,
+            created_at=created,
+            updated_at=created,
+        )
+    )
+    await bind_org(session, org_id)
+    # The organisation's account counter ends at the highest number the demo uses.
+    numbers = await account_service.next_numbers(session, org_id, "account", accounts)
+    rows, staff, customers, assigned = build(
+        rng,
+        org_id=org_id,
+        n=n,
+        now=now,
+        password_hash=hash_password(password),
+        contacts=contacts,
+        accounts=accounts,
+        numbers=numbers,
+    )
+    for model, table in (
+        (User, rows.users),
+        (Member, rows.members),
+        (Tag, rows.tags),
+        (CustomFieldDefinition, rows.custom_fields),
+        (Contact, rows.contacts),
+        (Account, rows.accounts),
+        (AccountContact, rows.account_contacts),
+        (AccountAssignment, rows.assignments),
+        (AccountSalesRep, rows.sales_reps),
+        (Note, rows.notes),
+        (HistoryEntry, rows.history),
+    ):
+        await _insert(session, model, table)
+    counts = {
+        "staff": len(staff),
+        "customers": len(customers),
+        "contacts": len(rows.contacts),
+        "organisations": sum(1 for c in rows.contacts if c["kind"] == "organisation"),
+        "persons": sum(1 for c in rows.contacts if c["kind"] == "person"),
+        "accounts": len(rows.accounts),
+        "account_contacts": len(rows.account_contacts),
+        "assignments": len(rows.assignments),
+        "sales_rep_codes": len(rows.sales_reps),
+        "notes": len(rows.notes),
+        "tags": len(rows.tags),
+        "custom_fields": len(rows.custom_fields),
+        "history": len(rows.history),
+    }
+    return Demo(
+        organisation_id=org_id,
+        name=name,
+        admin=staff[0],
+        staff=staff[1:],
+        customers=customers,
+        assigned=assigned,
+        counts=counts,
+    )

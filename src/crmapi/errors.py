@@ -1,0 +1,234 @@
+"""RFC 9457 problem details: the one error shape every endpoint answers with."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
+from sqlalchemy import exc as sa_exc
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from crmapi.settings import get_settings
+
+log = logging.getLogger("crmapi.errors")
+
+PROBLEM_JSON = "application/problem+json"
+UNSTORABLE_TEXT = {"22021", "22P05"}  # character_not_in_repertoire, untranslatable_character
+TYPE_PREFIX = "/problems/"
+
+
+class FieldError(BaseModel):
+    field: str = Field(examples=["body.last_name"])
+    message: str = Field(examples=["Field required"])
+
+
+class Problem(BaseModel):
+    """An RFC 9457 problem document."""
+
+    type: str = Field(examples=["/problems/not-found"])
+    title: str = Field(examples=["Not found"])
+    status: int = Field(examples=[404])
+    detail: str | None = Field(default=None, examples=["No contact with this id."])
+    instance: str | None = None
+    errors: list[FieldError] | None = None
+
+
+class ProblemError(Exception):
+    """Raised anywhere below the router; rendered as problem+json."""
+
+    status = 400
+    slug = "bad-request"
+    title = "Bad request"
+
+    def __init__(
+        self,
+        detail: str | None = None,
+        *,
+        slug: str | None = None,
+        title: str | None = None,
+        status: int | None = None,
+        errors: Sequence[FieldError] | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
+        super().__init__(detail or self.title)
+        self.detail = detail
+        self.slug = slug or self.slug
+        self.title = title or self.title
+        self.status = status or self.status
+        self.errors = list(errors) if errors else None
+        self.headers = dict(headers or {})
+
+    def to_problem(self, instance: str | None = None) -> Problem:
+        return Problem(
+            type=TYPE_PREFIX + self.slug,
+            title=self.title,
+            status=self.status,
+            detail=self.detail,
+            instance=instance,
+            errors=self.errors,
+        )
+
+
+class BadRequest(ProblemError):
+    pass
+
+
+class Unauthorized(ProblemError):
+    status, slug, title = 401, "unauthorized", "Not authenticated"
+
+    def __init__(self, detail: str | None = None, **kw: Any) -> None:
+        kw.setdefault("headers", {"WWW-Authenticate": "Bearer"})
+        super().__init__(detail, **kw)
+
+
+class Forbidden(ProblemError):
+    status, slug, title = 403, "forbidden", "Forbidden"
+
+
+class NotFound(ProblemError):
+    status, slug, title = 404, "not-found", "Not found"
+
+
+class Conflict(ProblemError):
+    status, slug, title = 409, "conflict", "Conflict"
+
+
+class PreconditionFailed(ProblemError):
+    status, slug, title = 412, "precondition-failed", "Precondition failed"
+
+
+class Unprocessable(ProblemError):
+    status, slug, title = 422, "validation-error", "Validation error"
+
+    @classmethod
+    def on(cls, field: str, message: str) -> Unprocessable:
+        return cls(message, errors=[FieldError(field=field, message=message)])
+
+
+class PayloadTooLarge(ProblemError):
+    status, slug, title = 413, "payload-too-large", "Payload too large"
+
+
+class ServiceUnavailable(ProblemError):
+    status, slug, title = 503, "service-unavailable", "Service unavailable"
+
+
+def problem_response(error: ProblemError, request: Request | None = None) -> JSONResponse:
+    body = error.to_problem(instance=request.url.path if request else None)
+    return JSONResponse(
+        body.model_dump(exclude_none=True),
+        status_code=error.status,
+        media_type=PROBLEM_JSON,
+        headers=error.headers,
+    )
+
+
+def validation_problem(exc: RequestValidationError) -> ProblemError:
+    errors = [
+        FieldError(
+            field=".".join(str(p) for p in e.get("loc", ())),
+            message=str(e.get("msg", "invalid")).removeprefix("Value error, "),
+        )
+        for e in exc.errors()
+    ]
+    detail = "; ".join(f"{e.field}: {e.message}" for e in errors[:5])
+    return Unprocessable(detail or "The request is not valid.", errors=errors)
+
+
+def is_database_lost(exc: BaseException) -> bool:
+    """True when the database is unreachable, not when a statement is wrong."""
+    if isinstance(exc, sa_exc.DBAPIError):
+        if exc.connection_invalidated:
+            return True
+        orig = exc.orig
+        if orig is not None and type(orig).__name__ in {
+            "ConnectionDoesNotExistError",
+            "CannotConnectNowError",
+            "ConnectionFailureError",
+            "AdminShutdownError",
+            "TooManyConnectionsError",
+        }:
+            return True
+        return isinstance(orig, OSError) or isinstance(exc, sa_exc.InterfaceError)
+    return isinstance(exc, (OSError, TimeoutError, sa_exc.TimeoutError))
+
+
+def database_lost() -> ServiceUnavailable:
+    return ServiceUnavailable(
+        "The database is not reachable; try again shortly.",
+        slug="database-unavailable",
+        headers={"Retry-After": str(get_settings().db_retry_after_seconds)},
+    )
+
+
+def to_problem_error(exc: BaseException) -> ProblemError:
+    """Map any exception to the problem it answers with."""
+    if isinstance(exc, ProblemError):
+        return exc
+    if isinstance(exc, RequestValidationError):
+        return validation_problem(exc)
+    if isinstance(exc, StarletteHTTPException) and exc.status_code == 400:
+        # FastAPI's answer to a body that is not JSON: bad input, like any other.
+        return Unprocessable.on("body", f"The body is not valid JSON: {exc.detail}")
+    if isinstance(exc, StarletteHTTPException):
+        slug = {
+            404: "not-found",
+            405: "method-not-allowed",
+            401: "unauthorized",
+            413: "payload-too-large",
+        }.get(exc.status_code, "http")
+        return ProblemError(
+            str(exc.detail),
+            status=exc.status_code,
+            slug=slug,
+            title=str(exc.detail),
+            headers=exc.headers,
+        )
+    if is_database_lost(exc):
+        return database_lost()
+    if isinstance(exc, sa_exc.DBAPIError) and getattr(exc.orig, "sqlstate", None) in UNSTORABLE_TEXT:
+        # A safety net: input models already refuse such text with the field named.
+        return Unprocessable("The request holds text the database cannot store (e.g. a NUL character).")
+    return ProblemError("An unexpected error occurred.", status=500, slug="internal", title="Internal error")
+
+
+def install(app: FastAPI) -> None:
+    async def handle(request: Request, exc: Exception) -> JSONResponse:
+        error = to_problem_error(exc)
+        if error.status >= 500:
+            log.error("request failed: %s", exc, exc_info=exc if error.status == 500 else None)
+        return problem_response(error, request)
+
+    # Listed apart from Exception so they are answered here, not re-raised by the server-error layer.
+    handled = (
+        ProblemError,
+        RequestValidationError,
+        StarletteHTTPException,
+        OSError,
+        sa_exc.DBAPIError,
+        sa_exc.TimeoutError,
+        TimeoutError,
+    )
+    for exc_type in (*handled, Exception):
+        app.add_exception_handler(exc_type, handle)
+
+
+def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI entries for the error answers an operation documents."""
+    titles = {
+        400: "Bad request",
+        401: "Not authenticated",
+        403: "Forbidden",
+        404: "Not found",
+        409: "Conflict",
+        412: "Precondition failed",
+        413: "Payload too large",
+        422: "Validation error",
+        503: "Database unavailable",
+    }
+    return {s: {"model": Problem, "description": titles[s], "content": {PROBLEM_JSON: {}}} for s in statuses}

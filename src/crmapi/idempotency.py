@@ -1,0 +1,168 @@
+"""Idempotency-Key for POST: claimed first in the request's transaction, the answer stored with the data.
+
+A concurrent duplicate waits on the unique index until the first commits, then replays
+its answer; the same key with another body is 409. 2xx and 4xx answers are kept, 5xx not.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Coroutine
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from fastapi import Depends, Request, Response
+from fastapi.routing import APIRoute
+from sqlalchemy import Index, LargeBinary, UniqueConstraint, select, update
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Mapped, mapped_column
+
+from crmapi.access.actor import Actor
+from crmapi.access.dependencies import CurrentActor
+from crmapi.base import Base, Tenant, utcnow
+from crmapi.db import DbSession
+from crmapi.errors import Conflict, Unprocessable, problem_response, to_problem_error
+from crmapi.ids import new_id
+
+HEADER = "Idempotency-Key"
+_KEPT_HEADERS = ("content-type", "location", "etag")
+
+
+class IdempotencyKey(Tenant, Base):
+    __tablename__ = "idempotency_keys"
+    __extra_table_args__ = (
+        UniqueConstraint("org_id", "actor", "key"),
+        Index("ix_idempotency_keys_created_at", "created_at"),
+    )
+
+    actor: Mapped[str]
+    key: Mapped[str]
+    method: Mapped[str]
+    path: Mapped[str]
+    body_sha256: Mapped[bytes] = mapped_column(LargeBinary)
+    status: Mapped[int | None]
+    body: Mapped[bytes | None] = mapped_column(LargeBinary)
+    headers: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Replay(Exception):
+    def __init__(self, response: Response) -> None:
+        self.response = response
+
+
+class Claim:
+    """A key this request holds; the answer is stored in the same transaction."""
+
+    def __init__(self, actor: Actor, key: str, method: str, path: str, digest: bytes, row_id: UUID) -> None:
+        self.actor, self.key, self.method, self.path, self.digest, self.row_id = (
+            actor,
+            key,
+            method,
+            path,
+            digest,
+            row_id,
+        )
+
+    async def store(self, session: AsyncSession, response: Response, *, after_rollback: bool) -> None:
+        values = {
+            "status": response.status_code,
+            "body": bytes(response.body),
+            "headers": {k: v for k, v in response.headers.items() if k in _KEPT_HEADERS},
+        }
+        if after_rollback:
+            # The failed work was rolled back, and the claim with it: keep the 4xx answer.
+            await session.execute(
+                insert(IdempotencyKey).values(**self._identity(), **values).on_conflict_do_nothing()
+            )
+        else:
+            await session.execute(
+                update(IdempotencyKey)
+                .where(IdempotencyKey.org_id == self.actor.org_id, IdempotencyKey.id == self.row_id)
+                .values(**values)
+            )
+
+    def _identity(self) -> dict[str, Any]:
+        return {
+            "org_id": self.actor.org_id,
+            "id": self.row_id,
+            "actor": self.actor.key,
+            "key": self.key,
+            "method": self.method,
+            "path": self.path,
+            "body_sha256": self.digest,
+        }
+
+
+async def claim_idempotency_key(request: Request, session: DbSession, actor: CurrentActor) -> None:
+    key = request.headers.get(HEADER)
+    if key is None or request.method != "POST":
+        return
+    if not 1 <= len(key) <= 255:
+        raise Unprocessable.on("header.Idempotency-Key", "Must be 1 to 255 characters.")
+    digest = hashlib.sha256(await request.body()).digest()
+    claim = Claim(actor, key, request.method, request.url.path, digest, new_id())
+    inserted = await session.execute(
+        insert(IdempotencyKey)
+        .values(**claim._identity())
+        .on_conflict_do_nothing()
+        .returning(IdempotencyKey.id)
+    )
+    if inserted.scalar_one_or_none() is not None:
+        request.state.idempotency = claim
+        return
+    stored = (
+        await session.execute(
+            select(IdempotencyKey).where(IdempotencyKey.actor == actor.key, IdempotencyKey.key == key)
+        )
+    ).scalar_one()
+    if (stored.method, stored.path, stored.body_sha256) != (claim.method, claim.path, digest):
+        raise Conflict(
+            "This Idempotency-Key was used with another request; use a new key.",
+            slug="idempotency-key-reused",
+        )
+    if stored.status is None or stored.body is None:
+        raise Conflict(
+            "A request with this Idempotency-Key is still in progress.", slug="idempotency-in-progress"
+        )
+    raise Replay(
+        Response(
+            content=stored.body,
+            status_code=stored.status,
+            headers={**stored.headers, "Idempotent-Replayed": "true"},
+        )
+    )
+
+
+Idempotent = Depends(claim_idempotency_key)
+
+
+class CrmRoute(APIRoute):
+    """Replays stored answers and stores new ones inside the request's transaction."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def handle(request: Request) -> Response:
+            try:
+                response = await handler(request)
+            except Replay as replay:
+                return replay.response
+            except Exception as exc:
+                claim: Claim | None = getattr(request.state, "idempotency", None)
+                error = to_problem_error(exc)
+                if claim is None or not 400 <= error.status < 500:
+                    raise
+                session: AsyncSession = request.state.session
+                await session.rollback()
+                response = problem_response(error, request)
+                await claim.store(session, response, after_rollback=True)
+                return response
+            claim = getattr(request.state, "idempotency", None)
+            if claim is not None and response.status_code < 500:
+                await claim.store(request.state.session, response, after_rollback=False)
+            return response
+
+        return handle

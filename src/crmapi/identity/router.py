@@ -1,0 +1,214 @@
+"""HTTP for tokens, members, the organisation and the caller."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+from uuid import UUID
+
+from fastapi import APIRouter, Form, Query, Request, Response, status
+
+from crmapi.access.actor import Actor
+from crmapi.access.dependencies import CurrentActor, StaffActor, require
+from crmapi.concurrency import IfMatch, etag, expected_version
+from crmapi.db import DbSession
+from crmapi.errors import problem_responses
+from crmapi.idempotency import CrmRoute, Idempotent
+from crmapi.identity import service
+from crmapi.identity.models import Member
+from crmapi.identity.schemas import (
+    MemberCreate,
+    MemberListQuery,
+    MemberRead,
+    MemberUpdate,
+    MeRead,
+    OrganisationRead,
+    OrganisationUpdate,
+    RefreshRequest,
+    TokenRead,
+)
+from crmapi.pagination import Page, Sorting, paginate, render, render_page
+
+auth = APIRouter(prefix="/v1/auth", tags=["auth"], route_class=CrmRoute)
+members = APIRouter(prefix="/v1/members", tags=["members"], route_class=CrmRoute, dependencies=[Idempotent])
+organisation = APIRouter(prefix="/v1/organisation", tags=["organisation"], route_class=CrmRoute)
+me = APIRouter(prefix="/v1/me", tags=["me"], route_class=CrmRoute)
+
+AUTHED = problem_responses(401, 403, 422, 503)
+Admin = Annotated[Actor, require("org.admin")]
+
+MEMBER_SORTS = Sorting(
+    columns={"created_at": Member.created_at, "updated_at": Member.updated_at},
+    id_column=Member.id,
+    default="created_at",
+)
+
+
+def _policy(request: Request) -> service.TokenPolicy:
+    settings = request.app.state.settings
+    return service.TokenPolicy(
+        keys=request.app.state.keys,
+        access_minutes=settings.access_token_minutes,
+        refresh_days=settings.refresh_token_days,
+    )
+
+
+@auth.post(
+    "/token",
+    operation_id="create_token",
+    summary="Sign in with email and password",
+    response_model=TokenRead,
+    responses=problem_responses(400, 401, 422, 503),
+)
+async def create_token(
+    request: Request,
+    session: DbSession,
+    username: Annotated[str, Form(max_length=320, description="The user's email.")],
+    password: Annotated[str, Form(max_length=200)],
+    organisation: Annotated[
+        UUID | None, Form(description="Required when the user belongs to several organisations.")
+    ] = None,
+) -> dict[str, Any]:
+    """OAuth2 password flow. The tokens are bound to one organisation."""
+    return await service.login(
+        session, _policy(request), email=username, password=password, organisation=organisation
+    )
+
+
+@auth.post(
+    "/refresh",
+    operation_id="refresh_token",
+    summary="Exchange a refresh token for new tokens",
+    response_model=TokenRead,
+    responses=problem_responses(401, 422, 503),
+)
+async def refresh_token(request: Request, session: DbSession, body: RefreshRequest) -> dict[str, Any]:
+    """The refresh token is rotated: the old one stops working."""
+    return await service.refresh(session, _policy(request), body.refresh_token)
+
+
+@auth.post(
+    "/logout",
+    operation_id="logout",
+    summary="End the current session",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses=problem_responses(400, 401, 503),
+)
+async def logout(session: DbSession, actor: CurrentActor) -> Response:
+    await service.logout(session, actor)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@me.get("", operation_id="get_me", summary="Who the caller is", response_model=MeRead, responses=AUTHED)
+async def get_me(actor: CurrentActor) -> MeRead:
+    return MeRead(
+        organisation_id=actor.org_id,
+        member_id=actor.member_id,
+        api_key_id=actor.api_key_id,
+        kind=actor.kind,
+        time_zone=actor.time_zone,
+        capabilities=sorted(actor.capabilities),
+    )
+
+
+@members.post(
+    "",
+    operation_id="create_member",
+    summary="Add a staff or customer member by email",
+    status_code=status.HTTP_201_CREATED,
+    response_model=MemberRead,
+    responses=problem_responses(401, 403, 409, 422, 503),
+)
+async def create_member(
+    session: DbSession, actor: Admin, body: MemberCreate, response: Response
+) -> MemberRead:
+    """A new email becomes a user with the given password; an existing user keeps theirs."""
+    row = await service.add_member(session, actor, body)
+    response.headers["Location"] = f"/v1/members/{row['id']}"
+    response.headers["ETag"] = etag(row["version"])
+    return MemberRead.model_validate(row)
+
+
+@members.get(
+    "",
+    operation_id="list_members",
+    summary="List members",
+    response_model=Page[MemberRead],
+    response_model_exclude_unset=True,
+    responses=problem_responses(400, 401, 403, 422, 503),
+)
+async def list_members(
+    request: Request,
+    session: DbSession,
+    actor: StaffActor,
+    page: Annotated[MemberListQuery, Query()],
+) -> dict[str, Any]:
+    stmt = service.members_statement(page.kind, page.status)
+    rows, cursor, count = await paginate(
+        session, stmt, sorting=MEMBER_SORTS, params=page, cursors=request.app.state.cursors, scalars=False
+    )
+    items = [service._member_row(m, email) for m, email in rows]
+    return render_page(MemberRead, items, cursor, count, page.fields)
+
+
+@members.get(
+    "/{member_id}",
+    operation_id="get_member",
+    summary="Get a member",
+    response_model=MemberRead,
+    responses=problem_responses(401, 403, 404, 422, 503),
+)
+async def get_member(
+    session: DbSession, actor: StaffActor, member_id: UUID, response: Response
+) -> MemberRead:
+    row = await service.get_member(session, actor, member_id)
+    response.headers["ETag"] = etag(row["version"])
+    return MemberRead.model_validate(row)
+
+
+@members.patch(
+    "/{member_id}",
+    operation_id="update_member",
+    summary="Change a member's status, time zone or name",
+    response_model=MemberRead,
+    responses=problem_responses(401, 403, 404, 409, 412, 422, 503),
+)
+async def update_member(
+    session: DbSession,
+    actor: Admin,
+    member_id: UUID,
+    body: MemberUpdate,
+    response: Response,
+    if_match: IfMatch = None,
+) -> MemberRead:
+    """Suspending a member ends their sessions at once."""
+    row = await service.update_member(session, actor, member_id, body, expected_version(if_match))
+    response.headers["ETag"] = etag(row["version"])
+    return MemberRead.model_validate(row)
+
+
+@organisation.get(
+    "",
+    operation_id="get_organisation",
+    summary="The caller's organisation",
+    response_model=OrganisationRead,
+    responses=AUTHED,
+)
+async def get_organisation(session: DbSession, actor: CurrentActor, response: Response) -> OrganisationRead:
+    org = await service.get_organisation(session, actor)
+    response.headers["ETag"] = etag(org.version)
+    return render(OrganisationRead, org)
+
+
+@organisation.patch(
+    "",
+    operation_id="update_organisation",
+    summary="Change the organisation's name, currency or time zone",
+    response_model=OrganisationRead,
+    responses=problem_responses(401, 403, 412, 422, 503),
+)
+async def update_organisation(
+    session: DbSession, actor: Admin, body: OrganisationUpdate, response: Response, if_match: IfMatch = None
+) -> OrganisationRead:
+    org = await service.update_organisation(session, actor, body, expected_version(if_match))
+    response.headers["ETag"] = etag(org.version)
+    return render(OrganisationRead, org)

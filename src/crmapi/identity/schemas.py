@@ -1,0 +1,97 @@
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from crmapi.pagination import PageParams
+from crmapi.types import Currency, Email, Input, Name, Password, TimeZone
+
+MemberKind = Literal["staff", "customer"]
+MemberStatus = Literal["active", "suspended"]
+
+
+class TokenRead(BaseModel):
+    access_token: str
+    token_type: Literal["bearer"] = "bearer"
+    expires_in: int = Field(description="Seconds until the access token expires.", examples=[3600])
+    refresh_token: str
+
+
+class RefreshRequest(Input):
+    model_config = ConfigDict(extra="forbid")
+    refresh_token: str = Field(min_length=1, max_length=512)
+
+
+class MemberCreate(Input):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [{"email": "ola@example.com", "password": "s3cret-pass", "kind": "staff"}]
+        },
+    )
+    email: Email
+    password: Password | None = Field(None, description="Used only when the email has no user yet.")
+    kind: MemberKind = "staff"
+    display_name: Name | None = None
+    time_zone: TimeZone = "UTC"
+
+
+class MemberUpdate(Input):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"status": "suspended"}]})
+    status: MemberStatus | None = None
+    time_zone: TimeZone | None = None
+    display_name: Name | None = None
+
+
+class MemberRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    id: UUID
+    user_id: UUID | None = None
+    email: str | None = None
+    kind: MemberKind | None = None
+    status: MemberStatus | None = None
+    display_name: str | None = None
+    time_zone: str | None = None
+    is_admin: bool | None = None
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+    version: int | None = None
+
+
+class OrganisationRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    id: UUID
+    name: str | None = None
+    default_currency: str | None = None
+    time_zone: str | None = None
+    settings: dict[str, Any] | None = None
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+    version: int | None = None
+
+
+class OrganisationUpdate(Input):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"name": "Acme sp. z o.o.", "default_currency": "PLN"}]},
+    )
+    name: Name | None = None
+    default_currency: Currency | None = None
+    time_zone: TimeZone | None = None
+
+
+class MeRead(BaseModel):
+    organisation_id: UUID
+    member_id: UUID | None
+    api_key_id: UUID | None
+    kind: str
+    time_zone: str
+    capabilities: list[str]
+
+
+class MemberListQuery(PageParams):
+    kind: MemberKind | None = None
+    status: MemberStatus | None = None

@@ -1,0 +1,102 @@
+"""Passwords, signed tokens and API-key secrets."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from uuid import UUID
+
+import jwt
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+
+from crmapi.errors import Unauthorized
+
+_hasher = PasswordHasher()
+# Verifying against this keeps an unknown email as slow as a wrong password.
+_DUMMY_HASH = _hasher.hash("not-a-password")
+
+
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
+def verify_password(password_hash: str | None, password: str) -> bool:
+    try:
+        return _hasher.verify(password_hash or _DUMMY_HASH, password) and password_hash is not None
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def load_or_create_secret(configured: str | None, data_dir: Path) -> bytes:
+    """SECRET_KEY when set; otherwise a generated secret kept in the data folder."""
+    if configured:
+        return configured.encode()
+    path = data_dir / "secret.key"
+    if not path.exists():
+        data_dir.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_urlsafe(48))
+        path.chmod(0o600)
+    return path.read_text().strip().encode()
+
+
+@dataclass(frozen=True)
+class Keys:
+    """Every secret the API derives from the one signing secret."""
+
+    secret: bytes
+
+    def derive(self, purpose: str) -> bytes:
+        return hmac.new(self.secret, purpose.encode(), hashlib.sha256).digest()
+
+    @property
+    def kid(self) -> str:
+        return hashlib.sha256(self.derive("jwt")).hexdigest()[:12]
+
+    def access_token(
+        self, *, user_id: UUID, org_id: UUID, member_id: UUID, session_id: UUID, minutes: int
+    ) -> str:
+        now = datetime.now(UTC)
+        claims = {
+            "sub": str(user_id),
+            "org": str(org_id),
+            "member": str(member_id),
+            "sid": str(session_id),
+            "iat": now,
+            "exp": now + timedelta(minutes=minutes),
+        }
+        return jwt.encode(claims, self.derive("jwt"), algorithm="HS256", headers={"kid": self.kid})
+
+    def read_access_token(self, token: str) -> dict[str, Any]:
+        try:
+            header = jwt.get_unverified_header(token)
+            if header.get("kid") != self.kid:
+                raise Unauthorized("The token was signed with an unknown key.", slug="invalid-token")
+            claims: dict[str, Any] = jwt.decode(
+                token,
+                self.derive("jwt"),
+                algorithms=["HS256"],
+                options={"require": ["exp", "sub", "org", "member", "sid"]},
+            )
+        except jwt.ExpiredSignatureError as exc:
+            raise Unauthorized("The access token has expired.", slug="token-expired") from exc
+        except jwt.PyJWTError as exc:
+            raise Unauthorized("The access token is not valid.", slug="invalid-token") from exc
+        return claims
+
+    def secret_hash(self, secret: str) -> bytes:
+        """HMAC-SHA256 of a refresh-token, API-key or link-token secret (cheap, unlike argon2)."""
+        return hmac.new(self.derive("secrets"), secret.encode(), hashlib.sha256).digest()
+
+
+def new_secret() -> str:
+    return secrets.token_urlsafe(32)
+
+
+def same(a: bytes, b: bytes) -> bool:
+    return hmac.compare_digest(a, b)

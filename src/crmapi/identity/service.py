@@ -1,0 +1,298 @@
+"""Organisations, users, members and signed-in sessions."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy import func, select, text, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from crmapi import history, outbox
+from crmapi.access.actor import Actor
+from crmapi.concurrency import check_version
+from crmapi.db import bind_org
+from crmapi.errors import BadRequest, Conflict, NotFound, Unauthorized, Unprocessable
+from crmapi.identity.models import AuthSession, Member, Organisation, User
+from crmapi.identity.schemas import MemberCreate, MemberUpdate, OrganisationUpdate
+from crmapi.identity.security import Keys, hash_password, new_secret, same, verify_password
+from crmapi.ids import new_id
+
+
+@dataclass(frozen=True)
+class TokenPolicy:
+    keys: Keys
+    access_minutes: int
+    refresh_days: int
+
+
+async def _user_for(session: AsyncSession, email: str, password: str | None) -> User:
+    """The existing user with this email (password untouched), or a new one with the given password."""
+    user = (
+        await session.execute(select(User).where(func.lower(User.email) == email.lower()))
+    ).scalar_one_or_none()
+    if user is not None:
+        return user
+    if not password:
+        raise Unprocessable.on("body.password", "A new user needs a password (at least 8 characters).")
+    user = User(email=email.lower(), password_hash=hash_password(password))
+    session.add(user)
+    await session.flush()
+    return user
+
+
+async def create_organisation(
+    session: AsyncSession, *, name: str, admin_email: str, admin_password: str, currency: str = "EUR"
+) -> tuple[Organisation, Member]:
+    """A new organisation with its first member as administrator."""
+    org = Organisation(name=name, default_currency=currency)
+    session.add(org)
+    await session.flush()
+    await bind_org(session, org.id)
+    user = await _user_for(session, admin_email, admin_password)
+    member = Member(org_id=org.id, user_id=user.id, kind="staff", is_admin=True, display_name=admin_email)
+    session.add(member)
+    await session.flush()
+    system = Actor(org_id=org.id, kind="system")
+    history.record(
+        session,
+        system,
+        entity="organisation",
+        entity_id=org.id,
+        action="created",
+        changes={"name": {"old": None, "new": name}},
+    )
+    outbox.emit(session, system, topic="organisation.created", entity="organisation", entity_id=org.id)
+    return org, member
+
+
+def _member_row(member: Member, email: str) -> dict[str, Any]:
+    row = {c.key: getattr(member, c.key) for c in Member.__table__.columns}
+    row["email"] = email
+    return row
+
+
+def _members_query() -> Any:
+    return select(Member, User.email).join(User, User.id == Member.user_id)
+
+
+async def add_member(session: AsyncSession, actor: Actor, data: MemberCreate) -> dict[str, Any]:
+    """Add a staff or customer member by email; an existing user keeps their password."""
+    user = await _user_for(session, data.email, data.password)
+    exists = await session.execute(
+        select(Member.id).where(Member.org_id == actor.org_id, Member.user_id == user.id)
+    )
+    if exists.first() is not None:
+        raise Conflict("This email is already a member of the organisation.", slug="member-exists")
+    member = Member(
+        org_id=actor.org_id,
+        user_id=user.id,
+        kind=data.kind,
+        display_name=data.display_name or data.email,
+        time_zone=data.time_zone,
+    )
+    session.add(member)
+    await session.flush()
+    row = _member_row(member, user.email)
+    history.record(
+        session,
+        actor,
+        entity="member",
+        entity_id=member.id,
+        action="created",
+        changes=history.diff({}, {k: row[k] for k in ("email", "kind", "status", "time_zone")}),
+    )
+    outbox.emit(session, actor, topic="member.created", entity="member", entity_id=member.id)
+    return row
+
+
+async def get_member(session: AsyncSession, actor: Actor, member_id: UUID) -> dict[str, Any]:
+    found = (await session.execute(_members_query().where(Member.id == member_id))).one_or_none()
+    if found is None:
+        raise NotFound("No member with this id.")
+    return _member_row(found[0], found[1])
+
+
+def members_statement(kind: str | None, status: str | None) -> Any:
+    stmt = _members_query()
+    if kind:
+        stmt = stmt.where(Member.kind == kind)
+    if status:
+        stmt = stmt.where(Member.status == status)
+    return stmt
+
+
+async def update_member(
+    session: AsyncSession, actor: Actor, member_id: UUID, data: MemberUpdate, expected: int | None
+) -> dict[str, Any]:
+    """Change a member's status, time zone or display name."""
+    found = await session.execute(_members_query().where(Member.id == member_id).with_for_update(of=Member))
+    row = found.one_or_none()
+    if row is None:
+        raise NotFound("No member with this id.")
+    member, email = row[0], row[1]
+    check_version(member.version, expected)
+    changes = data.model_dump(exclude_unset=True)
+    if member.id == actor.member_id and changes.get("status") == "suspended":
+        raise Conflict("You cannot suspend yourself.", slug="cannot-suspend-self")
+    before = {k: getattr(member, k) for k in changes}
+    for key, value in changes.items():
+        if value is None:
+            raise Unprocessable.on(f"body.{key}", "May not be null.")
+        setattr(member, key, value)
+    if changes := history.diff(before, changes):
+        member.updated_at = datetime.now(UTC)
+        await session.flush()
+        if "status" in changes and member.status == "suspended":
+            await session.execute(
+                update(AuthSession)
+                .where(
+                    AuthSession.org_id == actor.org_id,
+                    AuthSession.member_id == member.id,
+                    AuthSession.revoked_at.is_(None),
+                )
+                .values(revoked_at=datetime.now(UTC))
+            )
+        history.record(
+            session, actor, entity="member", entity_id=member.id, action="updated", changes=changes
+        )
+        outbox.emit(session, actor, topic="member.updated", entity="member", entity_id=member.id)
+    return _member_row(member, email)
+
+
+async def _open_session(
+    session: AsyncSession, policy: TokenPolicy, *, user_id: UUID, org_id: UUID, member_id: UUID
+) -> dict[str, Any]:
+    secret = new_secret()
+    auth = AuthSession(
+        org_id=org_id,
+        id=new_id(),
+        member_id=member_id,
+        refresh_hash=policy.keys.secret_hash(secret),
+        expires_at=datetime.now(UTC) + timedelta(days=policy.refresh_days),
+    )
+    session.add(auth)
+    await session.flush()
+    return _tokens(policy, auth, user_id, secret)
+
+
+def _tokens(policy: TokenPolicy, auth: AuthSession, user_id: UUID, secret: str) -> dict[str, Any]:
+    return {
+        "access_token": policy.keys.access_token(
+            user_id=user_id,
+            org_id=auth.org_id,
+            member_id=auth.member_id,
+            session_id=auth.id,
+            minutes=policy.access_minutes,
+        ),
+        "token_type": "bearer",
+        "expires_in": policy.access_minutes * 60,
+        "refresh_token": f"{auth.org_id}.{auth.id}.{secret}",
+    }
+
+
+async def login(
+    session: AsyncSession, policy: TokenPolicy, *, email: str, password: str, organisation: UUID | None
+) -> dict[str, Any]:
+    """Exchange an email and password for tokens bound to one organisation."""
+    user = (
+        await session.execute(select(User).where(func.lower(User.email) == email.strip().lower()))
+    ).scalar_one_or_none()
+    if not verify_password(user.password_hash if user else None, password) or user is None:
+        raise Unauthorized("Wrong email or password.", slug="invalid-credentials")
+    # Cross-organisation lookup: only this SECURITY DEFINER function may see every membership.
+    memberships = (
+        await session.execute(
+            text("SELECT org_id, member_id FROM crmapi_memberships(:user) WHERE status = 'active'"),
+            {"user": user.id},
+        )
+    ).all()
+    if organisation is not None:
+        memberships = [m for m in memberships if m.org_id == organisation]
+    if not memberships:
+        raise Unauthorized("This user is not an active member of that organisation.", slug="no-membership")
+    if len(memberships) > 1:
+        raise BadRequest(
+            "This user belongs to several organisations: send `organisation` with one of their ids.",
+            slug="organisation-required",
+        )
+    org_id, member_id = memberships[0]
+    await bind_org(session, org_id)
+    return await _open_session(session, policy, user_id=user.id, org_id=org_id, member_id=member_id)
+
+
+async def refresh(session: AsyncSession, policy: TokenPolicy, token: str) -> dict[str, Any]:
+    """Rotate the refresh token and issue a new access token for the same session."""
+    try:
+        org_part, sid_part, secret = token.split(".", 2)
+        org_id, sid = UUID(org_part), UUID(sid_part)
+    except ValueError as exc:
+        raise Unauthorized("The refresh token is not valid.", slug="invalid-refresh-token") from exc
+    await bind_org(session, org_id)
+    row = (
+        await session.execute(
+            select(AuthSession, Member.user_id)
+            .join(Member, (Member.org_id == AuthSession.org_id) & (Member.id == AuthSession.member_id))
+            .where(AuthSession.id == sid, Member.status == "active")
+            .with_for_update(of=AuthSession)
+        )
+    ).one_or_none()
+    now = datetime.now(UTC)
+    if (
+        row is None
+        or row[0].revoked_at is not None
+        or row[0].expires_at <= now
+        or not same(row[0].refresh_hash, policy.keys.secret_hash(secret))
+    ):
+        raise Unauthorized("The refresh token is not valid.", slug="invalid-refresh-token")
+    auth, user_id = row[0], row[1]
+    secret = new_secret()
+    auth.refresh_hash = policy.keys.secret_hash(secret)
+    auth.expires_at = now + timedelta(days=policy.refresh_days)
+    await session.flush()
+    return _tokens(policy, auth, user_id, secret)
+
+
+async def logout(session: AsyncSession, actor: Actor) -> None:
+    """End the caller's session: its access and refresh tokens stop working at once."""
+    if actor.session_id is None:
+        raise BadRequest("Only a signed-in member has a session to end.", slug="no-session")
+    await session.execute(
+        update(AuthSession)
+        .where(AuthSession.org_id == actor.org_id, AuthSession.id == actor.session_id)
+        .values(revoked_at=datetime.now(UTC))
+    )
+
+
+async def get_organisation(session: AsyncSession, actor: Actor) -> Organisation:
+    org = await session.get(Organisation, actor.org_id)
+    if org is None:
+        raise NotFound("No such organisation.")
+    return org
+
+
+async def update_organisation(
+    session: AsyncSession, actor: Actor, data: OrganisationUpdate, expected: int | None
+) -> Organisation:
+    """Change the organisation's name, default currency or time zone."""
+    org = await session.get(Organisation, actor.org_id, with_for_update=True)
+    if org is None:
+        raise NotFound("No such organisation.")
+    check_version(org.version, expected)
+    changes = data.model_dump(exclude_unset=True)
+    for key, value in changes.items():
+        if value is None:
+            raise Unprocessable.on(f"body.{key}", "May not be null.")
+    before = {k: getattr(org, k) for k in changes}
+    if diff := history.diff(before, changes):
+        for key, value in changes.items():
+            setattr(org, key, value)
+        org.updated_at = datetime.now(UTC)
+        await session.flush()
+        history.record(
+            session, actor, entity="organisation", entity_id=org.id, action="updated", changes=diff
+        )
+        outbox.emit(session, actor, topic="organisation.updated", entity="organisation", entity_id=org.id)
+    return org

@@ -1,0 +1,27 @@
+"""Every model imported once, so Alembic and the catalogue tests see the whole schema."""
+
+from crmapi.accounts import models as _accounts
+from crmapi.base import Base
+from crmapi.contacts import models as _contacts
+from crmapi.custom_fields import models as _custom_fields
+from crmapi.history import HistoryEntry
+from crmapi.idempotency import IdempotencyKey
+from crmapi.identity import models as _identity
+from crmapi.notes import models as _notes
+from crmapi.outbox import OutboxEvent
+from crmapi.tags import models as _tags
+
+metadata = Base.metadata
+
+__all__ = [
+    "HistoryEntry",
+    "IdempotencyKey",
+    "OutboxEvent",
+    "_accounts",
+    "_contacts",
+    "_custom_fields",
+    "_identity",
+    "_notes",
+    "_tags",
+    "metadata",
+]

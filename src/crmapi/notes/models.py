@@ -1,0 +1,25 @@
+from __future__ import annotations
+
+from datetime import datetime
+from uuid import UUID
+
+from sqlalchemy import Index
+from sqlalchemy.orm import Mapped
+
+from crmapi.base import Base, Tenant, Timestamps, Versioned, tenant_fk
+
+
+class Note(Tenant, Timestamps, Versioned, Base):
+    """A note on a contact or an account; its author may edit and delete it."""
+
+    __tablename__ = "notes"
+    __extra_table_args__ = (
+        tenant_fk(["author_member_id"], "members"),
+        Index("ix_notes_subject", "org_id", "subject", "subject_id", "created_at", "id"),
+    )
+
+    subject: Mapped[str]  # contact | account
+    subject_id: Mapped[UUID]
+    author_member_id: Mapped[UUID | None]
+    body: Mapped[str]
+    deleted_at: Mapped[datetime | None]

@@ -1,0 +1,37 @@
+"""Configuration from the environment; unset URLs mean embedded servers."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+APP_ROLE = "crmapi_app"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="", extra="ignore")
+
+    host: str = "127.0.0.1"
+    port: int = 8000
+    # The owner's URL: migrations run with it. The API and worker connect as APP_ROLE.
+    database_url: str | None = None
+    # Where APP_ROLE connects when it differs from DATABASE_URL with the user swapped.
+    app_database_url: str | None = None
+    app_db_password: str | None = Field(default=None, description="password given to crmapi_app")
+    redis_url: str | None = None
+    data_dir: Path = Path(".crmapi")
+    secret_key: str | None = None
+    access_token_minutes: int = 60
+    refresh_token_days: int = 30
+    # Reconnect wait suggested to clients when the database is unreachable.
+    db_retry_after_seconds: int = 5
+    relay_interval_seconds: float = 0.5
+    log_level: str = "INFO"
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,108 @@
+"""Validated scalar types shared by schemas."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from decimal import Decimal
+from typing import Annotated, Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_validator,
+)
+
+_ZONES = available_timezones() | {"UTC"}
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+_NUMBER = re.compile(r"^\s*[-+]?[0-9.eE+-]+\s*$")
+
+
+def _time_zone(value: str) -> str:
+    if value not in _ZONES:
+        raise ValueError("not an IANA time zone, e.g. 'Europe/Warsaw'")
+    try:
+        ZoneInfo(value)
+    except ZoneInfoNotFoundError as exc:
+        raise ValueError("not an IANA time zone") from exc
+    return value
+
+
+def _timestamp(value: object) -> object:
+    # Pydantic would read a number as seconds since the epoch; the contract says RFC 3339 text.
+    if isinstance(value, (int, float)) or (isinstance(value, str) and _NUMBER.match(value)):
+        raise ValueError("expected an RFC 3339 date-time, e.g. 2026-01-31T12:00:00Z")
+    return value
+
+
+def _email(value: str) -> str:
+    if not _EMAIL.match(value):
+        raise ValueError("not an email address")
+    return value.lower()
+
+
+def storable(value: Any) -> Any:
+    """Reject text PostgreSQL cannot store (NUL, lone surrogates), wherever it is nested."""
+    if isinstance(value, BaseModel):
+        storable(value.model_dump())
+    elif isinstance(value, dict):
+        for k, v in value.items():
+            storable(k)
+            storable(v)
+    elif isinstance(value, list):
+        for v in value:
+            storable(v)
+    elif isinstance(value, str):
+        if "\x00" in value:
+            raise ValueError("must not contain NUL characters")
+        try:
+            value.encode()
+        except UnicodeEncodeError as exc:
+            raise ValueError("must be valid Unicode text") from exc
+    return value
+
+
+class Input(BaseModel):
+    """Base of every request body and query model: unknown keys and unstorable text are 422."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    _text_is_storable = field_validator("*")(storable)
+
+
+TimeZone = Annotated[str, Field(max_length=64, examples=["Europe/Warsaw"]), AfterValidator(_time_zone)]
+Email = Annotated[str, Field(max_length=320, examples=["anna@example.com"]), AfterValidator(_email)]
+Currency = Annotated[
+    str, StringConstraints(pattern=r"^[A-Z]{3}$"), Field(description="ISO 4217 code", examples=["PLN"])
+]
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+ShortText = Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)]
+Password = Annotated[str, Field(min_length=8, max_length=200)]
+Timestamp = Annotated[datetime, BeforeValidator(_timestamp)]
+# A custom field's stable key: what records' `custom` JSON, `custom.<key>` filters and `fields` use.
+CUSTOM_KEY_PATTERN = r"^[a-z][a-z0-9_]{0,49}$"
+
+
+class Money(BaseModel):
+    """An amount in a currency; amounts travel as strings so no precision is lost."""
+
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"amount": "1234.50", "currency": "PLN"}]}
+    )
+    amount: Decimal = Field(max_digits=19, decimal_places=4)
+    currency: Currency
+
+
+class MoneyInput(Input):
+    """An amount; the currency defaults to the organisation's."""
+
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"amount": "5000", "currency": "PLN"}]}
+    )
+    amount: Decimal = Field(max_digits=19, decimal_places=4, allow_inf_nan=False)
+    currency: Currency | None = None

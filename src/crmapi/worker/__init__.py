@@ -1,0 +1,1 @@
+"""Background work on arq, behind a thin layer so the queue could be swapped."""

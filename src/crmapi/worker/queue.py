@@ -1,0 +1,44 @@
+"""The one place that talks to arq for enqueueing."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from arq import ArqRedis, create_pool
+from arq.connections import RedisSettings
+from arq.constants import job_key_prefix
+
+QUEUE_NAME = "crmapi:queue"
+
+
+def redis_settings(url: str) -> RedisSettings:
+    # No connection retries here: the relay retries on its own schedule and must not stall.
+    settings = RedisSettings.from_dsn(url)
+    settings.conn_retries = 0
+    settings.conn_timeout = 2
+    return settings
+
+
+class Queue:
+    def __init__(self, redis_url: str, queue_name: str = QUEUE_NAME) -> None:
+        self.redis_url = redis_url
+        self.queue_name = queue_name
+        self._pool: ArqRedis | None = None
+
+    async def enqueue(self, job: str, *args: Any, job_id: str, replace: bool = False) -> None:
+        """Enqueue once per job id; `replace` first forgets a job that was lost or stuck."""
+        if self._pool is None:
+            self._pool = await create_pool(redis_settings(self.redis_url), default_queue_name=self.queue_name)
+        try:
+            if replace:
+                # arq silently skips an id whose job record still exists.
+                await self._pool.delete(job_key_prefix + job_id)
+            await self._pool.enqueue_job(job, *args, _job_id=job_id, _queue_name=self.queue_name)
+        except Exception:
+            await self.close()
+            raise
+
+    async def close(self) -> None:
+        if self._pool is not None:
+            pool, self._pool = self._pool, None
+            await pool.aclose()

@@ -1,0 +1,83 @@
+"""The outbox relay: stamps committed events in commit order and hands them to the queue.
+
+One relay works at a time (advisory lock inside crmapi_outbox_claim); events whose job
+never finished are handed over again after five minutes. If Redis is down nothing is
+marked enqueued, so the next tick tries again: losing Redis loses nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from datetime import timedelta
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from crmapi.worker.queue import Queue
+
+log = logging.getLogger("crmapi.relay")
+BATCH = 500
+STALE_AFTER = timedelta(minutes=5)
+PURGE_EVERY_SECONDS = 600
+DELIVER_JOB = "deliver_outbox"
+
+
+class Relay:
+    def __init__(
+        self, sessions: async_sessionmaker[AsyncSession], queue: Queue, interval: float = 0.5
+    ) -> None:
+        self.sessions = sessions
+        self.queue = queue
+        self.interval = interval
+        self._last_purge = 0.0
+        self._failing = False
+
+    async def tick(self) -> int:
+        """Hand over what is waiting; returns how many events were enqueued."""
+        async with self.sessions() as session, session.begin():
+            rows = (
+                await session.execute(
+                    text("SELECT org_id, id, stale FROM crmapi_outbox_claim(:batch, :stale)"),
+                    {"batch": BATCH, "stale": STALE_AFTER},
+                )
+            ).all()
+            orgs, ids = [], []
+            for org_id, event_id, stale in rows:
+                try:
+                    await self.queue.enqueue(
+                        DELIVER_JOB, str(org_id), str(event_id), job_id=f"outbox:{event_id}", replace=stale
+                    )
+                except Exception as exc:
+                    self._report(exc)
+                    break
+                orgs.append(org_id)
+                ids.append(event_id)
+            if ids:
+                await session.execute(
+                    text("SELECT crmapi_outbox_mark_enqueued(:orgs, :ids)"), {"orgs": orgs, "ids": ids}
+                )
+            if time.monotonic() - self._last_purge > PURGE_EVERY_SECONDS:
+                await session.execute(text("SELECT crmapi_idempotency_purge()"))
+                self._last_purge = time.monotonic()
+        if ids and self._failing:
+            log.info("relay resumed")
+            self._failing = False
+        return len(ids)
+
+    def _report(self, exc: Exception) -> None:
+        if not self._failing:
+            log.warning("relay paused, events stay in the outbox: %s", exc)
+            self._failing = True
+
+    async def run(self) -> None:
+        while True:
+            try:
+                enqueued = await self.tick()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                self._report(exc)
+                enqueued = 0
+            await asyncio.sleep(0 if enqueued == BATCH else self.interval)

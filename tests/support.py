@@ -1,0 +1,75 @@
+"""Helpers that set up organisations and members directly, then act through the HTTP API."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from uuid import UUID
+
+from crmapi.access.actor import Actor
+from crmapi.db import Database, bind_org
+from crmapi.identity.models import AuthSession
+from crmapi.identity.schemas import MemberCreate
+from crmapi.identity.security import Keys, load_or_create_secret
+from crmapi.identity.service import add_member, create_organisation
+from crmapi.ids import new_id
+from crmapi.settings import Settings
+
+PASSWORD = "password-123"
+
+
+@dataclass
+class Member:
+    id: UUID
+    email: str
+    headers: dict[str, str]
+
+
+@dataclass
+class Tenant:
+    org_id: UUID
+    admin: Member
+    members: list[Member] = field(default_factory=list)
+
+
+class Tenants:
+    def __init__(self, db: Database, settings: Settings) -> None:
+        self.db = db
+        self.keys = Keys(load_or_create_secret(settings.secret_key, settings.data_dir))
+
+    async def create(self, name: str = "Acme") -> Tenant:
+        email = f"admin-{new_id().hex[-12:]}@{name.lower()}.test"
+        async with self.db.sessions() as session:
+            org, member = await create_organisation(
+                session, name=name, admin_email=email, admin_password=PASSWORD, currency="PLN"
+            )
+            headers = await self._headers(session, org.id, member.id, member.user_id)
+            await session.commit()
+        return Tenant(org_id=org.id, admin=Member(member.id, email, headers))
+
+    async def member(self, tenant: Tenant, kind: str = "staff", email: str | None = None) -> Member:
+        email = email or f"{kind}-{new_id().hex[-12:]}@example.test"
+        async with self.db.sessions() as session:
+            await bind_org(session, tenant.org_id)
+            admin = Actor(org_id=tenant.org_id, kind="staff", member_id=tenant.admin.id)
+            row = await add_member(session, admin, MemberCreate(email=email, password=PASSWORD, kind=kind))
+            headers = await self._headers(session, tenant.org_id, row["id"], row["user_id"])
+            await session.commit()
+        member = Member(row["id"], email, headers)
+        tenant.members.append(member)
+        return member
+
+    async def _headers(self, session: object, org_id: UUID, member_id: UUID, user_id: UUID) -> dict[str, str]:
+        auth = AuthSession(
+            org_id=org_id,
+            id=new_id(),
+            member_id=member_id,
+            refresh_hash=b"-",
+            expires_at=datetime.now(UTC) + timedelta(days=1),
+        )
+        session.add(auth)  # type: ignore[attr-defined]
+        await session.flush()  # type: ignore[attr-defined]
+        token = self.keys.access_token(
+            user_id=user_id, org_id=org_id, member_id=member_id, session_id=auth.id, minutes=60
+        )
+        return {"Authorization": f"Bearer {token}"}

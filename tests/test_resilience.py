@@ -1,0 +1,126 @@
+"""A lost database answers 503 and heals by itself; embedded data survives a restart."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import asyncpg
+import pytest
+from httpx import ASGITransport, AsyncClient
+
+from crmapi.app import create_app
+from crmapi.db import Database, libpq_dsn, make_engine, make_sessions
+from crmapi.embedded import free_port
+from crmapi.settings import Settings
+from tests.support import Tenants
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+async def test_an_unreachable_database_answers_503_with_retry_after(
+    settings: Settings, tenants: Tenants
+) -> None:
+    acme = await tenants.create()
+    url = f"postgresql+asyncpg://crmapi_app@127.0.0.1:{free_port()}/crmapi"
+    engine = make_engine(url)
+    app = create_app(
+        settings, db=Database(engine=engine, sessions=make_sessions(engine), url=url), background=False
+    )
+    async with AsyncClient(transport=ASGITransport(app=app), base_url="http://test") as client:
+        listed = await client.get("/v1/contacts", headers=acme.admin.headers)
+        health = await client.get("/healthz")
+    await engine.dispose()
+    for answer in (listed, health):
+        assert answer.status_code == 503
+        assert answer.headers["content-type"] == "application/problem+json"
+        assert answer.headers["retry-after"] == str(settings.db_retry_after_seconds)
+        assert answer.json()["type"].endswith("/database-unavailable")
+
+
+@pytest.mark.committed
+async def test_the_service_recovers_when_its_connections_are_killed(
+    committed_client: AsyncClient, committed_tenants: Tenants, owner_url: str
+) -> None:
+    acme = await committed_tenants.create()
+    assert (await committed_client.get("/v1/contacts", headers=acme.admin.headers)).status_code == 200
+    owner = await asyncpg.connect(libpq_dsn(owner_url))
+    try:
+        killed = await owner.fetchval(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+            "WHERE usename = 'crmapi_app' AND datname = current_database()"
+        )
+    finally:
+        await owner.close()
+    assert killed >= 1
+    assert (await committed_client.get("/v1/contacts", headers=acme.admin.headers)).status_code == 200
+
+
+def _crmapi(data_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL", "SECRET_KEY"}}
+    env["DATA_DIR"] = str(data_dir)
+    return subprocess.run(
+        [sys.executable, "-m", "crmapi.cli", *args],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_embedded_data_survives_a_restart(tmp_path: Path) -> None:
+    first = _crmapi(
+        tmp_path,
+        "create-org",
+        "--name",
+        "Acme",
+        "--admin-email",
+        "a@acme.test",
+        "--admin-password",
+        "secret-123",
+    )
+    assert first.returncode == 0, first.stderr
+    acme = json.loads(first.stdout.strip().splitlines()[-1])
+
+    # A second process starts the stopped server on the same folder and finds the first organisation.
+    second = _crmapi(
+        tmp_path,
+        "create-org",
+        "--name",
+        "Beta",
+        "--admin-email",
+        "a@acme.test",
+        "--admin-password",
+        "ignored-456",
+    )
+    assert second.returncode == 0, second.stderr
+    counted = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            (
+                "import asyncio, asyncpg, sys\n"
+                "from pathlib import Path\n"
+                "from crmapi.embedded import start_postgres\n"
+                "from crmapi.db import libpq_dsn\n"
+                "async def main():\n"
+                "    conn = await asyncpg.connect(libpq_dsn(start_postgres(Path(sys.argv[1]))))\n"
+                "    ids = await conn.fetch('SELECT id FROM organisations ORDER BY name')\n"
+                "    print(','.join(str(r['id']) for r in ids))\n"
+                "    await conn.close()\n"
+                "asyncio.run(main())\n"
+            ),
+            str(tmp_path),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=ROOT,
+    )
+    assert counted.returncode == 0, counted.stderr
+    assert counted.stdout.strip().split(",")[0] == acme["organisation_id"]
+    assert len(counted.stdout.strip().split(",")) == 2

@@ -1,0 +1,69 @@
+"""Property-based tests of the whole contract, in-process, as an organisation administrator."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+
+import pytest
+import schemathesis
+from hypothesis import HealthCheck, settings
+from schemathesis.checks import not_a_server_error
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    negative_data_rejection,
+    response_schema_conformance,
+    status_code_conformance,
+)
+from sqlalchemy.pool import NullPool
+
+from crmapi.app import create_app
+from crmapi.db import Database, make_engine, make_sessions
+from crmapi.settings import Settings
+from tests.support import Tenant
+
+CHECKS = [
+    not_a_server_error,
+    status_code_conformance,
+    content_type_conformance,
+    response_schema_conformance,
+    negative_data_rejection,
+]
+EXAMPLES = int(os.environ.get("CRMAPI_FUZZ_EXAMPLES", "20"))
+
+
+@pytest.fixture
+async def fuzz_admin(committed_tenants: object) -> Tenant:
+    tenant: Tenant = await committed_tenants.create("Fuzz")  # type: ignore[attr-defined]
+    return tenant
+
+
+# Loaded at import (the lazy fixture loader does not work with pytest 9); the database is
+# attached per test by `app_database`.
+APP = create_app(Settings(secret_key="test-secret-" + "x" * 32), background=False)
+schema = schemathesis.openapi.from_asgi("/openapi.json", APP)
+
+
+@pytest.fixture
+def app_database(app_url: str, committed_db: Database) -> Iterator[None]:
+    # NullPool: the test client runs the app on its own event loop, so no connection may outlive a request.
+    engine = make_engine(app_url, poolclass=NullPool)
+    APP.state.db = Database(engine=engine, sessions=make_sessions(engine), url=app_url)
+    yield
+    APP.state.db = None
+
+
+@pytest.mark.committed
+@schema.parametrize()
+@settings(
+    max_examples=EXAMPLES,
+    derandomize=True,
+    deadline=None,
+    suppress_health_check=[
+        HealthCheck.too_slow,
+        HealthCheck.filter_too_much,
+        HealthCheck.function_scoped_fixture,
+    ],
+)
+def test_api_contract(case: schemathesis.Case, app_database: None, fuzz_admin: Tenant) -> None:
+    case.call_and_validate(headers=fuzz_admin.admin.headers, checks=CHECKS)
