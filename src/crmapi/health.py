@@ -16,6 +16,10 @@ class Health(BaseModel):
     database: str
 
 
+class Alive(BaseModel):
+    status: str
+
+
 @router.get(
     "/healthz",
     operation_id="get_health",
@@ -30,3 +34,15 @@ async def healthz(request: Request) -> Health:
     except Exception as exc:
         raise database_lost() from exc
     return Health(status="ok", database="ok")
+
+
+@router.get(
+    "/livez",
+    operation_id="get_liveness",
+    summary="Is the process answering (no database round trip)",
+    response_model=Alive,
+    responses=problem_responses(500),
+)
+async def livez() -> Alive:
+    """For a supervisor's liveness probe; `/healthz` also checks the database."""
+    return Alive(status="ok")

@@ -11,7 +11,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any, Generic, TypeVar
+from typing import Any, ClassVar, Generic, TypeVar
 from uuid import UUID
 
 from pydantic import BaseModel, Field
@@ -34,6 +34,9 @@ ModelT = TypeVar("ModelT", bound=BaseModel)
 class PageParams(Input):
     """The query parameters every list shares."""
 
+    # Where the values came from, for the field an error names (`query.sort` or `body.sort`).
+    LOCATION: ClassVar[str] = "query"
+
     limit: int = Field(50, ge=1, le=200, description="Items per page (at most 200).")
     cursor: str | None = Field(None, max_length=2048, description="`next_cursor` of the previous page.")
     sort: str | None = Field(
@@ -53,6 +56,8 @@ class PageParams(Input):
 
 class PageBody(PageParams):
     """Paging inside a JSON body: numbers and booleans must be JSON numbers and booleans."""
+
+    LOCATION: ClassVar[str] = "body"
 
     limit: int = Field(50, ge=1, le=200, strict=True, description="Items per page (at most 200).")
     count: bool = Field(
@@ -74,12 +79,15 @@ class Sorting:
     id_column: InstrumentedAttribute[Any]
     default: str
 
-    def resolve(self, sort: str | None) -> tuple[str, InstrumentedAttribute[Any], bool]:
+    def resolve(
+        self, sort: str | None, location: str = "query"
+    ) -> tuple[str, InstrumentedAttribute[Any], bool]:
         spec = sort or self.default
         name, descending = spec.removeprefix("-"), spec.startswith("-")
         if name not in self.columns:
             allowed = ", ".join(sorted(self.columns))
-            raise Unprocessable.on("query.sort", f"Cannot sort by '{name}'; sortable fields: {allowed}.")
+            message = f"Cannot sort by '{name}'; sortable fields: {allowed}."
+            raise Unprocessable.on(f"{location}.sort", message)
         return spec, self.columns[name], descending
 
 
@@ -135,8 +143,8 @@ async def paginate(
     if params.sort in (None, RELEVANCE) and relevance is not None:
         return (*await _ranked(session, stmt, sorting, params, cursors, relevance), count)
     if params.sort == RELEVANCE:
-        raise Unprocessable.on("query.sort", "Sorting by relevance needs `q`.")
-    spec, column, descending = sorting.resolve(params.sort)
+        raise Unprocessable.on(f"{params.LOCATION}.sort", "Sorting by relevance needs `q`.")
+    spec, column, descending = sorting.resolve(params.sort, params.LOCATION)
     key = tuple_(column, sorting.id_column)
     if params.cursor:
         raw, last_id = cursors.decode(params.cursor, spec)
@@ -187,7 +195,7 @@ def _known(model: type[BaseModel], name: str) -> bool:
     return head == CUSTOM and CUSTOM in model.model_fields and _CUSTOM_KEY.match(key) is not None
 
 
-def select_fields(model: type[ModelT], fields: str | None) -> set[str] | None:
+def select_fields(model: type[ModelT], fields: str | None, location: str = "query") -> set[str] | None:
     """The `fields` parameter checked against the Read schema; `id` is always included.
 
     `custom.<key>` entries pick single keys of a Read schema's `custom` object.
@@ -197,7 +205,7 @@ def select_fields(model: type[ModelT], fields: str | None) -> set[str] | None:
     wanted = {f.strip() for f in fields.split(",") if f.strip()}
     unknown = {f for f in wanted if not _known(model, f)}
     if unknown:
-        raise Unprocessable.on("query.fields", f"Unknown fields: {', '.join(sorted(unknown))}.")
+        raise Unprocessable.on(f"{location}.fields", f"Unknown fields: {', '.join(sorted(unknown))}.")
     return wanted | {"id"}
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Select, false, or_, select
+from sqlalchemy import Select, false, func, or_, select
 
 from crmapi import search
 from crmapi.access.actor import Actor
@@ -78,16 +78,29 @@ def filtered(actor: Actor, f: AccountFilter) -> Select[Account]:
     if f.created_to:
         stmt = stmt.where(Account.created_at < f.created_to)
     if f.q:
-        via_contact = (
-            select(AccountContact.account_id)
-            .join(
-                Contact, (Contact.org_id == AccountContact.org_id) & (Contact.id == AccountContact.contact_id)
-            )
-            .where(search.matches(Contact.search_text, f.q), Contact.deleted_at.is_(None))
-        )
+        via_contact = _matching_links(f.q).with_only_columns(AccountContact.account_id)
         stmt = stmt.where(or_(search.matches(Account.search_text, f.q), Account.id.in_(via_contact)))
     return stmt
 
 
+def _matching_links(q: str) -> Select[Any]:
+    """Account-contact links whose live contact matches q."""
+    return (
+        select(AccountContact)
+        .join(Contact, (Contact.org_id == AccountContact.org_id) & (Contact.id == AccountContact.contact_id))
+        .where(search.matches(Contact.search_text, q), Contact.deleted_at.is_(None))
+    )
+
+
 def relevance(f: AccountFilter) -> Any:
-    return search.relevance(Account.search_text, Account.search_vector, f.q) if f.q else None
+    """An account ranks by its own text or by its best-matching linked contact, whichever is higher."""
+    if not f.q:
+        return None
+    best_contact = (
+        _matching_links(f.q)
+        .with_only_columns(func.max(search.relevance(Contact.search_text, Contact.search_vector, f.q)))
+        .where(AccountContact.account_id == Account.id)
+        .scalar_subquery()
+    )
+    own = search.relevance(Account.search_text, Account.search_vector, f.q)
+    return func.greatest(own, func.coalesce(best_contact, 0.0))

@@ -62,7 +62,7 @@ async def _one(session: AsyncSession, account: Account, response: Response) -> A
 async def _list(
     request: Request, session: AsyncSession, actor: Actor, query: AccountListQuery | AccountSearch
 ) -> dict[str, Any]:
-    select_fields(AccountRead, query.fields)
+    select_fields(AccountRead, query.fields, query.LOCATION)
     stmt = await custom_fields.narrow(
         session, actor, "account", queries.filtered(actor, query), query.custom_filter()
     )

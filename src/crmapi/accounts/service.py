@@ -25,6 +25,7 @@ from crmapi.custom_fields import service as custom_fields
 from crmapi.errors import Conflict, Forbidden, NotFound, Unprocessable
 from crmapi.identity.models import Member, Organisation
 from crmapi.ids import new_id
+from crmapi.tags import service as tags
 
 ENTITY = "account"
 FOUR_PLACES = Decimal("0.0001")
@@ -96,10 +97,10 @@ async def _apply(session: AsyncSession, actor: Actor, account: Account, values: 
         else:
             currency = limit.get("currency") or await _org_currency(session, actor)
             account.credit_limit_amount, account.credit_limit_currency = limit["amount"], currency
+    if "tags" in values:
+        values["tags"] = await tags.ensure_catalogued(session, actor, values["tags"])
     for key, value in values.items():
         setattr(account, key, value)
-    if "tags" in values:
-        account.tags = list(dict.fromkeys(account.tags))
 
 
 async def _org_currency(session: AsyncSession, actor: Actor) -> str:
@@ -232,7 +233,7 @@ async def create(session: AsyncSession, actor: Actor, data: AccountCreate) -> Ac
     await session.flush()
     links = [*([account.primary_contact_id] if account.primary_contact_id else []), *data.contact_ids]
     await _link_contacts(session, account, links)
-    codes = list(dict.fromkeys(data.sales_rep_codes or []))
+    codes = sorted(set(data.sales_rep_codes or []))
     await _replace_sales_reps(session, account, codes)
     history.record(
         session,
@@ -288,19 +289,20 @@ async def update(
             session, actor, ENTITY, values["custom"], creating=False, current=account.custom
         )
     codes_before = (await sales_rep_codes(session, [account.id]))[account.id]
-    codes_after = (
-        list(dict.fromkeys(data.sales_rep_codes)) if data.sales_rep_codes is not None else codes_before
-    )
+    codes_after = sorted(set(data.sales_rep_codes)) if data.sales_rep_codes is not None else codes_before
     if "sales_rep_codes" in data.model_fields_set and data.sales_rep_codes is None:
         raise Unprocessable.on("body.sales_rep_codes", "May not be null; send [] to clear.")
     before = snapshot(account, codes_before)
-    await _apply(session, actor, account, values)
-    changes = history.diff(before, snapshot(account, codes_after))
-    if not changes:
-        return account
-    await _check_references(session, actor, account, set(changes))
-    if changes.get("is_retail_default", {}).get("new") is True:
-        await _take_retail_default(session, actor, account)
+    # The checks query the database; an autoflush of the half-changed account would trip a
+    # constraint (taken code, unknown owner, a second retail default) as a 500 before they answer.
+    with session.no_autoflush:
+        await _apply(session, actor, account, values)
+        changes = history.diff(before, snapshot(account, codes_after))
+        if not changes:
+            return account
+        await _check_references(session, actor, account, set(changes))
+        if changes.get("is_retail_default", {}).get("new") is True:
+            await _take_retail_default(session, actor, account)
     derive(account)
     account.updated_at = datetime.now(UTC)
     await session.flush()
@@ -371,6 +373,12 @@ async def link_contact(
     """Link a contact the actor can see to an account the actor may change."""
     account = await get_for_change(session, actor, account_id)
     await _visible_contacts(session, actor, [contact_id], "body.contact_id")
+    existing = await session.execute(
+        select(AccountContact.role).where(
+            AccountContact.account_id == account.id, AccountContact.contact_id == contact_id
+        )
+    )
+    previous = existing.first()
     result = await session.execute(
         insert(AccountContact)
         .values(org_id=account.org_id, id=new_id(), account_id=account.id, contact_id=contact_id, role=role)
@@ -387,8 +395,11 @@ async def link_contact(
             actor,
             entity=ENTITY,
             entity_id=account.id,
-            action="contact_linked",
-            changes={"contact_id": {"old": None, "new": str(contact_id)}, "role": {"old": None, "new": role}},
+            action="contact_linked" if previous is None else "contact_role_changed",
+            changes={
+                "contact_id": {"old": None if previous is None else str(contact_id), "new": str(contact_id)},
+                "role": {"old": None if previous is None else previous.role, "new": role},
+            },
         )
         outbox.emit(session, actor, topic="account.updated", entity=ENTITY, entity_id=account.id)
 

@@ -29,7 +29,7 @@ ONE = problem_responses(401, 403, 404, 422, 503)
 async def _list(
     request: Request, session: DbSession, actor: Actor, query: ContactListQuery | ContactSearch
 ) -> dict[str, Any]:
-    select_fields(ContactRead, query.fields)
+    select_fields(ContactRead, query.fields, query.LOCATION)
     stmt = queries.filtered(actor, query)
     stmt = await custom_fields.narrow(session, actor, "contact", stmt, query.custom_filter())
     rows, cursor, count = await paginate(
