@@ -152,3 +152,41 @@ async def test_migrations_match_the_models(owner_url: str) -> None:
     finally:
         await engine.dispose()
     assert diffs == []
+
+
+@pytest.mark.parametrize(
+    ("condition", "index"),
+    [
+        ("search_text LIKE '%number 4321%'", "ix_contacts_search_trgm"),
+        ("search_vector @@ to_tsquery('simple', '4321')", "ix_contacts_search_vector"),
+        ("tags @> ARRAY['vip']", "ix_contacts_tags"),
+        ('custom @> \'{"region": "north"}\'', "ix_contacts_custom"),
+    ],
+)
+async def test_the_app_role_searches_and_filters_through_indexes(
+    owner: asyncpg.Connection, condition: str, index: str
+) -> None:
+    """Under row-level security only LEAKPROOF operators can use an index (migration 0003)."""
+    async with owner.transaction():
+        org = await owner.fetchval(
+            "INSERT INTO organisations (id, name, default_currency, time_zone, settings, policy_version,"
+            " created_at, updated_at, version) VALUES (gen_random_uuid(), 'Plan', 'EUR', 'UTC', '{}', 1,"
+            " now(), now(), 1) RETURNING id"
+        )
+        await owner.execute(
+            "INSERT INTO contacts (org_id, id, kind, display_name, emails, phones, addresses, tags, custom,"
+            " lifecycle_state, search_text, created_at, updated_at, version)"
+            " SELECT $1, gen_random_uuid(), 'person', 'p' || n, '[]', '[]', '[]', ARRAY['t' || n % 50],"
+            " jsonb_build_object('region', 'r' || n % 50), 'prospect', 'person number ' || n, now(), now(), 1"
+            " FROM generate_series(1, 30000) AS n",
+            org,
+        )
+        await owner.execute("ANALYZE contacts")
+        await owner.execute("SET LOCAL enable_seqscan = off")
+        await owner.execute(f"SET LOCAL ROLE {APP_ROLE}")
+        await owner.execute("SELECT set_config('app.org_id', $1, true)", str(org))
+        rows = await owner.fetch(f"EXPLAIN SELECT id FROM contacts WHERE {condition}")
+        plan = "\n".join(r[0] for r in rows)
+        await owner.execute("RESET ROLE")
+        await owner.execute("DELETE FROM organisations WHERE id = $1", org)
+    assert index in plan, plan

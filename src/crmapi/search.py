@@ -59,7 +59,10 @@ def relevance(text_column: Any, vector_column: Any, q: str) -> ColumnElement[flo
         return literal(0.0)
     query = func.to_tsquery("simple", " & ".join(_tsquery_word(w) + ":*" for w in words))
     prefix_hit = case((vector_column.op("@@")(query), 1.0), else_=0.0)
-    return prefix_hit * 2 + func.ts_rank(vector_column, query) + func.similarity(text_column, " ".join(words))
+    # The earlier the first word appears the better (names lead the text). Cheap, unlike
+    # similarity(), which costs ~12 us per matching row on a record's whole text.
+    early = literal(1.0) / (func.strpos(text_column, words[0]) + 1)
+    return prefix_hit * 2 + func.ts_rank(vector_column, query) + early
 
 
 def _tsquery_word(word: str) -> str:
