@@ -56,7 +56,8 @@ def readable(actor: Actor, *, deleted: bool = False) -> Select[Account]:
     return select(Account).where(scope(actor), state)
 
 
-def filtered(actor: Actor, f: AccountFilter) -> Select[Account]:
+def filtered(actor: Actor, f: AccountFilter) -> tuple[Select[Account], Any]:
+    """The accounts matching the filter, and with `q` their relevance (None without)."""
     if f.deleted == "only" and not actor.can("accounts.manage"):
         raise Forbidden("Listing deleted accounts needs 'accounts.manage'.", slug="missing-capability")
     stmt = readable(actor, deleted=f.deleted == "only")
@@ -77,30 +78,29 @@ def filtered(actor: Actor, f: AccountFilter) -> Select[Account]:
         stmt = stmt.where(Account.created_at >= f.created_from)
     if f.created_to:
         stmt = stmt.where(Account.created_at < f.created_to)
-    if f.q:
-        via_contact = _matching_links(f.q).with_only_columns(AccountContact.account_id)
-        stmt = stmt.where(or_(search.matches(Account.search_text, f.q), Account.id.in_(via_contact)))
-    return stmt
+    if not f.q:
+        return stmt, None
+    return _searched(stmt, f.q)
 
 
-def _matching_links(q: str) -> Select[Any]:
-    """Account-contact links whose live contact matches q."""
-    return (
-        select(AccountContact)
+def _searched(stmt: Select[Account], q: str) -> tuple[Select[Account], Any]:
+    """Accounts whose own text or a linked contact matches q.
+
+    An account ranks by its own match or its best-matching contact, whichever is higher. The
+    contact matches are found once and joined, not looked up again for every candidate account.
+    """
+    via_contacts = (
+        select(
+            AccountContact.account_id,
+            func.max(search.relevance(Contact.search_text, Contact.search_vector, q)).label("score"),
+        )
         .join(Contact, (Contact.org_id == AccountContact.org_id) & (Contact.id == AccountContact.contact_id))
         .where(search.matches(Contact.search_text, q), Contact.deleted_at.is_(None))
+        .group_by(AccountContact.account_id)
+        .subquery("via_contacts")
     )
-
-
-def relevance(f: AccountFilter) -> Any:
-    """An account ranks by its own text or by its best-matching linked contact, whichever is higher."""
-    if not f.q:
-        return None
-    best_contact = (
-        _matching_links(f.q)
-        .with_only_columns(func.max(search.relevance(Contact.search_text, Contact.search_vector, f.q)))
-        .where(AccountContact.account_id == Account.id)
-        .scalar_subquery()
+    stmt = stmt.outerjoin(via_contacts, via_contacts.c.account_id == Account.id).where(
+        or_(search.matches(Account.search_text, q), via_contacts.c.account_id.is_not(None))
     )
-    own = search.relevance(Account.search_text, Account.search_vector, f.q)
-    return func.greatest(own, func.coalesce(best_contact, 0.0))
+    own = search.relevance(Account.search_text, Account.search_vector, q)
+    return stmt, func.greatest(own, func.coalesce(via_contacts.c.score, 0.0))

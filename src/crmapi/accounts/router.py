@@ -63,16 +63,15 @@ async def _list(
     request: Request, session: AsyncSession, actor: Actor, query: AccountListQuery | AccountSearch
 ) -> dict[str, Any]:
     select_fields(AccountRead, query.fields, query.LOCATION)
-    stmt = await custom_fields.narrow(
-        session, actor, "account", queries.filtered(actor, query), query.custom_filter()
-    )
+    matching, relevance = queries.filtered(actor, query)
+    stmt = await custom_fields.narrow(session, actor, "account", matching, query.custom_filter())
     rows, cursor, count = await paginate(
         session,
         stmt,
         sorting=queries.SORTING,
         params=query,
         cursors=request.app.state.cursors,
-        relevance=queries.relevance(query),
+        relevance=relevance,
     )
     return render_page(AccountRead, await _rows(session, rows), cursor, count, query.fields)
 
