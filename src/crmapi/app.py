@@ -14,7 +14,7 @@ from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 from swagger_ui_bundle import swagger_ui_path
 
-from crmapi import embedded, errors
+from crmapi import embedded, errors, logs
 from crmapi.accounts import router as accounts
 from crmapi.contacts.router import router as contacts_router
 from crmapi.custom_fields.router import router as custom_fields_router
@@ -64,7 +64,9 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.db = owned
     if app.state.background:
         redis_url = settings.redis_url
-        in_process_worker = redis_url is None
+        in_process_worker = (
+            redis_url is None if settings.in_process_worker is None else settings.in_process_worker
+        )
         if redis_url is None:
             redis_url = await asyncio.to_thread(embedded.start_redis, settings.data_dir)
             log.info("queue: embedded Valkey at %s with an in-process worker", redis_url)
@@ -111,6 +113,13 @@ def _redact(url: str) -> str:
         return make_url(url).render_as_string(hide_password=True)
     except Exception:
         return url.split("@")[-1]
+
+
+def server_process_app() -> FastAPI:
+    """The app of one of several server processes (`WORKERS` > 1): logging first, then the app."""
+    settings = get_settings()
+    logs.configure(settings.log_level)
+    return create_app(settings)
 
 
 def create_app(

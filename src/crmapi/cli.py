@@ -6,10 +6,12 @@ import argparse
 import asyncio
 import json
 import logging
+import os
 import sys
 import time
 from collections.abc import Callable
 from contextlib import suppress
+from typing import Any
 
 from crmapi import embedded, logs
 from crmapi.settings import Settings, get_settings
@@ -31,25 +33,48 @@ def owner_url(settings: Settings) -> str:
 def cmd_serve(settings: Settings, args: argparse.Namespace) -> None:
     import uvicorn
 
-    from crmapi.app import create_app
-
     base = f"http://{settings.host}:{settings.port}"
     database = (
         "from DATABASE_URL" if settings.database_url else f"embedded PostgreSQL in {settings.data_dir / 'pg'}"
     )
     queue = "from REDIS_URL" if settings.redis_url else "embedded Valkey with an in-process worker"
     print(
-        f"crmapi: starting on {base} (API docs at {base}/docs); database {database}; queue {queue}",
+        f"crmapi: starting on {base} (API docs at {base}/docs); database {database}; queue {queue}; "
+        f"{settings.workers} server process(es)",
         flush=True,
     )
-    uvicorn.run(
-        create_app(settings),
-        host=settings.host,
-        port=settings.port,
-        log_config=None,
-        access_log=False,
-        proxy_headers=True,
-    )
+    options: dict[str, Any] = {
+        "host": settings.host,
+        "port": settings.port,
+        "log_config": None,
+        "access_log": False,
+        "proxy_headers": True,
+    }
+    if settings.workers == 1:
+        from crmapi.app import create_app
+
+        uvicorn.run(create_app(settings), **options)
+        return
+    _share_embedded_servers(settings)
+    uvicorn.run("crmapi.app:server_process_app", factory=True, workers=settings.workers, **options)
+
+
+def _share_embedded_servers(settings: Settings) -> None:
+    """Start what is embedded here, once, and point the server processes at it through the environment."""
+    from crmapi.identity.security import load_or_create_secret
+    from crmapi.migrate import migrate
+
+    if settings.database_url is None:
+        url = embedded.start_postgres(settings.data_dir)
+        migrate(url, settings)
+        os.environ["DATABASE_URL"] = url
+    if settings.redis_url is None:
+        os.environ["REDIS_URL"] = embedded.start_redis(settings.data_dir)
+        if settings.in_process_worker is None:
+            os.environ["IN_PROCESS_WORKER"] = "true"
+    if settings.secret_key is None:
+        # Created before the processes start, so they do not race to write different ones.
+        load_or_create_secret(None, settings.data_dir)
 
 
 def cmd_migrate(settings: Settings, args: argparse.Namespace) -> None:

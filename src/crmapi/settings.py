@@ -29,6 +29,10 @@ class Settings(BaseSettings):
     # Reconnect wait suggested to clients when the database is unreachable.
     db_retry_after_seconds: int = 5
     relay_interval_seconds: float = 0.5
+    # Server processes; more than one shares the embedded servers the first process starts.
+    workers: int = Field(default=1, ge=1, le=64)
+    # Run the job worker inside the API process: by default when the queue is embedded.
+    in_process_worker: bool | None = None
     log_level: str = "INFO"
 
 
