@@ -768,6 +768,15 @@ async def test_q_ranks_a_linked_contacts_surname_prefix_above_a_substring(
     assert await ids(client, admin, q="kowal") == [through_contact["id"], inside["id"]]
 
 
+async def test_q_ranks_an_accounts_own_name_above_the_same_match_on_a_linked_contact(
+    client: AsyncClient, admin: Member
+) -> None:
+    person = await contact(client, admin, first_name="Kamil", last_name="Sikora")
+    through_contact = await create(client, admin, name="Hurtownia", primary_contact_id=person)
+    own = await create(client, admin, name="Kamiński Instal")
+    assert await ids(client, admin, q="kami") == [own["id"], through_contact["id"]]
+
+
 async def test_q_results_page_by_cursor_without_gaps_or_duplicates(
     client: AsyncClient, admin: Member
 ) -> None:

@@ -14,6 +14,7 @@ from crmapi.contacts.models import Contact
 from crmapi.errors import Forbidden
 from crmapi.pagination import Sorting
 
+THROUGH_CONTACT = 0.9
 SORTING = Sorting(
     columns={
         "created_at": Account.created_at,
@@ -103,4 +104,5 @@ def _searched(stmt: Select[Account], q: str) -> tuple[Select[Account], Any]:
         or_(search.matches(Account.search_text, q), via_contacts.c.account_id.is_not(None))
     )
     own = search.relevance(Account.search_text, Account.search_vector, q)
-    return stmt, func.greatest(own, func.coalesce(via_contacts.c.score, 0.0))
+    # Discounted, so an account's own name outranks an equally good match on one of its contacts.
+    return stmt, func.greatest(own, func.coalesce(via_contacts.c.score, 0.0) * THROUGH_CONTACT)
