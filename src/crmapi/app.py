@@ -15,6 +15,7 @@ from fastapi.staticfiles import StaticFiles
 from swagger_ui_bundle import swagger_ui_path
 
 from crmapi import embedded, errors, logs
+from crmapi.access.policy import PolicyCache
 from crmapi.accounts import router as accounts
 from crmapi.contacts.router import router as contacts_router
 from crmapi.custom_fields.router import router as custom_fields_router
@@ -139,6 +140,7 @@ def create_app(
     app.state.settings = settings
     app.state.db = db
     app.state.background = background
+    app.state.policies = PolicyCache()
     if settings.secret_key:
         _use_keys(app, settings)
     errors.install(app)

@@ -21,6 +21,7 @@ from sqlalchemy import insert, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crmapi import history
+from crmapi.access import bootstrap
 from crmapi.accounts import service as account_service
 from crmapi.accounts.models import Account, AccountAssignment, AccountContact, AccountSalesRep
 from crmapi.base import Base
@@ -243,6 +244,7 @@ async def load(
         (HistoryEntry, rows.history),
     ):
         await _insert(session, model, table)
+    await bootstrap.administrators(session, org_id, staff[0].member_id)
     counts = {
         "staff": len(staff),
         "customers": len(customers),

@@ -169,7 +169,6 @@ class Builder:
         email: str,
         at: datetime,
         actor: UUID | None,
-        admin: bool = False,
     ) -> Login:
         user_id, display = new_id(), f"{first} {last}"
         self.rows.users.append(
@@ -188,7 +187,6 @@ class Builder:
             "status": "active",
             "display_name": display,
             "time_zone": "Europe/Warsaw",
-            "is_admin": admin,
         }
         self.rows.members.append(row)
         created = {"email": email, "kind": kind, "status": "active", "time_zone": "Europe/Warsaw"}
@@ -206,7 +204,7 @@ class Builder:
             at = self.start - timedelta(days=30) + timedelta(days=2 * len(logins))
             local = "admin" if not logins else f"{slug(first)}.{slug(last)}"
             email, actor = self.unique_email(local, domain), logins[0].member_id if logins else None
-            logins.append(self.member("staff", first, last, email, at, actor, admin=not logins))
+            logins.append(self.member("staff", first, last, email, at, actor))
         return logins
 
     def catalogue(self, admin: UUID) -> None:

@@ -1,5 +1,6 @@
 """Every model imported once, so Alembic and the catalogue tests see the whole schema."""
 
+from crmapi.access import models as _access
 from crmapi.accounts import models as _accounts
 from crmapi.base import Base
 from crmapi.contacts import models as _contacts
@@ -17,6 +18,7 @@ __all__ = [
     "HistoryEntry",
     "IdempotencyKey",
     "OutboxEvent",
+    "_access",
     "_accounts",
     "_contacts",
     "_custom_fields",

@@ -17,6 +17,9 @@ class Actor:
     session_id: UUID | None = None
     time_zone: str = "UTC"
     capabilities: frozenset[str] = field(default_factory=frozenset)
+    # The sales-rep records the member works as, and the business units whose records it sees.
+    sales_rep_codes: tuple[str, ...] = ()
+    unit_ids: tuple[UUID, ...] = ()
 
     def can(self, capability: str) -> bool:
         return implies(self.capabilities, capability)

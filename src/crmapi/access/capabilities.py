@@ -1,7 +1,7 @@
 """The capability catalogue and what implies what.
 
-Until groups and grants land, a member's set comes from its kind and the
-administrator flag create-org sets; `capabilities_of` is the one place that changes.
+Groups grant capabilities (`policy.py`); every staff member also holds `STAFF_DEFAULT`, and
+customers hold nothing: they are never in groups and see only what is assigned to them.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ def implies(held: frozenset[str], wanted: str) -> bool:
     return action == "view_any" and f"{area}.manage" in held
 
 
-def capabilities_of(*, kind: str, is_admin: bool) -> frozenset[str]:
+def capabilities_of(*, kind: str, granted: frozenset[str]) -> frozenset[str]:
     if kind == "customer":
         return frozenset()
-    return STAFF_DEFAULT | ({"org.admin"} if is_admin else set())
+    return STAFF_DEFAULT | granted

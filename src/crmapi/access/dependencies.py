@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from crmapi.access.actor import Actor
 from crmapi.access.capabilities import capabilities_of
+from crmapi.access.policy import PolicyCache
 from crmapi.db import DbSession, bind_org
 from crmapi.errors import Forbidden, Unauthorized
 from crmapi.identity.models import ApiKey, AuthSession, Member, Organisation
@@ -37,16 +38,18 @@ async def current_actor(
             org, member, sid = UUID(claims["org"]), UUID(claims["member"]), UUID(claims["sid"])
         except ValueError as exc:
             raise Unauthorized("The access token is not valid.", slug="invalid-token") from exc
-        actor = await _member_actor(session, org, member, sid)
+        actor = await _member_actor(session, request.app.state.policies, org, member, sid)
     request.state.actor = actor
     return actor
 
 
-async def _member_actor(session: AsyncSession, org_id: UUID, member_id: UUID, session_id: UUID) -> Actor:
+async def _member_actor(
+    session: AsyncSession, policies: PolicyCache, org_id: UUID, member_id: UUID, session_id: UUID
+) -> Actor:
     await bind_org(session, org_id)
     row = (
         await session.execute(
-            select(Member.kind, Member.time_zone, Member.is_admin, Organisation.policy_version)
+            select(Member.kind, Member.time_zone, Organisation.policy_version)
             .join(AuthSession, (AuthSession.org_id == Member.org_id) & (AuthSession.member_id == Member.id))
             .join(Organisation, Organisation.id == Member.org_id)
             .where(
@@ -60,13 +63,16 @@ async def _member_actor(session: AsyncSession, org_id: UUID, member_id: UUID, se
     ).one_or_none()
     if row is None:
         raise Unauthorized("The session has ended or the member is not active.", slug="session-ended")
+    grants = await policies.grants(session, org_id, row.policy_version, member_id)
     return Actor(
         org_id=org_id,
         kind=row.kind,
         member_id=member_id,
         session_id=session_id,
         time_zone=row.time_zone,
-        capabilities=capabilities_of(kind=row.kind, is_admin=row.is_admin),
+        capabilities=capabilities_of(kind=row.kind, granted=grants.capabilities),
+        sales_rep_codes=grants.sales_rep_codes if row.kind == "staff" else (),
+        unit_ids=grants.unit_ids,
     )
 
 

@@ -19,6 +19,7 @@ class Account(Tenant, Timestamps, Versioned, Base):
     __extra_table_args__ = (
         tenant_fk(["owner_member_id"], "members"),
         tenant_fk(["primary_contact_id"], "contacts"),
+        tenant_fk(["business_unit_id"], "business_units"),
         UniqueConstraint("org_id", "number"),
         # Codes stay reserved while an account is deleted: the index ignores deleted_at.
         Index("uq_accounts_code", "org_id", "code", unique=True, postgresql_where=text("code IS NOT NULL")),

@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from crmapi import history, outbox, search
 from crmapi.access.actor import Actor
+from crmapi.access.units import require_unit
 from crmapi.accounts import queries
 from crmapi.accounts.models import Account, AccountAssignment, AccountContact, AccountSalesRep, Counter
 from crmapi.accounts.schemas import AccountCreate, AccountUpdate
@@ -111,6 +112,8 @@ async def _org_currency(session: AsyncSession, actor: Actor) -> str:
 
 
 async def _check_references(session: AsyncSession, actor: Actor, a: Account, changed: set[str]) -> None:
+    if "business_unit_id" in changed:
+        await require_unit(session, a.business_unit_id)
     if "owner_member_id" in changed and a.owner_member_id is not None:
         owner = await session.execute(
             select(Member.id).where(Member.id == a.owner_member_id, Member.kind == "staff")

@@ -17,6 +17,7 @@ class Contact(Tenant, Timestamps, Versioned, Base):
     __tablename__ = "contacts"
     __extra_table_args__ = (
         tenant_fk(["owner_member_id"], "members"),
+        tenant_fk(["business_unit_id"], "business_units"),
         tenant_fk(["parent_payer_id"], "contacts"),
         Index("ix_contacts_owner", "org_id", "owner_member_id"),
         Index("ix_contacts_unit", "org_id", "business_unit_id"),

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from crmapi import history, outbox, search
 from crmapi.access.actor import Actor
+from crmapi.access.units import require_unit
 from crmapi.concurrency import check_version
 from crmapi.contacts import queries
 from crmapi.contacts.models import Contact
@@ -60,6 +61,7 @@ def _snapshot(c: Contact) -> dict[str, Any]:
 
 
 async def _check_references(session: AsyncSession, actor: Actor, c: Contact) -> None:
+    await require_unit(session, c.business_unit_id)
     if c.owner_member_id is not None:
         owner = await session.execute(
             select(Member.id).where(Member.id == c.owner_member_id, Member.kind == "staff")

@@ -78,8 +78,6 @@ class Member(Tenant, Timestamps, Versioned, Base):
     status: Mapped[str] = mapped_column(default="active")  # active | suspended
     display_name: Mapped[str | None]
     time_zone: Mapped[str] = mapped_column(default="UTC")
-    # Until groups exist: the member create-org made administers the organisation.
-    is_admin: Mapped[bool] = mapped_column(default=False)
 
 
 class AuthSession(Tenant, Base):

@@ -55,7 +55,6 @@ class MemberRead(BaseModel):
     status: MemberStatus | None = None
     display_name: str | None = None
     time_zone: str | None = None
-    is_admin: bool | None = None
     created_at: datetime | None = None
     updated_at: datetime | None = None
     version: int | None = None

@@ -11,6 +11,7 @@ from sqlalchemy import func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crmapi import history, outbox
+from crmapi.access import bootstrap
 from crmapi.access.actor import Actor
 from crmapi.concurrency import check_version
 from crmapi.db import bind_org
@@ -52,9 +53,10 @@ async def create_organisation(
     await session.flush()
     await bind_org(session, org.id)
     user = await _user_for(session, admin_email, admin_password)
-    member = Member(org_id=org.id, user_id=user.id, kind="staff", is_admin=True, display_name=admin_email)
+    member = Member(org_id=org.id, user_id=user.id, kind="staff", display_name=admin_email)
     session.add(member)
     await session.flush()
+    await bootstrap.administrators(session, org.id, member.id)
     system = Actor(org_id=org.id, kind="system")
     history.record(
         session,
