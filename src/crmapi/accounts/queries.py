@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Select, false, func, or_, select
+from sqlalchemy import Select, false, func, or_, select, union_all
+from sqlalchemy.orm import aliased
 
 from crmapi import search
 from crmapi.access.actor import Actor
-from crmapi.accounts.models import Account, AccountAssignment, AccountContact
+from crmapi.accounts.models import Account, AccountAssignment, AccountContact, AccountSalesRep
 from crmapi.accounts.schemas import AccountFilter
 from crmapi.contacts.models import Contact
 from crmapi.errors import Forbidden
@@ -28,18 +29,37 @@ SORTING = Sorting(
 
 
 def scope(actor: Actor) -> Any:
-    """Accounts the actor may see: everything with accounts.view_any, else owned or personally assigned.
-
-    Sales-rep records and business units widen this when the access model lands.
+    """Accounts the actor may see (DESIGN "Access"): every account with accounts.view_any; else
+    those it owns, is personally assigned to, works on as a linked sales-rep record, or that
+    belong to one of its business units (when the organisation turned unit visibility on).
+    Customers see only their assigned accounts.
     """
     if actor.can("accounts.view_any"):
         return Account.org_id == actor.org_id
     if actor.member_id is None:
         return false()
-    assigned = select(AccountAssignment.account_id).where(AccountAssignment.member_id == actor.member_id)
-    return (Account.org_id == actor.org_id) & or_(
-        Account.owner_member_id == actor.member_id, Account.id.in_(assigned)
-    )
+    return (Account.org_id == actor.org_id) & Account.id.in_(_reachable(actor))
+
+
+def _reachable(actor: Actor) -> Any:
+    """Ids of the accounts a member reaches, one indexed lookup per path, so the planner can
+    collect them first and join, instead of testing every account of the organisation."""
+    paths: list[Select[Any]] = [
+        select(AccountAssignment.account_id).where(AccountAssignment.member_id == actor.member_id)
+    ]
+    if actor.kind == "staff":
+        other = aliased(Account)
+        paths.append(select(other.id).where(other.owner_member_id == actor.member_id))
+        if actor.sales_rep_codes:
+            paths.append(
+                select(AccountSalesRep.account_id).where(
+                    AccountSalesRep.sales_rep_code.in_(actor.sales_rep_codes)
+                )
+            )
+        if actor.unit_ids:
+            in_unit = aliased(Account)
+            paths.append(select(in_unit.id).where(in_unit.business_unit_id.in_(actor.unit_ids)))
+    return union_all(*paths) if len(paths) > 1 else paths[0]
 
 
 def visible_ids(actor: Actor) -> Select[Any]:

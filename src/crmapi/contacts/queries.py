@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Select, false, or_, select
+from sqlalchemy import Select, false, select, union_all
+from sqlalchemy.orm import aliased
 
 from crmapi import search
 from crmapi.access.actor import Actor
@@ -26,16 +27,22 @@ SORTING = Sorting(
 
 
 def scope(actor: Actor) -> Any:
-    """The contacts this actor may see: owned, or linked to an account the actor can see.
-
-    Business units widen it when the access model lands.
+    """The contacts this actor may see: every contact with contacts.view_any; else those linked to
+    an account it can see, and for staff also those it owns or (with unit visibility) of its units.
     """
     if actor.can("contacts.view_any"):
         return Contact.org_id == actor.org_id
     if actor.member_id is None:
         return false()
-    return (Contact.org_id == actor.org_id) & or_(
-        Contact.owner_member_id == actor.member_id, Contact.id.in_(account_queries.linked_contact_ids(actor))
+    paths: list[Select[Any]] = [account_queries.linked_contact_ids(actor)]
+    if actor.kind == "staff":
+        other = aliased(Contact)
+        paths.append(select(other.id).where(other.owner_member_id == actor.member_id))
+        if actor.unit_ids:
+            in_unit = aliased(Contact)
+            paths.append(select(in_unit.id).where(in_unit.business_unit_id.in_(actor.unit_ids)))
+    return (Contact.org_id == actor.org_id) & Contact.id.in_(
+        union_all(*paths) if len(paths) > 1 else paths[0]
     )
 
 

@@ -1,0 +1,199 @@
+"""Which accounts and contacts a member sees: sales-rep records, business units, customers.
+
+Reps, units and the unit-visibility setting are set up directly in the database here (their
+own endpoints have their own tests); everything a member sees is asked through the API.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+from httpx import AsyncClient
+from sqlalchemy import delete, update
+
+from crmapi.access import policy
+from crmapi.access.models import BusinessUnit, MemberUnit, SalesRep, SalesRepMember
+from crmapi.db import Database, bind_org
+from crmapi.identity.models import Organisation
+from crmapi.ids import new_id
+from tests.support import Member, Tenant, Tenants
+
+
+async def _write(db: Database, tenant: Tenant, *rows: Any) -> None:
+    async with db.sessions() as session:
+        await bind_org(session, tenant.org_id)
+        for row in rows:
+            session.add(row)
+            await session.flush()
+        await policy.changed(session, tenant.org_id)
+        await session.commit()
+
+
+async def rep(db: Database, tenant: Tenant, member: Member, code: str, *, active: bool = True) -> UUID:
+    record = SalesRep(org_id=tenant.org_id, id=new_id(), code=code, name=f"Rep {code}", active=active)
+    link = SalesRepMember(org_id=tenant.org_id, id=new_id(), sales_rep_id=record.id, member_id=member.id)
+    await _write(db, tenant, record, link)
+    return record.id
+
+
+async def unit(db: Database, tenant: Tenant, name: str, parent: UUID | None = None) -> UUID:
+    row = BusinessUnit(org_id=tenant.org_id, id=new_id(), name=name, parent_id=parent)
+    await _write(db, tenant, row)
+    return row.id
+
+
+async def join_unit(db: Database, tenant: Tenant, member: Member, unit_id: UUID) -> None:
+    await _write(
+        db,
+        tenant,
+        MemberUnit(org_id=tenant.org_id, id=new_id(), member_id=member.id, business_unit_id=unit_id),
+    )
+
+
+async def unit_visibility(db: Database, tenant: Tenant, on: bool) -> None:
+    async with db.sessions() as session:
+        await session.execute(
+            update(Organisation)
+            .where(Organisation.id == tenant.org_id)
+            .values(settings={"unit_visibility": on})
+        )
+        await policy.changed(session, tenant.org_id)
+        await session.commit()
+
+
+async def account(client: AsyncClient, tenant: Tenant, name: str, **fields: Any) -> str:
+    r = await client.post("/v1/accounts", json={"name": name, **fields}, headers=tenant.admin.headers)
+    assert r.status_code == 201, r.text
+    return str(r.json()["id"])
+
+
+async def contact(client: AsyncClient, tenant: Tenant, last_name: str, **fields: Any) -> str:
+    body = {"kind": "person", "first_name": "Jan", "last_name": last_name, **fields}
+    r = await client.post("/v1/contacts", json=body, headers=tenant.admin.headers)
+    assert r.status_code == 201, r.text
+    return str(r.json()["id"])
+
+
+async def names(client: AsyncClient, member: Member, path: str = "/v1/accounts") -> list[str]:
+    r = await client.get(path, params={"limit": 200, "sort": "created_at"}, headers=member.headers)
+    assert r.status_code == 200, r.text
+    key = "name" if path == "/v1/accounts" else "display_name"
+    return [item[key] for item in r.json()["items"]]
+
+
+async def test_a_sales_rep_sees_the_accounts_carrying_its_code(
+    client: AsyncClient, tenants: Tenants, db: Database
+) -> None:
+    acme = await tenants.create()
+    anna = await tenants.member(acme)
+    await rep(db, acme, anna, "R1")
+    mine = await account(client, acme, "Mine", sales_rep_codes=["R1"])
+    theirs = await account(client, acme, "Theirs", sales_rep_codes=["R2"])
+    assert await names(client, anna) == ["Mine"]
+    assert (await client.get(f"/v1/accounts/{mine}", headers=anna.headers)).status_code == 200
+    assert (await client.get(f"/v1/accounts/{theirs}", headers=anna.headers)).status_code == 404
+    patch = await client.patch(f"/v1/accounts/{theirs}", json={"name": "x"}, headers=anna.headers)
+    assert patch.status_code == 404
+
+
+async def test_a_rep_sees_the_contacts_of_its_accounts_only(
+    client: AsyncClient, tenants: Tenants, db: Database
+) -> None:
+    acme = await tenants.create()
+    anna = await tenants.member(acme)
+    await rep(db, acme, anna, "R1")
+    buyer = await contact(client, acme, "Buyer")
+    await contact(client, acme, "Stranger")
+    await account(client, acme, "Mine", sales_rep_codes=["R1"], contact_ids=[buyer])
+    assert await names(client, anna, "/v1/contacts") == ["Jan Buyer"]
+
+
+async def test_an_inactive_rep_record_shows_nothing(
+    client: AsyncClient, tenants: Tenants, db: Database
+) -> None:
+    acme = await tenants.create()
+    anna = await tenants.member(acme)
+    await rep(db, acme, anna, "R1", active=False)
+    await account(client, acme, "Mine", sales_rep_codes=["R1"])
+    assert await names(client, anna) == []
+
+
+async def test_unlinking_a_rep_hides_its_accounts_on_the_next_request(
+    client: AsyncClient, tenants: Tenants, db: Database
+) -> None:
+    acme = await tenants.create()
+    anna = await tenants.member(acme)
+    rep_id = await rep(db, acme, anna, "R1")
+    await account(client, acme, "Mine", sales_rep_codes=["R1"])
+    assert await names(client, anna) == ["Mine"]
+    async with db.sessions() as session:
+        await bind_org(session, acme.org_id)
+        await session.execute(delete(SalesRepMember).where(SalesRepMember.sales_rep_id == rep_id))
+        await policy.changed(session, acme.org_id)
+        await session.commit()
+    assert await names(client, anna) == []
+
+
+async def test_units_show_their_records_and_those_below_when_the_organisation_says_so(
+    client: AsyncClient, tenants: Tenants, db: Database
+) -> None:
+    acme = await tenants.create()
+    anna = await tenants.member(acme)
+    north = await unit(db, acme, "North")
+    gdansk = await unit(db, acme, "Gdańsk", parent=north)
+    south = await unit(db, acme, "South")
+    await join_unit(db, acme, anna, north)
+    await account(client, acme, "In North", business_unit_id=str(north))
+    await account(client, acme, "In Gdańsk", business_unit_id=str(gdansk))
+    await account(client, acme, "In South", business_unit_id=str(south))
+    await contact(client, acme, "Northman", business_unit_id=str(north))
+    assert await names(client, anna) == []
+    await unit_visibility(db, acme, True)
+    assert await names(client, anna) == ["In North", "In Gdańsk"]
+    assert await names(client, anna, "/v1/contacts") == ["Jan Northman"]
+    await unit_visibility(db, acme, False)
+    assert await names(client, anna) == []
+
+
+async def test_a_customer_sees_its_assigned_account_and_its_contacts_only(
+    client: AsyncClient, tenants: Tenants
+) -> None:
+    acme = await tenants.create()
+    buyer = await tenants.member(acme, kind="customer")
+    person = await contact(client, acme, "Buyer")
+    await contact(client, acme, "Stranger")
+    assigned = await account(client, acme, "Assigned", contact_ids=[person])
+    other = await account(client, acme, "Other")
+    r = await client.post(
+        f"/v1/accounts/{assigned}/assignments", json={"member_id": str(buyer.id)}, headers=acme.admin.headers
+    )
+    assert r.status_code == 204, r.text
+    assert await names(client, buyer) == ["Assigned"]
+    assert await names(client, buyer, "/v1/contacts") == ["Jan Buyer"]
+    assert (await client.get(f"/v1/accounts/{other}", headers=buyer.headers)).status_code == 404
+    assert (await client.get(f"/v1/accounts/{assigned}", headers=buyer.headers)).status_code == 200
+
+
+async def test_a_customer_in_a_unit_with_a_rep_record_still_sees_only_its_assignments(
+    client: AsyncClient, tenants: Tenants, db: Database
+) -> None:
+    acme = await tenants.create()
+    buyer = await tenants.member(acme, kind="customer")
+    north = await unit(db, acme, "North")
+    await join_unit(db, acme, buyer, north)
+    await rep(db, acme, buyer, "R1")
+    await unit_visibility(db, acme, True)
+    await account(client, acme, "Rep's", sales_rep_codes=["R1"])
+    await account(client, acme, "Unit's", business_unit_id=str(north))
+    assert await names(client, buyer) == []
+
+
+async def test_another_organisations_rep_code_shows_nothing(
+    client: AsyncClient, tenants: Tenants, db: Database
+) -> None:
+    acme, globex = await tenants.create("Acme"), await tenants.create("Globex")
+    anna = await tenants.member(acme)
+    await rep(db, acme, anna, "R1")
+    await account(client, globex, "Globex's", sales_rep_codes=["R1"])
+    assert await names(client, anna) == []
