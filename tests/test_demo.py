@@ -7,10 +7,11 @@ from uuid import UUID
 
 import pytest_asyncio
 from httpx import AsyncClient
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 
 from crmapi.access.actor import Actor
-from crmapi.accounts.models import Account, Counter
+from crmapi.access.models import MemberUnit
+from crmapi.accounts.models import Account, AccountSalesRep, Counter
 from crmapi.accounts.schemas import AccountCreate
 from crmapi.contacts.models import Contact
 from crmapi.contacts.schemas import ContactCreate
@@ -118,15 +119,30 @@ async def test_a_customer_sees_exactly_their_assigned_accounts(client: AsyncClie
         assert 1 <= len(seen) <= 3
 
 
-async def test_staff_sign_in_and_see_the_accounts_they_own(
+async def test_sales_reps_sign_in_and_see_the_accounts_they_own_or_carry_their_code(
     client: AsyncClient, demo: Demo, db: Database
 ) -> None:
-    for staff in demo.staff[:3]:
+    sizes = []
+    for index, staff in enumerate(demo.staff[:3]):
         headers = await _sign_in(client, staff.email)
-        seen = await _every(client, "/v1/accounts", headers)
-        owned = await _count(db, demo.organisation_id, Account.id, Account.owner_member_id == staff.member_id)
-        assert {a["owner_member_id"] for a in seen} <= {str(staff.member_id)}
-        assert len(seen) == owned
+        seen = {UUID(a["id"]) for a in await _every(client, "/v1/accounts", headers)}
+        carrying = select(AccountSalesRep.account_id).where(
+            AccountSalesRep.sales_rep_code == f"PH{index + 1:02d}"
+        )
+        async with db.sessions() as session:
+            await bind_org(session, demo.organisation_id)
+            expected = set(
+                (
+                    await session.execute(
+                        select(Account.id).where(
+                            or_(Account.owner_member_id == staff.member_id, Account.id.in_(carrying))
+                        )
+                    )
+                ).scalars()
+            )
+        assert seen == expected
+        sizes.append(len(seen))
+    assert sum(sizes) > 0 and max(sizes) < demo.counts["accounts"]
 
 
 async def test_a_surname_prefix_finds_a_contact(client: AsyncClient, demo: Demo) -> None:
@@ -153,3 +169,24 @@ async def test_two_runs_make_two_organisations_of_the_same_shape(db: Database, d
             return list(rows.scalars())
 
     assert await names(again.organisation_id) == await names(demo.organisation_id)
+
+
+async def test_a_regional_manager_sees_the_accounts_of_their_region(
+    client: AsyncClient, demo: Demo, db: Database
+) -> None:
+    manager = demo.staff[9]
+    headers = await _sign_in(client, manager.email)
+    seen = {UUID(a["id"]) for a in await _every(client, "/v1/accounts", headers)}
+    async with db.sessions() as session:
+        await bind_org(session, demo.organisation_id)
+        units = select(MemberUnit.business_unit_id).where(MemberUnit.member_id == manager.member_id)
+        expected = set(
+            (
+                await session.execute(
+                    select(Account.id).where(
+                        or_(Account.owner_member_id == manager.member_id, Account.business_unit_id.in_(units))
+                    )
+                )
+            ).scalars()
+        )
+    assert seen == expected and 0 < len(seen) < demo.counts["accounts"]

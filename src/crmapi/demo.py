@@ -22,6 +22,16 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from crmapi import history
 from crmapi.access import bootstrap
+from crmapi.access.models import (
+    BusinessUnit,
+    Group,
+    GroupGrant,
+    GroupMember,
+    MemberUnit,
+    SalesRep,
+    SalesRepMember,
+)
+from crmapi.access.policy import UNIT_VISIBILITY
 from crmapi.accounts import service as account_service
 from crmapi.accounts.models import Account, AccountAssignment, AccountContact, AccountSalesRep
 from crmapi.base import Base
@@ -29,6 +39,7 @@ from crmapi.contacts import service as contact_service
 from crmapi.contacts.models import Contact
 from crmapi.custom_fields.models import CustomFieldDefinition
 from crmapi.db import bind_org
+from crmapi.demo_access import build_access
 from crmapi.demo_rows import SPAN, Builder, Login, Rows, plain, slug
 from crmapi.history import HistoryEntry
 from crmapi.identity.models import Member, Organisation, User
@@ -210,7 +221,7 @@ async def load(
             name=name,
             default_currency="PLN",
             time_zone="Europe/Warsaw",
-            settings={},
+            settings={UNIT_VISIBILITY: True},
             policy_version=1,
             version=1,
             created_at=created,
@@ -230,9 +241,17 @@ async def load(
         accounts=accounts,
         numbers=numbers,
     )
+    access = build_access(rng, org_id, created, staff, rows)
     for model, table in (
         (User, rows.users),
         (Member, rows.members),
+        (BusinessUnit, access.units),
+        (MemberUnit, access.member_units),
+        (SalesRep, access.sales_reps),
+        (SalesRepMember, access.sales_rep_members),
+        (Group, access.groups),
+        (GroupGrant, access.grants),
+        (GroupMember, access.group_members),
         (Tag, rows.tags),
         (CustomFieldDefinition, rows.custom_fields),
         (Contact, rows.contacts),
@@ -255,6 +274,9 @@ async def load(
         "account_contacts": len(rows.account_contacts),
         "assignments": len(rows.assignments),
         "sales_rep_codes": len(rows.sales_reps),
+        "sales_reps": len(access.sales_reps),
+        "business_units": len(access.units),
+        "groups": len(access.groups) + 1,
         "notes": len(rows.notes),
         "tags": len(rows.tags),
         "custom_fields": len(rows.custom_fields),
