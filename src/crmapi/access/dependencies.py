@@ -112,7 +112,25 @@ def require(capability: str) -> Any:
 def require_staff(actor: CurrentActor) -> Actor:
     if actor.kind == "customer":
         raise Forbidden("Customers cannot use this endpoint.", slug="staff-only")
+    if actor.kind != "staff":
+        raise Forbidden("This endpoint is for staff members, not API keys.", slug="staff-only")
     return actor
 
 
 StaffActor = Annotated[Actor, Depends(require_staff)]
+
+
+def staff_or(capability: str) -> Any:
+    """Staff members, and API keys that hold (or are implied) the capability."""
+
+    async def check(actor: CurrentActor) -> Actor:
+        if actor.kind == "customer":
+            raise Forbidden("Customers cannot use this endpoint.", slug="staff-only")
+        if actor.kind != "staff" and not actor.can(capability):
+            raise Forbidden(
+                f"An API key needs the capability '{capability}' here.", slug="missing-capability"
+            )
+        return actor
+
+    check.__name__ = f"staff_or_{capability.replace('.', '_')}"
+    return Depends(check)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Select, false, func, or_, select, union_all
+from sqlalchemy import Select, func, or_, select, union_all
 from sqlalchemy.orm import aliased
 
 from crmapi import search
@@ -37,7 +37,10 @@ def scope(actor: Actor) -> Any:
     if actor.can("accounts.view_any"):
         return Account.org_id == actor.org_id
     if actor.member_id is None:
-        return false()
+        # An API key has no records of its own: it reads through the capability or not at all.
+        raise Forbidden(
+            "An API key needs the capability 'accounts.view_any' here.", slug="missing-capability"
+        )
     return (Account.org_id == actor.org_id) & Account.id.in_(_reachable(actor))
 
 

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from crmapi import history
 from crmapi.access.actor import Actor
-from crmapi.access.dependencies import CurrentActor, require
+from crmapi.access.dependencies import CurrentActor, require, staff_or
 from crmapi.accounts import queries, service
 from crmapi.accounts.models import Account
 from crmapi.accounts.schemas import (
@@ -37,6 +37,8 @@ router = APIRouter(prefix="/v1/accounts", tags=["accounts"], route_class=CrmRout
 contact_accounts = APIRouter(prefix="/v1/contacts", tags=["accounts"], route_class=CrmRoute)
 
 Creator = Annotated[Actor, require("accounts.create")]
+# History and assignments are internal: staff, or an integration holding the view capability.
+Insider = Annotated[Actor, staff_or("accounts.view_any")]
 ONE = problem_responses(401, 403, 404, 422, 503)
 LIST = problem_responses(400, 401, 403, 422, 503)
 
@@ -207,7 +209,7 @@ async def restore_account(
 async def list_account_history(
     request: Request,
     session: DbSession,
-    actor: CurrentActor,
+    actor: Insider,
     account_id: UUID,
     page: Annotated[PageParams, Query()],
 ) -> dict[str, Any]:
@@ -274,8 +276,9 @@ async def unlink_account_contact(
     responses=ONE,
 )
 async def list_account_assignments(
-    session: DbSession, actor: CurrentActor, account_id: UUID
+    session: DbSession, actor: Insider, account_id: UUID
 ) -> list[dict[str, Any]]:
+    """Staff (and API keys with accounts.view_any) only: customers do not see who else is assigned."""
     return await service.assignments(session, actor, account_id)
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Select, false, select, union_all
+from sqlalchemy import Select, select, union_all
 from sqlalchemy.orm import aliased
 
 from crmapi import search
@@ -33,7 +33,10 @@ def scope(actor: Actor) -> Any:
     if actor.can("contacts.view_any"):
         return Contact.org_id == actor.org_id
     if actor.member_id is None:
-        return false()
+        # An API key has no records of its own: it reads through the capability or not at all.
+        raise Forbidden(
+            "An API key needs the capability 'contacts.view_any' here.", slug="missing-capability"
+        )
     paths: list[Select[Any]] = [account_queries.linked_contact_ids(actor)]
     if actor.kind == "staff":
         other = aliased(Contact)

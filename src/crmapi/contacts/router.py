@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query, Request, Response, status
 
 from crmapi import history
 from crmapi.access.actor import Actor
-from crmapi.access.dependencies import CurrentActor, require
+from crmapi.access.dependencies import CurrentActor, require, staff_or
 from crmapi.concurrency import IfMatch, etag, expected_version
 from crmapi.contacts import queries, service
 from crmapi.contacts.schemas import ContactCreate, ContactListQuery, ContactRead, ContactSearch, ContactUpdate
@@ -178,7 +178,7 @@ async def restore_contact(
 async def list_contact_history(
     request: Request,
     session: DbSession,
-    actor: CurrentActor,
+    actor: Annotated[Actor, staff_or("contacts.view_any")],
     contact_id: ContactPath,
     page: Annotated[PageParams, Query()],
 ) -> dict[str, Any]:

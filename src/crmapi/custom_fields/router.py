@@ -8,7 +8,7 @@ from uuid import UUID
 from fastapi import APIRouter, Path, Query, Request, Response, status
 
 from crmapi.access.actor import Actor
-from crmapi.access.dependencies import StaffActor, require
+from crmapi.access.dependencies import require, staff_or
 from crmapi.concurrency import IfMatch, etag, expected_version
 from crmapi.custom_fields import service
 from crmapi.custom_fields.schemas import (
@@ -28,6 +28,7 @@ router = APIRouter(
 
 FieldPath = Annotated[UUID, Path(description="custom field id")]
 Manager = Annotated[Actor, require("config.manage")]
+Reader = Annotated[Actor, staff_or("config.manage")]
 
 
 @router.get(
@@ -39,7 +40,7 @@ Manager = Annotated[Actor, require("config.manage")]
     responses=problem_responses(400, 401, 403, 422, 503),
 )
 async def list_custom_fields(
-    request: Request, session: DbSession, actor: StaffActor, query: Annotated[CustomFieldListQuery, Query()]
+    request: Request, session: DbSession, actor: Reader, query: Annotated[CustomFieldListQuery, Query()]
 ) -> dict[str, Any]:
     """The organisation's custom fields of contacts and accounts (staff only), by kind, position, key."""
     select_fields(CustomFieldRead, query.fields)
@@ -79,7 +80,7 @@ async def create_custom_field(
 )
 async def get_custom_field(
     session: DbSession,
-    actor: StaffActor,
+    actor: Reader,
     field_id: FieldPath,
     response: Response,
     fields: Annotated[str | None, Query(max_length=2048, description="Comma-separated fields.")] = None,

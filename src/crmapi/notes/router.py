@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query, Request, Response, status
 
 from crmapi import history
 from crmapi.access.actor import Actor
-from crmapi.access.dependencies import CurrentActor
+from crmapi.access.dependencies import StaffActor
 from crmapi.concurrency import IfMatch, etag, expected_version
 from crmapi.db import DbSession
 from crmapi.errors import problem_responses
@@ -69,7 +69,7 @@ async def _create(
 async def list_contact_notes(
     request: Request,
     session: DbSession,
-    actor: CurrentActor,
+    actor: StaffActor,
     contact_id: ContactPath,
     query: Annotated[NoteListQuery, Query()],
 ) -> dict[str, Any]:
@@ -86,7 +86,7 @@ async def list_contact_notes(
     responses=CREATE,
 )
 async def create_contact_note(
-    session: DbSession, actor: CurrentActor, contact_id: ContactPath, body: NoteCreate, response: Response
+    session: DbSession, actor: StaffActor, contact_id: ContactPath, body: NoteCreate, response: Response
 ) -> NoteRead:
     """Staff who can see the contact may add a note; they become its author.
 
@@ -106,7 +106,7 @@ async def create_contact_note(
 async def list_account_notes(
     request: Request,
     session: DbSession,
-    actor: CurrentActor,
+    actor: StaffActor,
     account_id: AccountPath,
     query: Annotated[NoteListQuery, Query()],
 ) -> dict[str, Any]:
@@ -123,7 +123,7 @@ async def list_account_notes(
     responses=CREATE,
 )
 async def create_account_note(
-    session: DbSession, actor: CurrentActor, account_id: AccountPath, body: NoteCreate, response: Response
+    session: DbSession, actor: StaffActor, account_id: AccountPath, body: NoteCreate, response: Response
 ) -> NoteRead:
     """Staff who can see the account may add a note; they become its author.
 
@@ -142,7 +142,7 @@ async def create_account_note(
 )
 async def get_note(
     session: DbSession,
-    actor: CurrentActor,
+    actor: StaffActor,
     note_id: NotePath,
     response: Response,
     fields: Annotated[str | None, Query(max_length=2048, description="Comma-separated fields.")] = None,
@@ -162,7 +162,7 @@ async def get_note(
 )
 async def update_note(
     session: DbSession,
-    actor: CurrentActor,
+    actor: StaffActor,
     note_id: NotePath,
     body: NoteUpdate,
     response: Response,
@@ -182,7 +182,7 @@ async def update_note(
     responses=problem_responses(401, 403, 404, 412, 422, 503),
 )
 async def delete_note(
-    session: DbSession, actor: CurrentActor, note_id: NotePath, if_match: IfMatch = None
+    session: DbSession, actor: StaffActor, note_id: NotePath, if_match: IfMatch = None
 ) -> Response:
     """The author, or a member with 'org.admin', may delete a note; it then answers 404."""
     await service.delete(session, actor, note_id, expected_version(if_match))
@@ -200,7 +200,7 @@ async def delete_note(
 async def list_note_history(
     request: Request,
     session: DbSession,
-    actor: CurrentActor,
+    actor: StaffActor,
     note_id: NotePath,
     page: Annotated[PageParams, Query()],
 ) -> dict[str, Any]:

@@ -11,7 +11,7 @@ from fastapi import APIRouter, Path, Query, Request, Response, status
 from pydantic import AfterValidator
 
 from crmapi.access.actor import Actor
-from crmapi.access.dependencies import CurrentActor, StaffActor, require
+from crmapi.access.dependencies import CurrentActor, require, staff_or
 from crmapi.concurrency import IfMatch, etag, expected_version
 from crmapi.db import DbSession
 from crmapi.errors import problem_responses
@@ -35,6 +35,7 @@ router = APIRouter(prefix="/v1/tags", tags=["tags"], route_class=CrmRoute, depen
 
 TagPath = Annotated[UUID, Path(description="tag id")]
 Manager = Annotated[Actor, require("tags.manage")]
+Reader = Annotated[Actor, staff_or("tags.manage")]
 
 
 @router.get(
@@ -46,7 +47,7 @@ Manager = Annotated[Actor, require("tags.manage")]
     responses=problem_responses(400, 401, 403, 422, 503),
 )
 async def list_tags(
-    request: Request, session: DbSession, actor: StaffActor, query: Annotated[TagListQuery, Query()]
+    request: Request, session: DbSession, actor: Reader, query: Annotated[TagListQuery, Query()]
 ) -> dict[str, Any]:
     """The organisation's tags (staff only), by name unless `sort` says otherwise."""
     select_fields(TagRead, query.fields)
@@ -86,7 +87,7 @@ async def create_tag(session: DbSession, actor: Manager, body: TagCreate, respon
 )
 async def get_tag(
     session: DbSession,
-    actor: StaffActor,
+    actor: Reader,
     tag_id: TagPath,
     response: Response,
     fields: Annotated[str | None, Query(max_length=2048, description="Comma-separated fields.")] = None,
@@ -152,9 +153,11 @@ def record_router(kind: SubjectKind, plural: str) -> APIRouter:
         name=f"bulk_tag_{plural}",
         summary=f"Add and remove tags on many {plural}",
         response_model=BulkResult,
-        responses=problem_responses(401, 409, 422, 503),
+        responses=problem_responses(401, 403, 409, 422, 503),
     )
-    async def bulk_tag(session: DbSession, actor: CurrentActor, body: BulkTags) -> dict[str, Any]:
+    async def bulk_tag(
+        session: DbSession, actor: Annotated[Actor, staff_or(f"{plural}.manage")], body: BulkTags
+    ) -> dict[str, Any]:
         """Up to 10,000 ids; each gets its own outcome, in the order sent. Tags in `add` must be
         in the catalogue already (422 on `body.add` otherwise); a record changes only when its
         tags do, and then gets a history entry and an event."""

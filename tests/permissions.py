@@ -1,0 +1,183 @@
+"""The people the permission matrix asks about, and the records they ask for.
+
+One organisation ("Acme") holds the records; around them:
+- `admin`: in the Administrators group (org.admin);
+- `granted`: a staff member in a group granted exactly the capability a route names;
+- `rep`: staff working as sales-rep record R1, which the target account carries;
+- `other_rep`: staff working as R2, on another account;
+- `customer`: a customer member personally assigned to the target account;
+- `other_customer`: a customer assigned to another account;
+- `other_org`: the administrator of another organisation;
+- `key`: an Acme API key holding only a capability no route here needs;
+- `anonymous`: no credentials.
+Every request gets records made for it alone, so a delete in one answer does not change the next.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+from uuid import UUID
+
+from httpx import AsyncClient
+
+from crmapi.access import policy
+from crmapi.access.models import Group, GroupGrant, GroupMember, SalesRep, SalesRepMember
+from crmapi.db import Database, bind_org
+from crmapi.identity.models import ApiKey
+from crmapi.identity.security import new_secret
+from crmapi.ids import new_id
+from tests.support import Member, Tenant, Tenants
+
+PERSONAS = (
+    "anonymous",
+    "admin",
+    "granted",
+    "rep",
+    "other_rep",
+    "customer",
+    "other_customer",
+    "other_org",
+    "key",
+)
+KEY_CAPABILITY = "integrations.push"
+
+
+async def write(db: Database, org_id: UUID, *rows: Any) -> None:
+    """Insert rows in order and mark the organisation's policy changed."""
+    async with db.sessions() as session:
+        await bind_org(session, org_id)
+        for row in rows:
+            session.add(row)
+            await session.flush()
+        await policy.changed(session, org_id)
+        await session.commit()
+
+
+async def work_as_rep(db: Database, tenant: Tenant, member: Member, code: str) -> None:
+    record = SalesRep(org_id=tenant.org_id, id=new_id(), code=code, name=f"Rep {code}", active=True)
+    link = SalesRepMember(org_id=tenant.org_id, id=new_id(), sales_rep_id=record.id, member_id=member.id)
+    await write(db, tenant.org_id, record, link)
+
+
+async def grant(db: Database, tenant: Tenant, member: Member, capabilities: tuple[str, ...]) -> None:
+    group = Group(org_id=tenant.org_id, id=new_id(), name=f"Granted {new_id().hex[-6:]}")
+    rows: list[Any] = [
+        group,
+        GroupMember(org_id=tenant.org_id, id=new_id(), group_id=group.id, member_id=member.id),
+    ]
+    rows += [
+        GroupGrant(org_id=tenant.org_id, id=new_id(), group_id=group.id, capability=c) for c in capabilities
+    ]
+    await write(db, tenant.org_id, *rows)
+
+
+async def api_key(db: Database, tenants: Tenants, tenant: Tenant, capabilities: list[str]) -> dict[str, str]:
+    key_id, secret = new_id(), new_secret()
+    async with db.sessions() as session:
+        session.add(
+            ApiKey(
+                id=key_id,
+                organisation_id=tenant.org_id,
+                name="matrix",
+                secret_hash=tenants.keys.secret_hash(secret),
+                capabilities=capabilities,
+            )
+        )
+        await session.commit()
+    return {"Authorization": f"Bearer crm_{key_id.hex}_{secret}"}
+
+
+@dataclass
+class People:
+    acme: Tenant
+    headers: dict[str, dict[str, str]]
+    ids: dict[str, UUID]
+
+
+async def people(db: Database, tenants: Tenants, granted: tuple[str, ...]) -> People:
+    acme, globex = await tenants.create("Acme"), await tenants.create("Globex")
+    staff = {name: await tenants.member(acme) for name in ("granted", "rep", "other_rep")}
+    customers = {name: await tenants.member(acme, kind="customer") for name in ("customer", "other_customer")}
+    if granted:
+        await grant(db, acme, staff["granted"], granted)
+    await work_as_rep(db, acme, staff["rep"], "R1")
+    await work_as_rep(db, acme, staff["other_rep"], "R2")
+    headers = {
+        "anonymous": {},
+        "admin": acme.admin.headers,
+        **{name: m.headers for name, m in (staff | customers).items()},
+        "other_org": globex.admin.headers,
+        "key": await api_key(db, tenants, acme, [KEY_CAPABILITY]),
+    }
+    ids = {name: m.id for name, m in (staff | customers).items()} | {"admin": acme.admin.id}
+    return People(acme=acme, headers=headers, ids=ids)
+
+
+@dataclass
+class Records:
+    """The records one request is about, made on first use by Acme's administrator."""
+
+    client: AsyncClient
+    people: People
+    made: dict[str, str] = field(default_factory=dict)
+
+    async def _post(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
+        answer = await self.client.post(path, json=body, headers=self.people.acme.admin.headers)
+        assert answer.status_code in (200, 201, 204), answer.text
+        return answer.json() if answer.content else {}
+
+    async def delete(self, name: str) -> None:
+        """Soft-delete the named record as the administrator (for restore routes)."""
+        kind = "accounts" if name == "account_id" else "contacts"
+        answer = await self.client.delete(
+            f"/v1/{kind}/{await self.get(name)}", headers=self.people.acme.admin.headers
+        )
+        assert answer.status_code == 204, answer.text
+
+    def suffix(self) -> str:
+        return new_id().hex[-8:]
+
+    async def get(self, name: str) -> str:
+        if name not in self.made:
+            self.made[name] = await self._make(name)
+        return self.made[name]
+
+    async def _target_account(self, suffix: str) -> None:
+        """An account carrying R1, assigned to the customer, with a linked contact; and another
+        account carrying R2, assigned to the other customer."""
+        body = {"kind": "person", "first_name": "Jan", "last_name": f"Kowalski {suffix}"}
+        contact = str((await self._post("/v1/contacts", body))["id"])
+        body = {"name": f"Target {suffix}", "sales_rep_codes": ["R1"], "contact_ids": [contact]}
+        account = str((await self._post("/v1/accounts", body))["id"])
+        await self._post(
+            f"/v1/accounts/{account}/assignments", {"member_id": str(self.people.ids["customer"])}
+        )
+        other = await self._post("/v1/accounts", {"name": f"Other {suffix}", "sales_rep_codes": ["R2"]})
+        other_customer = {"member_id": str(self.people.ids["other_customer"])}
+        await self._post(f"/v1/accounts/{other['id']}/assignments", other_customer)
+        self.made |= {"contact_id": contact, "account_id": account}
+
+    async def _make(self, name: str) -> str:
+        suffix = new_id().hex[-8:]
+        if name in ("contact_id", "account_id"):
+            await self._target_account(suffix)
+            return self.made[name]
+        if name == "note_id":
+            note = await self._post(f"/v1/accounts/{await self.get('account_id')}/notes", {"body": "Called."})
+            return str(note["id"])
+        if name == "tag_id":
+            return str((await self._post("/v1/tags", {"name": f"tag-{suffix}"}))["id"])
+        if name == "name":
+            await self._post(f"/v1/accounts/{await self.get('account_id')}/tags", {"name": "vip"})
+            await self._post(f"/v1/contacts/{await self.get('contact_id')}/tags", {"name": "vip"})
+            return "vip"
+        if name == "spare_contact_id":
+            body = {"kind": "person", "first_name": "Ewa", "last_name": f"Spare {suffix}"}
+            return str((await self._post("/v1/contacts", body))["id"])
+        if name == "field_id":
+            body = {"kind": "account", "key": f"f_{suffix}", "label": "Field", "type": "text"}
+            return str((await self._post("/v1/custom-fields", body))["id"])
+        if name == "member_id":
+            return str(self.people.ids["customer"])
+        raise KeyError(name)

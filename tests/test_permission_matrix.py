@@ -1,0 +1,260 @@
+"""Every route of the app, asked by every kind of caller (see tests/permissions.py).
+
+A route the app serves without an entry in MATRIX fails `test_every_route_has_an_entry`.
+An entry names the capabilities the `granted` caller's group holds, the request body, and the
+status each caller gets, in the order of PERSONAS. For lists, a status may be written
+"200+" (the target record is in the answer) or "200-" (it is not).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from httpx import AsyncClient
+
+from crmapi.db import Database
+from tests.permissions import PERSONAS, Records, people
+from tests.support import Tenants
+
+Body = Callable[[Records], Any]
+
+
+@dataclass(frozen=True)
+class Entry:
+    granted: tuple[str, ...]
+    expected: str  # one answer per persona, space-separated
+    body: Body | None = None
+    form: dict[str, str] | None = None
+    listed: str | None = None  # the list's item key that holds the target's id
+    deleted: str | None = None  # a record to soft-delete first (restore routes)
+
+
+def entry(granted: str, expected: str, body: Body | None = None, **kw: Any) -> Entry:
+    return Entry(tuple(granted.split()), expected, body, **kw)
+
+
+async def spare_contact(records: Records) -> dict[str, Any]:
+    return {"contact_id": await records.get("spare_contact_id")}
+
+
+async def rep_member(records: Records) -> dict[str, Any]:
+    return {"member_id": str(records.people.ids["rep"])}
+
+
+def tag_target(kind: str) -> Body:
+    async def make(records: Records) -> dict[str, Any]:
+        await records.get("name")
+        return {"ids": [await records.get(f"{kind}_id")], "add": ["vip"]}
+
+    return make
+
+
+def fixed(value: dict[str, Any]) -> Body:
+    async def make(records: Records) -> dict[str, Any]:
+        return value
+
+    return make
+
+
+def unique(**value: Any) -> Body:
+    async def make(records: Records) -> dict[str, Any]:
+        suffix = records.suffix()
+        return {k: v.format(suffix) if isinstance(v, str) else v for k, v in value.items()}
+
+    return make
+
+
+#                        anon admin granted rep other_rep customer other_customer other_org key
+MATRIX: dict[str, Entry] = {
+    "GET /healthz": entry("", "200 200 200 200 200 200 200 200 200"),
+    "GET /livez": entry("", "200 200 200 200 200 200 200 200 200"),
+    "POST /v1/auth/token": entry(
+        "",
+        "401 401 401 401 401 401 401 401 401",
+        form={"username": "nobody@example.test", "password": "wrong-password"},
+    ),
+    "POST /v1/auth/refresh": entry(
+        "", "401 401 401 401 401 401 401 401 401", fixed({"refresh_token": "x.y.z"})
+    ),
+    "POST /v1/auth/logout": entry(
+        "", "401 204 204 204 204 204 204 204 400", fixed({"refresh_token": "x.y.z"})
+    ),
+    "GET /v1/me": entry("", "401 200 200 200 200 200 200 200 200"),
+    "GET /v1/organisation": entry("", "401 200 200 200 200 200 200 200 200"),
+    "PATCH /v1/organisation": entry(
+        "org.admin", "401 200 200 403 403 403 403 200 403", fixed({"time_zone": "Europe/Warsaw"})
+    ),
+    "POST /v1/members": entry(
+        "org.admin",
+        "401 201 201 403 403 403 403 201 403",
+        unique(email="new-{}@example.test", password="password-123", kind="staff"),
+    ),
+    "GET /v1/members": entry("org.admin", "401 200 200 200 200 403 403 200 403"),
+    "GET /v1/members/{member_id}": entry("org.admin", "401 200 200 200 200 403 403 404 403"),
+    "PATCH /v1/members/{member_id}": entry(
+        "org.admin", "401 200 200 403 403 403 403 404 403", fixed({"time_zone": "Europe/Berlin"})
+    ),
+    "GET /v1/contacts": entry("contacts.view_any", "401 200+ 200+ 200+ 200- 200+ 200- 200- 403", listed="id"),
+    "POST /v1/contacts": entry(
+        "contacts.create",
+        "401 201 201 201 201 403 403 201 403",
+        fixed({"kind": "person", "first_name": "A", "last_name": "B"}),
+    ),
+    "POST /v1/contacts/search": entry(
+        "contacts.view_any", "401 200+ 200+ 200+ 200- 200+ 200- 200- 403", fixed({}), listed="id"
+    ),
+    "GET /v1/contacts/{contact_id}": entry("contacts.view_any", "401 200 200 200 404 200 404 404 403"),
+    "PATCH /v1/contacts/{contact_id}": entry(
+        "contacts.manage", "401 200 200 403 404 403 404 404 403", fixed({"job_title": "Buyer"})
+    ),
+    "DELETE /v1/contacts/{contact_id}": entry("contacts.manage", "401 204 204 403 404 403 404 404 403"),
+    "POST /v1/contacts/{contact_id}/restore": entry(
+        "contacts.manage", "401 200 200 403 403 403 403 404 403", deleted="contact_id"
+    ),
+    "GET /v1/contacts/{contact_id}/history": entry(
+        "contacts.view_any", "401 200 200 200 404 403 403 404 403"
+    ),
+    "GET /v1/accounts": entry("accounts.view_any", "401 200+ 200+ 200+ 200- 200+ 200- 200- 403", listed="id"),
+    "POST /v1/accounts": entry(
+        "accounts.create", "401 201 201 201 201 403 403 201 403", fixed({"name": "New"})
+    ),
+    "POST /v1/accounts/search": entry(
+        "accounts.view_any", "401 200+ 200+ 200+ 200- 200+ 200- 200- 403", fixed({}), listed="id"
+    ),
+    "GET /v1/accounts/{account_id}": entry("accounts.view_any", "401 200 200 200 404 200 404 404 403"),
+    "PATCH /v1/accounts/{account_id}": entry(
+        "accounts.manage", "401 200 200 403 404 403 404 404 403", fixed({"classification": "retail"})
+    ),
+    "DELETE /v1/accounts/{account_id}": entry("accounts.manage", "401 204 204 403 404 403 404 404 403"),
+    "POST /v1/accounts/{account_id}/restore": entry(
+        "accounts.manage", "401 200 200 403 403 403 403 404 403", deleted="account_id"
+    ),
+    "GET /v1/accounts/{account_id}/history": entry(
+        "accounts.view_any", "401 200 200 200 404 403 403 404 403"
+    ),
+    "GET /v1/accounts/{account_id}/contacts": entry(
+        "accounts.view_any", "401 200 200 200 404 200 404 404 403"
+    ),
+    "POST /v1/accounts/{account_id}/contacts": entry(
+        "accounts.manage contacts.view_any", "401 204 204 403 404 403 404 404 403", spare_contact
+    ),
+    "DELETE /v1/accounts/{account_id}/contacts/{contact_id}": entry(
+        "accounts.manage", "401 204 204 403 404 403 404 404 403"
+    ),
+    "GET /v1/accounts/{account_id}/assignments": entry(
+        "accounts.view_any", "401 200 200 200 404 403 403 404 403"
+    ),
+    "POST /v1/accounts/{account_id}/assignments": entry(
+        "accounts.manage", "401 204 204 403 403 403 403 404 403", rep_member
+    ),
+    "DELETE /v1/accounts/{account_id}/assignments/{member_id}": entry(
+        "accounts.manage", "401 204 204 403 403 403 403 404 403"
+    ),
+    "GET /v1/contacts/{contact_id}/accounts": entry(
+        "contacts.view_any", "401 200 200 200 404 200 404 404 403"
+    ),
+    "GET /v1/contacts/{contact_id}/notes": entry("contacts.view_any", "401 200 200 200 404 403 403 404 403"),
+    "POST /v1/contacts/{contact_id}/notes": entry(
+        "contacts.view_any", "401 201 201 201 404 403 403 404 403", fixed({"body": "Hello."})
+    ),
+    "GET /v1/accounts/{account_id}/notes": entry("accounts.view_any", "401 200 200 200 404 403 403 404 403"),
+    "POST /v1/accounts/{account_id}/notes": entry(
+        "accounts.view_any", "401 201 201 201 404 403 403 404 403", fixed({"body": "Hello."})
+    ),
+    "GET /v1/notes/{note_id}": entry("accounts.view_any", "401 200 200 200 404 403 403 404 403"),
+    "PATCH /v1/notes/{note_id}": entry(
+        "accounts.manage", "401 200 403 403 404 403 403 404 403", fixed({"body": "Edited."})
+    ),
+    "DELETE /v1/notes/{note_id}": entry("accounts.manage", "401 204 403 403 404 403 403 404 403"),
+    "GET /v1/notes/{note_id}/history": entry("accounts.view_any", "401 200 200 200 404 403 403 404 403"),
+    "GET /v1/tags": entry("", "401 200 200 200 200 403 403 200 403"),
+    "POST /v1/tags": entry("tags.manage", "401 201 201 403 403 403 403 201 403", unique(name="new-{}")),
+    "GET /v1/tags/{tag_id}": entry("", "401 200 200 200 200 403 403 404 403"),
+    "PATCH /v1/tags/{tag_id}": entry(
+        "tags.manage", "401 200 200 403 403 403 403 404 403", fixed({"colour": "#123456"})
+    ),
+    "DELETE /v1/tags/{tag_id}": entry("tags.manage", "401 204 204 403 403 403 403 404 403"),
+    "POST /v1/contacts/bulk/tags": entry(
+        "contacts.manage", "401 200 200 200 200 403 403 422 403", tag_target("contact")
+    ),
+    "POST /v1/contacts/{contact_id}/tags": entry(
+        "contacts.manage", "401 200 200 403 404 403 404 404 403", fixed({"name": "vip"})
+    ),
+    "DELETE /v1/contacts/{contact_id}/tags/{name}": entry(
+        "contacts.manage", "401 200 200 403 404 403 404 404 403"
+    ),
+    "POST /v1/accounts/bulk/tags": entry(
+        "accounts.manage", "401 200 200 200 200 403 403 422 403", tag_target("account")
+    ),
+    "POST /v1/accounts/{account_id}/tags": entry(
+        "accounts.manage", "401 200 200 403 404 403 404 404 403", fixed({"name": "vip"})
+    ),
+    "DELETE /v1/accounts/{account_id}/tags/{name}": entry(
+        "accounts.manage", "401 200 200 403 404 403 404 404 403"
+    ),
+    "GET /v1/custom-fields": entry("", "401 200 200 200 200 403 403 200 403"),
+    "POST /v1/custom-fields": entry(
+        "config.manage",
+        "401 201 201 403 403 403 403 201 403",
+        unique(kind="account", key="k_{}", label="K", type="text"),
+    ),
+    "GET /v1/custom-fields/{field_id}": entry("", "401 200 200 200 200 403 403 404 403"),
+    "PATCH /v1/custom-fields/{field_id}": entry(
+        "config.manage", "401 200 200 403 403 403 403 404 403", fixed({"label": "Renamed"})
+    ),
+    "DELETE /v1/custom-fields/{field_id}": entry("config.manage", "401 204 204 403 403 403 403 404 403"),
+}
+
+
+def _fill(path: str, made: dict[str, str]) -> str:
+    return re.sub(r"\{(\w+)\}", lambda m: made[m.group(1)], path)
+
+
+async def _ask(client: AsyncClient, records: Records, route: str, persona: str, e: Entry) -> str:
+    method, template = route.split(" ", 1)
+    if e.listed:
+        await records.get("account_id")
+    if e.deleted:
+        await records.delete(e.deleted)
+    for name in re.findall(r"\{(\w+)\}", template):
+        await records.get(name)
+    url = _fill(template, records.made)
+    headers = records.people.headers[persona]
+    kwargs: dict[str, Any] = {"headers": headers}
+    if e.body is not None:
+        kwargs["json"] = await e.body(records)
+    if e.form is not None:
+        kwargs["data"] = e.form
+    answer = await client.request(method, url, **kwargs)
+    status = str(answer.status_code)
+    if e.listed and answer.status_code == 200:
+        ids = {str(item.get(e.listed)) for item in answer.json()["items"]}
+        target = records.made.get("account_id" if "account" in template else "contact_id")
+        status += "+" if target in ids else "-"
+    return status
+
+
+async def test_every_route_has_an_entry(client: AsyncClient) -> None:
+    served = {
+        f"{method.upper()} {path}"
+        for path, operations in (await client.get("/openapi.json")).json()["paths"].items()
+        for method in operations
+    }
+    assert sorted(served - set(MATRIX)) == []
+    assert sorted(set(MATRIX) - served) == []
+
+
+@pytest.mark.parametrize("route", sorted(MATRIX))
+async def test_route(route: str, client: AsyncClient, tenants: Tenants, db: Database) -> None:
+    e = MATRIX[route]
+    who = await people(db, tenants, e.granted)
+    answers = []
+    for persona in PERSONAS:
+        records = Records(client, who)
+        answers.append(await _ask(client, records, route, persona, e))
+    got = " ".join(answers)
+    assert got == " ".join(e.expected.split()), f"{route}: {got}"
