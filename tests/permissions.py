@@ -178,6 +178,21 @@ class Records:
         if name == "field_id":
             body = {"kind": "account", "key": f"f_{suffix}", "label": "Field", "type": "text"}
             return str((await self._post("/v1/custom-fields", body))["id"])
+        if name == "unit_id":
+            return str((await self._post("/v1/business-units", {"name": f"Unit {suffix}"}))["id"])
+        if name == "sales_rep_id":
+            return str((await self._post("/v1/sales-reps", {"code": f"C{suffix}", "name": "Rep"}))["id"])
         if name == "member_id":
             return str(self.people.ids["customer"])
+        if name == "staff_member_id":
+            return str(self.people.ids["other_rep"])
+        if name in ("linked_unit_id", "linked_sales_rep_id"):
+            kind = "business-units" if name == "linked_unit_id" else "sales-reps"
+            record = await self.get(name.removeprefix("linked_"))
+            answer = await self.client.put(
+                f"/v1/{kind}/{record}/members/{await self.get('staff_member_id')}",
+                headers=self.people.acme.admin.headers,
+            )
+            assert answer.status_code == 204, answer.text
+            return record
         raise KeyError(name)

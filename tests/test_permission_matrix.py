@@ -31,9 +31,12 @@ class Entry:
     form: dict[str, str] | None = None
     listed: str | None = None  # the list's item key that holds the target's id
     deleted: str | None = None  # a record to soft-delete first (restore routes)
+    params: tuple[tuple[str, str], ...] = ()  # a path parameter filled from another record
 
 
 def entry(granted: str, expected: str, body: Body | None = None, **kw: Any) -> Entry:
+    if "params" in kw:
+        kw["params"] = tuple(kw["params"].items())
     return Entry(tuple(granted.split()), expected, body, **kw)
 
 
@@ -207,6 +210,42 @@ MATRIX: dict[str, Entry] = {
         "config.manage", "401 200 200 403 403 403 403 404 403", fixed({"label": "Renamed"})
     ),
     "DELETE /v1/custom-fields/{field_id}": entry("config.manage", "401 204 204 403 403 403 403 404 403"),
+    "GET /v1/business-units": entry("", "401 200 200 200 200 403 403 200 403"),
+    "POST /v1/business-units": entry(
+        "org.admin", "401 201 201 403 403 403 403 201 403", unique(name="Unit {}")
+    ),
+    "GET /v1/business-units/{unit_id}": entry("", "401 200 200 200 200 403 403 404 403"),
+    "PATCH /v1/business-units/{unit_id}": entry(
+        "org.admin", "401 200 200 403 403 403 403 404 403", unique(name="Renamed {}")
+    ),
+    "DELETE /v1/business-units/{unit_id}": entry("org.admin", "401 204 204 403 403 403 403 404 403"),
+    "GET /v1/business-units/{unit_id}/members": entry("", "401 200 200 200 200 403 403 404 403"),
+    "PUT /v1/business-units/{unit_id}/members/{member_id}": entry(
+        "org.admin", "401 204 204 403 403 403 403 404 403", params={"member_id": "staff_member_id"}
+    ),
+    "DELETE /v1/business-units/{unit_id}/members/{member_id}": entry(
+        "org.admin",
+        "401 204 204 403 403 403 403 404 403",
+        params={"unit_id": "linked_unit_id", "member_id": "staff_member_id"},
+    ),
+    "GET /v1/sales-reps": entry("", "401 200 200 200 200 403 403 200 403"),
+    "POST /v1/sales-reps": entry(
+        "sales_reps.manage", "401 201 201 403 403 403 403 201 403", unique(code="C{}", name="Rep")
+    ),
+    "GET /v1/sales-reps/{sales_rep_id}": entry("", "401 200 200 200 200 403 403 404 403"),
+    "PATCH /v1/sales-reps/{sales_rep_id}": entry(
+        "sales_reps.manage", "401 200 200 403 403 403 403 404 403", fixed({"name": "Renamed"})
+    ),
+    "DELETE /v1/sales-reps/{sales_rep_id}": entry("sales_reps.manage", "401 204 204 403 403 403 403 404 403"),
+    "GET /v1/sales-reps/{sales_rep_id}/members": entry("", "401 200 200 200 200 403 403 404 403"),
+    "PUT /v1/sales-reps/{sales_rep_id}/members/{member_id}": entry(
+        "org.admin", "401 204 204 403 403 403 403 404 403", params={"member_id": "staff_member_id"}
+    ),
+    "DELETE /v1/sales-reps/{sales_rep_id}/members/{member_id}": entry(
+        "org.admin",
+        "401 204 204 403 403 403 403 404 403",
+        params={"sales_rep_id": "linked_sales_rep_id", "member_id": "staff_member_id"},
+    ),
 }
 
 
@@ -220,9 +259,9 @@ async def _ask(client: AsyncClient, records: Records, route: str, persona: str, 
         await records.get("account_id")
     if e.deleted:
         await records.delete(e.deleted)
-    for name in re.findall(r"\{(\w+)\}", template):
-        await records.get(name)
-    url = _fill(template, records.made)
+    names = dict(e.params)
+    values = {p: await records.get(names.get(p, p)) for p in re.findall(r"\{(\w+)\}", template)}
+    url = _fill(template, values)
     headers = records.people.headers[persona]
     kwargs: dict[str, Any] = {"headers": headers}
     if e.body is not None:

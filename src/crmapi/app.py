@@ -15,7 +15,9 @@ from fastapi.staticfiles import StaticFiles
 from swagger_ui_bundle import swagger_ui_path
 
 from crmapi import embedded, errors, logs
+from crmapi.access.business_units.router import router as business_units_router
 from crmapi.access.policy import PolicyCache
+from crmapi.access.sales_reps.router import router as sales_reps_router
 from crmapi.accounts import router as accounts
 from crmapi.contacts.router import router as contacts_router
 from crmapi.custom_fields.router import router as custom_fields_router
@@ -172,6 +174,8 @@ def create_app(
         tags.contact_tags,
         tags.account_tags,
         custom_fields_router,
+        business_units_router,
+        sales_reps_router,
     )
     for router in routers:
         app.include_router(router)

@@ -16,6 +16,7 @@ CATALOGUE: dict[str, str] = {
     "accounts.manage": "Change, delete, restore and assign any account; implies accounts.view_any.",
     "tags.manage": "Manage the tag catalogue: create, rename, recolour and delete tags on every record.",
     "config.manage": "Configure the organisation's CRM: custom fields of contacts and accounts.",
+    "sales_reps.manage": "Create, change and delete sales-rep records (linking members needs org.admin).",
 }
 
 STAFF_DEFAULT = frozenset({"contacts.create", "accounts.create"})

@@ -80,6 +80,12 @@ class OrganisationUpdate(Input):
     name: Name | None = None
     default_currency: Currency | None = None
     time_zone: TimeZone | None = None
+    unit_visibility: bool | None = Field(
+        None,
+        strict=True,
+        description="Staff also see the records of their business units and the units below them "
+        "(kept in `settings.unit_visibility`; off until turned on).",
+    )
 
 
 class MeRead(BaseModel):

@@ -11,8 +11,9 @@ from sqlalchemy import func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crmapi import history, outbox
-from crmapi.access import bootstrap
+from crmapi.access import bootstrap, policy
 from crmapi.access.actor import Actor
+from crmapi.access.policy import UNIT_VISIBILITY
 from crmapi.concurrency import check_version
 from crmapi.db import bind_org
 from crmapi.errors import BadRequest, Conflict, NotFound, Unauthorized, Unprocessable
@@ -278,7 +279,7 @@ async def get_organisation(session: AsyncSession, actor: Actor) -> Organisation:
 async def update_organisation(
     session: AsyncSession, actor: Actor, data: OrganisationUpdate, expected: int | None
 ) -> Organisation:
-    """Change the organisation's name, default currency or time zone."""
+    """Change the organisation's name, default currency, time zone or unit visibility."""
     org = await session.get(Organisation, actor.org_id, with_for_update=True)
     if org is None:
         raise NotFound("No such organisation.")
@@ -287,12 +288,19 @@ async def update_organisation(
     for key, value in changes.items():
         if value is None:
             raise Unprocessable.on(f"body.{key}", "May not be null.")
-    before = {k: getattr(org, k) for k in changes}
+    # unit_visibility lives in `settings`; the other fields are columns.
+    settings = dict(org.settings)
+    before = {k: settings.get(k, False) if k == UNIT_VISIBILITY else getattr(org, k) for k in changes}
     if diff := history.diff(before, changes):
         for key, value in changes.items():
-            setattr(org, key, value)
+            if key == UNIT_VISIBILITY:
+                org.settings = {**settings, key: value}  # a new dict, so the change is flushed
+            else:
+                setattr(org, key, value)
         org.updated_at = datetime.now(UTC)
         await session.flush()
+        if UNIT_VISIBILITY in diff:
+            await policy.changed(session, org.id)
         history.record(
             session, actor, entity="organisation", entity_id=org.id, action="updated", changes=diff
         )
