@@ -1,15 +1,14 @@
-"""Machine facts, per-scenario medians, the plain-text table and the JSON file."""
+"""Machine facts, the targets' verdicts, the plain-text table and the JSON file."""
 
 from __future__ import annotations
 
 import json
 import os
 import platform
-import statistics
 from pathlib import Path
 from typing import Any
 
-from bench.load import Run
+from bench.scenarios import Target
 
 RESULTS = Path(__file__).resolve().parent / "results"
 
@@ -19,108 +18,66 @@ def machine() -> dict[str, Any]:
         "cores": os.cpu_count(),
         "platform": platform.platform(),
         "python": platform.python_version(),
-        "load_average_before": [round(x, 2) for x in os.getloadavg()],
     }
-    cpuinfo, meminfo = Path("/proc/cpuinfo"), Path("/proc/meminfo")
+    cpuinfo = Path("/proc/cpuinfo")
     if cpuinfo.exists():
         models = [
             line.split(":", 1)[1].strip() for line in cpuinfo.read_text().splitlines() if "model name" in line
         ]
         facts["cpu"] = models[0] if models else platform.processor()
-    if meminfo.exists():
-        total_kb = int(meminfo.read_text().split()[1])
-        facts["memory_gb"] = round(total_kb / 1024 / 1024, 1)
     return facts
 
 
-def scenario(name: str, request: str, runs: list[Run], cpu_ms: list[float]) -> dict[str, Any]:
-    """Totals over the runs and the median of each figure (the median p95 is the headline).
-
-    `cpu_ms`: the server process's CPU time per request in each run (empty where unknown).
-    """
-    summaries = [run.summary() for run in runs]
-    errors: dict[str, int] = {}
-    for run in runs:
-        for kind, n in run.errors.items():
-            errors[kind] = errors.get(kind, 0) + n
-    return {
-        "name": name,
-        "request": request,
-        "requests": sum(run.requests for run in runs),
-        "errors": sum(errors.values()),
-        "error_statuses": errors,
-        **{
-            key: statistics.median(s[key] for s in summaries)
-            for key in ("req_per_s", "p50_ms", "p95_ms", "p99_ms")
-        },
-        "p95_ms_runs": [s["p95_ms"] for s in summaries],
-        "server_cpu_ms_per_request": round(statistics.median(cpu_ms), 2) if cpu_ms else None,
-        "runs": summaries,
-    }
+def _verdict(target: Target, figures: dict[str, Any], bare_rate: float) -> str:
+    misses = []
+    rate, share = figures["req_per_s"], figures["req_per_s"] / bare_rate
+    if target.min_rate is not None and rate < target.min_rate:
+        misses.append(f"{rate:,.0f} req/s is {rate / target.min_rate:.0%} of {target.min_rate:,.0f}")
+    if target.min_share_of_bare is not None and share < target.min_share_of_bare:
+        misses.append(f"{share:.0%} of bare, not {target.min_share_of_bare:.0%}")
+    if target.max_p95_ms is not None and figures["p95_ms"] > target.max_p95_ms:
+        misses.append(f"p95 {figures['p95_ms']:.1f} ms > {target.max_p95_ms:g} ms")
+    if target.max_p99_ms is not None and figures["p99_ms"] > target.max_p99_ms:
+        misses.append(f"p99 {figures['p99_ms']:.1f} ms > {target.max_p99_ms:g} ms")
+    return "met" if not misses else "missed: " + "; ".join(misses)
 
 
-def table(report: dict[str, Any]) -> str:
-    m, db, data, load = report["machine"], report["database"], report["data"], report["load"]
-    seconds = data["load_seconds"]
+def with_targets(results: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Each scenario's share of the bare endpoint's rate and, where the issue sets one, its verdict."""
+    bare = next(r["req_per_s"] for r in results if r["name"] == "bare")
+    out = []
+    for r in results:
+        target: Target | None = r.pop("target")
+        r["share_of_bare"] = r["req_per_s"] / bare
+        if target is not None:
+            r["target"], r["verdict"] = target.text, _verdict(target, r, bare)
+        out.append(r)
+    return out
+
+
+def table(result: dict[str, Any]) -> str:
+    m, load = result["machine"], result["load"]
     lines = [
-        f"crmapi bench, {report['generated_at']}",
-        f"machine:  {m['cores']} cores ({m.get('cpu', '?')}), {m.get('memory_gb', '?')} GB, "
-        f"{m['platform']}, Python {m['python']}; load average "
-        f"{'/'.join(str(x) for x in m['load_average_before'])} before, "
-        f"{'/'.join(str(x) for x in m.get('load_average_after', []))} after",
-        f"database: PostgreSQL {db['version']} ({db['source']}), shared_buffers {db['shared_buffers']}",
-        f"data:     {data['contacts']:,} contacts ({data['live']:,} live, {data['organisation_contacts']:,} "
-        f"organisations) in 1 organisation with {data['members']} members; contacts table "
-        f"{data['contacts_table']}",
-        f"loaded:   in {seconds['total']:.2f} s (generate {seconds['generate']:.2f} s, "
-        f"COPY {seconds['copy']:.2f} s, VACUUM ANALYZE {seconds['vacuum_analyze']:.2f} s)",
-        f"load:     {load['concurrency']} connections, {load['seconds']:g} s per run (at most "
-        f"{load['max_requests']:,} requests), {load['runs']} runs per scenario after "
-        f"{load['warmup_seconds']:g} s warm-up; medians shown",
+        f"{result['generated_at']}  {m.get('cpu', '?')}, {m['cores']} cores, Python {m['python']}, "
+        f"{m['server_processes']} server process(es); PostgreSQL {result['database']['version']} "
+        f"({result['database']['source']})",
+        f"load: {load['generator']}, {load['connections']} connections, {load['runs']} runs of "
+        f"{load['seconds']:g} s each (medians); data: {result['demo']['counts']['contacts']:,} contacts, "
+        f"{result['demo']['counts']['accounts']:,} accounts (crmapi demo-data)",
         "",
-        f"{'scenario':<15} {'requests':>8} {'errors':>6} {'req/s':>7} {'p50 ms':>7} {'p95 ms':>7} "
-        f"{'p99 ms':>7} {'srv CPU':>7}  {'p95 per run':<22} request",
+        f"{'scenario':<15} {'req/s':>8} {'of bare':>8} {'p50 ms':>7} {'p95 ms':>7} {'p99 ms':>7}  target",
     ]
-    for s in report["scenarios"]:
-        runs = "/".join(f"{p:.1f}" for p in s["p95_ms_runs"])
-        cpu = "?" if s["server_cpu_ms_per_request"] is None else f"{s['server_cpu_ms_per_request']:.1f}"
+    for r in result["scenarios"]:
+        verdict = f"{r['target']}: {r['verdict']}" if "target" in r else ""
         lines.append(
-            f"{s['name']:<15} {s['requests']:>8} {s['errors']:>6} {s['req_per_s']:>7.1f} {s['p50_ms']:>7.1f} "
-            f"{s['p95_ms']:>7.1f} {s['p99_ms']:>7.1f} {cpu:>7}  {runs:<22} {s['request']}"
+            f"{r['name']:<15} {r['req_per_s']:8.0f} {r['share_of_bare']:8.0%} {r['p50_ms']:7.1f} "
+            f"{r['p95_ms']:7.1f} {r['p99_ms']:7.1f}  {verdict}"
         )
-    lines.append(
-        "(srv CPU: the server process's CPU milliseconds per request; PostgreSQL's are not included)"
-    )
-    lines.append(_cpu_line(report.get("cpu_during_load") or {}, m["cores"]))
-    if m["load_average_before"][0] > 0.5 * (m["cores"] or 1):
-        lines.append(
-            "warning: the machine was already busy before the run (load average); figures are pessimistic"
-        )
-    for s in report["scenarios"]:
-        if s["errors"]:
-            lines.append(f"errors in {s['name']}: {s['error_statuses']}; e.g. {_first_sample(s)}")
     return "\n".join(lines)
 
 
-def _cpu_line(usage: dict[str, Any], cores: int | None) -> str:
-    if usage.get("machine") is None:
-        return "cpu during the load: unknown (no /proc)"
-    return (
-        f"cpu during the load, in busy cores of {cores}: machine {usage['machine']}, "
-        f"server {usage['server']}, load generator {usage['load_generator']}, "
-        f"the rest {usage['rest']} (PostgreSQL, Redis and anything else on the machine)"
-    )
-
-
-def _first_sample(s: dict[str, Any]) -> str:
-    for run in s["runs"]:
-        for text in run["error_samples"].values():
-            return str(text)
-    return ""
-
-
-def write(report: dict[str, Any]) -> Path:
-    RESULTS.mkdir(parents=True, exist_ok=True)
+def write(result: dict[str, Any]) -> Path:
+    RESULTS.mkdir(exist_ok=True)
     path = RESULTS / "latest.json"
-    path.write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n")
+    path.write_text(json.dumps(result, indent=2, default=str) + "\n")
     return path

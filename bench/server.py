@@ -19,7 +19,16 @@ from crmapi.embedded import free_port
 
 SECRET_KEY = "bench-secret-key-" + "b" * 32
 # Inherited settings that would point the server somewhere else.
-_DROPPED = ("DATABASE_URL", "APP_DATABASE_URL", "REDIS_URL", "SECRET_KEY", "HOST", "PORT", "DATA_DIR")
+_DROPPED = (
+    "DATABASE_URL",
+    "APP_DATABASE_URL",
+    "REDIS_URL",
+    "SECRET_KEY",
+    "HOST",
+    "PORT",
+    "DATA_DIR",
+    "WORKERS",
+)
 
 
 @dataclass
@@ -37,7 +46,9 @@ def _prepare(data_dir: Path, log_path: Path) -> IO[bytes]:
     return log_path.open("wb")
 
 
-async def start(database_url: str, redis_url: str | None, data_dir: Path, log_path: Path) -> Server:
+async def start(
+    database_url: str, redis_url: str | None, data_dir: Path, log_path: Path, workers: int = 1
+) -> Server:
     port = free_port()
     env = {k: v for k, v in os.environ.items() if k not in _DROPPED}
     env.update(
@@ -46,6 +57,7 @@ async def start(database_url: str, redis_url: str | None, data_dir: Path, log_pa
         HOST="127.0.0.1",
         PORT=str(port),
         DATA_DIR=str(data_dir),
+        WORKERS=str(workers),
     )
     if redis_url:
         env["REDIS_URL"] = redis_url
