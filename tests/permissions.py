@@ -182,6 +182,9 @@ class Records:
             return str((await self._post("/v1/business-units", {"name": f"Unit {suffix}"}))["id"])
         if name == "sales_rep_id":
             return str((await self._post("/v1/sales-reps", {"code": f"C{suffix}", "name": "Rep"}))["id"])
+        if name == "api_key_id":
+            body = {"name": f"Key {suffix}", "capabilities": ["integrations.push"]}
+            return str((await self._post("/v1/api-keys", body))["id"])
         if name == "member_id":
             return str(self.people.ids["customer"])
         if name == "staff_member_id":

@@ -228,6 +228,17 @@ MATRIX: dict[str, Entry] = {
         "401 204 204 403 403 403 403 404 403",
         params={"unit_id": "linked_unit_id", "member_id": "staff_member_id"},
     ),
+    "GET /v1/api-keys": entry("org.admin", "401 200 200 403 403 403 403 200 403"),
+    "POST /v1/api-keys": entry(
+        "org.admin",
+        "401 201 201 403 403 403 403 201 403",
+        fixed({"name": "Key", "capabilities": ["integrations.push"]}),
+    ),
+    "GET /v1/api-keys/{api_key_id}": entry("org.admin", "401 200 200 403 403 403 403 404 403"),
+    "PATCH /v1/api-keys/{api_key_id}": entry(
+        "org.admin", "401 200 200 403 403 403 403 404 403", fixed({"name": "Renamed"})
+    ),
+    "DELETE /v1/api-keys/{api_key_id}": entry("org.admin", "401 204 204 403 403 403 403 404 403"),
     "GET /v1/sales-reps": entry("", "401 200 200 200 200 403 403 200 403"),
     "POST /v1/sales-reps": entry(
         "sales_reps.manage", "401 201 201 403 403 403 403 201 403", unique(code="C{}", name="Rep")

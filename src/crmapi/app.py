@@ -15,6 +15,7 @@ from fastapi.staticfiles import StaticFiles
 from swagger_ui_bundle import swagger_ui_path
 
 from crmapi import embedded, errors, logs
+from crmapi.access.api_keys.router import router as api_keys_router
 from crmapi.access.business_units.router import router as business_units_router
 from crmapi.access.policy import PolicyCache
 from crmapi.access.sales_reps.router import router as sales_reps_router
@@ -176,6 +177,7 @@ def create_app(
         custom_fields_router,
         business_units_router,
         sales_reps_router,
+        api_keys_router,
     )
     for router in routers:
         app.include_router(router)

@@ -17,6 +17,7 @@ CATALOGUE: dict[str, str] = {
     "tags.manage": "Manage the tag catalogue: create, rename, recolour and delete tags on every record.",
     "config.manage": "Configure the organisation's CRM: custom fields of contacts and accounts.",
     "sales_reps.manage": "Create, change and delete sales-rep records (linking members needs org.admin).",
+    "integrations.push": "Push data from an ERP or other system (the ERP feed).",
 }
 
 STAFF_DEFAULT = frozenset({"contacts.create", "accounts.create"})
