@@ -13,17 +13,17 @@ def parse(argv: list[str] | None = None) -> Options:
     parser.add_argument("--contacts", type=int, default=20_000, help="demo contacts (default 20000)")
     parser.add_argument("--accounts", type=int, default=5_000, help="demo accounts (default 5000)")
     parser.add_argument("--connections", type=int, default=32, help="concurrent connections (default 32)")
-    parser.add_argument("--seconds", type=float, default=10, help="length of one run (default 10)")
+    parser.add_argument("--seconds", type=int, default=10, help="whole seconds per run (default 10)")
     parser.add_argument(
         "--runs", type=int, default=3, help="runs per scenario; medians are reported (default 3)"
     )
-    parser.add_argument("--warmup", type=float, default=2.0, help="warm-up seconds per scenario (default 2)")
+    parser.add_argument("--warmup", type=int, default=2, help="warm-up seconds per scenario (default 2)")
     parser.add_argument("--workers", type=int, default=1, help="server processes (WORKERS; default 1)")
     args = parser.parse_args(argv)
-    if args.contacts < 100 or args.accounts < 10 or args.connections < 1 or args.runs < 1 or args.workers < 1:
-        parser.error(
-            "need --contacts >= 100, --accounts >= 10, --connections >= 1, --runs >= 1, --workers >= 1"
-        )
+    if min(args.connections, args.seconds, args.warmup, args.runs, args.workers) < 1:
+        parser.error("--connections, --seconds, --warmup, --runs and --workers must be at least 1")
+    if args.contacts < 100 or args.accounts < 10:
+        parser.error("need --contacts >= 100 and --accounts >= 10")
     return Options(**vars(args))
 
 

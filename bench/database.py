@@ -7,6 +7,7 @@ import os
 from pathlib import Path
 
 import asyncpg
+from sqlalchemy.engine import make_url
 
 from crmapi import embedded
 from crmapi.db import libpq_dsn, url_with_database
@@ -21,7 +22,8 @@ def server_url() -> tuple[str, str]:
     """The owner's URL of a server to create the bench database on, and where it came from."""
     configured = os.environ.get("TEST_DATABASE_URL")
     if configured:
-        return configured, "TEST_DATABASE_URL"
+        where = make_url(configured)
+        return configured, f"TEST_DATABASE_URL, {where.host or 'local socket'}:{where.port or 5432}"
     return embedded.start_postgres(STATE, database="postgres"), f"embedded in {STATE / 'pg'}"
 
 

@@ -7,6 +7,7 @@ import json
 import os
 import statistics
 import sys
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -21,9 +22,9 @@ class Options:
     contacts: int
     accounts: int
     connections: int
-    seconds: float
+    seconds: int  # wrk takes whole seconds
     runs: int
-    warmup: float
+    warmup: int
     workers: int
 
 
@@ -61,7 +62,7 @@ async def _demo_data(url: str, opts: Options) -> dict[str, Any]:
         str(opts.contacts),
         "--accounts",
         str(opts.accounts),
-        env={**os.environ, "DATABASE_URL": url},
+        env={**server.environment(), "DATABASE_URL": url},
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
     )
@@ -96,15 +97,17 @@ async def _serve_and_load(opts: Options, url: str, demo: dict[str, Any]) -> dict
 
 
 async def _measure(opts: Options, base_url: str, sc: scenarios.Scenario) -> dict[str, Any]:
-    await wrk.run(base_url, sc.load, connections=opts.connections, seconds=opts.warmup)
+    warmup = await wrk.run(base_url, sc.load, connections=opts.connections, seconds=opts.warmup)
     runs = [
         await wrk.run(base_url, sc.load, connections=opts.connections, seconds=opts.seconds)
         for _ in range(opts.runs)
     ]
-    failed = sum(r.non_2xx + r.socket_errors for r in runs)
-    if failed:
+    non_2xx = sum(r.non_2xx for r in [warmup, *runs])
+    socket_errors = sum(r.socket_errors for r in [warmup, *runs])
+    if non_2xx or socket_errors:
         raise RuntimeError(
-            f"{sc.name}: {failed} answers were not 2xx or failed; see {database.STATE / 'server.log'}"
+            f"{sc.name}: {non_2xx} answers outside 2xx and {socket_errors} socket errors or timeouts; "
+            f"see {database.STATE / 'server.log'}"
         )
     figures = {
         "name": sc.name,
@@ -114,10 +117,14 @@ async def _measure(opts: Options, base_url: str, sc: scenarios.Scenario) -> dict
         "p95_ms": statistics.median(r.p95_ms for r in runs),
         "p99_ms": statistics.median(r.p99_ms for r in runs),
         "requests": sum(r.requests for r in runs),
-        "target": sc.target,
+        "non_2xx": non_2xx,
+        "runs": [
+            {"req_per_s": r.rate, "p50_ms": r.p50_ms, "p95_ms": r.p95_ms, "p99_ms": r.p99_ms} for r in runs
+        ],
+        "criteria": sc.targets,
     }
     progress(
-        f"bench: {sc.name:<15} {figures['req_per_s']:8.1f} req/s  p50 {figures['p50_ms']:6.1f}  "
+        f"bench: {sc.name:<16} {figures['req_per_s']:8.1f} req/s  p50 {figures['p50_ms']:6.1f}  "
         f"p95 {figures['p95_ms']:6.1f}  p99 {figures['p99_ms']:6.1f} ms"
     )
     return figures
@@ -125,15 +132,22 @@ async def _measure(opts: Options, base_url: str, sc: scenarios.Scenario) -> dict
 
 def collect(opts: Options) -> dict[str, Any]:
     machine = report.machine()
+    started = time.monotonic()
     result = asyncio.run(bench(opts))
     return {
         "generated_at": datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S UTC"),
         "command": " ".join(["python -m bench", *sys.argv[1:]]),
-        "machine": {**machine, "server_processes": opts.workers},
+        "seconds": round(time.monotonic() - started, 1),
+        "machine": {
+            **machine,
+            "server_processes": opts.workers,
+            "load_average_after": [round(x, 2) for x in os.getloadavg()],
+        },
         "load": {
             "generator": "wrk, 1 thread",
             "connections": opts.connections,
             "seconds": opts.seconds,
+            "warmup_seconds": opts.warmup,
             "runs": opts.runs,
         },
         **result,

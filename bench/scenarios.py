@@ -1,25 +1,22 @@
-"""What each scenario asks, built from the demo organisation the run loaded."""
+"""What each scenario asks, built from the demo organisation the run loaded.
+
+`bare` is the ceiling every rate is read against; the issue's scenarios follow in its order.
+`create contact` runs last, so the rows it adds cannot change what the reads measured.
+"""
 
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from urllib.parse import quote
 
 import httpx
 
+from bench.targets import Criterion, at_least, at_most
 from bench.wrk import Load
-from crmapi.search import fold
 
-
-@dataclass(frozen=True)
-class Target:
-    """A figure the issue asks for, checked against the scenario's medians."""
-
-    text: str
-    min_rate: float | None = None
-    min_share_of_bare: float | None = None
-    max_p95_ms: float | None = None
-    max_p99_ms: float | None = None
+# Ids cycled by `get contact`: several pages, so the reads are spread over the table.
+CONTACT_PAGES = 5
 
 
 @dataclass(frozen=True)
@@ -27,7 +24,7 @@ class Scenario:
     name: str
     request: str  # what the table shows
     load: Load
-    target: Target | None = None
+    targets: tuple[Criterion, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -44,12 +41,20 @@ def bearer(token: str) -> dict[str, str]:
 
 async def context(client: httpx.AsyncClient, admin: dict[str, str], rep: dict[str, str]) -> Context:
     """Contact ids to cycle through, and surname prefixes of real demo people to search for."""
-    answer = await client.get(
-        "/v1/contacts", params={"limit": 200, "kind": "person", "fields": "id,last_name"}, headers=admin
-    )
-    answer.raise_for_status()
-    people = answer.json()["items"]
-    prefixes = sorted({fold(p["last_name"])[:4] for p in people if len(p.get("last_name") or "") >= 4})
+    people: list[dict[str, str]] = []
+    params: dict[str, str | int] = {"limit": 200, "kind": "person", "fields": "id,last_name"}
+    for _ in range(CONTACT_PAGES):
+        answer = await client.get("/v1/contacts", params=params, headers=admin)
+        answer.raise_for_status()
+        page = answer.json()
+        people += page["items"]
+        if not page["next_cursor"]:
+            break
+        params["cursor"] = page["next_cursor"]
+    # As a user types them, accents and all; the server folds them.
+    prefixes = sorted({p["last_name"][:4] for p in people if len(p.get("last_name") or "") >= 4})
+    if not people or not prefixes:
+        raise RuntimeError("the demo data has no people with surnames to read or search for")
     return Context(admin=admin, rep=rep, contact_ids=[p["id"] for p in people], prefixes=prefixes)
 
 
@@ -59,15 +64,26 @@ def build(ctx: Context) -> list[Scenario]:
         Scenario("bare", "GET /livez (no database)", Load("GET", ["/livez"], {})),
         Scenario(
             "get contact",
-            "GET /v1/contacts/{id}",
+            f"GET /v1/contacts/{{id}} ({len(ctx.contact_ids)} ids)",
             Load("GET", [f"/v1/contacts/{i}" for i in ctx.contact_ids], ctx.admin),
-            Target(">= 2,000 req/s, >= 40% of bare, p99 <= 25 ms", 2000, 0.40, max_p99_ms=25),
+            (at_least("req_per_s", 2000), at_least("share_of_bare", 0.40), at_most("p99_ms", 25)),
         ),
         Scenario(
             "list accounts",
             "GET /v1/accounts?limit=50&status=active",
             Load("GET", ["/v1/accounts?limit=50&status=active"], ctx.admin),
-            Target(">= 1,500 req/s", 1500),
+            (at_least("req_per_s", 1500),),
+        ),
+        Scenario(
+            "search q",
+            f"GET /v1/contacts?q=<surname prefix> ({len(ctx.prefixes)} prefixes)",
+            Load("GET", [f"/v1/contacts?q={quote(p)}" for p in ctx.prefixes], ctx.admin),
+            (at_most("p95_ms", 30),),
+        ),
+        Scenario(
+            "search accounts",
+            "GET /v1/accounts?q=<surname prefix>",
+            Load("GET", [f"/v1/accounts?q={quote(p)}" for p in ctx.prefixes], ctx.admin),
         ),
         Scenario(
             "list as rep",
@@ -75,14 +91,14 @@ def build(ctx: Context) -> list[Scenario]:
             Load("GET", ["/v1/accounts?limit=50"], ctx.rep),
         ),
         Scenario(
-            "search q",
-            "GET /v1/contacts?q=<surname prefix>",
-            Load("GET", [f"/v1/contacts?q={p}" for p in ctx.prefixes], ctx.admin),
-            Target("p95 <= 30 ms", max_p95_ms=30),
-        ),
-        Scenario(
             "create contact",
-            "POST /v1/contacts",
-            Load("POST", ["/v1/contacts"], {**ctx.admin, "Content-Type": "application/json"}, person),
+            "POST /v1/contacts, a new Idempotency-Key each",
+            Load(
+                "POST",
+                ["/v1/contacts"],
+                {**ctx.admin, "Content-Type": "application/json"},
+                person,
+                idempotency_keys=True,
+            ),
         ),
     ]

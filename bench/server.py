@@ -31,6 +31,11 @@ _DROPPED = (
 )
 
 
+def environment() -> dict[str, str]:
+    """This process's environment without the settings that would point a crmapi command elsewhere."""
+    return {k: v for k, v in os.environ.items() if k not in _DROPPED}
+
+
 @dataclass
 class Server:
     process: asyncio.subprocess.Process
@@ -50,7 +55,7 @@ async def start(
     database_url: str, redis_url: str | None, data_dir: Path, log_path: Path, workers: int = 1
 ) -> Server:
     port = free_port()
-    env = {k: v for k, v in os.environ.items() if k not in _DROPPED}
+    env = environment()
     env.update(
         DATABASE_URL=database_url,
         SECRET_KEY=SECRET_KEY,
