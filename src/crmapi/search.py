@@ -42,8 +42,13 @@ def tokens(q: str) -> list[str]:
     return [t for t in _TOKEN.split(fold(q)) if t][:8]
 
 
+def escape_like(text: str) -> str:
+    """The text as a LIKE pattern that matches it literally (with `escape="\\"`)."""
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
 def _like(token: str) -> str:
-    return "%" + token.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    return "%" + escape_like(token) + "%"
 
 
 def matches(text_column: Any, q: str) -> ColumnElement[bool]:

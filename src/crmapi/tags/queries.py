@@ -14,6 +14,7 @@ from crmapi.accounts.models import Account
 from crmapi.contacts import queries as contacts
 from crmapi.contacts.models import Contact
 from crmapi.pagination import Sorting
+from crmapi.search import escape_like
 from crmapi.subjects import SubjectKind
 from crmapi.tags.models import Tag
 from crmapi.tags.schemas import TagListQuery
@@ -33,7 +34,7 @@ def readable(actor: Actor) -> Select[Tag]:
 def filtered(actor: Actor, f: TagListQuery) -> Select[Tag]:
     stmt = readable(actor)
     if f.q:
-        prefix = f.q.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        prefix = escape_like(f.q.lower()) + "%"
         stmt = stmt.where(func.lower(Tag.name).like(prefix, escape="\\"))
     return stmt
 

@@ -13,6 +13,7 @@ from crmapi.access.models import BusinessUnit, MemberUnit
 from crmapi.identity import service as identity
 from crmapi.identity.models import Member
 from crmapi.pagination import Sorting
+from crmapi.search import escape_like
 
 SORTING = Sorting(
     columns={"name": BusinessUnit.name, "created_at": BusinessUnit.created_at},
@@ -30,7 +31,7 @@ def readable(actor: Actor) -> Select[BusinessUnit]:
 def filtered(actor: Actor, f: BusinessUnitListQuery) -> Select[BusinessUnit]:
     stmt = readable(actor)
     if f.q:
-        prefix = f.q.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        prefix = escape_like(f.q.lower()) + "%"
         stmt = stmt.where(func.lower(BusinessUnit.name).like(prefix, escape="\\"))
     if f.parent_id:
         stmt = stmt.where(BusinessUnit.parent_id == f.parent_id)

@@ -13,6 +13,7 @@ from crmapi.access.sales_reps.schemas import SalesRepListQuery
 from crmapi.identity import service as identity
 from crmapi.identity.models import Member
 from crmapi.pagination import Sorting
+from crmapi.search import escape_like
 
 SORTING = Sorting(
     columns={"code": SalesRep.code, "name": SalesRep.name, "created_at": SalesRep.created_at},
@@ -33,7 +34,7 @@ def filtered(actor: Actor, f: SalesRepListQuery) -> Select[SalesRep]:
         stmt = stmt.where(SalesRep.active.is_(f.active))
     if f.q:
         # A handful to a few hundred records per organisation: a scan is fine, no trigram index.
-        part = "%" + f.q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        part = "%" + escape_like(f.q) + "%"
         stmt = stmt.where(or_(SalesRep.code.ilike(part, escape="\\"), SalesRep.name.ilike(part, escape="\\")))
     return stmt
 
