@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import time
+from types import SimpleNamespace
 from typing import Any
-from uuid import UUID
+from uuid import UUID, uuid4
 
 import pytest
 from httpx import AsyncClient, Response
 
+from crmapi.identity import security
 from tests.support import PASSWORD, Tenant, Tenants
 
 NEW_PASSWORD = "another-password-456"
@@ -73,6 +76,36 @@ async def test_access_token_from_sign_in_works_on_me(client: AsyncClient, tenant
     assert me.status_code == 200, me.text
     assert me.json()["member_id"] == str(acme.admin.id)
     assert me.json()["organisation_id"] == str(acme.org_id)
+
+
+async def test_an_expired_access_token_is_refused(client: AsyncClient, tenants: Tenants) -> None:
+    acme = await tenants.create()
+    expired = tenants.keys.access_token(
+        user_id=uuid4(), org_id=acme.org_id, member_id=acme.admin.id, session_id=uuid4(), minutes=-1
+    )
+    assert_problem(await client.get("/v1/me", headers=bearer(expired)), 401, "token-expired")
+
+
+async def test_a_token_that_worked_is_refused_once_it_expires(
+    client: AsyncClient, tenants: Tenants, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    acme = await tenants.create()
+    access = (await tokens(client, acme.admin.email))["access_token"]
+    assert (await client.get("/v1/me", headers=bearer(access))).status_code == 200
+    later = time.time() + 2 * 3600
+    monkeypatch.setattr(security, "time", SimpleNamespace(time=lambda: later))
+    assert_problem(await client.get("/v1/me", headers=bearer(access)), 401, "token-expired")
+
+
+async def test_a_forged_token_is_refused_even_after_the_real_one_was_used(
+    client: AsyncClient, tenants: Tenants
+) -> None:
+    acme = await tenants.create()
+    access = (await tokens(client, acme.admin.email))["access_token"]
+    assert (await client.get("/v1/me", headers=bearer(access))).status_code == 200
+    head, claims, signature = access.split(".")
+    forged = f"{head}.{claims}.{signature[:-2]}{'AA' if signature[-2:] != 'AA' else 'BB'}"
+    assert_problem(await client.get("/v1/me", headers=bearer(forged)), 401, "invalid-token")
 
 
 async def test_sign_in_ignores_the_case_of_the_email(client: AsyncClient, tenants: Tenants) -> None:

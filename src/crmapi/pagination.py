@@ -141,7 +141,7 @@ async def paginate(
         capped = stmt.order_by(None).limit(COUNT_CAP).subquery()
         count = (await session.execute(select(func.count()).select_from(capped))).scalar_one()
     if params.sort in (None, RELEVANCE) and relevance is not None:
-        return (*await _ranked(session, stmt, sorting, params, cursors, relevance), count)
+        return (*await _ranked(session, stmt, sorting, params, cursors, relevance, scalars), count)
     if params.sort == RELEVANCE:
         raise Unprocessable.on(f"{params.LOCATION}.sort", "Sorting by relevance needs `q`.")
     spec, column, descending = sorting.resolve(params.sort, params.LOCATION)
@@ -171,6 +171,7 @@ async def _ranked(
     params: PageParams,
     cursors: Cursors,
     relevance: ColumnElement[Any],
+    scalars: bool = True,
 ) -> tuple[list[Any], str | None]:
     offset = 0
     if params.cursor:
@@ -179,11 +180,13 @@ async def _ranked(
             raise BadRequest("The cursor is not valid for this list and sort.", slug="invalid-cursor")
         offset = raw
     ordered = stmt.order_by(relevance.desc(), sorting.id_column.asc()).offset(offset).limit(params.limit + 1)
-    rows = list((await session.execute(ordered)).scalars())
+    result = await session.execute(ordered)
+    rows: list[Any] = list(result.scalars()) if scalars else list(result.all())
     if len(rows) <= params.limit:
         return rows, None
     rows = rows[: params.limit]
-    return rows, cursors.encode(RELEVANCE, offset + params.limit, rows[-1].id)
+    last = rows[-1] if scalars else rows[-1][0]
+    return rows, cursors.encode(RELEVANCE, offset + params.limit, last.id)
 
 
 def _known(model: type[BaseModel], name: str) -> bool:

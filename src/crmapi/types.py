@@ -48,7 +48,19 @@ def _email(value: str) -> str:
 
 def storable(value: Any) -> Any:
     """Reject text PostgreSQL cannot store (NUL, lone surrogates), wherever it is nested."""
-    if isinstance(value, BaseModel):
+    # Runs for every field of every Input model, Read schemas' nested ones included: the
+    # common cases (None, plain text) come first and ASCII text skips the encoding test.
+    if value is None:
+        return value
+    if isinstance(value, str):
+        if "\x00" in value:
+            raise ValueError("must not contain NUL characters")
+        if not value.isascii():
+            try:
+                value.encode()
+            except UnicodeEncodeError as exc:
+                raise ValueError("must be valid Unicode text") from exc
+    elif isinstance(value, BaseModel):
         storable(value.model_dump())
     elif isinstance(value, dict):
         for k, v in value.items():
@@ -57,13 +69,6 @@ def storable(value: Any) -> Any:
     elif isinstance(value, list):
         for v in value:
             storable(v)
-    elif isinstance(value, str):
-        if "\x00" in value:
-            raise ValueError("must not contain NUL characters")
-        try:
-            value.encode()
-        except UnicodeEncodeError as exc:
-            raise ValueError("must be valid Unicode text") from exc
     return value
 
 

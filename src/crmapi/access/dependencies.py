@@ -7,7 +7,7 @@ from uuid import UUID
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crmapi.access.actor import Actor
@@ -19,6 +19,21 @@ from crmapi.identity.models import ApiKey, AuthSession, Member, Organisation
 from crmapi.identity.security import Keys, same
 
 bearer = HTTPBearer(auto_error=False, description="An access token from /v1/auth/token, or an API key.")
+
+# Built once: the statement object memoizes its cache key, so each request only binds values.
+_MEMBER = (
+    select(Member.kind, Member.time_zone, Organisation.policy_version)
+    .join(AuthSession, (AuthSession.org_id == Member.org_id) & (AuthSession.member_id == Member.id))
+    .join(Organisation, Organisation.id == Member.org_id)
+    .where(
+        Member.org_id == bindparam("org_id"),
+        Member.id == bindparam("member_id"),
+        Member.status == "active",
+        AuthSession.id == bindparam("session_id"),
+        AuthSession.revoked_at.is_(None),
+    )
+)
+_API_KEY = select(ApiKey).where(ApiKey.id == bindparam("key_id"))
 
 
 async def current_actor(
@@ -47,20 +62,8 @@ async def _member_actor(
     session: AsyncSession, policies: PolicyCache, org_id: UUID, member_id: UUID, session_id: UUID
 ) -> Actor:
     await bind_org(session, org_id)
-    row = (
-        await session.execute(
-            select(Member.kind, Member.time_zone, Organisation.policy_version)
-            .join(AuthSession, (AuthSession.org_id == Member.org_id) & (AuthSession.member_id == Member.id))
-            .join(Organisation, Organisation.id == Member.org_id)
-            .where(
-                Member.org_id == org_id,
-                Member.id == member_id,
-                Member.status == "active",
-                AuthSession.id == session_id,
-                AuthSession.revoked_at.is_(None),
-            )
-        )
-    ).one_or_none()
+    params = {"org_id": org_id, "member_id": member_id, "session_id": session_id}
+    row = (await session.execute(_MEMBER, params)).one_or_none()
     if row is None:
         raise Unauthorized("The session has ended or the member is not active.", slug="session-ended")
     grants = await policies.grants(session, org_id, row.policy_version, member_id)
@@ -82,7 +85,7 @@ async def _api_key_actor(session: AsyncSession, keys: Keys, token: str) -> Actor
         key_id = UUID(hex=key_hex)
     except ValueError as exc:
         raise Unauthorized("The API key is not valid.", slug="invalid-api-key") from exc
-    key = (await session.execute(select(ApiKey).where(ApiKey.id == key_id))).scalar_one_or_none()
+    key = (await session.execute(_API_KEY, {"key_id": key_id})).scalar_one_or_none()
     if key is None or key.revoked_at is not None or not same(key.secret_hash, keys.secret_hash(secret)):
         raise Unauthorized("The API key is not valid.", slug="invalid-api-key")
     await bind_org(session, key.organisation_id)

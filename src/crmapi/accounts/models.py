@@ -70,9 +70,14 @@ class Account(Tenant, Timestamps, Versioned, Base):
     business_unit_id: Mapped[UUID | None]
     tags: Mapped[list[str]] = mapped_column(default=list)
     custom: Mapped[dict[str, Any]] = mapped_column(default=dict)
-    search_text: Mapped[str] = mapped_column(default="")
+    # Only SQL reads these two (search and ranking), so loading a record leaves them out;
+    # reading them in Python raises instead of querying.
+    search_text: Mapped[str] = mapped_column(default="", deferred=True, deferred_raiseload=True)
     search_vector: Mapped[Any] = mapped_column(
-        TSVECTOR, Computed("to_tsvector('simple', search_text)", persisted=True)
+        TSVECTOR,
+        Computed("to_tsvector('simple', search_text)", persisted=True),
+        deferred=True,
+        deferred_raiseload=True,
     )
     deleted_at: Mapped[datetime | None]
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import Select, func, or_, select, union_all
-from sqlalchemy.orm import aliased
+from sqlalchemy.dialects.postgresql import aggregate_order_by
 
 from crmapi import search
 from crmapi.access.actor import Actor
@@ -16,6 +16,13 @@ from crmapi.errors import Forbidden
 from crmapi.pagination import Sorting
 
 THROUGH_CONTACT = 0.9
+# An account's sales-rep codes in code order (null when it has none), as a column of a page.
+SALES_REP_CODES = (
+    select(func.array_agg(aggregate_order_by(AccountSalesRep.sales_rep_code, AccountSalesRep.sales_rep_code)))
+    .where(AccountSalesRep.org_id == Account.org_id, AccountSalesRep.account_id == Account.id)
+    .scalar_subquery()
+    .label("sales_rep_codes")
+)
 SORTING = Sorting(
     columns={
         "created_at": Account.created_at,
@@ -51,8 +58,9 @@ def _reachable(actor: Actor) -> Any:
         select(AccountAssignment.account_id).where(AccountAssignment.member_id == actor.member_id)
     ]
     if actor.kind == "staff":
-        other = aliased(Account)
-        paths.append(select(other.id).where(other.owner_member_id == actor.member_id))
+        # `correlate(None)` keeps this a lookup of its own, not tied to the enclosing query's
+        # accounts; an `aliased(Account)` per request did the same for a third of a list's CPU.
+        paths.append(select(Account.id).where(Account.owner_member_id == actor.member_id).correlate(None))
         if actor.sales_rep_codes:
             paths.append(
                 select(AccountSalesRep.account_id).where(
@@ -60,8 +68,8 @@ def _reachable(actor: Actor) -> Any:
                 )
             )
         if actor.unit_ids:
-            in_unit = aliased(Account)
-            paths.append(select(in_unit.id).where(in_unit.business_unit_id.in_(actor.unit_ids)))
+            in_unit = select(Account.id).where(Account.business_unit_id.in_(actor.unit_ids))
+            paths.append(in_unit.correlate(None))
     return union_all(*paths) if len(paths) > 1 else paths[0]
 
 

@@ -43,17 +43,22 @@ ONE = problem_responses(401, 403, 404, 422, 503)
 LIST = problem_responses(400, 401, 403, 422, 503)
 
 
+# The Read fields an account carries as attributes; the others are computed below.
+_COPIED = tuple(k for k in AccountRead.model_fields if hasattr(Account, k))
+
+
 async def _rows(session: AsyncSession, accounts: Sequence[Account]) -> list[dict[str, Any]]:
     """Read rows for accounts, with their sales-rep codes fetched in one query."""
     codes = await service.sales_rep_codes(session, [a.id for a in accounts])
-    return [
-        {
-            **{k: getattr(a, k) for k in AccountRead.model_fields if hasattr(Account, k)},
-            "credit_limit": service.money(a),
-            "sales_rep_codes": codes[a.id],
-        }
-        for a in accounts
-    ]
+    return [_row(a, codes[a.id]) for a in accounts]
+
+
+def _row(a: Account, codes: list[str]) -> dict[str, Any]:
+    return {
+        **{k: getattr(a, k) for k in _COPIED},
+        "credit_limit": service.money(a),
+        "sales_rep_codes": codes,
+    }
 
 
 async def _one(session: AsyncSession, account: Account, response: Response) -> AccountRead:
@@ -67,15 +72,18 @@ async def _list(
     select_fields(AccountRead, query.fields, query.LOCATION)
     matching, relevance = queries.filtered(actor, query)
     stmt = await custom_fields.narrow(session, actor, "account", matching, query.custom_filter())
+    # Each account's sales-rep codes come with the page, in the same statement.
     rows, cursor, count = await paginate(
         session,
-        stmt,
+        stmt.add_columns(queries.SALES_REP_CODES),
         sorting=queries.SORTING,
         params=query,
         cursors=request.app.state.cursors,
+        scalars=False,
         relevance=relevance,
     )
-    return render_page(AccountRead, await _rows(session, rows), cursor, count, query.fields)
+    read = [_row(account, list(codes or ())) for account, codes in rows]
+    return render_page(AccountRead, read, cursor, count, query.fields)
 
 
 @router.get(

@@ -63,8 +63,13 @@ class Contact(Tenant, Timestamps, Versioned, Base):
     lifecycle_state: Mapped[str] = mapped_column(default="prospect")  # prospect | financial
     parent_payer_id: Mapped[UUID | None]
     # Folded (lower case, no accents) names, emails, phones, addresses, tax id and domain, for `q`.
-    search_text: Mapped[str] = mapped_column(default="")
+    # Only SQL reads these two (search and ranking), so loading a record leaves them out;
+    # reading them in Python raises instead of querying.
+    search_text: Mapped[str] = mapped_column(default="", deferred=True, deferred_raiseload=True)
     search_vector: Mapped[Any] = mapped_column(
-        TSVECTOR, Computed("to_tsvector('simple', search_text)", persisted=True)
+        TSVECTOR,
+        Computed("to_tsvector('simple', search_text)", persisted=True),
+        deferred=True,
+        deferred_raiseload=True,
     )
     deleted_at: Mapped[datetime | None]

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import Select, select, union_all
-from sqlalchemy.orm import aliased
 
 from crmapi import search
 from crmapi.access.actor import Actor
@@ -39,11 +38,11 @@ def scope(actor: Actor) -> Any:
         )
     paths: list[Select[Any]] = [account_queries.linked_contact_ids(actor)]
     if actor.kind == "staff":
-        other = aliased(Contact)
-        paths.append(select(other.id).where(other.owner_member_id == actor.member_id))
+        # Lookups of their own, not tied to the enclosing query's contacts (see accounts).
+        paths.append(select(Contact.id).where(Contact.owner_member_id == actor.member_id).correlate(None))
         if actor.unit_ids:
-            in_unit = aliased(Contact)
-            paths.append(select(in_unit.id).where(in_unit.business_unit_id.in_(actor.unit_ids)))
+            in_unit = select(Contact.id).where(Contact.business_unit_id.in_(actor.unit_ids))
+            paths.append(in_unit.correlate(None))
     return (Contact.org_id == actor.org_id) & Contact.id.in_(
         union_all(*paths) if len(paths) > 1 else paths[0]
     )

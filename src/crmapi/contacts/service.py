@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import select
+from sqlalchemy import Select, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crmapi import history, outbox, search
@@ -128,11 +129,17 @@ async def create(session: AsyncSession, actor: Actor, data: ContactCreate) -> Co
     return contact
 
 
+@lru_cache(maxsize=1024)
+def _readable_by_id(actor: Actor) -> Select[Contact]:
+    # One statement per actor (an Actor is an immutable value): built once, its SQLAlchemy cache
+    # key computed once, only the id is bound per request.
+    return queries.readable(actor).where(Contact.id == bindparam("contact_id"))
+
+
 async def get(session: AsyncSession, actor: Actor, contact_id: UUID) -> Contact:
     """A live contact in the actor's scope; 404 otherwise."""
-    contact = (
-        await session.execute(queries.readable(actor).where(Contact.id == contact_id))
-    ).scalar_one_or_none()
+    stmt = _readable_by_id(actor)
+    contact = (await session.execute(stmt, {"contact_id": contact_id})).scalar_one_or_none()
     if contact is None:
         raise NotFound("No contact with this id.")
     return contact

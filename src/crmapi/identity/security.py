@@ -5,8 +5,10 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 from uuid import UUID
@@ -45,18 +47,32 @@ def load_or_create_secret(configured: str | None, data_dir: Path) -> bytes:
     return path.read_text().strip().encode()
 
 
+# Access tokens already verified, per process: a token's claims never change, so a token seen
+# again only needs its expiry checked. Bounded; the oldest entry goes first.
+VERIFIED_TOKENS = 4096
+
+
 @dataclass(frozen=True)
 class Keys:
     """Every secret the API derives from the one signing secret."""
 
     secret: bytes
+    _verified: dict[str, dict[str, Any]] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def derive(self, purpose: str) -> bytes:
         return hmac.new(self.secret, purpose.encode(), hashlib.sha256).digest()
 
-    @property
+    @cached_property
+    def _jwt_key(self) -> bytes:
+        return self.derive("jwt")
+
+    @cached_property
+    def _secrets_key(self) -> bytes:
+        return self.derive("secrets")
+
+    @cached_property
     def kid(self) -> str:
-        return hashlib.sha256(self.derive("jwt")).hexdigest()[:12]
+        return hashlib.sha256(self._jwt_key).hexdigest()[:12]
 
     def access_token(
         self, *, user_id: UUID, org_id: UUID, member_id: UUID, session_id: UUID, minutes: int
@@ -70,16 +86,30 @@ class Keys:
             "iat": now,
             "exp": now + timedelta(minutes=minutes),
         }
-        return jwt.encode(claims, self.derive("jwt"), algorithm="HS256", headers={"kid": self.kid})
+        return jwt.encode(claims, self._jwt_key, algorithm="HS256", headers={"kid": self.kid})
 
     def read_access_token(self, token: str) -> dict[str, Any]:
+        """The token's claims; 401 when it is forged, malformed or expired. Do not change them."""
+        known = self._verified.get(token)
+        if known is not None:
+            # PyJWT's own rule: expired once exp <= now.
+            if int(known["exp"]) <= time.time():
+                raise Unauthorized("The access token has expired.", slug="token-expired")
+            return known
+        claims = self._verify(token)
+        if len(self._verified) >= VERIFIED_TOKENS:
+            del self._verified[next(iter(self._verified))]
+        self._verified[token] = claims
+        return claims
+
+    def _verify(self, token: str) -> dict[str, Any]:
         try:
             header = jwt.get_unverified_header(token)
             if header.get("kid") != self.kid:
                 raise Unauthorized("The token was signed with an unknown key.", slug="invalid-token")
             claims: dict[str, Any] = jwt.decode(
                 token,
-                self.derive("jwt"),
+                self._jwt_key,
                 algorithms=["HS256"],
                 options={"require": ["exp", "sub", "org", "member", "sid"]},
             )
@@ -91,7 +121,7 @@ class Keys:
 
     def secret_hash(self, secret: str) -> bytes:
         """HMAC-SHA256 of a refresh-token, API-key or link-token secret (cheap, unlike argon2)."""
-        return hmac.new(self.derive("secrets"), secret.encode(), hashlib.sha256).digest()
+        return hmac.new(self._secrets_key, secret.encode(), hashlib.sha256).digest()
 
 
 def new_secret() -> str:
