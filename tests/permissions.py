@@ -189,8 +189,17 @@ class Records:
             return str(self.people.ids["customer"])
         if name == "staff_member_id":
             return str(self.people.ids["other_rep"])
-        if name in ("linked_unit_id", "linked_sales_rep_id"):
-            kind = "business-units" if name == "linked_unit_id" else "sales-reps"
+        if name == "group_id":
+            return str((await self._post("/v1/groups", {"name": f"Group {suffix}"}))["id"])
+        if name == "granted_group_id":
+            body = {"name": f"Group {suffix}", "capabilities": [await self.get("capability")]}
+            return str((await self._post("/v1/groups", body))["id"])
+        if name == "capability":
+            return "tags.manage"
+        if name in ("linked_unit_id", "linked_sales_rep_id", "linked_group_id"):
+            kind = {"linked_unit_id": "business-units", "linked_sales_rep_id": "sales-reps"}.get(
+                name, "groups"
+            )
             record = await self.get(name.removeprefix("linked_"))
             answer = await self.client.put(
                 f"/v1/{kind}/{record}/members/{await self.get('staff_member_id')}",

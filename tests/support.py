@@ -4,7 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import Any
 from uuid import UUID
+
+from httpx import Response
+from sqlalchemy import select
 
 from crmapi.access.actor import Actor
 from crmapi.db import Database, bind_org
@@ -73,3 +77,24 @@ class Tenants:
             user_id=user_id, org_id=org_id, member_id=member_id, session_id=auth.id, minutes=60
         )
         return {"Authorization": f"Bearer {token}"}
+
+
+def assert_problem(r: Response, status: int, slug: str) -> dict[str, Any]:
+    """The answer is a problem+json document of this status and type; its body."""
+    assert r.status_code == status, r.text
+    assert r.headers["content-type"] == "application/problem+json"
+    body: dict[str, Any] = r.json()
+    assert body["type"] == f"/problems/{slug}"
+    return body
+
+
+def error_fields(r: Response) -> set[str]:
+    """The fields a 422 validation error names."""
+    return {e["field"] for e in assert_problem(r, 422, "validation-error")["errors"]}
+
+
+async def rows_of(db: Database, tenant: Tenant, model: Any, **where: Any) -> list[Any]:
+    """The tenant's rows of a table, read directly (history, outbox, link tables)."""
+    async with db.sessions() as session:
+        await bind_org(session, tenant.org_id)
+        return list((await session.execute(select(model).filter_by(**where))).scalars())

@@ -239,6 +239,29 @@ MATRIX: dict[str, Entry] = {
         "org.admin", "401 200 200 403 403 403 403 404 403", fixed({"name": "Renamed"})
     ),
     "DELETE /v1/api-keys/{api_key_id}": entry("org.admin", "401 204 204 403 403 403 403 404 403"),
+    "GET /v1/capabilities": entry("", "401 200 200 200 200 200 200 200 200"),
+    "GET /v1/groups": entry("org.admin", "401 200 200 403 403 403 403 200 403"),
+    "POST /v1/groups": entry("org.admin", "401 201 201 403 403 403 403 201 403", unique(name="Group {}")),
+    "GET /v1/groups/{group_id}": entry("org.admin", "401 200 200 403 403 403 403 404 403"),
+    "PATCH /v1/groups/{group_id}": entry(
+        "org.admin", "401 200 200 403 403 403 403 404 403", unique(name="Renamed {}")
+    ),
+    "DELETE /v1/groups/{group_id}": entry("org.admin", "401 204 204 403 403 403 403 404 403"),
+    "GET /v1/groups/{group_id}/members": entry("org.admin", "401 200 200 403 403 403 403 404 403"),
+    "PUT /v1/groups/{group_id}/members/{member_id}": entry(
+        "org.admin", "401 204 204 403 403 403 403 404 403", params={"member_id": "staff_member_id"}
+    ),
+    "DELETE /v1/groups/{group_id}/members/{member_id}": entry(
+        "org.admin",
+        "401 204 204 403 403 403 403 404 403",
+        params={"group_id": "linked_group_id", "member_id": "staff_member_id"},
+    ),
+    "PUT /v1/groups/{group_id}/grants/{capability}": entry(
+        "org.admin", "401 204 204 403 403 403 403 404 403"
+    ),
+    "DELETE /v1/groups/{group_id}/grants/{capability}": entry(
+        "org.admin", "401 204 204 403 403 403 403 404 403", params={"group_id": "granted_group_id"}
+    ),
     "GET /v1/sales-reps": entry("", "401 200 200 200 200 403 403 200 403"),
     "POST /v1/sales-reps": entry(
         "sales_reps.manage", "401 201 201 403 403 403 403 201 403", unique(code="C{}", name="Rep")

@@ -17,6 +17,7 @@ from swagger_ui_bundle import swagger_ui_path
 from crmapi import embedded, errors, logs
 from crmapi.access.api_keys.router import router as api_keys_router
 from crmapi.access.business_units.router import router as business_units_router
+from crmapi.access.groups import router as groups
 from crmapi.access.policy import PolicyCache
 from crmapi.access.sales_reps.router import router as sales_reps_router
 from crmapi.accounts import router as accounts
@@ -178,6 +179,8 @@ def create_app(
         business_units_router,
         sales_reps_router,
         api_keys_router,
+        groups.capabilities,
+        groups.router,
     )
     for router in routers:
         app.include_router(router)

@@ -11,7 +11,7 @@ from sqlalchemy import func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crmapi import history, outbox
-from crmapi.access import bootstrap, policy
+from crmapi.access import administrators, bootstrap, policy
 from crmapi.access.actor import Actor
 from crmapi.access.policy import UNIT_VISIBILITY
 from crmapi.concurrency import check_version
@@ -158,6 +158,7 @@ async def update_member(
                 )
                 .values(revoked_at=datetime.now(UTC))
             )
+            await administrators.ensure_one_remains(session, actor.org_id)
         history.record(
             session, actor, entity="member", entity_id=member.id, action="updated", changes=changes
         )

@@ -1,0 +1,235 @@
+"""Groups: who holds which capabilities. Administrators edit them; Casbin reads them (policy.py).
+
+Every change to membership or grants marks the organisation's policy changed in the same
+transaction, so every process uses the new grants on its next request. Renaming a group changes
+what nobody may do and leaves the policy alone. No change may leave the organisation without
+an active administrator (`administrators.ensure_one_remains`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy import delete as sql_delete
+from sqlalchemy import func, select
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from crmapi import history, outbox
+from crmapi.access import administrators, policy
+from crmapi.access.actor import Actor
+from crmapi.access.groups import queries
+from crmapi.access.groups.schemas import GroupCreate, GroupRead, GroupUpdate
+from crmapi.access.models import Group, GroupGrant, GroupMember
+from crmapi.concurrency import check_version
+from crmapi.errors import Conflict, NotFound, Unprocessable
+from crmapi.identity import service as identity
+from crmapi.ids import new_id
+
+ENTITY = "group"
+# The expression index uq_groups_name: names are unique per organisation ignoring case.
+_UNIQUE_NAME: list[Any] = [Group.org_id, func.lower(Group.name)]
+
+
+def _snapshot(group: Group) -> dict[str, Any]:
+    return {"name": group.name, "description": group.description}
+
+
+def _taken(name: str) -> Conflict:
+    return Conflict(f"A group named '{name}' already exists (names ignore case).", slug="name-taken")
+
+
+def read(group: Group, capabilities: Sequence[str] | None, member_count: int) -> GroupRead:
+    found = GroupRead.model_validate(group)
+    return found.model_copy(update={"capabilities": list(capabilities or []), "member_count": member_count})
+
+
+def _emit(session: AsyncSession, actor: Actor, group: Group, action: str, changes: dict[str, Any]) -> None:
+    history.record(session, actor, entity=ENTITY, entity_id=group.id, action=action, changes=changes)
+    topic = {"created": "created", "deleted": "deleted"}.get(action, "updated")
+    outbox.emit(
+        session,
+        actor,
+        topic=f"{ENTITY}.{topic}",
+        entity=ENTITY,
+        entity_id=group.id,
+        payload={"version": group.version, "action": action},
+    )
+
+
+async def create(session: AsyncSession, actor: Actor, data: GroupCreate) -> GroupRead:
+    """Add a group with its grants and no members; 409 when the name is taken in any case."""
+    now = datetime.now(UTC)
+    stmt = (
+        insert(Group)
+        .values(
+            org_id=actor.org_id,
+            id=new_id(),
+            name=data.name,
+            description=data.description,
+            created_at=now,
+            updated_at=now,
+        )
+        .on_conflict_do_nothing(index_elements=_UNIQUE_NAME)
+        .returning(Group)
+    )
+    group = (await session.execute(stmt)).scalar_one_or_none()
+    if group is None:
+        raise _taken(data.name)
+    session.add_all(
+        GroupGrant(org_id=actor.org_id, id=new_id(), group_id=group.id, capability=c)
+        for c in data.capabilities
+    )
+    await session.flush()
+    # Nobody is in the group yet, so nobody's capabilities change: the policy stays as it is.
+    _emit(
+        session,
+        actor,
+        group,
+        "created",
+        history.diff({}, {**_snapshot(group), "capabilities": data.capabilities}),
+    )
+    return read(group, data.capabilities, 0)
+
+
+async def get(session: AsyncSession, actor: Actor, group_id: UUID) -> GroupRead:
+    """A group of the actor's organisation with its grants and member count; 404 otherwise."""
+    row = (await session.execute(queries.readable(actor).where(Group.id == group_id))).one_or_none()
+    if row is None:
+        raise NotFound("No group with this id.")
+    return read(*row)
+
+
+async def _locked(session: AsyncSession, actor: Actor, group_id: UUID) -> Group:
+    """The group, locked: changes to one group (and a delete of it) happen one after another."""
+    stmt = select(Group).where(Group.org_id == actor.org_id, Group.id == group_id).with_for_update()
+    group = (await session.execute(stmt)).scalar_one_or_none()
+    if group is None:
+        raise NotFound("No group with this id.")
+    return group
+
+
+async def _changed(
+    session: AsyncSession, actor: Actor, group: Group, action: str, changes: dict[str, Any]
+) -> None:
+    """After a change of members or grants: a new version (the group's ETag covers what it
+    grants and how many are in it), the policy marked changed, history and an event."""
+    group.updated_at = datetime.now(UTC)
+    await session.flush()
+    await policy.changed(session, actor.org_id)
+    _emit(session, actor, group, action, changes)
+
+
+async def update(
+    session: AsyncSession, actor: Actor, group_id: UUID, data: GroupUpdate, expected: int | None
+) -> GroupRead:
+    """Rename a group or change its description."""
+    group = await _locked(session, actor, group_id)
+    check_version(group.version, expected)
+    sent = data.model_dump(include=data.model_fields_set)
+    if "name" in sent and sent["name"] is None:
+        raise Unprocessable.on("body.name", "May not be null.")
+    before = _snapshot(group)
+    for key, value in sent.items():
+        setattr(group, key, value)
+    if changes := history.diff(before, _snapshot(group)):
+        group.updated_at = datetime.now(UTC)
+        try:
+            await session.flush()
+        except IntegrityError as exc:
+            raise _taken(str(sent.get("name"))) from exc
+        _emit(session, actor, group, "updated", changes)
+    return await get(session, actor, group.id)
+
+
+async def delete(session: AsyncSession, actor: Actor, group_id: UUID, expected: int | None) -> None:
+    """Delete a group, its grants and its memberships; 409 when that leaves no administrator."""
+    group = await _locked(session, actor, group_id)
+    check_version(group.version, expected)
+    await session.delete(group)  # grants and memberships go with it (ON DELETE CASCADE)
+    await session.flush()
+    await policy.changed(session, actor.org_id)
+    await administrators.ensure_one_remains(session, actor.org_id)
+    _emit(session, actor, group, "deleted", history.diff(_snapshot(group), {}))
+
+
+# --- members ---------------------------------------------------------------------------------
+
+
+async def add_member(session: AsyncSession, actor: Actor, group_id: UUID, member_id: UUID) -> None:
+    """Put a staff member in the group; a member already in it changes nothing."""
+    group = await _locked(session, actor, group_id)
+    member = await identity.get_member(session, actor, member_id)
+    if member["kind"] != "staff":
+        raise Unprocessable.on(
+            "path.member_id", "Customers cannot be put in groups: they see only what is assigned to them."
+        )
+    added = await session.execute(
+        insert(GroupMember)
+        .values(org_id=actor.org_id, id=new_id(), group_id=group.id, member_id=member_id)
+        .on_conflict_do_nothing()
+        .returning(GroupMember.id)
+    )
+    if added.first() is not None:
+        await _changed(
+            session, actor, group, "member_added", {"member_id": {"old": None, "new": str(member_id)}}
+        )
+
+
+async def remove_member(session: AsyncSession, actor: Actor, group_id: UUID, member_id: UUID) -> None:
+    """Take a member out of the group; 404 when it is not in it, 409 when that leaves no administrator."""
+    group = await _locked(session, actor, group_id)
+    removed = await session.execute(
+        sql_delete(GroupMember)
+        .where(
+            GroupMember.org_id == actor.org_id,
+            GroupMember.group_id == group.id,
+            GroupMember.member_id == member_id,
+        )
+        .returning(GroupMember.id)
+    )
+    if removed.first() is None:
+        raise NotFound("This member is not in the group.")
+    await _changed(
+        session, actor, group, "member_removed", {"member_id": {"old": str(member_id), "new": None}}
+    )
+    await administrators.ensure_one_remains(session, actor.org_id)
+
+
+# --- grants ----------------------------------------------------------------------------------
+
+
+async def grant(session: AsyncSession, actor: Actor, group_id: UUID, capability: str) -> None:
+    """Grant the group a capability; one it already has changes nothing."""
+    group = await _locked(session, actor, group_id)
+    added = await session.execute(
+        insert(GroupGrant)
+        .values(org_id=actor.org_id, id=new_id(), group_id=group.id, capability=capability)
+        .on_conflict_do_nothing()
+        .returning(GroupGrant.id)
+    )
+    if added.first() is not None:
+        await _changed(session, actor, group, "granted", {"capabilities": {"old": None, "new": capability}})
+
+
+async def revoke(session: AsyncSession, actor: Actor, group_id: UUID, capability: str) -> None:
+    """Take a capability from the group; 404 when it does not have it, 409 when that leaves no
+    administrator."""
+    group = await _locked(session, actor, group_id)
+    removed = await session.execute(
+        sql_delete(GroupGrant)
+        .where(
+            GroupGrant.org_id == actor.org_id,
+            GroupGrant.group_id == group.id,
+            GroupGrant.capability == capability,
+        )
+        .returning(GroupGrant.id)
+    )
+    if removed.first() is None:
+        raise NotFound("The group does not have this capability.")
+    await _changed(session, actor, group, "revoked", {"capabilities": {"old": capability, "new": None}})
+    await administrators.ensure_one_remains(session, actor.org_id)
