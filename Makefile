@@ -35,6 +35,9 @@ openapi: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m bench
 
+bench-access: $(STAMP)
+	$(BIN)/python -m bench.access
+
 ## Load a realistic demo organisation into the configured (or embedded) database; prints credentials.
 demo: $(STAMP)
 	$(BIN)/crmapi migrate
