@@ -13,7 +13,9 @@ from httpx import AsyncClient
 from sqlalchemy import delete, update
 
 from crmapi.access import policy
+from crmapi.access.dependencies import member_actor
 from crmapi.access.models import BusinessUnit, MemberUnit, SalesRep, SalesRepMember
+from crmapi.accounts import queries as account_queries
 from crmapi.db import Database, bind_org
 from crmapi.identity.models import Organisation
 from crmapi.ids import new_id
@@ -197,3 +199,15 @@ async def test_another_organisations_rep_code_shows_nothing(
     await rep(db, acme, anna, "R1")
     await account(client, globex, "Globex's", sales_rep_codes=["R1"])
     assert await names(client, anna) == []
+
+
+def test_a_members_scope_is_built_once_per_policy_version() -> None:
+    org, anna = new_id(), new_id()
+    grants = policy.Grants(sales_rep_codes=("R1",))
+    first = member_actor(org, anna, new_id(), "staff", "UTC", grants)
+    second_session = member_actor(org, anna, new_id(), "staff", "UTC", grants)
+    assert account_queries.scope(first) is account_queries.scope(second_session)
+    # A policy change loads new grants, and with them a new predicate.
+    relinked = member_actor(org, anna, new_id(), "staff", "UTC", policy.Grants(sales_rep_codes=("R2",)))
+    sql = str(account_queries.scope(relinked).compile(compile_kwargs={"literal_binds": True}))
+    assert "'R2'" in sql and "'R1'" not in sql

@@ -77,7 +77,10 @@ def table(result: dict[str, Any]) -> str:
         ("  of which accounts.scope + contacts.scope", actor["scopes"]),
         ("the Actor row's query alone", actor["row_query"]),
         ("_member_actor end to end (no scope)", actor["member_actor"]),
-        ("a member's first request after a policy load", actor["member_first_request"]),
+        (
+            "a member's first request after a policy load (grants, Actor, scopes)",
+            actor["member_first_request"],
+        ),
         ("cold policy load of an organisation", actor["cold_policy_load"]),
     ]
     lines += [f"  {label:<46} {f['p50_ms']:8.3f} {f['p99_ms']:8.3f}" for label, f in rows]

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from crmapi.access.actor import Actor
 from crmapi.access.capabilities import capabilities_of
-from crmapi.access.policy import PolicyCache
+from crmapi.access.policy import Grants, PolicyCache
 from crmapi.db import DbSession, bind_org
 from crmapi.errors import Forbidden, Unauthorized
 from crmapi.identity.models import ApiKey, AuthSession, Member, Organisation
@@ -21,7 +21,7 @@ from crmapi.identity.security import Keys, same
 bearer = HTTPBearer(auto_error=False, description="An access token from /v1/auth/token, or an API key.")
 
 # Built once: the statement object memoizes its cache key, so each request only binds values.
-_MEMBER = (
+MEMBER_ROW = (
     select(Member.kind, Member.time_zone, Organisation.policy_version)
     .join(AuthSession, (AuthSession.org_id == Member.org_id) & (AuthSession.member_id == Member.id))
     .join(Organisation, Organisation.id == Member.org_id)
@@ -63,19 +63,27 @@ async def _member_actor(
 ) -> Actor:
     await bind_org(session, org_id)
     params = {"org_id": org_id, "member_id": member_id, "session_id": session_id}
-    row = (await session.execute(_MEMBER, params)).one_or_none()
+    row = (await session.execute(MEMBER_ROW, params)).one_or_none()
     if row is None:
         raise Unauthorized("The session has ended or the member is not active.", slug="session-ended")
     grants = await policies.grants(session, org_id, row.policy_version, member_id)
+    return member_actor(org_id, member_id, session_id, row.kind, row.time_zone, grants)
+
+
+def member_actor(
+    org_id: UUID, member_id: UUID, session_id: UUID, kind: str, time_zone: str, grants: Grants
+) -> Actor:
+    """The Actor of a member's request, sharing the memo of its cached grants."""
     return Actor(
         org_id=org_id,
-        kind=row.kind,
+        kind=kind,
         member_id=member_id,
         session_id=session_id,
-        time_zone=row.time_zone,
-        capabilities=capabilities_of(kind=row.kind, granted=grants.capabilities),
-        sales_rep_codes=grants.sales_rep_codes if row.kind == "staff" else (),
+        time_zone=time_zone,
+        capabilities=capabilities_of(kind=kind, granted=grants.capabilities),
+        sales_rep_codes=grants.sales_rep_codes if kind == "staff" else (),
         unit_ids=grants.unit_ids,
+        memo=grants.memo,
     )
 
 

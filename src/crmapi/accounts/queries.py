@@ -36,6 +36,11 @@ SORTING = Sorting(
 
 
 def scope(actor: Actor) -> Any:
+    """The predicate of `_scope`, built once per member and policy version (Actor.remember)."""
+    return actor.remember("accounts.scope", _scope)
+
+
+def _scope(actor: Actor) -> Any:
     """Accounts the actor may see (DESIGN "Access"): every account with accounts.view_any; else
     those it owns, is personally assigned to, works on as a linked sales-rep record, or that
     belong to one of its business units (when the organisation turned unit visibility on).

@@ -26,6 +26,11 @@ SORTING = Sorting(
 
 
 def scope(actor: Actor) -> Any:
+    """The predicate of `_scope`, built once per member and policy version (Actor.remember)."""
+    return actor.remember("contacts.scope", _scope)
+
+
+def _scope(actor: Actor) -> Any:
     """The contacts this actor may see: every contact with contacts.view_any; else those linked to
     an account it can see, and for staff also those it owns or (with unit visibility) of its units.
     """
