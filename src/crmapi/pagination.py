@@ -130,11 +130,16 @@ async def paginate(
     cursors: Cursors,
     scalars: bool = True,
     relevance: ColumnElement[Any] | None = None,
+    load: Select[Any] | None = None,
 ) -> tuple[list[Any], str | None, int | None]:
     """One page of `stmt` (already scoped and filtered) and the cursor to the next.
 
     With a `relevance` (a search), the default order is best match first, paged by offset:
     relevance is computed per query, so there is no index to seek on.
+
+    With `load` (the page's columns, unfiltered), the page is found first by id and sort key
+    alone, and only its rows are read by `load`. A scoped list gathers every visible row before
+    it can sort them; this way a covering index answers that part, not the table.
     """
     count = None
     if params.count:
@@ -154,7 +159,11 @@ async def paginate(
     order = (
         (column.desc(), sorting.id_column.desc()) if descending else (column.asc(), sorting.id_column.asc())
     )
-    result = await session.execute(stmt.order_by(*order).limit(params.limit + 1))
+    if load is None:
+        paged = stmt.order_by(*order).limit(params.limit + 1)
+    else:
+        paged = _deferred(stmt, load, sorting.id_column, column, descending, params.limit + 1)
+    result = await session.execute(paged)
     rows: list[Any] = list(result.scalars()) if scalars else list(result.all())
     next_cursor = None
     if len(rows) > params.limit:
@@ -162,6 +171,28 @@ async def paginate(
         last = rows[-1] if scalars else rows[-1][0]
         next_cursor = cursors.encode(spec, getattr(last, column.key or ""), last.id)
     return rows, next_cursor, count
+
+
+def _deferred(
+    stmt: Select[Any],
+    load: Select[Any],
+    id_column: InstrumentedAttribute[Any],
+    column: InstrumentedAttribute[Any],
+    descending: bool,
+    limit: int,
+) -> Select[Any]:
+    """`load`'s rows for the page `stmt` would give, `stmt` reading only ids and sort keys."""
+    keys = (column.label("page_key"), id_column.label("page_id"))
+    page = (
+        stmt.with_only_columns(*keys)
+        .order_by(*(k.desc() if descending else k.asc() for k in keys))
+        .limit(limit)
+        .subquery("page")
+    )
+    order = (page.c.page_key, page.c.page_id)
+    return load.join(page, id_column == page.c.page_id).order_by(
+        *(k.desc() if descending else k.asc() for k in order)
+    )
 
 
 async def _ranked(

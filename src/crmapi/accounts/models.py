@@ -35,6 +35,14 @@ class Account(Tenant, Timestamps, Versioned, Base):
         Index("ix_accounts_number", "org_id", "number", "id"),
         Index("ix_accounts_status", "org_id", "status"),
         Index("ix_accounts_classification", "org_id", "classification"),
+        # A scoped list's page, and the scope's "is it live" check, without reading the rows.
+        Index(
+            "ix_accounts_live",
+            "org_id",
+            "id",
+            postgresql_include=["created_at", "updated_at", "name", "number"],
+            postgresql_where=text("deleted_at IS NULL"),
+        ),
         Index("ix_accounts_tags", "tags", postgresql_using="gin"),
         Index(
             "ix_accounts_custom",
@@ -114,13 +122,15 @@ class AccountAssignment(Tenant, Base):
 
 
 class AccountSalesRep(Tenant, Base):
-    """Placeholder: an ERP sales-rep code on an account until sales-rep records exist."""
+    """An ERP sales-rep code on an account; the members linked to an active sales-rep record with
+    that code see the account."""
 
     __tablename__ = "account_sales_reps"
     __extra_table_args__ = (
         tenant_fk(["account_id"], "accounts", ondelete="CASCADE"),
         UniqueConstraint("org_id", "account_id", "sales_rep_code"),
-        Index("ix_account_sales_reps_code", "org_id", "sales_rep_code"),
+        # Covering: a rep's scope reads its accounts' ids from the index alone.
+        Index("ix_account_sales_reps_code", "org_id", "sales_rep_code", postgresql_include=["account_id"]),
     )
 
     account_id: Mapped[UUID]

@@ -93,6 +93,11 @@ def readable(actor: Actor, *, deleted: bool = False) -> Select[Account]:
     return select(Account).where(scope(actor), state)
 
 
+def page_loader(actor: Actor) -> Select[Any] | None:
+    """How a list page's rows (with their sales-rep codes) are read: see contacts.page_loader."""
+    return None if actor.can("accounts.view_any") else select(Account, SALES_REP_CODES)
+
+
 def filtered(actor: Actor, f: AccountFilter) -> tuple[Select[Account], Any]:
     """The accounts matching the filter, and with `q` their relevance (None without)."""
     if f.deleted == "only" and not actor.can("accounts.manage"):

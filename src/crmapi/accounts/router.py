@@ -81,6 +81,7 @@ async def _list(
         cursors=request.app.state.cursors,
         scalars=False,
         relevance=relevance,
+        load=queries.page_loader(actor),
     )
     read = [_row(account, list(codes or ())) for account, codes in rows]
     return render_page(AccountRead, read, cursor, count, query.fields)

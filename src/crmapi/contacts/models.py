@@ -4,7 +4,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Computed, Index
+from sqlalchemy import Computed, Index, text
 from sqlalchemy.dialects.postgresql import TSVECTOR
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -25,6 +25,14 @@ class Contact(Tenant, Timestamps, Versioned, Base):
         Index("ix_contacts_created", "org_id", "created_at", "id"),
         Index("ix_contacts_updated", "org_id", "updated_at", "id"),
         Index("ix_contacts_display_name", "org_id", "display_name", "id"),
+        # A scoped list's page: every visible id's sort keys without reading the rows.
+        Index(
+            "ix_contacts_live",
+            "org_id",
+            "id",
+            postgresql_include=["created_at", "updated_at", "display_name"],
+            postgresql_where=text("deleted_at IS NULL"),
+        ),
         Index("ix_contacts_tags", "tags", postgresql_using="gin"),
         Index(
             "ix_contacts_custom",

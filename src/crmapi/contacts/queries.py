@@ -59,6 +59,12 @@ def readable(actor: Actor, *, deleted: bool = False) -> Select[Contact]:
     return select(Contact).where(scope(actor), state)
 
 
+def page_loader(actor: Actor) -> Select[Contact] | None:
+    """How a list page's rows are read (pagination's `load`): after the page is found by id
+    when the scope narrows the list; None, in one query, when the actor sees every contact."""
+    return None if actor.can("contacts.view_any") else select(Contact)
+
+
 def filtered(actor: Actor, f: ContactFilter) -> Select[Contact]:
     if f.deleted == "only" and not actor.can("contacts.manage"):
         raise Forbidden("Listing deleted contacts needs 'contacts.manage'.", slug="missing-capability")

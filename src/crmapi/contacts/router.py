@@ -39,6 +39,7 @@ async def _list(
         params=query,
         cursors=request.app.state.cursors,
         relevance=queries.relevance(query),
+        load=queries.page_loader(actor),
     )
     return render_page(ContactRead, rows, cursor, count, query.fields)
 
