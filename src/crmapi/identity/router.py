@@ -14,7 +14,7 @@ from crmapi.db import DbSession
 from crmapi.errors import problem_responses
 from crmapi.idempotency import CrmRoute, Idempotent
 from crmapi.identity import service
-from crmapi.identity.models import Member
+from crmapi.identity.pages import member_page
 from crmapi.identity.schemas import (
     MemberCreate,
     MemberListQuery,
@@ -26,7 +26,7 @@ from crmapi.identity.schemas import (
     RefreshRequest,
     TokenRead,
 )
-from crmapi.pagination import Page, Sorting, paginate, render, render_page
+from crmapi.pagination import Page, render
 
 auth = APIRouter(prefix="/v1/auth", tags=["auth"], route_class=CrmRoute)
 members = APIRouter(prefix="/v1/members", tags=["members"], route_class=CrmRoute, dependencies=[Idempotent])
@@ -35,12 +35,6 @@ me = APIRouter(prefix="/v1/me", tags=["me"], route_class=CrmRoute)
 
 AUTHED = problem_responses(401, 403, 422, 503)
 Admin = Annotated[Actor, require("org.admin")]
-
-MEMBER_SORTS = Sorting(
-    columns={"created_at": Member.created_at, "updated_at": Member.updated_at},
-    id_column=Member.id,
-    default="created_at",
-)
 
 
 def _policy(request: Request) -> service.TokenPolicy:
@@ -142,12 +136,7 @@ async def list_members(
     actor: StaffActor,
     page: Annotated[MemberListQuery, Query()],
 ) -> dict[str, Any]:
-    stmt = service.members_statement(page.kind, page.status)
-    rows, cursor, count = await paginate(
-        session, stmt, sorting=MEMBER_SORTS, params=page, cursors=request.app.state.cursors, scalars=False
-    )
-    items = [service._member_row(m, email) for m, email in rows]
-    return render_page(MemberRead, items, cursor, count, page.fields)
+    return await member_page(request, session, service.members_statement(page.kind, page.status), page)
 
 
 @members.get(

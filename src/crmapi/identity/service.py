@@ -71,7 +71,7 @@ async def create_organisation(
     return org, member
 
 
-def _member_row(member: Member, email: str) -> dict[str, Any]:
+def member_row(member: Member, email: str) -> dict[str, Any]:
     row = {c.key: getattr(member, c.key) for c in Member.__table__.columns}
     row["email"] = email
     return row
@@ -98,7 +98,7 @@ async def add_member(session: AsyncSession, actor: Actor, data: MemberCreate) ->
     )
     session.add(member)
     await session.flush()
-    row = _member_row(member, user.email)
+    row = member_row(member, user.email)
     history.record(
         session,
         actor,
@@ -115,7 +115,7 @@ async def get_member(session: AsyncSession, actor: Actor, member_id: UUID) -> di
     found = (await session.execute(_members_query().where(Member.id == member_id))).one_or_none()
     if found is None:
         raise NotFound("No member with this id.")
-    return _member_row(found[0], found[1])
+    return member_row(found[0], found[1])
 
 
 def members_statement(kind: str | None, status: str | None) -> Any:
@@ -163,7 +163,7 @@ async def update_member(
             session, actor, entity="member", entity_id=member.id, action="updated", changes=changes
         )
         outbox.emit(session, actor, topic="member.updated", entity="member", entity_id=member.id)
-    return _member_row(member, email)
+    return member_row(member, email)
 
 
 async def _open_session(

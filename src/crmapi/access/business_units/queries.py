@@ -10,8 +10,7 @@ from sqlalchemy import Select, func, select
 from crmapi.access.actor import Actor
 from crmapi.access.business_units.schemas import BusinessUnitListQuery
 from crmapi.access.models import BusinessUnit, MemberUnit
-from crmapi.identity import service as identity
-from crmapi.identity.models import Member
+from crmapi.identity import pages
 from crmapi.pagination import Sorting
 from crmapi.search import escape_like
 
@@ -20,7 +19,6 @@ SORTING = Sorting(
     id_column=BusinessUnit.id,
     default="name",
 )
-MEMBER_SORTING = Sorting(columns={"created_at": Member.created_at}, id_column=Member.id, default="created_at")
 
 
 def readable(actor: Actor) -> Select[BusinessUnit]:
@@ -43,8 +41,7 @@ def members(actor: Actor, unit_id: UUID) -> Select[Any]:
     linked = select(MemberUnit.member_id).where(
         MemberUnit.org_id == actor.org_id, MemberUnit.business_unit_id == unit_id
     )
-    stmt: Select[Any] = identity.members_statement(None, None)
-    return stmt.where(Member.org_id == actor.org_id, Member.id.in_(linked))
+    return pages.linked(actor, linked)
 
 
 def is_at_or_above(actor: Actor, unit_id: UUID, other_id: UUID) -> Select[Any]:

@@ -11,15 +11,13 @@ from sqlalchemy.dialects.postgresql import aggregate_order_by
 from crmapi.access.actor import Actor
 from crmapi.access.groups.schemas import GroupListQuery
 from crmapi.access.models import Group, GroupGrant, GroupMember
-from crmapi.identity import service as identity
-from crmapi.identity.models import Member
+from crmapi.identity import pages
 from crmapi.pagination import Sorting
 from crmapi.search import escape_like
 
 SORTING = Sorting(
     columns={"name": Group.name, "created_at": Group.created_at}, id_column=Group.id, default="name"
 )
-MEMBER_SORTING = Sorting(columns={"created_at": Member.created_at}, id_column=Member.id, default="created_at")
 
 _GRANTED = (
     select(func.array_agg(aggregate_order_by(GroupGrant.capability, GroupGrant.capability)))
@@ -70,5 +68,4 @@ def members(actor: Actor, group_id: UUID) -> Select[Any]:
     inside = select(GroupMember.member_id).where(
         GroupMember.org_id == actor.org_id, GroupMember.group_id == group_id
     )
-    stmt: Select[Any] = identity.members_statement(None, None)
-    return stmt.where(Member.org_id == actor.org_id, Member.id.in_(inside))
+    return pages.linked(actor, inside)

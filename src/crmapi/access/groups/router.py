@@ -24,6 +24,7 @@ from crmapi.concurrency import IfMatch, etag, expected_version
 from crmapi.db import DbSession
 from crmapi.errors import problem_responses
 from crmapi.idempotency import CrmRoute, Idempotent
+from crmapi.identity.pages import member_page
 from crmapi.identity.schemas import MemberRead
 from crmapi.pagination import Page, PageParams, paginate, render, render_page, select_fields
 
@@ -176,18 +177,8 @@ async def list_group_members(
     query: Annotated[PageParams, Query()],
 ) -> dict[str, Any]:
     """Needs `org.admin`."""
-    select_fields(MemberRead, query.fields)
     group = await service.get(session, actor, group_id)
-    rows, cursor, count = await paginate(
-        session,
-        queries.members(actor, group.id),
-        sorting=queries.MEMBER_SORTING,
-        params=query,
-        cursors=request.app.state.cursors,
-        scalars=False,
-    )
-    items = [MemberRead.model_validate(m).model_copy(update={"email": email}) for m, email in rows]
-    return render_page(MemberRead, items, cursor, count, query.fields)
+    return await member_page(request, session, queries.members(actor, group.id), query)
 
 
 @router.put(

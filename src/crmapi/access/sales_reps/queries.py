@@ -10,8 +10,7 @@ from sqlalchemy import Select, or_, select
 from crmapi.access.actor import Actor
 from crmapi.access.models import SalesRep, SalesRepMember
 from crmapi.access.sales_reps.schemas import SalesRepListQuery
-from crmapi.identity import service as identity
-from crmapi.identity.models import Member
+from crmapi.identity import pages
 from crmapi.pagination import Sorting
 from crmapi.search import escape_like
 
@@ -20,7 +19,6 @@ SORTING = Sorting(
     id_column=SalesRep.id,
     default="code",
 )
-MEMBER_SORTING = Sorting(columns={"created_at": Member.created_at}, id_column=Member.id, default="created_at")
 
 
 def readable(actor: Actor) -> Select[SalesRep]:
@@ -44,5 +42,4 @@ def members(actor: Actor, rep_id: UUID) -> Select[Any]:
     linked = select(SalesRepMember.member_id).where(
         SalesRepMember.org_id == actor.org_id, SalesRepMember.sales_rep_id == rep_id
     )
-    stmt: Select[Any] = identity.members_statement(None, None)
-    return stmt.where(Member.org_id == actor.org_id, Member.id.in_(linked))
+    return pages.linked(actor, linked)
