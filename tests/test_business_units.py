@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import pytest
@@ -512,3 +513,26 @@ async def test_a_unit_member_sees_its_units_records_once_visibility_is_on(
     assert await account_names(client, staff) == ["In North", "In South"]
     await client.delete(f"/v1/business-units/{north['id']}/members/{staff.id}", headers=admin.headers)
     assert await account_names(client, staff) == []
+
+
+@pytest.mark.committed
+async def test_crossed_moves_take_turns_one_is_refused_as_a_cycle(
+    committed_client: AsyncClient, committed_tenants: Tenants
+) -> None:
+    acme = await committed_tenants.create("Acme")
+    headers = acme.admin.headers
+    for attempt in range(6):
+        a, b = [
+            (
+                await committed_client.post(
+                    "/v1/business-units", json={"name": f"{n}{attempt}"}, headers=headers
+                )
+            ).json()["id"]
+            for n in "AB"
+        ]
+        answers = await asyncio.gather(
+            committed_client.patch(f"/v1/business-units/{a}", json={"parent_id": b}, headers=headers),
+            committed_client.patch(f"/v1/business-units/{b}", json={"parent_id": a}, headers=headers),
+        )
+        # One moves, the other would close a loop: never both, never a deadlock.
+        assert sorted(r.status_code for r in answers) == [200, 422], [r.text for r in answers]

@@ -3,17 +3,20 @@ policy every process sees change on its next request, and the last administrator
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
 import pytest_asyncio
 from httpx import ASGITransport, AsyncClient, Response
+from sqlalchemy import select
 
 from crmapi.access.capabilities import CATALOGUE
 from crmapi.app import create_app
-from crmapi.db import Database
+from crmapi.db import Database, bind_org
 from crmapi.history import HistoryEntry
+from crmapi.identity.models import Organisation
 from crmapi.outbox import OutboxEvent
 from crmapi.settings import Settings
 from tests.support import Member, Tenant, Tenants, assert_problem, error_fields, rows_of
@@ -250,6 +253,19 @@ async def test_leaving_or_deleting_the_group_takes_its_capabilities_away(
     assert_problem(r, 404, "not-found")
 
 
+async def test_a_deleted_groups_history_keeps_what_it_granted_and_who_was_in_it(
+    client: AsyncClient, admin: Member, staff: Member, db: Database, acme: Tenant
+) -> None:
+    managers = await group(client, admin, "Managers", "contacts.view_any", "accounts.view_any")
+    await put_in(client, admin, managers["id"], staff)
+    assert (await client.delete(f"/v1/groups/{managers['id']}", headers=admin.headers)).status_code == 204
+    [entry] = await rows_of(
+        db, acme, HistoryEntry, entity="group", entity_id=managers["id"], action="deleted"
+    )
+    assert entry.changes["capabilities"] == {"old": ["accounts.view_any", "contacts.view_any"], "new": None}
+    assert entry.changes["member_ids"] == {"old": [str(staff.id)], "new": None}
+
+
 @pytest_asyncio.fixture(loop_scope="session")
 async def second_app(committed_db: Database, settings: Settings) -> AsyncIterator[AsyncClient]:
     """Another server process, as far as the policy goes: its own app and its own policy cache."""
@@ -320,3 +336,28 @@ async def test_a_suspended_administrator_does_not_count(
     assert r.status_code == 200, r.text
     r = await client.delete(f"/v1/groups/{admins['id']}/members/{admin.id}", headers=admin.headers)
     assert_problem(r, 409, "last-administrator")
+
+
+@pytest.mark.committed
+async def test_the_administrator_check_does_not_wait_for_other_writes_of_the_organisation(
+    committed_client: AsyncClient, committed_tenants: Tenants, committed_db: Database
+) -> None:
+    acme = await committed_tenants.create("Acme")
+    admin, staff = acme.admin, await committed_tenants.member(acme)
+    admins = await administrators(committed_client, admin)
+    await put_in(committed_client, admin, admins["id"], staff)
+    async with committed_db.sessions() as other:
+        # What any insert of a tenant row holds on its organisation (the foreign key's lock),
+        # kept open: an ordinary write of someone else, still in flight.
+        await bind_org(other, acme.org_id)
+        await other.execute(
+            select(Organisation.id)
+            .where(Organisation.id == acme.org_id)
+            .with_for_update(key_share=True, read=True)
+        )
+        leave = committed_client.delete(
+            f"/v1/groups/{admins['id']}/members/{staff.id}", headers=admin.headers
+        )
+        r = await asyncio.wait_for(leave, timeout=10)
+        assert r.status_code == 204, r.text
+        await other.rollback()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import subprocess
@@ -11,10 +12,12 @@ from pathlib import Path
 import asyncpg
 import pytest
 from httpx import ASGITransport, AsyncClient
+from sqlalchemy import text
 
 from crmapi.app import create_app
 from crmapi.db import Database, libpq_dsn, make_engine, make_sessions
 from crmapi.embedded import free_port
+from crmapi.errors import to_problem_error
 from crmapi.settings import Settings
 from tests.support import Tenants
 
@@ -126,3 +129,21 @@ def test_embedded_data_survives_a_restart(tmp_path: Path) -> None:
     assert counted.returncode == 0, counted.stderr
     assert counted.stdout.strip().split(",")[0] == acme["organisation_id"]
     assert len(counted.stdout.strip().split(",")) == 2
+
+
+@pytest.mark.committed
+async def test_a_deadlock_answers_503_with_retry_after_not_500(committed_db: Database) -> None:
+    """Two real transactions taking two locks in opposite order: PostgreSQL aborts one."""
+    both_hold_one = asyncio.Barrier(2)
+
+    async def take(first: int, second: int) -> None:
+        async with committed_db.sessions() as session:
+            await session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": first})
+            await both_hold_one.wait()
+            await session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": second})
+
+    outcomes = await asyncio.gather(take(91, 92), take(92, 91), return_exceptions=True)
+    [aborted] = [o for o in outcomes if isinstance(o, BaseException)]
+    problem = to_problem_error(aborted)
+    assert (problem.status, problem.slug) == (503, "transaction-conflict")
+    assert problem.headers == {"Retry-After": "1"}

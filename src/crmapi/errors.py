@@ -20,6 +20,8 @@ log = logging.getLogger("crmapi.errors")
 PROBLEM_JSON = "application/problem+json"
 UNIQUE_VIOLATION = "23505"
 UNSTORABLE_TEXT = {"22021", "22P05"}  # character_not_in_repertoire, untranslatable_character
+# deadlock_detected, serialization_failure: the transaction was rolled back whole; a retry is safe.
+TRANSIENT = {"40P01", "40001"}
 TYPE_PREFIX = "/problems/"
 
 
@@ -195,6 +197,12 @@ def to_problem_error(exc: BaseException) -> ProblemError:
     if isinstance(exc, sa_exc.DBAPIError) and getattr(exc.orig, "sqlstate", None) in UNSTORABLE_TEXT:
         # A safety net: input models already refuse such text with the field named.
         return Unprocessable("The request holds text the database cannot store (e.g. a NUL character).")
+    if isinstance(exc, sa_exc.DBAPIError) and getattr(exc.orig, "sqlstate", None) in TRANSIENT:
+        return ServiceUnavailable(
+            "The change collided with a concurrent one and was not made; send it again.",
+            slug="transaction-conflict",
+            headers={"Retry-After": "1"},
+        )
     if isinstance(exc, sa_exc.DBAPIError) and getattr(exc.orig, "sqlstate", None) == UNIQUE_VIOLATION:
         # A safety net for a race between a uniqueness check and the insert of a concurrent request.
         return Conflict("Another record already has this value; read it and try again.", slug="conflict")

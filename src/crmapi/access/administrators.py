@@ -21,8 +21,12 @@ async def ensure_one_remains(session: AsyncSession, org_id: UUID) -> None:
     """409 `last-administrator` when, with this transaction's changes, nobody holds org.admin.
 
     The organisation row is locked first: two administrators removing each other at the same
-    time are serialised, and the second sees the first's change (READ COMMITTED re-reads)."""
-    await session.execute(select(Organisation.id).where(Organisation.id == org_id).with_for_update())
+    time are serialised, and the second sees the first's change (READ COMMITTED re-reads). The
+    lock is FOR NO KEY UPDATE, the one the policy bump takes: it does not wait for (or block)
+    the key-share locks every insert of the organisation's rows holds through its foreign key."""
+    await session.execute(
+        select(Organisation.id).where(Organisation.id == org_id).with_for_update(key_share=True)
+    )
     holder = (
         select(GroupMember.member_id)
         .join(

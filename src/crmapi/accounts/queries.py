@@ -36,7 +36,7 @@ SORTING = Sorting(
 
 
 def scope(actor: Actor) -> Any:
-    """The predicate of `_scope`, built once per member and policy version (Actor.remember)."""
+    """The predicate of `_scope`, built once per distinct actor (Actor.remember)."""
     return actor.remember("accounts.scope", _scope)
 
 
@@ -95,7 +95,9 @@ def readable(actor: Actor, *, deleted: bool = False) -> Select[Account]:
 
 def page_loader(actor: Actor) -> Select[Any] | None:
     """How a list page's rows (with their sales-rep codes) are read: see contacts.page_loader."""
-    return None if actor.can("accounts.view_any") else select(Account, SALES_REP_CODES)
+    if actor.can("accounts.view_any"):
+        return None
+    return select(Account, SALES_REP_CODES).where(Account.org_id == actor.org_id)
 
 
 def filtered(actor: Actor, f: AccountFilter) -> tuple[Select[Account], Any]:

@@ -26,7 +26,7 @@ SORTING = Sorting(
 
 
 def scope(actor: Actor) -> Any:
-    """The predicate of `_scope`, built once per member and policy version (Actor.remember)."""
+    """The predicate of `_scope`, built once per distinct actor (Actor.remember)."""
     return actor.remember("contacts.scope", _scope)
 
 
@@ -62,7 +62,8 @@ def readable(actor: Actor, *, deleted: bool = False) -> Select[Contact]:
 def page_loader(actor: Actor) -> Select[Contact] | None:
     """How a list page's rows are read (pagination's `load`): after the page is found by id
     when the scope narrows the list; None, in one query, when the actor sees every contact."""
-    return None if actor.can("contacts.view_any") else select(Contact)
+    # The organisation named as well as the id: the page joins on the whole primary key.
+    return None if actor.can("contacts.view_any") else select(Contact).where(Contact.org_id == actor.org_id)
 
 
 def filtered(actor: Actor, f: ContactFilter) -> Select[Contact]:

@@ -120,6 +120,16 @@ async def update(
     session: AsyncSession, actor: Actor, unit_id: UUID, data: BusinessUnitUpdate, expected: int | None
 ) -> BusinessUnit:
     """Rename a unit or move it (with everything below it) under another parent."""
+    target = data.parent_id if "parent_id" in data.model_fields_set else None
+    if target is not None and target < unit_id:
+        # Units are locked in id order, all before the organisation's row: two crossed moves
+        # (A under B, B under A) then take turns instead of deadlocking.
+        await session.execute(
+            queries.readable(actor)
+            .where(BusinessUnit.id == target)
+            .with_for_update(read=True)
+            .with_only_columns(BusinessUnit.id)
+        )
     unit = await get(session, actor, unit_id, lock="update")
     check_version(unit.version, expected)
     sent = data.model_dump(include=data.model_fields_set)

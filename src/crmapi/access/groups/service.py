@@ -138,10 +138,11 @@ async def update(
         setattr(group, key, value)
     if changes := history.diff(before, _snapshot(group)):
         group.updated_at = datetime.now(UTC)
+        name = group.name  # a failed flush expires the object: read it before
         try:
             await session.flush()
         except IntegrityError as exc:
-            raise _taken(str(sent.get("name"))) from exc
+            raise _taken(name) from exc
         _emit(session, actor, group, "updated", changes)
     return await get(session, actor, group.id)
 
@@ -150,11 +151,23 @@ async def delete(session: AsyncSession, actor: Actor, group_id: UUID, expected: 
     """Delete a group, its grants and its memberships; 409 when that leaves no administrator."""
     group = await _locked(session, actor, group_id)
     check_version(group.version, expected)
+    # The cascade takes grants and memberships without a trace: the history row keeps them.
+    granted = await session.scalars(
+        select(GroupGrant.capability)
+        .where(GroupGrant.org_id == actor.org_id, GroupGrant.group_id == group.id)
+        .order_by(GroupGrant.capability)
+    )
+    inside = await session.scalars(
+        select(GroupMember.member_id)
+        .where(GroupMember.org_id == actor.org_id, GroupMember.group_id == group.id)
+        .order_by(GroupMember.member_id)
+    )
+    last = {**_snapshot(group), "capabilities": list(granted), "member_ids": [str(m) for m in inside]}
     await session.delete(group)  # grants and memberships go with it (ON DELETE CASCADE)
     await session.flush()
     await policy.changed(session, actor.org_id)
     await administrators.ensure_one_remains(session, actor.org_id)
-    _emit(session, actor, group, "deleted", history.diff(_snapshot(group), {}))
+    _emit(session, actor, group, "deleted", history.diff(last, {}))
 
 
 # --- members ---------------------------------------------------------------------------------
