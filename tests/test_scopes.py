@@ -9,9 +9,11 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
+import pytest
 from httpx import AsyncClient
 from sqlalchemy import delete, update
 
+from crmapi.access import actor as actor_module
 from crmapi.access import policy
 from crmapi.access.dependencies import member_actor
 from crmapi.access.models import BusinessUnit, MemberUnit, SalesRep, SalesRepMember
@@ -201,7 +203,9 @@ async def test_another_organisations_rep_code_shows_nothing(
     assert await names(client, anna) == []
 
 
-def test_a_members_scope_is_built_once_per_policy_version() -> None:
+def test_a_members_scope_is_built_once_and_again_when_its_grants_change(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     org, anna = new_id(), new_id()
     grants = policy.Grants(sales_rep_codes=("R1",))
     first = member_actor(org, anna, new_id(), "staff", "UTC", grants)
@@ -211,6 +215,12 @@ def test_a_members_scope_is_built_once_per_policy_version() -> None:
     relinked = member_actor(org, anna, new_id(), "staff", "UTC", policy.Grants(sales_rep_codes=("R2",)))
     sql = str(account_queries.scope(relinked).compile(compile_kwargs={"literal_binds": True}))
     assert "'R2'" in sql and "'R1'" not in sql
+    # Kept for the most recent actors only: memory stays bounded however many members call.
+    monkeypatch.setattr(actor_module, "BUILT_MAX", 3)
+    for _ in range(10):
+        account_queries.scope(member_actor(org, new_id(), new_id(), "staff", "UTC", grants))
+    assert len(actor_module._BUILT) <= 3
+    assert account_queries.scope(first) is not account_queries.scope(relinked)
 
 
 async def _walk(client: AsyncClient, member: Member, path: str, sort: str) -> list[str]:

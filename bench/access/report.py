@@ -68,7 +68,7 @@ def table(result: dict[str, Any]) -> str:
         "",
         f"Actor build, in process, warm policy cache ({actor['organisations']:,} organisations, "
         f"{actor['members']:,} members; median of {len(actor['build']['runs'])} runs of "
-        f"{actor['samples_per_run']:,} random members):",
+        f"{actor['samples_per_run']:,} builds for random members of {actor['active']:,} active ones):",
         f"  {'':<46} {'p50 ms':>8} {'p99 ms':>8}",
     ]
     rows = [
@@ -78,7 +78,7 @@ def table(result: dict[str, Any]) -> str:
         ("the Actor row's query alone", actor["row_query"]),
         ("_member_actor end to end (no scope)", actor["member_actor"]),
         (
-            "a member's first request after a policy load (grants, Actor, scopes)",
+            "a member not active lately: grants, Actor, scopes built",
             actor["member_first_request"],
         ),
         ("cold policy load of an organisation", actor["cold_policy_load"]),

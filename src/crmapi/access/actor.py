@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -10,6 +11,11 @@ from uuid import UUID
 from crmapi.access.capabilities import implies
 
 T = TypeVar("T")
+
+# Built scope predicates, most recently used last. A pair of them is ~16-20 KB of SQLAlchemy
+# expressions and ~0.3-0.6 ms to build, so they are kept, but bounded: ~80 MB at most.
+BUILT_MAX = 4096
+_BUILT: OrderedDict[tuple[Any, ...], Any] = OrderedDict()
 
 
 @dataclass(frozen=True)
@@ -24,17 +30,27 @@ class Actor:
     # The sales-rep records the member works as, and the business units whose records it sees.
     sales_rep_codes: tuple[str, ...] = ()
     unit_ids: tuple[UUID, ...] = ()
-    # Shared by a member's requests while its cached grants hold (policy.Grants.memo): what is
-    # derived from the fields above is built once per member and policy version, not per request.
-    memo: dict[Any, Any] = field(default_factory=dict, compare=False, hash=False, repr=False)
 
     def remember(self, name: str, build: Callable[[Actor], T]) -> T:
-        """`build(self)`, computed once per memo. `build` may read only the fields the grants
-        decide and the member's identity (org, kind, member, capabilities, codes, units)."""
-        key = (name, self.kind)
-        found: T | None = self.memo.get(key)
+        """`build(self)`, built once and shared by every request of an actor that `build` cannot
+        tell apart: the key is what it may read (organisation, kind, member, capabilities,
+        sales-rep codes, units), so a grant or link change makes a new key, never a stale hit."""
+        key = (
+            name,
+            self.org_id,
+            self.kind,
+            self.member_id,
+            self.capabilities,
+            self.sales_rep_codes,
+            self.unit_ids,
+        )
+        found: T | None = _BUILT.get(key)
         if found is None:
-            found = self.memo[key] = build(self)
+            found = _BUILT[key] = build(self)
+            while len(_BUILT) > BUILT_MAX:
+                _BUILT.popitem(last=False)
+        else:
+            _BUILT.move_to_end(key)
         return found
 
     def can(self, capability: str) -> bool:

@@ -73,7 +73,7 @@ async def _member_actor(
 def member_actor(
     org_id: UUID, member_id: UUID, session_id: UUID, kind: str, time_zone: str, grants: Grants
 ) -> Actor:
-    """The Actor of a member's request, sharing the memo of its cached grants."""
+    """The Actor of a member's request, from its row and its cached grants."""
     return Actor(
         org_id=org_id,
         kind=kind,
@@ -83,7 +83,6 @@ def member_actor(
         capabilities=capabilities_of(kind=kind, granted=grants.capabilities),
         sales_rep_codes=grants.sales_rep_codes if kind == "staff" else (),
         unit_ids=grants.unit_ids,
-        memo=grants.memo,
     )
 
 

@@ -13,7 +13,6 @@ from __future__ import annotations
 from collections import OrderedDict, defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 from uuid import UUID
 
 import casbin
@@ -37,8 +36,6 @@ class Grants:
     capabilities: frozenset[str] = frozenset()
     sales_rep_codes: tuple[str, ...] = ()
     unit_ids: tuple[UUID, ...] = ()
-    # What requests derive from these grants (scope predicates), kept as long as the grants are.
-    memo: dict[Any, Any] = field(default_factory=dict, compare=False, hash=False, repr=False)
 
 
 @dataclass
