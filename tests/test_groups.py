@@ -63,6 +63,14 @@ async def account_names(client: AsyncClient, who: Member) -> set[str]:
     return {a["name"] for a in r.json()["items"]}
 
 
+async def policy_version(db: Database, tenant: Tenant) -> int:
+    async with db.sessions() as session:
+        found = await session.scalar(
+            select(Organisation.policy_version).where(Organisation.id == tenant.org_id)
+        )
+        return int(found or 0)
+
+
 async def new_account(client: AsyncClient, admin: Member, name: str) -> str:
     r = await client.post("/v1/accounts", json={"name": name}, headers=admin.headers)
     assert r.status_code == 201, r.text
@@ -171,11 +179,22 @@ async def test_list_filters_by_member_capability_and_name(
 
 
 async def test_members_join_once_and_customers_never(
-    client: AsyncClient, admin: Member, staff: Member, tenants: Tenants, acme: Tenant
+    client: AsyncClient, admin: Member, staff: Member, tenants: Tenants, acme: Tenant, db: Database
 ) -> None:
     created = await group(client, admin, "Managers")
     assert (await put_in(client, admin, created["id"], staff)).status_code == 204
+    policy_after_first = await policy_version(db, acme)
     assert (await put_in(client, admin, created["id"], staff)).status_code == 204
+    # The repeat changed nothing: no policy change, one history row and one event for the join.
+    assert await policy_version(db, acme) == policy_after_first
+    joined = await rows_of(
+        db, acme, HistoryEntry, entity="group", entity_id=created["id"], action="member_added"
+    )
+    assert len(joined) == 1
+    events = await rows_of(
+        db, acme, OutboxEvent, entity="group", entity_id=created["id"], topic="group.updated"
+    )
+    assert len(events) == 1
     r = await client.get(f"/v1/groups/{created['id']}/members", headers=admin.headers)
     assert [m["id"] for m in r.json()["items"]] == [str(staff.id)]
     r = await client.get(f"/v1/groups/{created['id']}", headers=admin.headers)
