@@ -26,9 +26,6 @@ def owner_url() -> str:
 
 def run(connection: Connection) -> None:
     ensure_app_role(connection, config.attributes.get("app_db_password") or os.environ.get("APP_DB_PASSWORD"))
-    # Alembic's own transaction then holds the migrations, so one may step outside it
-    # (`autocommit_block`, for CREATE INDEX CONCURRENTLY).
-    connection.commit()
     context.configure(connection=connection, target_metadata=target_metadata, compare_type=True)
     with context.begin_transaction():
         context.run_migrations()

@@ -16,20 +16,12 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    # CONCURRENTLY, outside the migration's transaction: building on a large contacts table must
-    # not block its writes. The old sales-rep index stays until its replacement is built.
-    with op.get_context().autocommit_block():
-        _build()
-
-
-def _build() -> None:
     op.create_index(
         "ix_contacts_live",
         "contacts",
         ["org_id", "id"],
         postgresql_include=["created_at", "updated_at", "display_name"],
         postgresql_where="deleted_at IS NULL",
-        postgresql_concurrently=True,
     )
     op.create_index(
         "ix_accounts_live",
@@ -37,17 +29,14 @@ def _build() -> None:
         ["org_id", "id"],
         postgresql_include=["created_at", "updated_at", "name", "number"],
         postgresql_where="deleted_at IS NULL",
-        postgresql_concurrently=True,
     )
+    op.drop_index("ix_account_sales_reps_code", table_name="account_sales_reps")
     op.create_index(
-        "ix_account_sales_reps_code_covering",
+        "ix_account_sales_reps_code",
         "account_sales_reps",
         ["org_id", "sales_rep_code"],
         postgresql_include=["account_id"],
-        postgresql_concurrently=True,
     )
-    op.drop_index("ix_account_sales_reps_code", table_name="account_sales_reps", postgresql_concurrently=True)
-    op.execute("ALTER INDEX ix_account_sales_reps_code_covering RENAME TO ix_account_sales_reps_code")
 
 
 def downgrade() -> None:
