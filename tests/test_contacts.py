@@ -13,6 +13,7 @@ from httpx import AsyncClient, Response
 from sqlalchemy import event, text
 
 from crmapi.db import Database, bind_org
+from crmapi.ids import new_id
 from tests.support import Member, Tenant, Tenants
 
 READ_ONLY = {"id", "display_name", "created_at", "updated_at", "deleted_at", "version"}
@@ -992,3 +993,55 @@ async def test_same_idempotency_key_with_another_body_is_409(client: AsyncClient
     await client.post("/v1/contacts", json=person(), headers=headers)
     r = await client.post("/v1/contacts", json=person(first_name="Jan"), headers=headers)
     assert_problem(r, 409, "idempotency-key-reused")
+
+
+@pytest.mark.parametrize("field", ["parent_payer_id", "business_unit_id", "owner_member_id"])
+async def test_a_change_to_a_reference_that_is_not_there_is_422_naming_it(
+    client: AsyncClient, admin: Member, globex: Tenant, field: str
+) -> None:
+    contact = await create(client, admin, person())
+    # Unknown, or another organisation's (its administrator is a member there, not here).
+    for missing in (str(new_id()), str(globex.admin.id)):
+        r = await client.patch(f"/v1/contacts/{contact['id']}", json={field: missing}, headers=admin.headers)
+        assert r.status_code == 422, r.text
+        assert {e["field"] for e in r.json()["errors"]} == {f"body.{field}"}
+
+
+async def test_an_edit_does_not_recheck_a_payer_it_leaves_alone(
+    client: AsyncClient, admin: Member, staff: Member
+) -> None:
+    payer = await create(client, admin, organisation())
+    body = person(parent_payer_id=payer["id"], owner_member_id=str(staff.id))
+    child = await create(client, admin, body)
+    # The owner cannot see the payer, yet may still edit what it owns.
+    r = await client.patch(f"/v1/contacts/{child['id']}", json={"job_title": "CFO"}, headers=staff.headers)
+    assert r.status_code == 200, r.text
+    # Nor does a deleted payer stop edits of the contacts it paid for.
+    assert (await client.delete(f"/v1/contacts/{payer['id']}", headers=admin.headers)).status_code == 204
+    r = await client.patch(f"/v1/contacts/{child['id']}", json={"job_title": "CEO"}, headers=admin.headers)
+    assert r.status_code == 200, r.text
+    # Naming a payer is a change, and is checked: the deleted one is refused.
+    cleared = {"parent_payer_id": None}
+    assert (
+        await client.patch(f"/v1/contacts/{child['id']}", json=cleared, headers=admin.headers)
+    ).status_code == 200
+    again = {"parent_payer_id": payer["id"]}
+    r = await client.patch(f"/v1/contacts/{child['id']}", json=again, headers=admin.headers)
+    assert r.status_code == 422 and r.json()["errors"][0]["field"] == "body.parent_payer_id", r.text
+
+
+async def test_payers_cannot_go_round_in_a_circle(client: AsyncClient, admin: Member) -> None:
+    top = await create(client, admin, organisation(name="Holding"))
+    middle = await create(client, admin, organisation(name="Spółka", parent_payer_id=top["id"]))
+    bottom = await create(client, admin, person(parent_payer_id=middle["id"]))
+    r = await client.patch(
+        f"/v1/contacts/{top['id']}", json={"parent_payer_id": bottom["id"]}, headers=admin.headers
+    )
+    assert r.status_code == 422, r.text
+    assert r.json()["errors"][0]["field"] == "body.parent_payer_id"
+    # A payer elsewhere in the tree is fine.
+    other = await create(client, admin, organisation(name="Inna"))
+    r = await client.patch(
+        f"/v1/contacts/{top['id']}", json={"parent_payer_id": other["id"]}, headers=admin.headers
+    )
+    assert r.status_code == 200, r.text

@@ -7,7 +7,7 @@ from functools import lru_cache
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Select, bindparam, select
+from sqlalchemy import Select, bindparam, exists, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crmapi import history, outbox, search
@@ -61,15 +61,21 @@ def _snapshot(c: Contact) -> dict[str, Any]:
     return {k: getattr(c, k) for k in WRITABLE}
 
 
-async def _check_references(session: AsyncSession, actor: Actor, c: Contact) -> None:
-    await require_unit(session, c.business_unit_id)
-    if c.owner_member_id is not None:
+async def _check_references(
+    session: AsyncSession, actor: Actor, c: Contact, changed: set[str] | None = None
+) -> None:
+    """422 naming the field for a unit, owner or payer that is not there (or, for the payer, not
+    in the actor's scope). Only `changed` fields are checked on an update: an edit of anything
+    else must not fail because the payer has since left the actor's sight or been deleted."""
+    if changed is None or "business_unit_id" in changed:
+        await require_unit(session, c.business_unit_id)
+    if c.owner_member_id is not None and (changed is None or "owner_member_id" in changed):
         owner = await session.execute(
             select(Member.id).where(Member.id == c.owner_member_id, Member.kind == "staff")
         )
         if owner.first() is None:
             raise Unprocessable.on("body.owner_member_id", "No staff member with this id.")
-    if c.parent_payer_id is not None:
+    if c.parent_payer_id is not None and (changed is None or "parent_payer_id" in changed):
         if c.parent_payer_id == c.id:
             raise Unprocessable.on("body.parent_payer_id", "A contact cannot be its own payer.")
         payer = await session.execute(
@@ -79,6 +85,24 @@ async def _check_references(session: AsyncSession, actor: Actor, c: Contact) -> 
         )
         if payer.first() is None:
             raise Unprocessable.on("body.parent_payer_id", "No contact with this id.")
+        if changed is not None and await session.scalar(_pays_for(actor, c.parent_payer_id, c.id)):
+            raise Unprocessable.on("body.parent_payer_id", "That contact's payers include this one: a cycle.")
+
+
+def _pays_for(actor: Actor, payer_id: UUID, contact_id: UUID) -> Any:
+    """Whether `contact_id` is among the payers above `payer_id` (a walk up the payer chain)."""
+    up = (
+        select(Contact.id, Contact.parent_payer_id)
+        .where(Contact.org_id == actor.org_id, Contact.id == payer_id)
+        .cte("payers", recursive=True)
+    )
+    # UNION, not UNION ALL: a loop already in the data ends the walk instead of spinning.
+    up = up.union(
+        select(Contact.id, Contact.parent_payer_id).join(
+            up, (Contact.org_id == actor.org_id) & (Contact.id == up.c.parent_payer_id)
+        )
+    )
+    return select(exists().where(up.c.id == contact_id))
 
 
 def derive(c: Contact) -> None:
@@ -183,19 +207,22 @@ async def update(
     if "tags" in values:
         values["tags"] = await tags.ensure_catalogued(session, actor, _unique(values["tags"]))
     before = _snapshot(contact)
-    for key, value in values.items():
-        setattr(contact, key, value)
-    try:
-        check_names(contact.kind, contact.first_name, contact.last_name, contact.name)
-    except MissingName as exc:
-        errors = [FieldError(field=f"body.{f}", message=str(exc)) for f in exc.fields]
-        raise Unprocessable(str(exc), errors=errors) from exc
-    changes = history.diff(before, _snapshot(contact))
-    if not changes:
-        return contact
+    # The checks query the database; an autoflush of the half-changed contact would trip a
+    # foreign key (an unknown payer, owner or unit) as a 500 before they answer 422.
+    with session.no_autoflush:
+        for key, value in values.items():
+            setattr(contact, key, value)
+        try:
+            check_names(contact.kind, contact.first_name, contact.last_name, contact.name)
+        except MissingName as exc:
+            errors = [FieldError(field=f"body.{f}", message=str(exc)) for f in exc.fields]
+            raise Unprocessable(str(exc), errors=errors) from exc
+        changes = history.diff(before, _snapshot(contact))
+        if not changes:
+            return contact
+        await _check_references(session, actor, contact, set(changes))
     derive(contact)
     contact.updated_at = datetime.now(UTC)
-    await _check_references(session, actor, contact)
     await session.flush()
     history.record(session, actor, entity=ENTITY, entity_id=contact.id, action="updated", changes=changes)
     outbox.emit(
