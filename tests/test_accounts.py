@@ -66,6 +66,22 @@ async def test_only_one_account_is_the_retail_default(client: AsyncClient, tenan
     assert second["is_retail_default"] is True
 
 
+async def test_taking_the_retail_default_needs_accounts_manage(client: AsyncClient, tenants: Tenants) -> None:
+    acme = await tenants.create()
+    retail = await _account(client, acme, name="Retail", is_retail_default=True)
+    sam = await tenants.member(acme)  # staff: may create accounts, cannot see "Retail"
+    body = {"name": "Mine", "is_retail_default": True}
+    r = await client.post("/v1/accounts", json=body, headers=sam.headers)
+    assert r.status_code == 403 and r.json()["type"].endswith("/missing-capability"), r.text
+    mine = await client.post("/v1/accounts", json={"name": "Mine"}, headers=sam.headers)
+    r = await client.patch(
+        f"/v1/accounts/{mine.json()['id']}", json={"is_retail_default": True}, headers=sam.headers
+    )
+    assert r.status_code == 403, r.text
+    kept = await client.get(f"/v1/accounts/{retail['id']}", headers=acme.admin.headers)
+    assert (kept.json()["is_retail_default"], kept.json()["version"]) == (True, retail["version"])
+
+
 async def test_linked_contacts_list_the_primary_first_and_contacts_list_their_accounts(
     client: AsyncClient, tenants: Tenants
 ) -> None:

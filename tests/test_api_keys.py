@@ -410,3 +410,37 @@ async def test_the_list_refuses_bad_parameters(
     client: AsyncClient, admin: Member, params: dict[str, str], status: int, slug: str
 ) -> None:
     assert_problem(await client.get("/v1/api-keys", params=params, headers=admin.headers), status, slug)
+
+
+async def test_a_key_without_contacts_view_any_reads_no_contact_through_accounts(
+    client: AsyncClient, admin: Member
+) -> None:
+    person = {
+        "kind": "person",
+        "first_name": "Jan",
+        "last_name": "Ukryty",
+        "emails": [{"address": "jan@hidden.test"}],
+    }
+    contact = (await client.post("/v1/contacts", json=person, headers=admin.headers)).json()["id"]
+    account = await client.post(
+        "/v1/accounts", json={"name": "Sklep", "contact_ids": [contact]}, headers=admin.headers
+    )
+    account_id = account.json()["id"]
+    accounts_only = bearer((await make_key(client, admin, ["accounts.view_any"]))["token"])
+    both = bearer((await make_key(client, admin, ["accounts.view_any", "contacts.view_any"]))["token"])
+
+    assert_problem(
+        await client.get(f"/v1/contacts/{contact}", headers=accounts_only), 403, "missing-capability"
+    )
+    r = await client.get(f"/v1/accounts/{account_id}/contacts", headers=accounts_only)
+    assert_problem(r, 403, "missing-capability")
+    # Nor can `q` test what the account's contacts hold.
+    r = await client.get("/v1/accounts", params={"q": "jan@hidden.test"}, headers=accounts_only)
+    assert r.status_code == 200 and r.json()["items"] == [], r.text
+    r = await client.get("/v1/accounts", params={"q": "Sklep"}, headers=accounts_only)
+    assert [a["id"] for a in r.json()["items"]] == [account_id]
+
+    r = await client.get(f"/v1/accounts/{account_id}/contacts", headers=both)
+    assert [c["contact_id"] for c in r.json()] == [contact], r.text
+    r = await client.get("/v1/accounts", params={"q": "jan@hidden.test"}, headers=both)
+    assert [a["id"] for a in r.json()["items"]] == [account_id]

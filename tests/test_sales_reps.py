@@ -478,3 +478,25 @@ async def test_a_linked_staff_member_sees_the_accounts_carrying_the_code(
     assert await account_names(client, staff) == ["Mine"]
     await client.delete(f"{path}/members/{staff.id}", headers=admin.headers)
     assert await account_names(client, staff) == []
+
+
+async def test_a_new_code_for_a_record_members_work_as_needs_org_admin(
+    client: AsyncClient, admin: Member, staff: Member, db: Database, acme: Tenant
+) -> None:
+    await grant(db, acme, staff, "sales_reps.manage")
+    mine = await rep(client, admin, "S1")
+    await rep(client, admin, "B1")
+    assert (await link(client, admin, mine["id"], staff)).status_code == 204
+    await account(client, admin, "Big customer", sales_rep_codes=["B1"])
+    await account(client, admin, "Sam's", sales_rep_codes=["S1"])
+    # Taking over B1's accounts by recoding its own record: refused, nothing moved.
+    r = await client.patch(f"/v1/sales-reps/{mine['id']}", json={"code": "B9"}, headers=staff.headers)
+    assert_problem(r, 403, "missing-capability")
+    assert await account_names(client, staff) == ["Sam's"]
+    # A record nobody works as may still be recoded by the feed; an administrator may do both.
+    unlinked = await rep(client, admin, "U1")
+    r = await client.patch(f"/v1/sales-reps/{unlinked['id']}", json={"code": "U2"}, headers=staff.headers)
+    assert r.status_code == 200, r.text
+    r = await client.patch(f"/v1/sales-reps/{mine['id']}", json={"code": "S2"}, headers=admin.headers)
+    assert r.status_code == 200, r.text
+    assert await account_names(client, staff) == ["Sam's"]

@@ -124,6 +124,11 @@ def filtered(actor: Actor, f: AccountFilter) -> tuple[Select[Account], Any]:
         stmt = stmt.where(Account.created_at < f.created_to)
     if not f.q:
         return stmt, None
+    # An API key reads contacts through its capability or not at all: without it, `q` must not
+    # test what the accounts' contacts hold either.
+    if actor.member_id is None and not actor.can("contacts.view_any"):
+        own = search.relevance(Account.search_text, Account.search_vector, f.q)
+        return stmt.where(search.matches(Account.search_text, f.q)), own
     return _searched(stmt, f.q)
 
 

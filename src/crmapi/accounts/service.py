@@ -156,7 +156,15 @@ async def _link_contacts(session: AsyncSession, account: Account, contact_ids: l
 
 
 async def _take_retail_default(session: AsyncSession, actor: Actor, account: Account) -> None:
-    """Only one account is the retail default: the previous one gives it up, with history."""
+    """Only one account is the retail default: the previous one gives it up, with history.
+    That other account may be outside the actor's scope, so taking the flag needs the capability
+    to change every account, not only this one."""
+    if not actor.can("accounts.manage"):
+        raise Forbidden(
+            "Making an account the retail default needs 'accounts.manage': it takes the flag from "
+            "the account that has it.",
+            slug="missing-capability",
+        )
     previous = (
         (
             await session.execute(
@@ -355,7 +363,13 @@ async def linked_contacts(session: AsyncSession, actor: Actor, account_id: UUID)
     rows = await session.execute(
         select(AccountContact.contact_id, AccountContact.role, Contact.display_name)
         .join(Contact, (Contact.org_id == AccountContact.org_id) & (Contact.id == AccountContact.contact_id))
-        .where(AccountContact.account_id == account.id, Contact.deleted_at.is_(None))
+        # In the contacts' own scope too: it adds nothing for members (an account's contacts
+        # are theirs to see) and keeps an API key without contacts.view_any to its 403.
+        .where(
+            AccountContact.account_id == account.id,
+            Contact.deleted_at.is_(None),
+            contact_queries.scope(actor),
+        )
         .order_by(Contact.display_name, Contact.id)
     )
     links = [

@@ -12,7 +12,7 @@ from typing import Any, Literal
 from uuid import UUID
 
 from sqlalchemy import delete as sql_delete
-from sqlalchemy import select
+from sqlalchemy import exists, select
 from sqlalchemy import update as sql_update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.exc import IntegrityError
@@ -26,7 +26,7 @@ from crmapi.access.sales_reps import queries
 from crmapi.access.sales_reps.schemas import SalesRepCreate, SalesRepUpdate
 from crmapi.accounts.models import Account, AccountSalesRep
 from crmapi.concurrency import check_version
-from crmapi.errors import Conflict, NotFound, Unprocessable
+from crmapi.errors import Conflict, Forbidden, NotFound, Unprocessable
 from crmapi.identity import service as identity
 from crmapi.ids import new_id
 
@@ -146,6 +146,14 @@ async def update(
     changes = history.diff(before, _snapshot(rep))
     if not changes:
         return rep
+    if "code" in changes and not actor.can("org.admin") and await _has_members(session, actor, rep.id):
+        # A new code hands the linked members other accounts, as a new link would: that is an
+        # administrator's decision, not an ERP feed's (which may still recode unlinked records).
+        raise Forbidden(
+            "Changing the code of a sales-rep record members work as needs 'org.admin': it "
+            "changes which accounts they see.",
+            slug="missing-capability",
+        )
     rep.updated_at = datetime.now(UTC)
     try:
         await session.flush()
@@ -158,6 +166,11 @@ async def update(
         await policy.changed(session, actor.org_id)
     _emit(session, actor, rep, "updated", changes, **extra)
     return rep
+
+
+async def _has_members(session: AsyncSession, actor: Actor, rep_id: UUID) -> bool:
+    linked = exists().where(SalesRepMember.org_id == actor.org_id, SalesRepMember.sales_rep_id == rep_id)
+    return bool(await session.scalar(select(linked)))
 
 
 async def delete(session: AsyncSession, actor: Actor, rep_id: UUID, expected: int | None) -> None:
