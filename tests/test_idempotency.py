@@ -70,3 +70,21 @@ async def test_racing_retries_create_one_contact(
     assert {a.status_code for a in answers} == {201}
     assert len({a.json()["id"] for a in answers}) == 1
     assert sum(a.headers.get("idempotent-replayed") == "true" for a in answers) == 4
+
+
+async def test_a_search_is_never_replayed_so_lost_access_shows(client: AsyncClient, tenants: Tenants) -> None:
+    acme = await tenants.create()
+    admin, customer = acme.admin, await tenants.member(acme, kind="customer")
+    made = await client.post("/v1/accounts", json={"name": "Sklep Anny"}, headers=admin.headers)
+    account = made.json()["id"]
+    assigned = {"member_id": str(customer.id)}
+    r = await client.post(f"/v1/accounts/{account}/assignments", json=assigned, headers=admin.headers)
+    assert r.status_code == 204, r.text
+    search = {"json": {"q": "Sklep"}, "headers": {**customer.headers, "Idempotency-Key": "search-1"}}
+    first = await client.post("/v1/accounts/search", **search)
+    assert [a["id"] for a in first.json()["items"]] == [account]
+    r = await client.delete(f"/v1/accounts/{account}/assignments/{customer.id}", headers=admin.headers)
+    assert r.status_code == 204, r.text
+    again = await client.post("/v1/accounts/search", **search)
+    assert again.status_code == 200 and "Idempotent-Replayed" not in again.headers
+    assert again.json()["items"] == []

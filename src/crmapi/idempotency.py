@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable, Coroutine
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 from uuid import UUID
 
 from fastapi import Depends, Request, Response
@@ -27,6 +27,8 @@ from crmapi.errors import Conflict, Unprocessable, problem_response, to_problem_
 from crmapi.ids import new_id
 
 HEADER = "Idempotency-Key"
+_READS_ONLY = "__crmapi_reads_only__"
+EndpointT = TypeVar("EndpointT", bound=Callable[..., Any])
 _KEPT_HEADERS = ("content-type", "location", "etag")
 
 
@@ -96,9 +98,19 @@ class Claim:
         }
 
 
+def reads_only(endpoint: EndpointT) -> EndpointT:
+    """Marks a POST that only reads (a search with its filter in the body): it takes no part in
+    idempotency, so a repeat runs again and answers with what the caller may see now, not
+    with a stored answer that may hold rows it has since lost access to."""
+    setattr(endpoint, _READS_ONLY, True)
+    return endpoint
+
+
 async def claim_idempotency_key(request: Request, session: DbSession, actor: CurrentActor) -> None:
     key = request.headers.get(HEADER)
     if key is None or request.method != "POST":
+        return
+    if getattr(getattr(request.scope.get("route"), "endpoint", None), _READS_ONLY, False):
         return
     if not 1 <= len(key) <= 255:
         raise Unprocessable.on("header.Idempotency-Key", "Must be 1 to 255 characters.")

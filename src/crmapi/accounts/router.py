@@ -30,7 +30,7 @@ from crmapi.contacts import service as contacts_service
 from crmapi.custom_fields import service as custom_fields
 from crmapi.db import DbSession
 from crmapi.errors import problem_responses
-from crmapi.idempotency import CrmRoute, Idempotent
+from crmapi.idempotency import CrmRoute, Idempotent, reads_only
 from crmapi.pagination import Page, PageParams, paginate, render, render_page, select_fields
 
 router = APIRouter(prefix="/v1/accounts", tags=["accounts"], route_class=CrmRoute, dependencies=[Idempotent])
@@ -114,6 +114,7 @@ async def list_accounts(
     response_model_exclude_unset=True,
     responses=LIST,
 )
+@reads_only
 async def search_accounts(
     request: Request, session: DbSession, actor: CurrentActor, body: AccountSearch
 ) -> dict[str, Any]:

@@ -16,7 +16,7 @@ from crmapi.contacts.schemas import ContactCreate, ContactListQuery, ContactRead
 from crmapi.custom_fields import service as custom_fields
 from crmapi.db import DbSession
 from crmapi.errors import problem_responses
-from crmapi.idempotency import CrmRoute, Idempotent
+from crmapi.idempotency import CrmRoute, Idempotent, reads_only
 from crmapi.pagination import Page, PageParams, paginate, render, render_page, select_fields
 
 router = APIRouter(prefix="/v1/contacts", tags=["contacts"], route_class=CrmRoute, dependencies=[Idempotent])
@@ -71,6 +71,7 @@ async def list_contacts(
     response_model_exclude_unset=True,
     responses=problem_responses(400, 401, 403, 422, 503),
 )
+@reads_only
 async def search_contacts(
     request: Request, session: DbSession, actor: CurrentActor, body: ContactSearch
 ) -> dict[str, Any]:
