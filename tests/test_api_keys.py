@@ -229,10 +229,17 @@ async def test_a_key_never_manages_keys_even_holding_org_admin(
         )
         await session.commit()
     legacy = bearer(f"crm_{key_id.hex}_{secret}")
+    # The grant is ignored, so every administrator's route refuses it: keys, members, settings.
     body = {"name": "Another", "capabilities": ["integrations.push"]}
-    assert_problem(await client.post("/v1/api-keys", json=body, headers=legacy), 403, "staff-only")
-    assert_problem(await client.get("/v1/api-keys", headers=legacy), 403, "staff-only")
-    assert_problem(await client.delete(f"/v1/api-keys/{key_id}", headers=legacy), 403, "staff-only")
+    assert (await client.post("/v1/api-keys", json=body, headers=legacy)).status_code == 403
+    assert (await client.get("/v1/api-keys", headers=legacy)).status_code == 403
+    assert (await client.delete(f"/v1/api-keys/{key_id}", headers=legacy)).status_code == 403
+    member = {"email": "mole@example.test", "password": "password-123"}
+    assert_problem(await client.post("/v1/members", json=member, headers=legacy), 403, "missing-capability")
+    r = await client.patch("/v1/organisation", json={"name": "Taken"}, headers=legacy)
+    assert_problem(r, 403, "missing-capability")
+    me = (await client.get("/v1/me", headers=legacy)).json()
+    assert "org.admin" not in me["capabilities"]
 
 
 async def test_another_organisations_key_is_not_found(

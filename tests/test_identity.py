@@ -11,7 +11,7 @@ import pytest
 from httpx import AsyncClient, Response
 
 from crmapi.identity import security
-from tests.support import PASSWORD, Tenant, Tenants
+from tests.support import PASSWORD, Member, Tenant, Tenants
 
 NEW_PASSWORD = "another-password-456"
 MB = 1024 * 1024
@@ -140,11 +140,19 @@ async def test_user_of_two_organisations_must_choose_one(client: AsyncClient, te
     assert_problem(r, 400, "organisation-required")
 
 
+async def own_password(client: AsyncClient, member: Member) -> None:
+    """The member chooses its own password (the same text): it then opens all its organisations."""
+    body = {"current_password": PASSWORD, "new_password": PASSWORD}
+    r = await client.post("/v1/me/password", json=body, headers=member.headers)
+    assert r.status_code == 204, r.text
+
+
 async def test_user_of_two_organisations_signs_in_to_the_chosen_one(
     client: AsyncClient, tenants: Tenants
 ) -> None:
     acme, globex = await tenants.create("Acme"), await tenants.create("Globex")
     in_globex = await tenants.member(globex, email=acme.admin.email)
+    await own_password(client, acme.admin)
     access = (await tokens(client, acme.admin.email, organisation=globex.org_id))["access_token"]
     me = (await client.get("/v1/me", headers=bearer(access))).json()
     assert me["organisation_id"] == str(globex.org_id)
@@ -181,6 +189,7 @@ async def test_suspension_in_one_organisation_leaves_the_other_to_sign_in(
     acme, globex = await tenants.create("Acme"), await tenants.create("Globex")
     ola = await tenants.member(acme)
     await tenants.member(globex, email=ola.email)
+    await own_password(client, ola)
     await client.patch(f"/v1/members/{ola.id}", json={"status": "suspended"}, headers=acme.admin.headers)
     access = (await tokens(client, ola.email))["access_token"]
     me = (await client.get("/v1/me", headers=bearer(access))).json()
@@ -192,6 +201,7 @@ async def test_administrator_of_one_organisation_is_plain_staff_in_another(
 ) -> None:
     acme, globex = await tenants.create("Acme"), await tenants.create("Globex")
     await tenants.member(globex, email=acme.admin.email)
+    await own_password(client, acme.admin)
     access = (await tokens(client, acme.admin.email, organisation=globex.org_id))["access_token"]
     me = (await client.get("/v1/me", headers=bearer(access))).json()
     assert "org.admin" not in me["capabilities"]
@@ -383,10 +393,34 @@ async def test_existing_user_added_elsewhere_keeps_their_password(
     acme, globex = await tenants.create("Acme"), await tenants.create("Globex")
     added = await add_member(client, globex, email=acme.admin.email, password=NEW_PASSWORD)
     assert added.status_code == 201, added.text
-    old = await sign_in(client, acme.admin.email, password=PASSWORD, organisation=globex.org_id)
     new = await sign_in(client, acme.admin.email, password=NEW_PASSWORD, organisation=globex.org_id)
-    assert old.status_code == 200, old.text
     assert_problem(new, 401, "invalid-credentials")
+
+
+async def test_a_password_an_administrator_chose_opens_only_that_organisation(
+    client: AsyncClient, tenants: Tenants
+) -> None:
+    acme, globex = await tenants.create("Acme"), await tenants.create("Globex")
+    # Acme's administrator makes Ola's account and so knows her password...
+    ola = await tenants.member(acme, email="ola@example.test")
+    await tenants.member(globex, email="ola@example.test")
+    # ...which must not open Globex, where Ola also works.
+    r = await sign_in(client, "ola@example.test", organisation=globex.org_id)
+    assert_problem(r, 401, "password-not-yours")
+    assert (await sign_in(client, "ola@example.test", organisation=acme.org_id)).status_code == 200
+    # Once Ola chooses her own, it opens both, and the old one neither.
+    wrong = {"current_password": "not-it-at-all", "new_password": NEW_PASSWORD}
+    assert "body.current_password" in error_fields(
+        await client.post("/v1/me/password", json=wrong, headers=ola.headers)
+    )
+    body = {"current_password": PASSWORD, "new_password": NEW_PASSWORD}
+    assert (await client.post("/v1/me/password", json=body, headers=ola.headers)).status_code == 204
+    for org in (acme, globex):
+        r = await sign_in(client, "ola@example.test", password=NEW_PASSWORD, organisation=org.org_id)
+        assert r.status_code == 200, r.text
+    assert_problem(
+        await sign_in(client, "ola@example.test", organisation=acme.org_id), 401, "invalid-credentials"
+    )
 
 
 async def test_existing_user_can_be_added_without_a_password(client: AsyncClient, tenants: Tenants) -> None:

@@ -18,7 +18,7 @@ from httpx import AsyncClient
 
 from crmapi.db import Database
 from tests.permissions import PERSONAS, Records, people
-from tests.support import Tenants
+from tests.support import PASSWORD, Tenants
 
 Body = Callable[[Records], Any]
 
@@ -87,6 +87,12 @@ MATRIX: dict[str, Entry] = {
         "", "401 204 204 204 204 204 204 204 400", fixed({"refresh_token": "x.y.z"})
     ),
     "GET /v1/me": entry("", "401 200 200 200 200 200 200 200 200"),
+    # Every member may choose its own password (here: the same one again); keys have none.
+    "POST /v1/me/password": entry(
+        "",
+        "401 204 204 204 204 204 204 204 403",
+        fixed({"current_password": PASSWORD, "new_password": PASSWORD}),
+    ),
     "GET /v1/organisation": entry("", "401 200 200 200 200 200 200 200 200"),
     "PATCH /v1/organisation": entry(
         "org.admin", "401 200 200 403 403 403 403 200 403", fixed({"time_zone": "Europe/Warsaw"})

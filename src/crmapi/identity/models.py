@@ -22,6 +22,9 @@ class User(Timestamps, Base):
     id: Mapped[UUID] = mapped_column(primary_key=True, default=new_id)
     email: Mapped[str]
     password_hash: Mapped[str]
+    # The organisation whose administrator chose the password (null once the user chose it):
+    # it opens only that organisation.
+    password_org_id: Mapped[UUID | None] = mapped_column(ForeignKey("organisations.id", ondelete="SET NULL"))
 
 
 class Organisation(Timestamps, Versioned, Base):

@@ -11,7 +11,7 @@ from crmapi.access.actor import Actor
 from crmapi.access.dependencies import CurrentActor, StaffActor, require
 from crmapi.concurrency import IfMatch, etag, expected_version
 from crmapi.db import DbSession
-from crmapi.errors import problem_responses
+from crmapi.errors import Forbidden, problem_responses
 from crmapi.idempotency import CrmRoute, Idempotent
 from crmapi.identity import service
 from crmapi.identity.pages import member_page
@@ -23,6 +23,7 @@ from crmapi.identity.schemas import (
     MeRead,
     OrganisationRead,
     OrganisationUpdate,
+    PasswordChange,
     RefreshRequest,
     TokenRead,
 )
@@ -102,6 +103,23 @@ async def get_me(actor: CurrentActor) -> MeRead:
         time_zone=actor.time_zone,
         capabilities=sorted(actor.capabilities),
     )
+
+
+@me.post(
+    "/password",
+    operation_id="change_my_password",
+    summary="Choose your own password",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses=AUTHED,
+)
+async def change_my_password(session: DbSession, actor: CurrentActor, body: PasswordChange) -> Response:
+    """For members: 422 on `body.current_password` when it is wrong, 403 `members-only` for an
+    API key. A password an administrator chose opens only that administrator's organisation;
+    once you choose your own, it opens every organisation you belong to."""
+    if actor.member_id is None:
+        raise Forbidden("Only members have passwords.", slug="members-only")
+    await service.change_password(session, actor, body.current_password, body.new_password)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
 @members.post(

@@ -25,6 +25,17 @@ class RefreshRequest(Input):
     refresh_token: str = Field(min_length=1, max_length=512)
 
 
+class PasswordChange(Input):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [{"current_password": "s3cret-pass", "new_password": "my-own-pass-2026"}]
+        },
+    )
+    current_password: str = Field(min_length=1, max_length=512)
+    new_password: Password
+
+
 class MemberCreate(Input):
     model_config = ConfigDict(
         extra="forbid",

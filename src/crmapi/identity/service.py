@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -30,8 +31,10 @@ class TokenPolicy:
     refresh_days: int
 
 
-async def _user_for(session: AsyncSession, email: str, password: str | None) -> User:
-    """The existing user with this email (password untouched), or a new one with the given password."""
+async def _user_for(session: AsyncSession, email: str, password: str | None, org_id: UUID) -> User:
+    """The existing user with this email (password untouched), or a new one with the given
+    password. The organisation that chose it is recorded: that password opens only it, until
+    the user sets their own (`POST /v1/me/password`)."""
     user = (
         await session.execute(select(User).where(func.lower(User.email) == email.lower()))
     ).scalar_one_or_none()
@@ -39,7 +42,9 @@ async def _user_for(session: AsyncSession, email: str, password: str | None) -> 
         return user
     if not password:
         raise Unprocessable.on("body.password", "A new user needs a password (at least 8 characters).")
-    user = User(email=email.lower(), password_hash=hash_password(password))
+    # Argon2 takes ~100 ms of CPU: off the event loop, so other requests go on meanwhile.
+    digest = await asyncio.to_thread(hash_password, password)
+    user = User(email=email.lower(), password_hash=digest, password_org_id=org_id)
     session.add(user)
     await session.flush()
     return user
@@ -53,7 +58,7 @@ async def create_organisation(
     session.add(org)
     await session.flush()
     await bind_org(session, org.id)
-    user = await _user_for(session, admin_email, admin_password)
+    user = await _user_for(session, admin_email, admin_password, org.id)
     member = Member(org_id=org.id, user_id=user.id, kind="staff", display_name=admin_email)
     session.add(member)
     await session.flush()
@@ -83,7 +88,7 @@ def _members_query() -> Any:
 
 async def add_member(session: AsyncSession, actor: Actor, data: MemberCreate) -> dict[str, Any]:
     """Add a staff or customer member by email; an existing user keeps their password."""
-    user = await _user_for(session, data.email, data.password)
+    user = await _user_for(session, data.email, data.password, actor.org_id)
     exists = await session.execute(
         select(Member.id).where(Member.org_id == actor.org_id, Member.user_id == user.id)
     )
@@ -204,7 +209,8 @@ async def login(
     user = (
         await session.execute(select(User).where(func.lower(User.email) == email.strip().lower()))
     ).scalar_one_or_none()
-    if not verify_password(user.password_hash if user else None, password) or user is None:
+    verified = await asyncio.to_thread(verify_password, user.password_hash if user else None, password)
+    if not verified or user is None:
         raise Unauthorized("Wrong email or password.", slug="invalid-credentials")
     # Cross-organisation lookup: only this SECURITY DEFINER function may see every membership.
     memberships = (
@@ -223,8 +229,30 @@ async def login(
             slug="organisation-required",
         )
     org_id, member_id = memberships[0]
+    if user.password_org_id is not None and user.password_org_id != org_id:
+        # Another organisation's administrator chose this password: it must not open this one.
+        raise Unauthorized(
+            "This password was set by an administrator of another organisation. Sign in there "
+            "and choose your own password (POST /v1/me/password) to use it here.",
+            slug="password-not-yours",
+        )
     await bind_org(session, org_id)
     return await _open_session(session, policy, user_id=user.id, org_id=org_id, member_id=member_id)
+
+
+async def change_password(session: AsyncSession, actor: Actor, current: str, new: str) -> None:
+    """The member's own password, replacing the current one: from now on it is the user's, and
+    opens every organisation the user belongs to."""
+    user = (
+        await session.execute(
+            select(User).join(Member, Member.user_id == User.id).where(Member.id == actor.member_id)
+        )
+    ).scalar_one()
+    if not await asyncio.to_thread(verify_password, user.password_hash, current):
+        raise Unprocessable.on("body.current_password", "This is not the current password.")
+    user.password_hash = await asyncio.to_thread(hash_password, new)
+    user.password_org_id = None
+    user.updated_at = datetime.now(UTC)
 
 
 async def refresh(session: AsyncSession, policy: TokenPolicy, token: str) -> dict[str, Any]:
