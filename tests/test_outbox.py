@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -172,3 +173,30 @@ async def test_an_event_whose_job_was_lost_is_enqueued_again_after_five_minutes(
         assert await owner.fetchval("SELECT count(*) FROM outbox WHERE done_at IS NULL") == 0
     finally:
         await queue.close()
+
+
+async def test_a_redis_that_stops_answering_does_not_hold_the_relay(
+    committed_db: Database, committed_tenants: Tenants, redis_url: str
+) -> None:
+    await committed_tenants.create()  # an organisation.created event waits
+    held: list[asyncio.StreamWriter] = []
+
+    async def silent(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        held.append(writer)  # accepts the connection, never answers
+
+    server = await asyncio.start_server(silent, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    try:
+        stuck = Relay(committed_db.sessions, Queue(f"redis://127.0.0.1:{port}/0", timeout=0.5))
+        # The tick gives up (nothing enqueued) instead of waiting for an answer that never comes...
+        assert await asyncio.wait_for(stuck.tick(), timeout=10) == 0
+        # ...so its lock is free and a relay with a working Redis hands the event over.
+        healthy = Queue(redis_url, "crmapi:test-silent")
+        try:
+            assert await Relay(committed_db.sessions, healthy).tick() >= 1
+        finally:
+            await healthy.close()
+    finally:
+        for writer in held:
+            writer.close()
+        server.close()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from typing import Any
 
 from arq import ArqRedis, create_pool
@@ -20,20 +22,26 @@ def redis_settings(url: str) -> RedisSettings:
 
 
 class Queue:
-    def __init__(self, redis_url: str, queue_name: str = QUEUE_NAME) -> None:
+    def __init__(self, redis_url: str, queue_name: str = QUEUE_NAME, timeout: float = 5.0) -> None:
         self.redis_url = redis_url
         self.queue_name = queue_name
+        # A Redis that accepts connections but never answers (a partition, a paused server)
+        # would otherwise hold the relay, its transaction and its lock for good.
+        self.timeout = timeout
         self._pool: ArqRedis | None = None
 
     async def enqueue(self, job: str, *args: Any, job_id: str, replace: bool = False) -> None:
-        """Enqueue once per job id; `replace` first forgets a job that was lost or stuck."""
-        if self._pool is None:
-            self._pool = await create_pool(redis_settings(self.redis_url), default_queue_name=self.queue_name)
+        """Enqueue once per job id; `replace` first forgets a job that was lost or stuck.
+        TimeoutError when Redis does not answer within `timeout` seconds."""
         try:
-            if replace:
-                # arq silently skips an id whose job record still exists.
-                await self._pool.delete(job_key_prefix + job_id)
-            await self._pool.enqueue_job(job, *args, _job_id=job_id, _queue_name=self.queue_name)
+            async with asyncio.timeout(self.timeout):
+                if self._pool is None:
+                    settings = redis_settings(self.redis_url)
+                    self._pool = await create_pool(settings, default_queue_name=self.queue_name)
+                if replace:
+                    # arq silently skips an id whose job record still exists.
+                    await self._pool.delete(job_key_prefix + job_id)
+                await self._pool.enqueue_job(job, *args, _job_id=job_id, _queue_name=self.queue_name)
         except Exception:
             await self.close()
             raise
@@ -41,4 +49,6 @@ class Queue:
     async def close(self) -> None:
         if self._pool is not None:
             pool, self._pool = self._pool, None
-            await pool.aclose()
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(self.timeout):
+                    await pool.aclose()
