@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import time
+from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 from typing import Any
 from uuid import UUID, uuid4
 
 import pytest
 from httpx import AsyncClient, Response
+from sqlalchemy import update
 
+from crmapi.db import Database, bind_org
 from crmapi.identity import security
+from crmapi.identity.models import AuthSession
 from tests.support import PASSWORD, Member, Tenant, Tenants
 
 NEW_PASSWORD = "another-password-456"
@@ -835,3 +839,29 @@ async def test_streamed_body_over_20_mb_is_too_large(client: AsyncClient, tenant
     headers = {**acme.admin.headers, "Content-Type": "application/json"}
     r = await client.post("/v1/members", content=chunks(), headers=headers)
     assert_problem(r, 413, "payload-too-large")
+
+
+async def test_text_the_database_cannot_store_in_a_sign_in_names_the_field(client: AsyncClient) -> None:
+    r = await client.post(
+        "/v1/auth/token", data={"username": "a\x00b@example.test", "password": "whatever-123"}
+    )
+    assert error_fields(r) == {"body.username"}
+    r = await client.post("/v1/auth/token", data={"username": "a@example.test", "password": "bad\x00pass"})
+    assert error_fields(r) == {"body.password"}
+
+
+async def test_an_access_token_ends_with_its_session(
+    client: AsyncClient, tenants: Tenants, db: Database
+) -> None:
+    acme = await tenants.create()
+    access = (await tokens(client, acme.admin.email))["access_token"]
+    assert (await client.get("/v1/me", headers=bearer(access))).status_code == 200
+    async with db.sessions() as session:
+        await bind_org(session, acme.org_id)
+        await session.execute(
+            update(AuthSession)
+            .where(AuthSession.member_id == acme.admin.id)
+            .values(expires_at=datetime.now(UTC) - timedelta(minutes=1))
+        )
+        await session.commit()
+    assert_problem(await client.get("/v1/me", headers=bearer(access)), 401, "session-ended")

@@ -7,7 +7,7 @@ from uuid import UUID
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crmapi.access.actor import Actor
@@ -31,6 +31,8 @@ MEMBER_ROW = (
         Member.status == "active",
         AuthSession.id == bindparam("session_id"),
         AuthSession.revoked_at.is_(None),
+        # An access token lives at most its minutes, but never past its session.
+        AuthSession.expires_at > func.now(),
     )
 )
 _API_KEY = select(ApiKey).where(ApiKey.id == bindparam("key_id"))

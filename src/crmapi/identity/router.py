@@ -6,6 +6,7 @@ from typing import Annotated, Any
 from uuid import UUID
 
 from fastapi import APIRouter, Form, Query, Request, Response, status
+from pydantic import AfterValidator
 
 from crmapi.access.actor import Actor
 from crmapi.access.dependencies import CurrentActor, StaffActor, require
@@ -28,6 +29,7 @@ from crmapi.identity.schemas import (
     TokenRead,
 )
 from crmapi.pagination import Page, render
+from crmapi.types import storable
 
 auth = APIRouter(prefix="/v1/auth", tags=["auth"], route_class=CrmRoute)
 members = APIRouter(prefix="/v1/members", tags=["members"], route_class=CrmRoute, dependencies=[Idempotent])
@@ -57,8 +59,8 @@ def _policy(request: Request) -> service.TokenPolicy:
 async def create_token(
     request: Request,
     session: DbSession,
-    username: Annotated[str, Form(max_length=320, description="The user's email.")],
-    password: Annotated[str, Form(max_length=200)],
+    username: Annotated[str, Form(max_length=320, description="The user's email."), AfterValidator(storable)],
+    password: Annotated[str, Form(max_length=200), AfterValidator(storable)],
     organisation: Annotated[
         UUID | None, Form(description="Required when the user belongs to several organisations.")
     ] = None,
