@@ -91,6 +91,8 @@ class AuthSession(Tenant, Base):
 
     member_id: Mapped[UUID]
     refresh_hash: Mapped[bytes] = mapped_column(LargeBinary)
+    # The refresh token this one replaced: seen again, it was copied, and the session ends.
+    previous_refresh_hash: Mapped[bytes | None] = mapped_column(LargeBinary)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     expires_at: Mapped[datetime]
     revoked_at: Mapped[datetime | None]

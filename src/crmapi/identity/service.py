@@ -272,19 +272,35 @@ async def refresh(session: AsyncSession, policy: TokenPolicy, token: str) -> dic
         )
     ).one_or_none()
     now = datetime.now(UTC)
+    presented = policy.keys.secret_hash(secret)
+    if row is not None and row[0].revoked_at is None and _replaced(row[0], presented):
+        # A token already exchanged comes back: two parties hold this session's tokens, and
+        # which is the thief is unknown, so neither keeps it (RFC 9700, 4.14.2). The revocation
+        # is committed here: the 401 below rolls the request's transaction back.
+        row[0].revoked_at = now
+        await session.commit()
+        raise Unauthorized(
+            "This refresh token was already used: the session is ended; sign in again.",
+            slug="refresh-token-reused",
+        )
     if (
         row is None
         or row[0].revoked_at is not None
         or row[0].expires_at <= now
-        or not same(row[0].refresh_hash, policy.keys.secret_hash(secret))
+        or not same(row[0].refresh_hash, presented)
     ):
         raise Unauthorized("The refresh token is not valid.", slug="invalid-refresh-token")
     auth, user_id = row[0], row[1]
     secret = new_secret()
+    auth.previous_refresh_hash = auth.refresh_hash
     auth.refresh_hash = policy.keys.secret_hash(secret)
     auth.expires_at = now + timedelta(days=policy.refresh_days)
     await session.flush()
     return _tokens(policy, auth, user_id, secret)
+
+
+def _replaced(auth: AuthSession, presented: bytes) -> bool:
+    return auth.previous_refresh_hash is not None and same(auth.previous_refresh_hash, presented)
 
 
 async def logout(session: AsyncSession, actor: Actor) -> None:
