@@ -88,3 +88,18 @@ async def test_a_search_is_never_replayed_so_lost_access_shows(client: AsyncClie
     again = await client.post("/v1/accounts/search", **search)
     assert again.status_code == 200 and "Idempotent-Replayed" not in again.headers
     assert again.json()["items"] == []
+
+
+@pytest.mark.committed
+async def test_concurrent_repeats_of_a_refused_request_wait_and_replay_it(
+    committed_client: AsyncClient, committed_tenants: Tenants
+) -> None:
+    acme = await committed_tenants.create()
+    ola = await committed_tenants.member(acme)
+    headers = {**acme.admin.headers, "Idempotency-Key": "race-4xx"}
+    # Ola is a member already: 409. Five copies at once: the work runs once, four wait and replay.
+    answers = await asyncio.gather(
+        *(committed_client.post("/v1/members", json={"email": ola.email}, headers=headers) for _ in range(5))
+    )
+    assert {a.status_code for a in answers} == {409}, [a.text for a in answers]
+    assert sum(a.headers.get("Idempotent-Replayed") == "true" for a in answers) == 4

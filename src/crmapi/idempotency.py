@@ -16,7 +16,7 @@ from fastapi import Depends, Request, Response
 from fastapi.routing import APIRoute
 from sqlalchemy import Index, LargeBinary, UniqueConstraint, select, update
 from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, AsyncSessionTransaction
 from sqlalchemy.orm import Mapped, mapped_column
 
 from crmapi.access.actor import Actor
@@ -67,24 +67,19 @@ class Claim:
             digest,
             row_id,
         )
+        # The savepoint the request's work runs in, once the key is claimed.
+        self.work: AsyncSessionTransaction | None = None
 
-    async def store(self, session: AsyncSession, response: Response, *, after_rollback: bool) -> None:
-        values = {
-            "status": response.status_code,
-            "body": bytes(response.body),
-            "headers": {k: v for k, v in response.headers.items() if k in _KEPT_HEADERS},
-        }
-        if after_rollback:
-            # The failed work was rolled back, and the claim with it: keep the 4xx answer.
-            await session.execute(
-                insert(IdempotencyKey).values(**self._identity(), **values).on_conflict_do_nothing()
+    async def store(self, session: AsyncSession, response: Response) -> None:
+        await session.execute(
+            update(IdempotencyKey)
+            .where(IdempotencyKey.org_id == self.actor.org_id, IdempotencyKey.id == self.row_id)
+            .values(
+                status=response.status_code,
+                body=bytes(response.body),
+                headers={k: v for k, v in response.headers.items() if k in _KEPT_HEADERS},
             )
-        else:
-            await session.execute(
-                update(IdempotencyKey)
-                .where(IdempotencyKey.org_id == self.actor.org_id, IdempotencyKey.id == self.row_id)
-                .values(**values)
-            )
+        )
 
     def _identity(self) -> dict[str, Any]:
         return {
@@ -123,6 +118,9 @@ async def claim_idempotency_key(request: Request, session: DbSession, actor: Cur
         .returning(IdempotencyKey.id)
     )
     if inserted.scalar_one_or_none() is not None:
+        # The work runs in a savepoint: a 4xx rolls back the work alone and keeps the claim row,
+        # whose index entry holds concurrent requests with this key until the answer is stored.
+        claim.work = await session.begin_nested()
         request.state.idempotency = claim
         return
     stored = (
@@ -167,14 +165,15 @@ class CrmRoute(APIRoute):
                 error = to_problem_error(exc)
                 if claim is None or not 400 <= error.status < 500:
                     raise
-                session: AsyncSession = request.state.session
-                await session.rollback()
+                # The work's savepoint only: the claim stays, and with it the key's lock.
+                if claim.work is not None:
+                    await claim.work.rollback()
                 response = problem_response(error, request)
-                await claim.store(session, response, after_rollback=True)
+                await claim.store(request.state.session, response)
                 return response
             claim = getattr(request.state, "idempotency", None)
             if claim is not None and response.status_code < 500:
-                await claim.store(request.state.session, response, after_rollback=False)
+                await claim.store(request.state.session, response)
             return response
 
         return handle
