@@ -28,14 +28,7 @@ def test_serve_with_two_processes(owner_url: str, redis_url: str, tmp_path: Path
         "PORT": str(port),
         "DATA_DIR": str(tmp_path),
     }
-    server = subprocess.Popen(
-        [sys.executable, "-m", "crmapi.cli", "serve"],
-        env=env,
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
+    server = _serve(env)
     try:
         health = _wait_for(f"http://127.0.0.1:{port}/healthz")
         docs = httpx.get(f"http://127.0.0.1:{port}/docs", timeout=5)
@@ -47,6 +40,18 @@ def test_serve_with_two_processes(owner_url: str, redis_url: str, tmp_path: Path
     assert "2 server process(es)" in output
     assert output.count("Application startup complete") == 2, output
     assert server.returncode == 0, output
+
+
+def _serve(env: dict[str, str]) -> subprocess.Popen[str]:
+    """`crmapi serve` as a user starts it, its output kept for the assertions."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "crmapi.cli", "serve"],
+        env=env,
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
 
 
 def _wait_for(url: str) -> httpx.Response:
@@ -67,14 +72,7 @@ def test_a_stopped_server_leaves_no_embedded_server_behind(tmp_path: Path) -> No
     port = free_port()
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL", "WORKERS")}
     env |= {"PORT": str(port), "DATA_DIR": str(tmp_path)}
-    server = subprocess.Popen(
-        [sys.executable, "-m", "crmapi.cli", "serve"],
-        env=env,
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
+    server = _serve(env)
     try:
         _wait_for(f"http://127.0.0.1:{port}/healthz")
         assert (tmp_path / "pg" / "postmaster.pid").exists()
