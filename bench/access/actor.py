@@ -94,7 +94,7 @@ async def _warm(sessions: Sessions, policies: PolicyCache, loaded: Loaded) -> di
     }
 
 
-# Members active at once, their scopes all kept: well under BUILT_MAX / 2.
+# Members active at once, their scopes all kept: a few entries each, well within BUILT_MAX.
 ACTIVE = BUILT_MAX // 4
 FIGURES = ("build", "actor", "scopes", "row_query", "member_actor")
 
@@ -157,8 +157,8 @@ async def measure(
     members = [m for org in orgs for m in loaded.members[org]]
     per_run: dict[str, list[dict[str, Any]]] = {name: [] for name in FIGURES}
     for _ in range(runs):
-        # The members active lately, whose scopes are kept (Actor.remember keeps BUILT_MAX, two
-        # per member): random organisations first, then a random member of each.
+        # The members active lately, whose scopes are kept (Actor.remember keeps BUILT_MAX entries,
+        # a few per member): random organisations first, then a random member of each.
         active = [rng.choice(loaded.members[rng.choice(orgs)]) for _ in range(ACTIVE)]
         async with sessions() as s:
             for m in active:

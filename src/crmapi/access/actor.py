@@ -12,8 +12,9 @@ from crmapi.access.capabilities import implies
 
 T = TypeVar("T")
 
-# Built scope predicates, most recently used last. A pair of them is ~16-20 KB of SQLAlchemy
-# expressions and ~0.3-0.6 ms to build, so they are kept, but bounded: ~80 MB at most.
+# Built scope predicates (and statements made from them), most recently used last. A member's
+# pair of scopes is ~16-20 KB of SQLAlchemy expressions and ~0.3-0.6 ms to build, so they are
+# kept, but bounded.
 BUILT_MAX = 4096
 _BUILT: OrderedDict[tuple[Any, ...], Any] = OrderedDict()
 

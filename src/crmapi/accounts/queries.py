@@ -126,18 +126,20 @@ def filtered(actor: Actor, f: AccountFilter) -> tuple[Select[Account], Any]:
         return stmt, None
     # An API key reads contacts through its capability or not at all: without it, `q` must not
     # test what the accounts' contacts hold either.
-    if actor.member_id is None and not actor.can("contacts.view_any"):
-        own = search.relevance(Account.search_text, Account.search_vector, f.q)
-        return stmt.where(search.matches(Account.search_text, f.q)), own
-    return _searched(stmt, f.q)
+    return _searched(
+        stmt, f.q, through_contacts=actor.member_id is not None or actor.can("contacts.view_any")
+    )
 
 
-def _searched(stmt: Select[Account], q: str) -> tuple[Select[Account], Any]:
-    """Accounts whose own text or a linked contact matches q.
+def _searched(stmt: Select[Account], q: str, *, through_contacts: bool) -> tuple[Select[Account], Any]:
+    """Accounts whose own text (or, `through_contacts`, a linked contact's) matches q.
 
     An account ranks by its own match or its best-matching contact, whichever is higher. The
     contact matches are found once and joined, not looked up again for every candidate account.
     """
+    own = search.relevance(Account.search_text, Account.search_vector, q)
+    if not through_contacts:
+        return stmt.where(search.matches(Account.search_text, q)), own
     via_contacts = (
         select(
             AccountContact.account_id,
@@ -151,6 +153,5 @@ def _searched(stmt: Select[Account], q: str) -> tuple[Select[Account], Any]:
     stmt = stmt.outerjoin(via_contacts, via_contacts.c.account_id == Account.id).where(
         or_(search.matches(Account.search_text, q), via_contacts.c.account_id.is_not(None))
     )
-    own = search.relevance(Account.search_text, Account.search_vector, q)
     # Discounted, so an account's own name outranks an equally good match on one of its contacts.
     return stmt, func.greatest(own, func.coalesce(via_contacts.c.score, 0.0) * THROUGH_CONTACT)

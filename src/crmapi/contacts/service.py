@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from functools import lru_cache
 from typing import Any
 from uuid import UUID
 
@@ -153,16 +152,15 @@ async def create(session: AsyncSession, actor: Actor, data: ContactCreate) -> Co
     return contact
 
 
-@lru_cache(maxsize=1024)
 def _readable_by_id(actor: Actor) -> Select[Contact]:
-    # One statement per actor (an Actor is an immutable value): built once, its SQLAlchemy cache
-    # key computed once, only the id is bound per request.
     return queries.readable(actor).where(Contact.id == bindparam("contact_id"))
 
 
 async def get(session: AsyncSession, actor: Actor, contact_id: UUID) -> Contact:
     """A live contact in the actor's scope; 404 otherwise."""
-    stmt = _readable_by_id(actor)
+    # Kept with the actor's scope (Actor.remember): built once, its SQLAlchemy cache key computed
+    # once, only the id bound per request.
+    stmt = actor.remember("contacts.readable_by_id", _readable_by_id)
     contact = (await session.execute(stmt, {"contact_id": contact_id})).scalar_one_or_none()
     if contact is None:
         raise NotFound("No contact with this id.")
