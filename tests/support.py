@@ -85,6 +85,7 @@ def assert_problem(r: Response, status: int, slug: str) -> dict[str, Any]:
     assert r.headers["content-type"] == "application/problem+json"
     body: dict[str, Any] = r.json()
     assert body["type"] == f"/problems/{slug}"
+    assert body["status"] == status
     return body
 
 

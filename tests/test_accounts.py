@@ -11,7 +11,7 @@ from httpx import AsyncClient, Response
 from sqlalchemy import event
 
 from crmapi.db import Database
-from tests.support import Member, Tenant, Tenants
+from tests.support import Member, Tenant, Tenants, assert_problem, error_fields
 
 
 async def _account(client: AsyncClient, tenant: Tenant, **fields: object) -> dict[str, object]:
@@ -309,19 +309,6 @@ async def assign(client: AsyncClient, who: Member, account: dict[str, Any], memb
 
 async def unassign(client: AsyncClient, who: Member, account: dict[str, Any], member: Member) -> Response:
     return await client.delete(f"/v1/accounts/{account['id']}/assignments/{member.id}", headers=who.headers)
-
-
-def assert_problem(r: Response, status: int, slug: str) -> dict[str, Any]:
-    assert r.status_code == status, r.text
-    assert r.headers["content-type"] == "application/problem+json"
-    body = dict(r.json())
-    assert body["type"] == f"/problems/{slug}"
-    assert body["status"] == status
-    return body
-
-
-def error_fields(r: Response) -> set[str]:
-    return {e["field"] for e in assert_problem(r, 422, "validation-error")["errors"]}
 
 
 @contextmanager

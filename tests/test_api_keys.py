@@ -7,15 +7,15 @@ from typing import Any
 from uuid import UUID
 
 import pytest
-from httpx import AsyncClient, Response
+from httpx import AsyncClient
 from sqlalchemy import select
 
-from crmapi.db import Database, bind_org
+from crmapi.db import Database
 from crmapi.history import HistoryEntry
 from crmapi.identity.models import ApiKey
 from crmapi.ids import new_id
 from crmapi.outbox import OutboxEvent
-from tests.support import Member, Tenant, Tenants
+from tests.support import Member, Tenant, Tenants, assert_problem, error_fields, rows_of
 
 NOBODY = "00000000-0000-7000-8000-000000000000"
 
@@ -45,18 +45,6 @@ async def customer(tenants: Tenants, acme: Tenant) -> Member:
     return await tenants.member(acme, kind="customer")
 
 
-def assert_problem(r: Response, status: int, slug: str) -> dict[str, Any]:
-    assert r.status_code == status, r.text
-    assert r.headers["content-type"] == "application/problem+json"
-    body: dict[str, Any] = r.json()
-    assert body["type"] == f"/problems/{slug}"
-    return body
-
-
-def error_fields(r: Response) -> set[str]:
-    return {e["field"] for e in assert_problem(r, 422, "validation-error")["errors"]}
-
-
 def bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
 
@@ -70,12 +58,6 @@ async def make_key(
     assert r.status_code == 201, r.text
     body: dict[str, Any] = r.json()
     return body
-
-
-async def rows_of(db: Database, tenant: Tenant, model: Any, **where: Any) -> list[Any]:
-    async with db.sessions() as session:
-        await bind_org(session, tenant.org_id)
-        return list((await session.execute(select(model).filter_by(**where))).scalars())
 
 
 async def key_row(db: Database, key_id: str) -> ApiKey:

@@ -9,11 +9,11 @@ import pytest
 from httpx import AsyncClient, Response
 from sqlalchemy import select
 
-from crmapi.db import Database, bind_org
+from crmapi.db import Database
 from crmapi.history import HistoryEntry
 from crmapi.identity.models import Organisation
 from crmapi.outbox import OutboxEvent
-from tests.support import Member, Tenant, Tenants
+from tests.support import Member, Tenant, Tenants, assert_problem, error_fields, rows_of
 
 NOBODY = "00000000-0000-7000-8000-000000000000"
 
@@ -43,18 +43,6 @@ async def customer(tenants: Tenants, acme: Tenant) -> Member:
     return await tenants.member(acme, kind="customer")
 
 
-def assert_problem(r: Response, status: int, slug: str) -> dict[str, Any]:
-    assert r.status_code == status, r.text
-    assert r.headers["content-type"] == "application/problem+json"
-    body: dict[str, Any] = r.json()
-    assert body["type"] == f"/problems/{slug}"
-    return body
-
-
-def error_fields(r: Response) -> set[str]:
-    return {e["field"] for e in assert_problem(r, 422, "validation-error")["errors"]}
-
-
 async def unit(client: AsyncClient, who: Member, name: str, parent: str | None = None) -> dict[str, Any]:
     r = await client.post("/v1/business-units", json={"name": name, "parent_id": parent}, headers=who.headers)
     assert r.status_code == 201, r.text
@@ -81,12 +69,6 @@ async def policy_version(db: Database, tenant: Tenant) -> int:
     async with db.sessions() as session:
         stmt = select(Organisation.policy_version).where(Organisation.id == tenant.org_id)
         return int((await session.execute(stmt)).scalar_one())
-
-
-async def rows_of(db: Database, tenant: Tenant, model: Any, **where: Any) -> list[Any]:
-    async with db.sessions() as session:
-        await bind_org(session, tenant.org_id)
-        return list((await session.execute(select(model).filter_by(**where))).scalars())
 
 
 async def account(client: AsyncClient, who: Member, name: str, **fields: Any) -> dict[str, Any]:

@@ -14,7 +14,7 @@ from sqlalchemy import event, text
 
 from crmapi.db import Database, bind_org
 from crmapi.ids import new_id
-from tests.support import Member, Tenant, Tenants
+from tests.support import Member, Tenant, Tenants, assert_problem, error_fields
 
 READ_ONLY = {"id", "display_name", "created_at", "updated_at", "deleted_at", "version"}
 NOBODY = "00000000-0000-7000-8000-000000000000"
@@ -101,19 +101,6 @@ async def history(client: AsyncClient, who: Member, contact: dict[str, Any]) -> 
     r = await client.get(f"/v1/contacts/{contact['id']}/history", headers=who.headers)
     assert r.status_code == 200, r.text
     return r.json()["items"]
-
-
-def assert_problem(r: Response, status: int, slug: str) -> dict[str, Any]:
-    assert r.status_code == status, r.text
-    assert r.headers["content-type"] == "application/problem+json"
-    body = r.json()
-    assert body["type"] == f"/problems/{slug}"
-    assert body["status"] == status
-    return body
-
-
-def error_fields(r: Response) -> set[str]:
-    return {e["field"] for e in assert_problem(r, 422, "validation-error")["errors"]}
 
 
 def forge(cursor: str, **changes: Any) -> str:

@@ -8,13 +8,13 @@ from typing import Any
 from uuid import UUID
 
 import pytest
-from httpx import AsyncClient, Response
-from sqlalchemy import event, select
+from httpx import AsyncClient
+from sqlalchemy import event
 
-from crmapi.db import Database, bind_org
+from crmapi.db import Database
 from crmapi.history import HistoryEntry
 from crmapi.outbox import OutboxEvent
-from tests.support import Member, Tenant, Tenants
+from tests.support import Member, Tenant, Tenants, error_fields, rows_of
 
 NOBODY = "00000000-0000-7000-8000-000000000000"
 
@@ -60,18 +60,6 @@ async def listed(client: AsyncClient, who: Member, path: str, params: dict[str, 
     r = await client.get(path, params=params, headers=who.headers)
     assert r.status_code == 200, r.text
     return list(r.json()["items"])
-
-
-def error_fields(r: Response) -> set[str]:
-    assert r.status_code == 422, r.text
-    assert r.headers["content-type"] == "application/problem+json"
-    return {e["field"] for e in r.json()["errors"]}
-
-
-async def rows_of(db: Database, tenant: Tenant, model: Any, **where: Any) -> list[Any]:
-    async with db.sessions() as session:
-        await bind_org(session, tenant.org_id)
-        return list((await session.execute(select(model).filter_by(**where))).scalars())
 
 
 @contextmanager

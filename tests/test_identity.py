@@ -15,7 +15,7 @@ from sqlalchemy import update
 from crmapi.db import Database, bind_org
 from crmapi.identity import security
 from crmapi.identity.models import AuthSession
-from tests.support import PASSWORD, Member, Tenant, Tenants
+from tests.support import PASSWORD, Member, Tenant, Tenants, assert_problem, error_fields
 
 NEW_PASSWORD = "another-password-456"
 MB = 1024 * 1024
@@ -39,19 +39,6 @@ async def tokens(client: AsyncClient, email: str, organisation: UUID | None = No
 
 def bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
-
-
-def assert_problem(r: Response, status: int, slug: str) -> dict[str, Any]:
-    assert r.status_code == status, r.text
-    assert r.headers["content-type"] == "application/problem+json"
-    body: dict[str, Any] = r.json()
-    assert body["type"] == f"/problems/{slug}"
-    assert body["status"] == status
-    return body
-
-
-def error_fields(r: Response) -> set[str]:
-    return {e["field"] for e in assert_problem(r, 422, "validation-error")["errors"]}
 
 
 async def add_member(client: AsyncClient, tenant: Tenant, **body: Any) -> Response:

@@ -15,7 +15,7 @@ from sqlalchemy import event, select
 from crmapi.db import Database, bind_org
 from crmapi.history import HistoryEntry
 from crmapi.outbox import OutboxEvent
-from tests.support import Member, Tenant, Tenants
+from tests.support import Member, Tenant, Tenants, assert_problem, error_fields
 
 NOBODY = "00000000-0000-7000-8000-000000000000"
 TEXT = "Called about the overdue invoice; pays on Friday."
@@ -84,18 +84,6 @@ async def listed(
 
 async def ids(client: AsyncClient, who: Member, subject: dict[str, Any], **params: Any) -> list[str]:
     return [n["id"] for n in (await listed(client, who, subject, **params))["items"]]
-
-
-def assert_problem(r: Response, status: int, slug: str) -> dict[str, Any]:
-    assert r.status_code == status, r.text
-    assert r.headers["content-type"] == "application/problem+json"
-    body = r.json()
-    assert body["type"] == f"/problems/{slug}"
-    return body
-
-
-def error_fields(r: Response) -> set[str]:
-    return {e["field"] for e in assert_problem(r, 422, "validation-error")["errors"]}
 
 
 @contextmanager

@@ -16,7 +16,7 @@ from crmapi.history import HistoryEntry
 from crmapi.identity.models import ApiKey, Organisation
 from crmapi.ids import new_id
 from crmapi.outbox import OutboxEvent
-from tests.support import Member, Tenant, Tenants
+from tests.support import Member, Tenant, Tenants, assert_problem, error_fields, rows_of
 
 NOBODY = "00000000-0000-7000-8000-000000000000"
 
@@ -44,18 +44,6 @@ async def staff(tenants: Tenants, acme: Tenant) -> Member:
 @pytest.fixture
 async def customer(tenants: Tenants, acme: Tenant) -> Member:
     return await tenants.member(acme, kind="customer")
-
-
-def assert_problem(r: Response, status: int, slug: str) -> dict[str, Any]:
-    assert r.status_code == status, r.text
-    assert r.headers["content-type"] == "application/problem+json"
-    body: dict[str, Any] = r.json()
-    assert body["type"] == f"/problems/{slug}"
-    return body
-
-
-def error_fields(r: Response) -> set[str]:
-    return {e["field"] for e in assert_problem(r, 422, "validation-error")["errors"]}
 
 
 async def rep(client: AsyncClient, who: Member, code: str, **fields: Any) -> dict[str, Any]:
@@ -97,12 +85,6 @@ async def policy_version(db: Database, tenant: Tenant) -> int:
     async with db.sessions() as session:
         stmt = select(Organisation.policy_version).where(Organisation.id == tenant.org_id)
         return int((await session.execute(stmt)).scalar_one())
-
-
-async def rows_of(db: Database, tenant: Tenant, model: Any, **where: Any) -> list[Any]:
-    async with db.sessions() as session:
-        await bind_org(session, tenant.org_id)
-        return list((await session.execute(select(model).filter_by(**where))).scalars())
 
 
 async def api_key(tenants: Tenants, tenant: Tenant, capabilities: list[str]) -> Member:

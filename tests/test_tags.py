@@ -9,7 +9,7 @@ from uuid import UUID
 
 import pytest
 from httpx import AsyncClient, Response
-from sqlalchemy import event, insert, select
+from sqlalchemy import event, insert
 
 from crmapi.contacts.models import Contact
 from crmapi.db import Database, bind_org
@@ -17,7 +17,7 @@ from crmapi.history import HistoryEntry
 from crmapi.identity.models import ApiKey
 from crmapi.ids import new_id
 from crmapi.outbox import OutboxEvent
-from tests.support import Member, Tenant, Tenants
+from tests.support import Member, Tenant, Tenants, assert_problem, error_fields, rows_of
 
 NOBODY = "00000000-0000-7000-8000-000000000000"
 
@@ -99,18 +99,6 @@ def outcomes(r: Response) -> list[tuple[str, str, str | None]]:
     return [(o["id"], o["outcome"], o["reason"]) for o in r.json()["results"]]
 
 
-def assert_problem(r: Response, status: int, slug: str) -> dict[str, Any]:
-    assert r.status_code == status, r.text
-    assert r.headers["content-type"] == "application/problem+json"
-    body = r.json()
-    assert body["type"] == f"/problems/{slug}"
-    return body
-
-
-def error_fields(r: Response) -> set[str]:
-    return {e["field"] for e in assert_problem(r, 422, "validation-error")["errors"]}
-
-
 async def seed_contacts(db: Database, tenant: Tenant, owner: Member, n: int, tags: list[str]) -> list[str]:
     """n contacts written straight to the table: a bulk test needs more than the API makes quickly."""
     rows = [
@@ -130,13 +118,6 @@ async def seed_contacts(db: Database, tenant: Tenant, owner: Member, n: int, tag
         await session.execute(insert(Contact), rows)
         await session.commit()
     return [str(r["id"]) for r in rows]
-
-
-async def rows_of(db: Database, tenant: Tenant, model: Any, **where: Any) -> list[Any]:
-    async with db.sessions() as session:
-        await bind_org(session, tenant.org_id)
-        stmt = select(model).filter_by(**where)
-        return list((await session.execute(stmt)).scalars())
 
 
 async def api_key(tenants: Tenants, tenant: Tenant, capabilities: list[str]) -> Member:
