@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 
-.PHONY: run test lint openapi bench bench-access fuzz demo clean
+.PHONY: run test lint openapi bench bench-access bench-erp fuzz demo clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -37,6 +37,9 @@ bench: $(STAMP)
 
 bench-access: $(STAMP)
 	$(BIN)/python -m bench.access
+
+bench-erp: $(STAMP)
+	$(BIN)/python -m bench.erp
 
 ## Load a realistic demo organisation into the configured (or embedded) database; prints credentials.
 demo: $(STAMP)

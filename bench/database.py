@@ -39,18 +39,18 @@ async def _on_maintenance_db(server: str, sql: str) -> None:
         await conn.close()
 
 
-async def create(server: str) -> str:
-    """Drop and recreate the bench database, migrate it; returns its owner URL."""
-    await drop(server)
-    await _on_maintenance_db(server, f'CREATE DATABASE "{NAME}"')
-    url = url_with_database(server, NAME)
+async def create(server: str, name: str = NAME) -> str:
+    """Drop and recreate a bench database, migrate it; returns its owner URL."""
+    await drop(server, name)
+    await _on_maintenance_db(server, f'CREATE DATABASE "{name}"')
+    url = url_with_database(server, name)
     # Alembic's env calls asyncio.run, so it needs a thread of its own.
     await asyncio.to_thread(migrate, url)
     return url
 
 
-async def drop(server: str) -> None:
-    await _on_maintenance_db(server, f'DROP DATABASE IF EXISTS "{NAME}" WITH (FORCE)')
+async def drop(server: str, name: str = NAME) -> None:
+    await _on_maintenance_db(server, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 async def version(url: str) -> str:

@@ -71,6 +71,16 @@ def unique(**value: Any) -> Body:
     return make
 
 
+def erp_records(**value: Any) -> Body:
+    """A push of one record with a code no other call uses."""
+    record = unique(**value)
+
+    async def make(records: Records) -> dict[str, Any]:
+        return {"records": [await record(records)]}
+
+    return make
+
+
 #                        anon admin granted rep other_rep customer other_customer other_org key
 MATRIX: dict[str, Entry] = {
     "GET /healthz": entry("", "200 200 200 200 200 200 200 200 200"),
@@ -285,6 +295,12 @@ MATRIX: dict[str, Entry] = {
         "org.admin",
         "401 204 204 403 403 403 403 404 403",
         params={"sales_rep_id": "linked_sales_rep_id", "member_id": "staff_member_id"},
+    ),
+    "POST /v1/integrations/erp/sales-reps": entry(
+        "integrations.push", "401 200 200 403 403 403 403 200 200", erp_records(code="E{}", name="Rep")
+    ),
+    "POST /v1/integrations/erp/debtors": entry(
+        "integrations.push", "401 200 200 403 403 403 403 200 200", erp_records(code="D{}", name="Debtor")
     ),
 }
 

@@ -29,6 +29,9 @@ CHECKS = [
     response_schema_conformance,
     negative_data_rejection,
 ]
+# The ERP feeds answer a record that breaks its schema with that record's error in a 200 (DESIGN,
+# "Bulk"): schema-violating records are accepted on purpose there; the batch's shape is not.
+PER_RECORD = "/v1/integrations/erp/"
 EXAMPLES = int(os.environ.get("CRMAPI_FUZZ_EXAMPLES", "20"))
 
 
@@ -66,4 +69,7 @@ def app_database(app_url: str, committed_db: Database) -> Iterator[None]:
     ],
 )
 def test_api_contract(case: schemathesis.Case, app_database: None, fuzz_admin: Tenant) -> None:
-    case.call_and_validate(headers=fuzz_admin.admin.headers, checks=CHECKS)
+    checks = CHECKS
+    if case.operation.path.startswith(PER_RECORD):
+        checks = [c for c in CHECKS if c is not negative_data_rejection]
+    case.call_and_validate(headers=fuzz_admin.admin.headers, checks=checks)

@@ -27,6 +27,7 @@ from crmapi.db import Database, app_database_url, make_engine, make_sessions
 from crmapi.health import router as health_router
 from crmapi.identity import router as identity
 from crmapi.identity.security import Keys, load_or_create_secret
+from crmapi.integrations.router import router as integrations_router
 from crmapi.limits import BodySizeLimit
 from crmapi.logs import RequestIdMiddleware
 from crmapi.notes.router import router as notes_router
@@ -181,6 +182,7 @@ def create_app(
         api_keys_router,
         groups.capabilities,
         groups.router,
+        integrations_router,
     )
     for router in routers:
         app.include_router(router)

@@ -1,4 +1,4 @@
-"""Request bodies over 20 MB answer 413 before they are read whole."""
+"""Request bodies over 20 MB answer 413 before they are read whole; bulk calls take 10,000 records."""
 
 from __future__ import annotations
 
@@ -8,6 +8,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from crmapi.errors import PayloadTooLarge, problem_response
 
 MAX_BODY_BYTES = 20 * 1024 * 1024
+# Records (or ids) in one bulk call (DESIGN, "Bulk"); larger loads are for import jobs.
+MAX_BULK = 10_000
 
 
 class BodySizeLimit:

@@ -60,6 +60,8 @@ def storable(value: Any) -> Any:
                 value.encode()
             except UnicodeEncodeError as exc:
                 raise ValueError("must be valid Unicode text") from exc
+    elif isinstance(value, Input):
+        pass  # its own fields were checked when it was made
     elif isinstance(value, BaseModel):
         storable(value.model_dump())
     elif isinstance(value, dict):

@@ -96,7 +96,7 @@ async def _apply(session: AsyncSession, actor: Actor, account: Account, values: 
         if limit is None:
             account.credit_limit_amount = account.credit_limit_currency = None
         else:
-            currency = limit.get("currency") or await _org_currency(session, actor)
+            currency = limit.get("currency") or await org_currency(session, actor)
             account.credit_limit_amount, account.credit_limit_currency = limit["amount"], currency
     if "tags" in values:
         values["tags"] = await tags.ensure_catalogued(session, actor, values["tags"])
@@ -104,7 +104,8 @@ async def _apply(session: AsyncSession, actor: Actor, account: Account, values: 
         setattr(account, key, value)
 
 
-async def _org_currency(session: AsyncSession, actor: Actor) -> str:
+async def org_currency(session: AsyncSession, actor: Actor) -> str:
+    """The organisation's default currency (for an amount sent without one)."""
     currency: str = (
         await session.execute(select(Organisation.default_currency).where(Organisation.id == actor.org_id))
     ).scalar_one()

@@ -224,11 +224,6 @@ async def delete(session: AsyncSession, actor: Actor, field_id: UUID, expected: 
 # --- values on records -----------------------------------------------------------------------
 
 
-async def _definitions(session: AsyncSession, actor: Actor, kind: str) -> dict[str, Any]:
-    """The kind's definitions by key, in one query."""
-    return {row.key: row for row in (await session.execute(queries.of_kind(actor, kind))).all()}
-
-
 def _unknown(kind: str) -> str:
     return f"No {kind} custom field has this key; see GET /v1/custom-fields?kind={kind}."
 
@@ -299,33 +294,54 @@ async def validate_values(
     A null value removes its key (on update); `values=None` removes every key. On create, every
     required field needs a value. Keys a record carries without a definition may be removed.
     """
-    definitions = await _definitions(session, actor, kind)
     result = {} if creating else dict(current or {})
     if values is None:
         values = dict.fromkeys(result)
+    sent, errors = check_values(
+        await definitions(session, actor, kind), kind, values, creating=creating, field="body.custom"
+    )
+    _raise(errors)
+    for key, value in sent.items():
+        if value is None:
+            result.pop(key, None)
+        else:
+            result[key] = value
+    return result
+
+
+async def definitions(session: AsyncSession, actor: Actor, kind: str) -> dict[str, Any]:
+    """The kind's definitions by key, in one query (for `check_values`)."""
+    return {row.key: row for row in (await session.execute(queries.of_kind(actor, kind))).all()}
+
+
+def check_values(
+    definitions: dict[str, Any], kind: str, values: dict[str, Any], *, creating: bool, field: str
+) -> tuple[dict[str, Any], list[FieldError]]:
+    """The sent values as stored, a null kept (it removes its key), and what is wrong with them,
+    each error naming `<field>.<key>`. Creating, every required field needs a value."""
+    result: dict[str, Any] = {}
     errors: list[FieldError] = []
     for key, value in values.items():
-        field = f"body.custom.{key}"
+        where = f"{field}.{key}"
         definition = definitions.get(key)
         if value is None:
             if not creating and definition is not None and definition.required:
-                errors.append(FieldError(field=field, message="A required field cannot be removed."))
-            result.pop(key, None)
+                errors.append(FieldError(field=where, message="A required field cannot be removed."))
+            result[key] = None
         elif definition is None:
-            errors.append(FieldError(field=field, message=_unknown(kind)))
+            errors.append(FieldError(field=where, message=_unknown(kind)))
         else:
             try:
                 result[key] = _checked(definition, value)
             except ValueError as exc:
-                errors.append(FieldError(field=field, message=str(exc)))
+                errors.append(FieldError(field=where, message=str(exc)))
     if creating:
         errors += [
-            FieldError(field=f"body.custom.{key}", message="Field required.")
+            FieldError(field=f"{field}.{key}", message="Field required.")
             for key, definition in definitions.items()
-            if definition.required and key not in result
+            if definition.required and result.get(key) is None
         ]
-    _raise(errors)
-    return result
+    return result, errors
 
 
 async def narrow(
@@ -337,12 +353,12 @@ async def narrow(
     """
     if not filters.values:
         return stmt
-    definitions = await _definitions(session, actor, kind)
+    defined = await definitions(session, actor, kind)
     wanted: dict[str, Any] = {}
     errors: list[FieldError] = []
     for key, raw in filters.values.items():
         field = f"{filters.source}.custom.{key}"
-        definition = definitions.get(key)
+        definition = defined.get(key)
         if definition is None:
             errors.append(FieldError(field=field, message=_unknown(kind)))
             continue

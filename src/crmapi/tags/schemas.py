@@ -6,6 +6,7 @@ from uuid import UUID
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
+from crmapi.limits import MAX_BULK
 from crmapi.pagination import PageParams
 from crmapi.types import Input
 
@@ -17,7 +18,6 @@ Colour = Annotated[
     AfterValidator(str.upper),
     Field(description="`#RRGGBB`; stored in upper case.", examples=["#FF8800"]),
 ]
-MAX_BULK = 10_000
 MAX_TAGS = 50
 
 
