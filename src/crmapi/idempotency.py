@@ -25,6 +25,7 @@ from crmapi.base import Base, Tenant, utcnow
 from crmapi.db import DbSession
 from crmapi.errors import Conflict, Unprocessable, problem_response, to_problem_error
 from crmapi.ids import new_id
+from crmapi.query_params import one_valued, refuse_repeated
 
 HEADER = "Idempotency-Key"
 _READS_ONLY = "__crmapi_reads_only__"
@@ -150,12 +151,15 @@ Idempotent = Depends(claim_idempotency_key)
 
 
 class CrmRoute(APIRoute):
-    """Replays stored answers and stores new ones inside the request's transaction."""
+    """Replays stored answers and stores new ones inside the request's transaction; refuses a
+    one-valued query parameter sent twice."""
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
+        once = one_valued(self.dependant)
 
         async def handle(request: Request) -> Response:
+            refuse_repeated(request, once)
             try:
                 response = await handler(request)
             except Replay as replay:
