@@ -52,7 +52,12 @@ def _prepare(data_dir: Path, log_path: Path) -> IO[bytes]:
 
 
 async def start(
-    database_url: str, redis_url: str | None, data_dir: Path, log_path: Path, workers: int = 1
+    database_url: str,
+    redis_url: str | None,
+    data_dir: Path,
+    log_path: Path,
+    workers: int = 1,
+    extra_env: dict[str, str] | None = None,
 ) -> Server:
     port = free_port()
     env = environment()
@@ -66,6 +71,7 @@ async def start(
     )
     if redis_url:
         env["REDIS_URL"] = redis_url
+    env.update(extra_env or {})
     log = await asyncio.to_thread(_prepare, data_dir, log_path)
     process = await asyncio.create_subprocess_exec(
         sys.executable,

@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 from httpx import AsyncClient, Response
+from sqlalchemy import event
 
 from crmapi.accounts.models import Account, AccountSalesRep
 from crmapi.db import Database
@@ -195,3 +196,141 @@ async def test_a_batch_of_the_wrong_shape_is_422(client: AsyncClient, erp: dict[
         DEBTORS, json={"records": [debtor(f"D-{i}") for i in range(10_001)]}, headers=erp
     )
     assert error_fields(r) == {"body.records"}
+
+
+async def test_a_member_linked_to_a_pushed_code_sees_exactly_its_accounts(
+    client: AsyncClient, tenants: Tenants, acme: Tenant, erp: dict[str, str]
+) -> None:
+    await reps(client, erp, "PH01", "PH02")
+    staff = await tenants.member(acme)
+    r = await client.get("/v1/sales-reps", params={"q": "PH01"}, headers=acme.admin.headers)
+    [record] = r.json()["items"]
+    r = await client.put(f"/v1/sales-reps/{record['id']}/members/{staff.id}", headers=acme.admin.headers)
+    assert r.status_code == 204, r.text
+    records = [
+        debtor("D-1", sales_rep_codes=["PH01"]),
+        debtor("D-2", sales_rep_codes=["PH02"]),
+        debtor("D-3", sales_rep_codes=["PH02", "PH01"]),
+        debtor("D-4"),
+    ]
+    await push(client, DEBTORS, erp, records)
+    r = await client.get("/v1/accounts", params={"limit": 100}, headers=staff.headers)
+    assert sorted(a["code"] for a in r.json()["items"]) == ["D-1", "D-3"]
+    # The ERP moves D-1 to the other rep: it leaves the member's list at once.
+    await push(client, DEBTORS, erp, [debtor("D-1", sales_rep_codes=["PH02"])])
+    r = await client.get("/v1/accounts", params={"limit": 100}, headers=staff.headers)
+    assert [a["code"] for a in r.json()["items"]] == ["D-3"]
+    # A rep record made inactive by the feed stops giving its members the accounts.
+    answer = await push(client, SALES_REPS, erp, [{"code": "PH01", "name": "Rep PH01", "active": False}])
+    assert outcomes(answer) == ["updated"]
+    r = await client.get("/v1/accounts", params={"limit": 100}, headers=staff.headers)
+    assert r.json()["items"] == []
+
+
+async def test_pushed_accounts_are_found_by_name_and_a_new_name_replaces_the_old(
+    client: AsyncClient, acme: Tenant, erp: dict[str, str]
+) -> None:
+    await push(
+        client, DEBTORS, erp, [{"code": "D-1", "name": "Hurtownia Żuraw", "classification": "pharmacy"}]
+    )
+    found = await client.get("/v1/accounts", params={"q": "zuraw"}, headers=acme.admin.headers)
+    assert [a["code"] for a in found.json()["items"]] == ["D-1"]
+    await push(client, DEBTORS, erp, [{"code": "D-1", "name": "Hurtownia Bocian"}])
+    old = await client.get("/v1/accounts", params={"q": "zuraw"}, headers=acme.admin.headers)
+    new = await client.get("/v1/accounts", params={"q": "bocian pharm"}, headers=acme.admin.headers)
+    assert old.json()["items"] == [] and [a["code"] for a in new.json()["items"]] == ["D-1"]
+
+
+async def test_custom_values_are_checked_per_record_and_merged_key_by_key(
+    client: AsyncClient, db: Database, acme: Tenant, erp: dict[str, str]
+) -> None:
+    for key, required in (("region", True), ("segment", False)):
+        body = {"kind": "account", "key": key, "label": key, "type": "text", "required": required}
+        r = await client.post("/v1/custom-fields", json=body, headers=acme.admin.headers)
+        assert r.status_code == 201, r.text
+    answer = await push(
+        client,
+        DEBTORS,
+        erp,
+        [
+            debtor("D-1", custom={"region": "east", "segment": "b2b"}),
+            debtor("D-2"),
+            debtor("D-3", custom={"region": 5}),
+            debtor("D-4", custom={"region": "west", "colour": "red"}),
+        ],
+    )
+    assert outcomes(answer) == ["created", "error", "error", "error"]
+    assert {e["field"] for e in answer["results"][1]["errors"]} == {"body.records.1.custom.region"}
+    assert {e["field"] for e in answer["results"][2]["errors"]} == {"body.records.2.custom.region"}
+    assert {e["field"] for e in answer["results"][3]["errors"]} == {"body.records.3.custom.colour"}
+    # An existing account needs no required value again; null removes a key, unless required.
+    answer = await push(client, DEBTORS, erp, [debtor("D-1", custom={"segment": None})])
+    assert outcomes(answer) == ["updated"]
+    [account] = await rows_of(db, acme, Account)
+    assert account.custom == {"region": "east"}
+    answer = await push(client, DEBTORS, erp, [debtor("D-1", custom={"region": None})])
+    assert answer["results"][0]["reason"] == "invalid"
+
+
+async def test_the_same_idempotency_key_replays_the_answer(
+    client: AsyncClient, db: Database, acme: Tenant, erp: dict[str, str]
+) -> None:
+    headers = {**erp, "Idempotency-Key": "erp-batch-1"}
+    body = {"records": [debtor("D-1"), debtor("D-2")]}
+    first = await client.post(DEBTORS, json=body, headers=headers)
+    again = await client.post(DEBTORS, json=body, headers=headers)
+    assert first.status_code == again.status_code == 200
+    assert again.headers.get("idempotent-replayed") == "true"
+    assert again.json() == first.json() and outcomes(first.json()) == ["created", "created"]
+    assert len(await rows_of(db, acme, HistoryEntry, entity="account")) == 2
+    other = await client.post(DEBTORS, json={"records": [debtor("D-3")]}, headers=headers)
+    assert_problem(other, 409, "idempotency-key-reused")
+
+
+async def test_a_body_over_20_mb_is_413(client: AsyncClient, erp: dict[str, str]) -> None:
+    filler = "x" * 2000
+    body = {"records": [debtor(f"D-{i}", payment_terms=filler) for i in range(10_500)]}
+    r = await client.post(DEBTORS, json=body, headers=erp)
+    assert_problem(r, 413, "payload-too-large")
+
+
+async def test_another_organisation_with_the_same_code_gets_its_own_account(
+    client: AsyncClient, db: Database, tenants: Tenants, acme: Tenant, erp: dict[str, str]
+) -> None:
+    globex = await tenants.create("Globex")
+    globex_erp = await api_key(db, tenants, globex, ["integrations.push"])
+    ours = await push(client, DEBTORS, erp, [debtor("D-1")])
+    theirs = await push(client, DEBTORS, globex_erp, [debtor("D-1", name="Globex debtor")])
+    assert outcomes(theirs) == ["created"] and theirs["results"][0]["id"] != ours["results"][0]["id"]
+    [account] = await rows_of(db, acme, Account)
+    assert account.name == "Debtor D-1"
+
+
+async def test_a_push_costs_the_same_statements_for_5_or_300_records(
+    client: AsyncClient, db: Database, erp: dict[str, str]
+) -> None:
+    await reps(client, erp, "PH01")
+    sent: list[str] = []
+
+    def log(record: Any) -> None:
+        sent.append(record.query)
+
+    def count(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        sent.append(statement)
+
+    async with db.sessions() as session:
+        driver = (await (await session.connection()).get_raw_connection()).driver_connection
+    driver.add_query_logger(log)
+    event.listen(db.engine.sync_engine, "before_cursor_execute", count)
+    try:
+        seen = []
+        for size, prefix in ((5, "A"), (300, "B"), (300, "B")):
+            sent.clear()
+            await push(
+                client, DEBTORS, erp, [debtor(f"{prefix}-{i}", sales_rep_codes=["PH01"]) for i in range(size)]
+            )
+            seen.append(len(sent))
+    finally:
+        event.remove(db.engine.sync_engine, "before_cursor_execute", count)
+        driver.remove_query_logger(log)
+    assert seen[0] == seen[1] and seen[2] <= seen[1], seen

@@ -5,7 +5,7 @@ differs), all unchanged (the changed batch again). The API side posts the batch 
 server (`crmapi serve`) with an API key; the SQL side runs, as `crmapi_app` with the
 organisation bound, COPY into a temporary table and one `INSERT ... ON CONFLICT DO UPDATE ...
 WHERE (...) IS DISTINCT FROM (...)` statement writing the same account, sales-rep link, history
-and outbox rows (`baseline.py`). The outbox is drained before each timed step, so the relay
-and worker of an earlier step do not run during the next. Results go to stdout and
-`bench/results/erp.json`.
+and outbox rows (`baseline.py`). The relay has queued every event before each timed step, so it
+does not run during the next; no worker delivers them (delivery is not what is measured).
+Results go to stdout and `bench/results/erp.json`.
 """

@@ -14,7 +14,7 @@ from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 from swagger_ui_bundle import swagger_ui_path
 
-from crmapi import embedded, errors, logs
+from crmapi import embedded, errors, garbage, logs
 from crmapi.access.api_keys.router import router as api_keys_router
 from crmapi.access.business_units.router import router as business_units_router
 from crmapi.access.groups import router as groups
@@ -85,6 +85,8 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if in_process_worker:
             tasks.append(asyncio.create_task(run_supervised(app.state.db, redis_url)))
         app.state.queue = queue
+    if app.state.background:
+        garbage.freeze_startup_objects()
     log.info(
         "serving on http://%s:%s (docs at http://%s:%s/docs)",
         settings.host,

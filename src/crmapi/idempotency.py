@@ -7,6 +7,7 @@ its answer; the same key with another body is 409. 2xx and 4xx answers are kept,
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Callable, Coroutine
 from datetime import datetime
 from typing import Any, TypeVar
@@ -24,6 +25,7 @@ from crmapi.access.dependencies import CurrentActor
 from crmapi.base import Base, Tenant, utcnow
 from crmapi.db import DbSession
 from crmapi.errors import Conflict, Unprocessable, problem_response, to_problem_error
+from crmapi.garbage import quiet_gc
 from crmapi.ids import new_id
 from crmapi.query_params import one_valued, refuse_repeated
 
@@ -150,6 +152,18 @@ async def claim_idempotency_key(request: Request, session: DbSession, actor: Cur
 Idempotent = Depends(claim_idempotency_key)
 
 
+class JsonRequest(Request):
+    """Parses a JSON body with the garbage collector paused (see crmapi.garbage): a 3 MB body
+    took 150 ms instead of 45 ms with it running."""
+
+    async def json(self) -> Any:
+        if not hasattr(self, "_json"):
+            body = await self.body()
+            with quiet_gc():
+                self._json = json.loads(body)
+        return self._json
+
+
 class CrmRoute(APIRoute):
     """Replays stored answers and stores new ones inside the request's transaction; refuses a
     one-valued query parameter sent twice."""
@@ -159,6 +173,7 @@ class CrmRoute(APIRoute):
         once = one_valued(self.dependant)
 
         async def handle(request: Request) -> Response:
+            request = JsonRequest(request.scope, request.receive)
             refuse_repeated(request, once)
             try:
                 response = await handler(request)

@@ -16,6 +16,7 @@ from crmapi.access.models import SalesRep
 from crmapi.accounts import service as accounts
 from crmapi.custom_fields import service as custom_fields
 from crmapi.errors import FieldError
+from crmapi.garbage import quiet_gc
 from crmapi.ids import new_id
 from crmapi.integrations import feed
 from crmapi.integrations.feed import Batch, Column, created_only, same
@@ -77,16 +78,13 @@ SPEC = feed.Spec(
         same("sales_rep_codes"),
     ),
     current="""
-        SELECT a.id, a.name, a.classification, a.credit_rating, a.credit_limit_amount,
+        SELECT a.name, a.classification, a.credit_rating, a.credit_limit_amount,
             a.credit_limit_currency, a.payment_terms, a.payment_methods, a.price_level, a.status,
-            a.custom, a.deleted_at, coalesce(r.codes, '{}') AS sales_rep_codes
-        FROM erp_debtors s
-        JOIN accounts a ON a.org_id = :org_id AND a.id = s.id
-        LEFT JOIN LATERAL (
-            SELECT array_agg(r.sales_rep_code ORDER BY r.sales_rep_code COLLATE "C") AS codes
-            FROM account_sales_reps r WHERE r.org_id = :org_id AND r.account_id = a.id
-        ) r ON true
-        WHERE NOT s.is_new""",
+            a.custom, a.deleted_at,
+            coalesce((SELECT array_agg(r.sales_rep_code ORDER BY r.sales_rep_code COLLATE "C")
+                      FROM account_sales_reps r WHERE r.org_id = $1 AND r.account_id = a.id),
+                     '{}') AS sales_rep_codes
+        FROM accounts a WHERE a.org_id = $1 AND a.id = s.id""",
     staged={"number": "bigint", "search_text": "text"},
     inserted={
         "number": "m.number",
@@ -99,12 +97,12 @@ SPEC = feed.Spec(
     extra=""",
 links_gone AS (
     DELETE FROM account_sales_reps r USING judged j
-    WHERE r.org_id = :org_id AND r.account_id = j.id AND NOT j.is_new AND j.changes ? 'sales_rep_codes'
+    WHERE r.org_id = $1 AND r.account_id = j.id AND NOT j.is_new AND j.changes ? 'sales_rep_codes'
         AND r.sales_rep_code <> ALL (j.new_sales_rep_codes)
 ),
 links_new AS (
     INSERT INTO account_sales_reps (org_id, id, account_id, sales_rep_code)
-    SELECT :org_id, gen_random_uuid(), j.id, c.code
+    SELECT $1, crmapi_uuid7(), j.id, c.code
     FROM judged j JOIN written w ON w.id = j.id CROSS JOIN LATERAL unnest(j.new_sales_rep_codes) AS c(code)
     WHERE c.code <> ALL (coalesce(j.old_sales_rep_codes, '{}'))
 )""",
@@ -115,11 +113,13 @@ links_new AS (
 async def push(session: AsyncSession, actor: Actor, records: list[Any]) -> dict[str, Any]:
     """Upsert the debtors by code; every record is answered on its own, in the order sent."""
     batch = feed.parse(records, DebtorRecord)
+    conn = await feed.driver(session)
     await _known_sales_reps(session, batch)
+    codes = [r.code for _, r in batch.valid]
     existing = {
-        row.code: row
+        row["code"]: row
         for row in await feed.lock_existing(
-            session, actor, SPEC, "id, code, number, name, classification", [r.code for _, r in batch.valid]
+            conn, actor, SPEC, "id, code, number, name, classification", codes
         )
     }
     custom = await _checked_custom(session, actor, batch, existing)
@@ -127,17 +127,17 @@ async def push(session: AsyncSession, actor: Actor, records: list[Any]) -> dict[
     numbers = iter(await accounts.next_numbers(session, actor.org_id, "account", len(new)) if new else ())
     currency = await accounts.org_currency(session, actor) if _needs_currency(batch) else None
     rows, staged = [], []
-    for (index, record), (history_id, event_id) in zip(batch.valid, feed.ids(len(batch.valid)), strict=True):
-        current = existing.get(record.code)
-        number = current.number if current else next(numbers)
-        record_id = current.id if current else new_id()
-        text = _search_text(record, current, number)
-        row = _row(record, current, currency, custom.get(index, {}))
-        rows.append((index, record_id, current is None, *row, number, text, history_id, event_id))
-        staged.append((index, record.code, record_id))
-    written = await feed.write(session, actor, SPEC, rows, datetime.now(UTC)) if rows else []
-    feed.outcomes(batch, staged, written)
-    return batch.answer()
+    with quiet_gc():
+        for index, record in batch.valid:
+            current = existing.get(record.code)
+            number = current["number"] if current else next(numbers)
+            record_id = current["id"] if current else new_id()
+            text = _search_text(record, current, number)
+            row = _row(record, current, currency, custom.get(index, {}))
+            rows.append((index, record_id, current is None, *row, number, text))
+            staged.append((index, record.code, record_id))
+    written = await feed.write(conn, actor, SPEC, rows, datetime.now(UTC)) if rows else []
+    return feed.outcomes(batch, staged, written)
 
 
 def _search_text(record: DebtorRecord, current: Any, number: int) -> str | None:
@@ -145,8 +145,8 @@ def _search_text(record: DebtorRecord, current: Any, number: int) -> str | None:
     classification = record.classification
     if current is not None:
         if "classification" not in record.model_fields_set:
-            classification = current.classification
-        if (record.name, classification) == (current.name, current.classification):
+            classification = current["classification"]
+        if (record.name, classification) == (current["name"], current["classification"]):
             return None
     return search.search_text(record.name, str(number), record.code, classification)
 

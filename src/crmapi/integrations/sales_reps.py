@@ -25,10 +25,7 @@ SPEC = feed.Spec(
     conflict="(org_id, code)",
     columns=(Column("name", "text"), Column("email", "text", 1), Column("active", "boolean", 2)),
     history=(created_only("code", "m.code"), same("name"), same("email"), same("active")),
-    current="""
-        SELECT r.id, r.name, r.email, r.active
-        FROM erp_sales_reps s JOIN sales_reps r ON r.org_id = :org_id AND r.id = s.id
-        WHERE NOT s.is_new""",
+    current="SELECT r.name, r.email, r.active FROM sales_reps r WHERE r.org_id = $1 AND r.id = s.id",
     watched="active",
 )
 
@@ -37,32 +34,21 @@ async def push(session: AsyncSession, actor: Actor, records: list[Any]) -> dict[
     """Upsert the records by code; every record is answered on its own, in the order sent. A
     record made inactive (or active again) changes what its members see: the policy is bumped."""
     batch = feed.parse(records, SalesRepRecord)
+    conn = await feed.driver(session)
     codes = [r.code for _, r in batch.valid]
-    existing = {row.code: row.id for row in await feed.lock_existing(session, actor, SPEC, "id, code", codes)}
+    existing = {
+        row["code"]: row["id"] for row in await feed.lock_existing(conn, actor, SPEC, "id, code", codes)
+    }
     rows, staged = [], []
-    for (index, record), (history_id, event_id) in zip(batch.valid, feed.ids(len(batch.valid)), strict=True):
+    for index, record in batch.valid:
         current = existing.get(record.code)
         sent = record.model_fields_set
         mask = _EVERYTHING if current is None else sum(bit for name, bit in _BITS.items() if name in sent)
         active = True if record.active is None else record.active
         record_id = current or new_id()
-        rows.append(
-            (
-                index,
-                record_id,
-                current is None,
-                mask,
-                record.code,
-                record.name,
-                record.email,
-                active,
-                history_id,
-                event_id,
-            )
-        )
+        rows.append((index, record_id, current is None, mask, record.code, record.name, record.email, active))
         staged.append((index, record.code, record_id))
-    written = await feed.write(session, actor, SPEC, rows, datetime.now(UTC)) if rows else []
-    if any(row.changed and not row.is_new for row in written):
+    written = await feed.write(conn, actor, SPEC, rows, datetime.now(UTC)) if rows else []
+    if any(row["changed"] and not row["is_new"] for row in written):
         await policy.changed(session, actor.org_id)
-    feed.outcomes(batch, staged, written)
-    return batch.answer()
+    return feed.outcomes(batch, staged, written)
