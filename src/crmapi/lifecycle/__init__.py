@@ -1,0 +1,1 @@
+"""The one life-cycle engine of leads, opportunities, activities and service requests."""

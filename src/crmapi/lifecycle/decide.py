@@ -1,0 +1,135 @@
+"""The transition decision: a pure function of (a type's configuration, the record's status, the
+move asked for, who asks), so every rule is testable without a database (DESIGN, binding).
+
+The caller locks the record, asks `decide`, and on `Allowed` writes the new status and a history
+row; a `Refused` maps straight to its HTTP answer: 409 when the life cycle has no such move (or
+the record is read-only, or the type's rules do not list the pair), 422 when the status is not
+one the type allows or a guard's input is missing, 403 when the pair's rules exclude the actor,
+naming those rules.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from uuid import UUID
+
+from crmapi.lifecycle.kinds import Kind
+
+
+@dataclass(frozen=True)
+class Status:
+    id: UUID
+    code: str
+    state: str
+
+
+@dataclass(frozen=True)
+class Mover:
+    """Who asks for the move, as the rules see them."""
+
+    member_id: UUID | None
+    unit_ids: frozenset[UUID] = frozenset()
+
+
+@dataclass(frozen=True)
+class Rule:
+    """A permitted move from one status to another, for the members and units it names (nobody
+    named: everyone)."""
+
+    id: UUID
+    name: str
+    from_status: UUID
+    to_status: UUID
+    member_ids: frozenset[UUID] = frozenset()
+    unit_ids: frozenset[UUID] = frozenset()
+
+    def admits(self, mover: Mover) -> bool:
+        if not self.member_ids and not self.unit_ids:
+            return True
+        return mover.member_id in self.member_ids or bool(self.unit_ids & mover.unit_ids)
+
+
+@dataclass(frozen=True)
+class TypeConfig:
+    """What decides a record's moves: its kind, the statuses its type allows, the type's rules
+    (none: every move of the life cycle), and the optional states the type uses."""
+
+    kind: Kind
+    statuses: Mapping[UUID, Status]
+    rules: tuple[Rule, ...] = ()
+    uses: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True)
+class Move:
+    to_status: UUID
+    reason: str | None = None  # why a lead or opportunity was lost
+
+
+@dataclass(frozen=True)
+class Allowed:
+    status: Status
+    rule: Rule | None  # the rule that let it through, when the type has rules
+
+
+@dataclass(frozen=True)
+class Refused:
+    http_status: int
+    slug: str
+    message: str
+    field: str | None = None
+    rules: tuple[Rule, ...] = ()
+
+
+Decision = Allowed | Refused
+
+# States a move into needs a reason for.
+NEEDS_REASON = frozenset({"lost"})
+
+
+def decide(config: TypeConfig, current: Status, move: Move, mover: Mover) -> Decision:
+    kind = config.kind
+    if current.state in kind.read_only:
+        return Refused(409, "read-only", f"A {_name(kind)} in state '{current.state}' cannot change.")
+    target = config.statuses.get(move.to_status)
+    if target is None:
+        return Refused(422, "status-not-allowed", "This type does not allow that status.", "body.status_id")
+    if target.id == current.id:
+        return Refused(409, "no-such-transition", f"The {_name(kind)} already has status '{target.code}'.")
+    if not _possible(kind, config, current.state, target.state):
+        return Refused(
+            409,
+            "no-such-transition",
+            f"A {_name(kind)} cannot go from '{current.state}' to '{target.state}'.",
+        )
+    if target.state in NEEDS_REASON and not (move.reason and move.reason.strip()):
+        return Refused(422, "reason-required", f"Moving to '{target.state}' needs a reason.", "body.reason")
+    if not config.rules:
+        return Allowed(target, None)
+    listed = tuple(r for r in config.rules if (r.from_status, r.to_status) == (current.id, target.id))
+    if not listed:
+        return Refused(
+            409,
+            "no-such-transition",
+            f"This type's rules do not allow going from '{current.code}' to '{target.code}'.",
+        )
+    admitting = next((r for r in listed if r.admits(mover)), None)
+    if admitting is None:
+        names = ", ".join(f"'{r.name}'" for r in listed)
+        return Refused(403, "transition-rule", f"Refused by the transition rule {names}.", rules=listed)
+    return Allowed(target, admitting)
+
+
+def _possible(kind: Kind, config: TypeConfig, source: str, target: str) -> bool:
+    """The life cycle has the move: along an edge, or to another status of the same state (an
+    opportunity's stages) while the state still has a way on."""
+    if target in kind.optional and target not in config.uses:
+        return False
+    if source == target:
+        return not kind.final(source)
+    return kind.has_edge(source, target)
+
+
+def _name(kind: Kind) -> str:
+    return kind.name.replace("_", " ")
