@@ -12,6 +12,7 @@ from sqlalchemy.engine import make_url
 from crmapi import embedded
 from crmapi.db import libpq_dsn, url_with_database
 from crmapi.migrate import migrate
+from crmapi.settings import APP_ROLE
 
 ROOT = Path(__file__).resolve().parents[1]
 STATE = ROOT / ".crmapi" / "bench"
@@ -25,6 +26,11 @@ def server_url() -> tuple[str, str]:
         where = make_url(configured)
         return configured, f"TEST_DATABASE_URL, {where.host or 'local socket'}:{where.port or 5432}"
     return embedded.start_postgres(STATE, database="postgres"), f"embedded in {STATE / 'pg'}"
+
+
+def app_url(owner_url: str) -> str:
+    """crmapi_app on the bench database, as the server connects (row-level security applies)."""
+    return make_url(libpq_dsn(owner_url)).set(username=APP_ROLE).render_as_string(hide_password=False)
 
 
 async def connect(url: str) -> asyncpg.Connection:

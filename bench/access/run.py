@@ -10,14 +10,10 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy.engine import make_url
-
 from bench import database, wrk
 from bench import report as bench_report
 from bench.access import actor, explain, lists, load, report
-from crmapi.db import libpq_dsn, make_engine, make_sessions, url_with_database
-from crmapi.migrate import migrate
-from crmapi.settings import APP_ROLE
+from crmapi.db import make_engine, make_sessions
 
 NAME = "crmapi_bench_access"
 
@@ -40,37 +36,12 @@ def progress(text: str) -> None:
     print(text, file=sys.stderr, flush=True)
 
 
-async def _on_maintenance_db(server: str, sql: str) -> None:
-    conn = await database.connect(url_with_database(server, "postgres"))
-    try:
-        await conn.execute(sql)
-    finally:
-        await conn.close()
-
-
-async def _create(server: str) -> str:
-    await _drop(server)
-    await _on_maintenance_db(server, f'CREATE DATABASE "{NAME}"')
-    url = url_with_database(server, NAME)
-    await asyncio.to_thread(migrate, url)  # Alembic's env calls asyncio.run: a thread of its own
-    return url
-
-
-async def _drop(server: str) -> None:
-    await _on_maintenance_db(server, f'DROP DATABASE IF EXISTS "{NAME}" WITH (FORCE)')
-
-
-def _app_url(owner_url: str) -> str:
-    """crmapi_app on the bench database, as the server connects (row-level security applies)."""
-    return make_url(libpq_dsn(owner_url)).set(username=APP_ROLE).render_as_string(hide_password=False)
-
-
 async def bench(opts: Options) -> dict[str, Any]:
     wrk.binary()
     server_url, source = await asyncio.to_thread(database.server_url)
     progress(f"bench.access: PostgreSQL {source}; creating and migrating {NAME}")
     try:
-        url = await _create(server_url)
+        url = await database.create(server_url, NAME)
         loaded = await load.load(
             url,
             orgs=opts.orgs,
@@ -80,7 +51,7 @@ async def bench(opts: Options) -> dict[str, Any]:
             progress=progress,
         )
         counts = {**loaded.counts}
-        engine = make_engine(_app_url(url), pool_size=2, max_overflow=2)
+        engine = make_engine(database.app_url(url), pool_size=2, max_overflow=2)
         sessions = make_sessions(engine)
         try:
             timed = await actor.measure(
@@ -115,7 +86,7 @@ async def bench(opts: Options) -> dict[str, Any]:
         if opts.keep:
             progress(f"bench.access: kept {NAME} (--keep)")
         else:
-            await _drop(server_url)
+            await database.drop(server_url, NAME)
             progress(f"bench.access: dropped {NAME}")
 
 

@@ -17,13 +17,10 @@ from uuid import UUID
 
 import asyncpg
 import httpx
-from sqlalchemy.engine import make_url
 
 from bench import database, server
 from bench.erp import baseline
 from bench.report import RESULTS, machine
-from crmapi.db import libpq_dsn
-from crmapi.settings import APP_ROLE
 
 NAME = "crmapi_bench_erp"
 ADMIN = ("erp-admin@bench.test", "bench-password-1")
@@ -146,9 +143,7 @@ async def _run(opts: Options, url: str, client: httpx.AsyncClient, org_id: UUID)
         await client.post("/v1/integrations/erp/sales-reps", json={"records": reps}, headers=key)
     ).raise_for_status()
     owner = await database.connect(url)
-    app = await asyncpg.connect(
-        libpq_dsn(make_url(url).set(username=APP_ROLE).render_as_string(hide_password=False))
-    )
+    app = await database.connect(database.app_url(url))
     rng = random.Random(opts.seed)
     timings: dict[str, dict[str, list[float]]] = {side: {c: [] for c in CASES} for side in ("api", "sql")}
     try:
