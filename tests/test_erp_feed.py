@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import pytest
@@ -11,8 +12,9 @@ from sqlalchemy import event
 from crmapi.accounts.models import Account, AccountSalesRep
 from crmapi.db import Database
 from crmapi.history import HistoryEntry
+from crmapi.integrations import feed
 from crmapi.outbox import OutboxEvent
-from tests.permissions import api_key
+from tests.permissions import api_key, grant
 from tests.support import Tenant, Tenants, assert_problem, error_fields, rows_of
 
 DEBTORS = "/v1/integrations/erp/debtors"
@@ -334,3 +336,58 @@ async def test_a_push_costs_the_same_statements_for_5_or_300_records(
         event.remove(db.engine.sync_engine, "before_cursor_execute", count)
         driver.remove_query_logger(log)
     assert seen[0] == seen[1] and seen[2] <= seen[1], seen
+
+
+@pytest.mark.committed
+async def test_two_pushes_of_the_same_codes_at_once_take_turns(
+    committed_client: AsyncClient, committed_db: Database, committed_tenants: Tenants
+) -> None:
+    acme = await committed_tenants.create("Acme")
+    key = await api_key(committed_db, committed_tenants, acme, ["integrations.push"])
+    codes = [f"D-{i:03d}" for i in range(300)]
+    await push(committed_client, DEBTORS, key, [debtor(c) for c in codes])
+    forwards = [debtor(c, classification="a") for c in codes]
+    backwards = [debtor(c, classification="b") for c in reversed(codes)]
+    answers = await asyncio.gather(
+        committed_client.post(DEBTORS, json={"records": forwards}, headers=key),
+        committed_client.post(DEBTORS, json={"records": backwards}, headers=key),
+    )
+    # Both lock the rows in id order, so neither deadlocks (a 503 would say so); the second waits
+    # and then sees the first's values.
+    assert [a.status_code for a in answers] == [200, 200], [a.text[:300] for a in answers]
+    assert sorted(a.json()["updated"] for a in answers) == [300, 300]
+    rows = await rows_of(committed_db, acme, Account)
+    assert len({a.classification for a in rows}) == 1 and all(a.version == 3 for a in rows)
+
+
+async def test_a_code_created_meanwhile_is_that_records_conflict(
+    client: AsyncClient, db: Database, acme: Tenant, erp: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await push(client, DEBTORS, erp, [debtor("D-1")])
+    real = feed.lock_existing
+
+    async def blind(conn: Any, actor: Any, spec: Any, columns: str, codes: list[str]) -> list[Any]:
+        # What a push sees when another request inserts D-1 right after its lock.
+        return [row for row in await real(conn, actor, spec, columns, codes) if row["code"] != "D-1"]
+
+    monkeypatch.setattr(feed, "lock_existing", blind)
+    answer = await push(client, DEBTORS, erp, [debtor("D-1", name="Renamed"), debtor("D-2")])
+    assert outcomes(answer) == ["error", "created"]
+    assert answer["results"][0]["reason"] == "conflict"
+    assert {a.code: a.name for a in await rows_of(db, acme, Account)} == {
+        "D-1": "Debtor D-1",
+        "D-2": "Debtor D-2",
+    }
+
+
+async def test_a_member_with_integrations_push_is_named_in_history(
+    client: AsyncClient, db: Database, tenants: Tenants, acme: Tenant
+) -> None:
+    staff = await tenants.member(acme)
+    await grant(db, acme, staff, ("integrations.push",))
+    answer = await push(client, DEBTORS, staff.headers, [debtor("D-1")])
+    assert outcomes(answer) == ["created"]
+    [entry] = await rows_of(db, acme, HistoryEntry, entity="account")
+    assert (entry.actor_member_id, entry.actor_api_key_id) == (staff.id, None)
+    [account] = await rows_of(db, acme, Account)
+    assert account.owner_member_id is None
