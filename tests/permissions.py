@@ -178,6 +178,9 @@ class Records:
         if name == "field_id":
             body = {"kind": "account", "key": f"f_{suffix}", "label": "Field", "type": "text"}
             return str((await self._post("/v1/custom-fields", body))["id"])
+        if name == "status_id":
+            body = {"kind": "lead", "state": "in_progress", "name": f"Status {suffix}"}
+            return str((await self._post("/v1/config/statuses", body))["id"])
         if name == "unit_id":
             return str((await self._post("/v1/business-units", {"name": f"Unit {suffix}"}))["id"])
         if name == "sales_rep_id":

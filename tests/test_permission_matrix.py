@@ -296,6 +296,16 @@ MATRIX: dict[str, Entry] = {
         "401 204 204 403 403 403 403 404 403",
         params={"sales_rep_id": "linked_sales_rep_id", "member_id": "staff_member_id"},
     ),
+    "GET /v1/config/statuses": entry("", "401 200 200 200 200 403 403 200 403"),
+    "POST /v1/config/statuses": entry(
+        "config.manage",
+        "401 201 201 403 403 403 403 201 403",
+        unique(kind="lead", state="in_progress", name="Status {}"),
+    ),
+    "GET /v1/config/statuses/{status_id}": entry("", "401 200 200 200 200 403 403 404 403"),
+    "PATCH /v1/config/statuses/{status_id}": entry(
+        "config.manage", "401 200 200 403 403 403 403 404 403", fixed({"name": "Renamed"})
+    ),
     "POST /v1/integrations/erp/sales-reps": entry(
         "integrations.push", "401 200 200 403 403 403 403 200 200", erp_records(code="E{}", name="Rep")
     ),

@@ -45,6 +45,7 @@ from crmapi.history import HistoryEntry
 from crmapi.identity.models import Member, Organisation, User
 from crmapi.identity.security import hash_password
 from crmapi.ids import new_id
+from crmapi.lifecycle import defaults as lifecycle_defaults
 from crmapi.notes.models import Note
 from crmapi.tags.models import Tag
 
@@ -229,6 +230,7 @@ async def load(
         )
     )
     await bind_org(session, org_id)
+    await lifecycle_defaults.seed(session, org_id)
     # The organisation's account counter ends at the highest number the demo uses.
     numbers = await account_service.next_numbers(session, org_id, "account", accounts)
     rows, staff, customers, assigned = build(

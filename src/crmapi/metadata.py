@@ -8,6 +8,7 @@ from crmapi.custom_fields import models as _custom_fields
 from crmapi.history import HistoryEntry
 from crmapi.idempotency import IdempotencyKey
 from crmapi.identity import models as _identity
+from crmapi.lifecycle import models as _lifecycle
 from crmapi.notes import models as _notes
 from crmapi.outbox import OutboxEvent
 from crmapi.tags import models as _tags
@@ -23,6 +24,7 @@ __all__ = [
     "_contacts",
     "_custom_fields",
     "_identity",
+    "_lifecycle",
     "_notes",
     "_tags",
     "metadata",

@@ -15,7 +15,7 @@ CATALOGUE: dict[str, str] = {
     "accounts.view_any": "See every customer account (the seed's 'View Customer Accounts').",
     "accounts.manage": "Change, delete, restore and assign any account; implies accounts.view_any.",
     "tags.manage": "Manage the tag catalogue: create, rename, recolour and delete tags on every record.",
-    "config.manage": "Configure the organisation's CRM: custom fields of contacts and accounts.",
+    "config.manage": "Configure the organisation's CRM: custom fields, life-cycle statuses.",
     "sales_reps.manage": "Create, change and delete sales-rep records (linking members needs org.admin).",
     "integrations.push": "Push data from an ERP or other system (the ERP feed).",
 }

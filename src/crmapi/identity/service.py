@@ -22,6 +22,7 @@ from crmapi.identity.models import AuthSession, Member, Organisation, User
 from crmapi.identity.schemas import MemberCreate, MemberUpdate, OrganisationUpdate
 from crmapi.identity.security import Keys, hash_password, new_secret, same, verify_password
 from crmapi.ids import new_id
+from crmapi.lifecycle import defaults as lifecycle_defaults
 
 
 @dataclass(frozen=True)
@@ -63,6 +64,7 @@ async def create_organisation(
     session.add(member)
     await session.flush()
     await bootstrap.administrators(session, org.id, member.id)
+    await lifecycle_defaults.seed(session, org.id)
     system = Actor(org_id=org.id, kind="system")
     history.record(
         session,
