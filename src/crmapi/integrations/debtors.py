@@ -22,8 +22,6 @@ from crmapi.integrations import feed
 from crmapi.integrations.feed import Batch, Column, created_only, same
 from crmapi.integrations.schemas import DebtorRecord
 
-_CUSTOM = 128
-_SALES_REPS = 256
 # The record's fields and their bits in the staged `sent` mask (name is always sent).
 _BITS = {
     "classification": 1,
@@ -33,10 +31,9 @@ _BITS = {
     "payment_methods": 16,
     "price_level": 32,
     "status": 64,
-    "custom": _CUSTOM,
-    "sales_rep_codes": _SALES_REPS,
+    "custom": 128,
+    "sales_rep_codes": 256,
 }
-_EVERYTHING = sum(_BITS.values())
 _MONEY = (
     "CASE WHEN m.{v}credit_limit_amount IS NULL THEN NULL ELSE jsonb_build_object("
     "'amount', m.{v}credit_limit_amount::text, 'currency', m.{v}credit_limit_currency) END"
@@ -49,19 +46,22 @@ SPEC = feed.Spec(
     conflict="(org_id, code) WHERE code IS NOT NULL",
     columns=(
         Column("name", "text"),
-        Column("classification", "text", 1),
-        Column("credit_rating", "text", 2),
-        Column("credit_limit_amount", "numeric(19, 4)", 4),
-        Column("credit_limit_currency", "char(3)", 4),
-        Column("payment_terms", "text", 8),
-        Column("payment_methods", "text[]", 16),
-        Column("price_level", "text", 32),
-        Column("status", "text", 64),
+        Column("classification", "text", _BITS["classification"]),
+        Column("credit_rating", "text", _BITS["credit_rating"]),
+        Column("credit_limit_amount", "numeric(19, 4)", _BITS["credit_limit"]),
+        Column("credit_limit_currency", "char(3)", _BITS["credit_limit"]),
+        Column("payment_terms", "text", _BITS["payment_terms"]),
+        Column("payment_methods", "text[]", _BITS["payment_methods"]),
+        Column("price_level", "text", _BITS["price_level"]),
+        Column("status", "text", _BITS["status"]),
         # Merged key by key; a null value removes its key.
         Column(
-            "custom", "text", _CUSTOM, merge="jsonb_strip_nulls(coalesce(o.custom, '{}') || s.custom::jsonb)"
+            "custom",
+            "text",
+            _BITS["custom"],
+            merge="jsonb_strip_nulls(coalesce(o.custom, '{}') || s.custom::jsonb)",
         ),
-        Column("sales_rep_codes", "text[]", _SALES_REPS, stored=False),
+        Column("sales_rep_codes", "text[]", _BITS["sales_rep_codes"], stored=False),
     ),
     history=(
         same("name"),
@@ -154,8 +154,7 @@ def _search_text(record: DebtorRecord, current: Any, number: int) -> str | None:
 def _row(record: DebtorRecord, current: Any, currency: str | None, custom: dict[str, Any]) -> tuple[Any, ...]:
     """The staged values from `sent` to `sales_rep_codes` (a new account's defaults where the
     record leaves a field out)."""
-    sent = record.model_fields_set
-    mask = _EVERYTHING if current is None else sum(bit for name, bit in _BITS.items() if name in sent)
+    mask = feed.sent_mask(_BITS, record, current is None)
     limit = record.credit_limit
     return (
         mask,

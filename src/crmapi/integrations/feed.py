@@ -12,8 +12,10 @@ the cost of a Row object per record.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cached_property
 from typing import Any, Generic, TypeVar
 from uuid import UUID
 
@@ -60,6 +62,15 @@ class Batch(Generic[RecordT]):
             "failed": counts["error"],
             "results": results,
         }
+
+
+def sent_mask(bits: Mapping[str, int], record: BaseModel, new: bool) -> int:
+    """The record's `sent` mask: the bits of the fields it sent; a new record takes every field
+    (the staged defaults where it left one out)."""
+    if new:
+        return sum(bits.values())
+    sent = record.model_fields_set
+    return sum(bit for name, bit in bits.items() if name in sent)
 
 
 def at(index: int, *path: str | int) -> str:
@@ -137,6 +148,7 @@ class Spec:
     restores: bool = False  # the table soft-deletes; a pushed record comes back
     watched: str = ""  # a history key the caller wants to know changed (`changed` in the answer)
 
+    @cached_property
     def staging(self) -> dict[str, str]:
         return {
             "ord": "integer",
@@ -148,6 +160,7 @@ class Spec:
             **self.staged,
         }
 
+    @cached_property
     def statement(self) -> str:
         merged = ",\n        ".join(
             f"CASE WHEN s.sent & {c.bit} <> 0 OR {c.bit} = 0 THEN {c.merge or 's.' + c.name} "
@@ -251,7 +264,7 @@ async def lock_existing(conn: Any, actor: Actor, spec: Spec, columns: str, codes
 async def write(conn: Any, actor: Actor, spec: Spec, rows: list[tuple[Any, ...]], now: datetime) -> list[Any]:
     """Stage the rows (columns in `Spec.staging` order) with COPY and merge them; answers the
     records that were created, updated, or lost a race to create (`is_new` and not `written`)."""
-    columns = spec.staging()
+    columns = spec.staging
     definition = ", ".join(f"{name} {kind}" for name, kind in columns.items())
     await conn.execute(f"CREATE TEMP TABLE {spec.stage} ({definition}) ON COMMIT DROP")
     await conn.copy_records_to_table(spec.stage, records=rows, columns=list(columns))
@@ -259,7 +272,7 @@ async def write(conn: Any, actor: Actor, spec: Spec, rows: list[tuple[Any, ...]]
     # organisation's table to find the current ones.
     await conn.execute(f"ANALYZE {spec.stage}")
     result = await conn.fetch(
-        spec.statement(), actor.org_id, now, actor.member_id, actor.api_key_id, request_id_var.get()
+        spec.statement, actor.org_id, now, actor.member_id, actor.api_key_id, request_id_var.get()
     )
     # ON COMMIT DROP alone would keep it for the rest of an enclosing transaction.
     await conn.execute(f"DROP TABLE {spec.stage}")

@@ -16,14 +16,17 @@ from crmapi.integrations.feed import Column, created_only, same
 from crmapi.integrations.schemas import SalesRepRecord
 
 _BITS = {"email": 1, "active": 2}
-_EVERYTHING = sum(_BITS.values())
 
 SPEC = feed.Spec(
     table="sales_reps",
     entity=ENTITY,
     stage="erp_sales_reps",
     conflict="(org_id, code)",
-    columns=(Column("name", "text"), Column("email", "text", 1), Column("active", "boolean", 2)),
+    columns=(
+        Column("name", "text"),
+        Column("email", "text", _BITS["email"]),
+        Column("active", "boolean", _BITS["active"]),
+    ),
     history=(created_only("code", "m.code"), same("name"), same("email"), same("active")),
     current="SELECT r.name, r.email, r.active FROM sales_reps r WHERE r.org_id = $1 AND r.id = s.id",
     watched="active",
@@ -42,8 +45,7 @@ async def push(session: AsyncSession, actor: Actor, records: list[Any]) -> dict[
     rows, staged = [], []
     for index, record in batch.valid:
         current = existing.get(record.code)
-        sent = record.model_fields_set
-        mask = _EVERYTHING if current is None else sum(bit for name, bit in _BITS.items() if name in sent)
+        mask = feed.sent_mask(_BITS, record, current is None)
         active = True if record.active is None else record.active
         record_id = current or new_id()
         rows.append((index, record_id, current is None, mask, record.code, record.name, record.email, active))
