@@ -27,6 +27,9 @@ from crmapi.db import Database, bind_org
 from crmapi.identity.models import ApiKey
 from crmapi.identity.security import new_secret
 from crmapi.ids import new_id
+from crmapi.lifecycle.types import RULES, TYPES
+from crmapi.options.catalogue import CATEGORIES, LISTS, STATUSES
+from crmapi.options.spec import OptionList
 from tests.support import Member, Tenant, Tenants
 
 PERSONAS = (
@@ -41,6 +44,8 @@ PERSONAS = (
     "key",
 )
 KEY_CAPABILITY = "integrations.push"
+# Every configurable list under /v1/config, by the path parameter naming one of its values.
+CONFIG_LISTS = {spec.param: spec for spec in (*LISTS, TYPES, RULES)}
 
 
 async def write(db: Database, org_id: UUID, *rows: Any) -> None:
@@ -129,7 +134,7 @@ class Records:
 
     async def delete(self, name: str) -> None:
         """Soft-delete the named record as the administrator (for restore routes)."""
-        kind = "accounts" if name == "account_id" else "contacts"
+        kind = {"account_id": "accounts", "lead_id": "leads"}.get(name, "contacts")
         answer = await self.client.delete(
             f"/v1/{kind}/{await self.get(name)}", headers=self.people.acme.admin.headers
         )
@@ -158,6 +163,31 @@ class Records:
         await self._post(f"/v1/accounts/{other['id']}/assignments", other_customer)
         self.made |= {"contact_id": contact, "account_id": account}
 
+    async def option_body(self, spec: OptionList, suffix: str) -> dict[str, Any]:
+        """A body that creates a value of the list."""
+        body: dict[str, Any] = {"name": f"{spec.noun.capitalize()} {suffix}"}
+        if spec is STATUSES:
+            body |= {"kind": "lead", "state": "in_progress"}
+        if spec in (TYPES, CATEGORIES):
+            body["kind"] = "lead"
+        if spec is RULES:
+            answer = await self.client.get(
+                f"/v1/config/types/{await self.get('type_id')}", headers=self.people.acme.admin.headers
+            )
+            first, second = answer.json()["status_ids"][:2]
+            body |= {"from_status_id": first, "to_status_id": second}
+        return body
+
+    async def _option(self, spec: OptionList, suffix: str) -> str:
+        """A value of a configurable list: made when the list takes new ones, else its first."""
+        path = spec.prefix()
+        if spec.parent is not None:
+            path = path.replace(f"{{{spec.parent.param}}}", await self.get(spec.parent.param))
+        if spec.create is not None:
+            return str((await self._post(path, await self.option_body(spec, suffix)))["id"])
+        answer = await self.client.get(path, headers=self.people.acme.admin.headers)
+        return str(answer.json()["items"][0]["id"])
+
     async def _make(self, name: str) -> str:
         suffix = new_id().hex[-8:]
         if name in ("contact_id", "account_id"):
@@ -178,9 +208,25 @@ class Records:
         if name == "field_id":
             body = {"kind": "account", "key": f"f_{suffix}", "label": "Field", "type": "text"}
             return str((await self._post("/v1/custom-fields", body))["id"])
-        if name == "status_id":
-            body = {"kind": "lead", "state": "in_progress", "name": f"Status {suffix}"}
-            return str((await self._post("/v1/config/statuses", body))["id"])
+        if name == "lead_id":  # owned by the administrator, assigned to the rep
+            body = {"description": f"Lead {suffix}", "assigned_member_id": str(self.people.ids["rep"])}
+            return str((await self._post("/v1/leads", body))["id"])
+        if name == "started_lead_id":
+            lead = await self.get("lead_id")
+            await self._post(f"/v1/leads/{lead}/start", {})
+            return lead
+        if name == "unit_lead_id":  # waiting in a unit the rep belongs to, nobody assigned
+            unit = await self.get("unit_id")
+            answer = await self.client.put(
+                f"/v1/business-units/{unit}/members/{self.people.ids['rep']}",
+                headers=self.people.acme.admin.headers,
+            )
+            assert answer.status_code == 204, answer.text
+            return str(
+                (await self._post("/v1/leads", {"description": "Unit lead", "business_unit_id": unit}))["id"]
+            )
+        if name in CONFIG_LISTS:
+            return await self._option(CONFIG_LISTS[name], suffix)
         if name == "unit_id":
             return str((await self._post("/v1/business-units", {"name": f"Unit {suffix}"}))["id"])
         if name == "sales_rep_id":

@@ -69,7 +69,10 @@ def test_losing_needs_a_reason() -> None:
     config = TypeConfig(LEAD, statuses)
     started, lost = by_code(statuses, "in_progress-0"), by_code(statuses, "lost-0")
     refused = decide(config, started, Move(lost.id, reason="  "), Mover(MEMBERS[0]))
-    assert isinstance(refused, Refused) and (refused.http_status, refused.field) == (422, "body.reason")
+    assert isinstance(refused, Refused) and (refused.http_status, refused.field) == (
+        422,
+        "body.lost_reason_id",
+    )
     assert isinstance(decide(config, started, Move(lost.id, reason="price"), Mover(MEMBERS[0])), Allowed)
 
 

@@ -17,7 +17,8 @@ import pytest
 from httpx import AsyncClient
 
 from crmapi.db import Database
-from tests.permissions import PERSONAS, Records, people
+from crmapi.options.spec import OptionList
+from tests.permissions import CONFIG_LISTS, PERSONAS, Records, people
 from tests.support import PASSWORD, Tenants
 
 Body = Callable[[Records], Any]
@@ -67,6 +68,13 @@ def unique(**value: Any) -> Body:
     async def make(records: Records) -> dict[str, Any]:
         suffix = records.suffix()
         return {k: v.format(suffix) if isinstance(v, str) else v for k, v in value.items()}
+
+    return make
+
+
+def option(spec: OptionList) -> Body:
+    async def make(records: Records) -> dict[str, Any]:
+        return await records.option_body(spec, records.suffix())
 
     return make
 
@@ -296,16 +304,6 @@ MATRIX: dict[str, Entry] = {
         "401 204 204 403 403 403 403 404 403",
         params={"sales_rep_id": "linked_sales_rep_id", "member_id": "staff_member_id"},
     ),
-    "GET /v1/config/statuses": entry("", "401 200 200 200 200 403 403 200 403"),
-    "POST /v1/config/statuses": entry(
-        "config.manage",
-        "401 201 201 403 403 403 403 201 403",
-        unique(kind="lead", state="in_progress", name="Status {}"),
-    ),
-    "GET /v1/config/statuses/{status_id}": entry("", "401 200 200 200 200 403 403 404 403"),
-    "PATCH /v1/config/statuses/{status_id}": entry(
-        "config.manage", "401 200 200 403 403 403 403 404 403", fixed({"name": "Renamed"})
-    ),
     "POST /v1/integrations/erp/sales-reps": entry(
         "integrations.push", "401 200 200 403 403 403 403 200 200", erp_records(code="E{}", name="Rep")
     ),
@@ -315,14 +313,81 @@ MATRIX: dict[str, Entry] = {
 }
 
 
+def config_entries() -> dict[str, Entry]:
+    """Every configurable list answers alike: staff read, `config.manage` changes; a nested list
+    of another organisation's parent is a 404 like any other record of it."""
+    entries = {}
+    for spec in CONFIG_LISTS.values():
+        listed, one = spec.prefix(), f"{spec.prefix()}/{{{spec.param}}}"
+        other_list = "404" if spec.parent else "200"
+        entries[f"GET {listed}"] = entry("", f"401 200 200 200 200 403 403 {other_list} 403")
+        entries[f"GET {one}"] = entry("", "401 200 200 200 200 403 403 404 403")
+        entries[f"PATCH {one}"] = entry(
+            "config.manage", "401 200 200 403 403 403 403 404 403", fixed({"name": "Renamed"})
+        )
+        if spec.create is not None:
+            entries[f"POST {listed}"] = entry(
+                "config.manage",
+                f"401 201 201 403 403 403 403 {'404' if spec.parent else '201'} 403",
+                option(spec),
+            )
+    return entries
+
+
+def lead_entries() -> dict[str, Entry]:
+    """The target lead is the administrator's, assigned to the rep; customers and keys without
+    leads.view_any are refused outright, another rep does not see it."""
+    seen, moved = "401 200 200 200 404 403 403 404 403", "leads.manage"
+    started = {"lead_id": "started_lead_id"}
+    return {
+        "GET /v1/leads": entry("leads.view_any", "401 200+ 200+ 200+ 200- 403 403 200- 403", listed="id"),
+        "POST /v1/leads": entry("", "401 201 201 201 201 403 403 201 403", fixed({"description": "New"})),
+        "GET /v1/leads/{lead_id}": entry("leads.view_any", seen),
+        "PATCH /v1/leads/{lead_id}": entry(moved, seen, fixed({"call_tries": 2})),
+        "DELETE /v1/leads/{lead_id}": entry(moved, seen.replace("200", "204")),
+        "POST /v1/leads/{lead_id}/restore": entry(
+            moved, "401 200 200 403 403 403 403 404 403", deleted="lead_id"
+        ),
+        "POST /v1/leads/{lead_id}/accept": entry(moved, seen, params={"lead_id": "unit_lead_id"}),
+        "POST /v1/leads/{lead_id}/start": entry(moved, seen),
+        "POST /v1/leads/{lead_id}/win": entry(moved, seen, params=started),
+        "POST /v1/leads/{lead_id}/lose": entry(moved, seen, lost_reason, params=started),
+        "POST /v1/leads/{lead_id}/cancel": entry(moved, seen),
+        "POST /v1/leads/{lead_id}/transitions": entry(moved, seen, in_progress_status),
+        "GET /v1/leads/{lead_id}/history": entry("leads.view_any", seen),
+        "GET /v1/leads/{lead_id}/notes": entry("leads.view_any", seen),
+        "POST /v1/leads/{lead_id}/notes": entry(
+            "leads.view_any", seen.replace("200", "201"), fixed({"body": "Called."})
+        ),
+    }
+
+
+async def lost_reason(records: Records) -> dict[str, Any]:
+    return {"lost_reason_id": await records.get("lost_reason_id")}
+
+
+async def in_progress_status(records: Records) -> dict[str, Any]:
+    answer = await records.client.get(
+        "/v1/config/statuses",
+        params={"kind": "lead", "state": "in_progress"},
+        headers=records.people.acme.admin.headers,
+    )
+    return {"status_id": answer.json()["items"][0]["id"]}
+
+
+MATRIX |= config_entries() | lead_entries()
+
+
 def _fill(path: str, made: dict[str, str]) -> str:
     return re.sub(r"\{(\w+)\}", lambda m: made[m.group(1)], path)
 
 
 async def _ask(client: AsyncClient, records: Records, route: str, persona: str, e: Entry) -> str:
     method, template = route.split(" ", 1)
+    # The record a list should (or should not) show: the kind the path names.
+    subject = next((n for n in ("account", "lead") if n in template), "contact")
     if e.listed:
-        await records.get("account_id")
+        await records.get(f"{subject}_id")
     if e.deleted:
         await records.delete(e.deleted)
     names = dict(e.params)
@@ -338,7 +403,7 @@ async def _ask(client: AsyncClient, records: Records, route: str, persona: str, 
     status = str(answer.status_code)
     if e.listed and answer.status_code == 200:
         ids = {str(item.get(e.listed)) for item in answer.json()["items"]}
-        target = records.made.get("account_id" if "account" in template else "contact_id")
+        target = records.made.get(f"{subject}_id")
         status += "+" if target in ids else "-"
     return status
 

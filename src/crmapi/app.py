@@ -28,6 +28,7 @@ from crmapi.health import router as health_router
 from crmapi.identity import router as identity
 from crmapi.identity.security import Keys, load_or_create_secret
 from crmapi.integrations.router import router as integrations_router
+from crmapi.leads.router import router as leads_router
 from crmapi.lifecycle.router import router as lifecycle_router
 from crmapi.limits import BodySizeLimit
 from crmapi.logs import RequestIdMiddleware
@@ -187,6 +188,7 @@ def create_app(
         groups.router,
         integrations_router,
         lifecycle_router,
+        leads_router,
     )
     for router in routers:
         app.include_router(router)

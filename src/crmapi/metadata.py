@@ -8,8 +8,10 @@ from crmapi.custom_fields import models as _custom_fields
 from crmapi.history import HistoryEntry
 from crmapi.idempotency import IdempotencyKey
 from crmapi.identity import models as _identity
+from crmapi.leads import models as _leads
 from crmapi.lifecycle import models as _lifecycle
 from crmapi.notes import models as _notes
+from crmapi.options import models as _options
 from crmapi.outbox import OutboxEvent
 from crmapi.tags import models as _tags
 
@@ -24,8 +26,10 @@ __all__ = [
     "_contacts",
     "_custom_fields",
     "_identity",
+    "_leads",
     "_lifecycle",
     "_notes",
+    "_options",
     "_tags",
     "metadata",
 ]

@@ -14,7 +14,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from crmapi.access.actor import Actor
 
-SubjectKind = Literal["contact", "account"]
+SubjectKind = Literal["contact", "account"]  # records with custom fields and tags
+NoteSubject = Literal["contact", "account", "lead"]  # records with notes
 Getter = Callable[[AsyncSession, Actor, UUID], Awaitable[Any]]
 
 
@@ -22,18 +23,20 @@ def _getters() -> dict[str, tuple[Getter, Getter]]:
     # Imported here: the domain services import this module's users, not the reverse.
     import crmapi.accounts.service as accounts
     from crmapi.contacts import service as contacts
+    from crmapi.leads import service as leads
 
     return {
         "contact": (contacts.get, contacts.get_for_change),
         "account": (accounts.get, accounts.get_for_change),
+        "lead": (leads.get, leads.get_for_change),
     }
 
 
-async def readable(session: AsyncSession, actor: Actor, kind: SubjectKind, subject_id: UUID) -> Any:
+async def readable(session: AsyncSession, actor: Actor, kind: NoteSubject, subject_id: UUID) -> Any:
     """The subject if the actor may see it; NotFound otherwise."""
     return await _getters()[kind][0](session, actor, subject_id)
 
 
-async def changeable(session: AsyncSession, actor: Actor, kind: SubjectKind, subject_id: UUID) -> Any:
+async def changeable(session: AsyncSession, actor: Actor, kind: NoteSubject, subject_id: UUID) -> Any:
     """The subject, locked, if the actor may change it; NotFound / Forbidden otherwise."""
     return await _getters()[kind][1](session, actor, subject_id)

@@ -14,13 +14,16 @@ CATALOGUE: dict[str, str] = {
     "accounts.create": "Create customer accounts (the creator owns them).",
     "accounts.view_any": "See every customer account (the seed's 'View Customer Accounts').",
     "accounts.manage": "Change, delete, restore and assign any account; implies accounts.view_any.",
+    "leads.create": "Create leads (the creator owns them).",
+    "leads.view_any": "See every lead, not only those owned, assigned or of the member's units.",
+    "leads.manage": "Change, move, remove and restore any lead; implies leads.view_any.",
     "tags.manage": "Manage the tag catalogue: create, rename, recolour and delete tags on every record.",
-    "config.manage": "Configure the organisation's CRM: custom fields, life-cycle statuses.",
+    "config.manage": "Configure the organisation's CRM: custom fields, statuses, types, rules and lists.",
     "sales_reps.manage": "Create, change and delete sales-rep records (linking members needs org.admin).",
     "integrations.push": "Push data from an ERP or other system (the ERP feed).",
 }
 
-STAFF_DEFAULT = frozenset({"contacts.create", "accounts.create"})
+STAFF_DEFAULT = frozenset({"contacts.create", "accounts.create", "leads.create"})
 
 
 def implies(held: frozenset[str], wanted: str) -> bool:

@@ -64,7 +64,7 @@ class TypeConfig:
 @dataclass(frozen=True)
 class Move:
     to_status: UUID
-    reason: str | None = None  # why a lead or opportunity was lost
+    reason: str | None = None  # why a lead or opportunity was lost (a lost reason id)
 
 
 @dataclass(frozen=True)
@@ -104,7 +104,9 @@ def decide(config: TypeConfig, current: Status, move: Move, mover: Mover) -> Dec
             f"A {_name(kind)} cannot go from '{current.state}' to '{target.state}'.",
         )
     if target.state in NEEDS_REASON and not (move.reason and move.reason.strip()):
-        return Refused(422, "reason-required", f"Moving to '{target.state}' needs a reason.", "body.reason")
+        return Refused(
+            422, "reason-required", f"Moving to '{target.state}' needs a reason.", "body.lost_reason_id"
+        )
     if not config.rules:
         return Allowed(target, None)
     listed = tuple(r for r in config.rules if (r.from_status, r.to_status) == (current.id, target.id))

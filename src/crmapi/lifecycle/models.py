@@ -1,14 +1,20 @@
-"""An organisation's configuration of the life cycles: its statuses, each mapped to a fixed state."""
+"""An organisation's configuration of the life cycles: statuses mapped to the fixed states, types,
+and the transition rules of a type."""
 
 from __future__ import annotations
 
-from sqlalchemy import Index, UniqueConstraint
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy import Index, UniqueConstraint, Uuid, text
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Mapped, mapped_column
 
-from crmapi.base import Base, Tenant, Timestamps, Versioned
+from crmapi.base import Base, tenant_fk
+from crmapi.options.models import Option
 
 
-class LifecycleStatus(Tenant, Timestamps, Versioned, Base):
+class LifecycleStatus(Option, Base):
     """A status records of one kind can have (a lead's "Qualifying", an opportunity's stage),
     mapped to one of the kind's states; `position` orders a board's columns."""
 
@@ -19,10 +25,52 @@ class LifecycleStatus(Tenant, Timestamps, Versioned, Base):
     )
 
     kind: Mapped[str]
-    code: Mapped[str]
-    name: Mapped[str]
-    description: Mapped[str | None]
     state: Mapped[str]
-    position: Mapped[int]
-    # An inactive status is not offered for new moves; records already in it keep it.
-    active: Mapped[bool] = mapped_column(default=True)
+
+
+class LifecycleType(Option, Base):
+    """What decides how records of one kind behave (DESIGN "Lifecycle engine"): the statuses they
+    may have with a default per state, the categories with a default, who may create them, how
+    long they should take, the priority and importance they start with, and (leads) whether
+    winning one converts it."""
+
+    __tablename__ = "lifecycle_types"
+    __extra_table_args__ = (
+        UniqueConstraint("org_id", "kind", "code"),
+        # One default type per kind: what a record gets when it names none.
+        Index(
+            "uq_lifecycle_types_default", "org_id", "kind", unique=True, postgresql_where=text("is_default")
+        ),
+    )
+
+    kind: Mapped[str]
+    is_default: Mapped[bool] = mapped_column(default=False)
+    status_ids: Mapped[list[UUID]] = mapped_column(ARRAY(Uuid), default=list)
+    default_status_ids: Mapped[list[UUID]] = mapped_column(ARRAY(Uuid), default=list)
+    category_ids: Mapped[list[UUID]] = mapped_column(ARRAY(Uuid), default=list)  # none listed: any
+    default_category_id: Mapped[UUID | None]
+    creating_unit_ids: Mapped[list[UUID]] = mapped_column(ARRAY(Uuid), default=list)  # none: anyone
+    # {"amount": 3, "unit": "days"}: expected completion = start + this.
+    complete_within: Mapped[dict[str, Any] | None]
+    default_priority: Mapped[int | None]
+    default_importance_id: Mapped[UUID | None]
+    auto_convert: Mapped[bool] = mapped_column(default=False)
+    conversion_classification: Mapped[str | None]
+    conversion_credit_rating: Mapped[str | None]
+
+
+class TransitionRule(Option, Base):
+    """A move a type permits, from one status to another, for the members and business units it
+    names (nobody named: everyone). Once a type has active rules, only the pairs they list move."""
+
+    __tablename__ = "transition_rules"
+    __extra_table_args__ = (
+        UniqueConstraint("org_id", "type_id", "code"),
+        tenant_fk(["type_id"], "lifecycle_types", ondelete="CASCADE"),
+    )
+
+    type_id: Mapped[UUID]
+    from_status_id: Mapped[UUID]
+    to_status_id: Mapped[UUID]
+    member_ids: Mapped[list[UUID]] = mapped_column(ARRAY(Uuid), default=list)
+    unit_ids: Mapped[list[UUID]] = mapped_column(ARRAY(Uuid), default=list)

@@ -10,7 +10,7 @@ from crmapi.base import Base, Tenant, Timestamps, Versioned, tenant_fk
 
 
 class Note(Tenant, Timestamps, Versioned, Base):
-    """A note on a contact or an account; its author may edit and delete it."""
+    """A note on a contact, an account or a lead; its author may edit and delete it."""
 
     __tablename__ = "notes"
     __extra_table_args__ = (
@@ -18,7 +18,7 @@ class Note(Tenant, Timestamps, Versioned, Base):
         Index("ix_notes_subject", "org_id", "subject", "subject_id", "created_at", "id"),
     )
 
-    subject: Mapped[str]  # contact | account
+    subject: Mapped[str]  # contact | account | lead
     subject_id: Mapped[UUID]
     author_member_id: Mapped[UUID | None]
     body: Mapped[str]

@@ -9,7 +9,7 @@ from sqlalchemy import Select, select
 from crmapi.access.actor import Actor
 from crmapi.notes.models import Note
 from crmapi.pagination import Sorting
-from crmapi.subjects import SubjectKind
+from crmapi.subjects import NoteSubject
 
 # Served by ix_notes_subject (org_id, subject, subject_id, created_at, id).
 SORTING = Sorting(columns={"created_at": Note.created_at}, id_column=Note.id, default="-created_at")
@@ -20,6 +20,6 @@ def live(actor: Actor) -> Select[Note]:
     return select(Note).where(Note.org_id == actor.org_id, Note.deleted_at.is_(None))
 
 
-def of_subject(actor: Actor, kind: SubjectKind, subject_id: UUID) -> Select[Note]:
+def of_subject(actor: Actor, kind: NoteSubject, subject_id: UUID) -> Select[Note]:
     """Live notes on one subject the caller has already found readable."""
     return live(actor).where(Note.subject == kind, Note.subject_id == subject_id)

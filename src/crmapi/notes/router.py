@@ -17,13 +17,14 @@ from crmapi.idempotency import CrmRoute, Idempotent
 from crmapi.notes import queries, service
 from crmapi.notes.schemas import NoteCreate, NoteListQuery, NoteRead, NoteUpdate
 from crmapi.pagination import Page, PageParams, paginate, render, render_page, select_fields
-from crmapi.subjects import SubjectKind
+from crmapi.subjects import NoteSubject
 
 router = APIRouter(tags=["notes"], route_class=CrmRoute, dependencies=[Idempotent])
 
 NotePath = Annotated[UUID, "note id"]
 ContactPath = Annotated[UUID, "contact id"]
 AccountPath = Annotated[UUID, "account id"]
+LeadPath = Annotated[UUID, "lead id"]
 LIST = problem_responses(400, 401, 403, 404, 422, 503)
 CREATE = problem_responses(401, 403, 404, 409, 422, 503)
 
@@ -32,7 +33,7 @@ async def _list(
     request: Request,
     session: DbSession,
     actor: Actor,
-    kind: SubjectKind,
+    kind: NoteSubject,
     subject_id: UUID,
     query: NoteListQuery,
 ) -> dict[str, Any]:
@@ -47,7 +48,7 @@ async def _list(
 async def _create(
     session: DbSession,
     actor: Actor,
-    kind: SubjectKind,
+    kind: NoteSubject,
     subject_id: UUID,
     body: NoteCreate,
     response: Response,
@@ -130,6 +131,40 @@ async def create_account_note(
     Send `Idempotency-Key` to make a retry safe: the same key replays the first answer.
     """
     return await _create(session, actor, "account", account_id, body, response)
+
+
+@router.get(
+    "/v1/leads/{lead_id}/notes",
+    operation_id="list_lead_notes",
+    summary="List a lead's shared notes",
+    response_model=Page[NoteRead],
+    response_model_exclude_unset=True,
+    responses=LIST,
+)
+async def list_lead_notes(
+    request: Request,
+    session: DbSession,
+    actor: StaffActor,
+    lead_id: LeadPath,
+    query: Annotated[NoteListQuery, Query()],
+) -> dict[str, Any]:
+    """The notes of a lead the caller can see, newest first, each with its author and time."""
+    return await _list(request, session, actor, "lead", lead_id, query)
+
+
+@router.post(
+    "/v1/leads/{lead_id}/notes",
+    operation_id="create_lead_note",
+    summary="Add a shared note to a lead",
+    status_code=status.HTTP_201_CREATED,
+    response_model=NoteRead,
+    responses=CREATE,
+)
+async def create_lead_note(
+    session: DbSession, actor: StaffActor, lead_id: LeadPath, body: NoteCreate, response: Response
+) -> NoteRead:
+    """Staff who can see the lead may add a note; they become its author."""
+    return await _create(session, actor, "lead", lead_id, body, response)
 
 
 @router.get(

@@ -9,7 +9,7 @@ from uuid import UUID
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from crmapi.pagination import PageParams
-from crmapi.subjects import SubjectKind
+from crmapi.subjects import NoteSubject
 from crmapi.types import Input
 
 NoteBody = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=20_000)]
@@ -38,7 +38,7 @@ class NoteRead(BaseModel):
 
     model_config = ConfigDict(from_attributes=True)
     id: UUID
-    subject: SubjectKind | None = Field(None, description="What the note is about.")
+    subject: NoteSubject | None = Field(None, description="What the note is about.")
     subject_id: UUID | None = None
     author_member_id: UUID | None = Field(None, description="The member who wrote it; only they may edit it.")
     body: str | None = None

@@ -20,7 +20,7 @@ from crmapi.errors import Forbidden, NotFound, Unprocessable
 from crmapi.notes import queries
 from crmapi.notes.models import Note
 from crmapi.notes.schemas import NoteCreate, NoteUpdate
-from crmapi.subjects import SubjectKind
+from crmapi.subjects import NoteSubject
 
 ENTITY = "note"
 # The columns a client writes; history compares exactly these.
@@ -38,14 +38,14 @@ def _about(note: Note) -> dict[str, Any]:
 
 async def _check_subject(session: AsyncSession, actor: Actor, note: Note) -> None:
     try:
-        await subjects.readable(session, actor, cast(SubjectKind, note.subject), note.subject_id)
+        await subjects.readable(session, actor, cast(NoteSubject, note.subject), note.subject_id)
     except NotFound:
         # Same answer as a note that does not exist: its subject's existence is not revealed either.
         raise NotFound("No note with this id.") from None
 
 
 async def subject_notes(
-    session: AsyncSession, actor: Actor, kind: SubjectKind, subject_id: UUID
+    session: AsyncSession, actor: Actor, kind: NoteSubject, subject_id: UUID
 ) -> Select[Note]:
     """The live notes of a subject the actor can read; 404 when the subject is not readable."""
     await subjects.readable(session, actor, kind, subject_id)
@@ -53,7 +53,7 @@ async def subject_notes(
 
 
 async def create(
-    session: AsyncSession, actor: Actor, kind: SubjectKind, subject_id: UUID, data: NoteCreate
+    session: AsyncSession, actor: Actor, kind: NoteSubject, subject_id: UUID, data: NoteCreate
 ) -> Note:
     """Add a note to a readable subject; the calling staff member is its author."""
     # API keys are refused too: a note needs an author member, the only one who may edit it.

@@ -1,0 +1,86 @@
+"""What an actor may read of leads: the scope every lead read and write starts from."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Select, or_, select
+
+from crmapi import search
+from crmapi.access.actor import Actor
+from crmapi.access.models import MemberUnit
+from crmapi.errors import Forbidden
+from crmapi.leads.models import Lead
+from crmapi.leads.schemas import LeadListQuery
+from crmapi.pagination import Sorting
+
+SORTING = Sorting(
+    columns={"created_at": Lead.created_at, "updated_at": Lead.updated_at, "number": Lead.number},
+    id_column=Lead.id,
+    default="created_at",
+)
+_EQUAL = (
+    "type_id",
+    "status_id",
+    "state",
+    "category_id",
+    "source",
+    "assigned_member_id",
+    "business_unit_id",
+    "owner_member_id",
+    "contact_id",
+    "account_id",
+)
+
+
+def scope(actor: Actor) -> Any:
+    return actor.remember("leads.scope", _scope)
+
+
+def _scope(actor: Actor) -> Any:
+    """Leads the actor may see: all with leads.view_any; else those it owns, is assigned, or that
+    are assigned to one of its business units (so a unit's members can accept them), and with
+    the organisation's unit visibility on, those of the units below its own."""
+    if actor.can("leads.view_any"):
+        return Lead.org_id == actor.org_id
+    if actor.member_id is None:
+        raise Forbidden("An API key needs the capability 'leads.view_any' here.", slug="missing-capability")
+    own_units = select(MemberUnit.business_unit_id).where(MemberUnit.member_id == actor.member_id)
+    paths = [
+        Lead.owner_member_id == actor.member_id,
+        Lead.assigned_member_id == actor.member_id,
+        Lead.business_unit_id.in_(own_units),
+    ]
+    if actor.unit_ids:
+        paths.append(Lead.business_unit_id.in_(actor.unit_ids))
+    return (Lead.org_id == actor.org_id) & or_(*paths)
+
+
+def readable(actor: Actor, *, deleted: bool = False) -> Select[Lead]:
+    state = Lead.deleted_at.is_not(None) if deleted else Lead.deleted_at.is_(None)
+    return select(Lead).where(scope(actor), state)
+
+
+def overdue(now: datetime | None = None) -> Any:
+    return Lead.completed_at.is_(None) & (Lead.expected_completion_at < (now or datetime.now(UTC)))
+
+
+def filtered(actor: Actor, f: LeadListQuery) -> Select[Lead]:
+    if f.deleted == "only" and not actor.can("leads.manage"):
+        raise Forbidden("Listing removed leads needs 'leads.manage'.", slug="missing-capability")
+    stmt = readable(actor, deleted=f.deleted == "only")
+    for key in _EQUAL:
+        value = getattr(f, key)
+        if value is not None:
+            stmt = stmt.where(getattr(Lead, key) == value)
+    if f.overdue is not None:
+        late = overdue()
+        stmt = stmt.where(late if f.overdue else ~late | Lead.expected_completion_at.is_(None))
+    if f.created_from:
+        stmt = stmt.where(Lead.created_at >= f.created_from)
+    if f.created_to:
+        stmt = stmt.where(Lead.created_at < f.created_to)
+    if f.q:
+        stmt = stmt.where(search.matches(Lead.search_text, f.q))
+    return stmt

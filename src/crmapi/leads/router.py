@@ -1,0 +1,330 @@
+"""HTTP for leads: the record, its moves through the life cycle, and its history."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Annotated, Any
+from uuid import UUID
+
+from fastapi import APIRouter, Body, Path, Query, Request, Response, status
+
+from crmapi import history
+from crmapi.access.actor import Actor
+from crmapi.access.dependencies import require, staff_or
+from crmapi.concurrency import IfMatch, etag, expected_version
+from crmapi.db import DbSession
+from crmapi.errors import problem_responses
+from crmapi.idempotency import CrmRoute, Idempotent
+from crmapi.leads import queries, service
+from crmapi.leads.models import Lead
+from crmapi.leads.schemas import (
+    CancelMove,
+    LeadCreate,
+    LeadListQuery,
+    LeadRead,
+    LeadUpdate,
+    LoseMove,
+    StartMove,
+    Transition,
+    WinMove,
+)
+from crmapi.pagination import Page, PageParams, paginate, render, render_page, select_fields
+
+router = APIRouter(prefix="/v1/leads", tags=["leads"], route_class=CrmRoute, dependencies=[Idempotent])
+
+# Leads are internal: staff, or an integration holding the view capability; customers never.
+Reader = Annotated[Actor, staff_or("leads.view_any")]
+Creator = Annotated[Actor, require("leads.create")]
+LeadPath = Annotated[UUID, Path(description="lead id")]
+ONE = problem_responses(401, 403, 404, 422, 503)
+MOVE = problem_responses(401, 403, 404, 409, 422, 503)
+_COPIED = tuple(k for k in LeadRead.model_fields if hasattr(Lead, k))
+
+
+def _row(lead: Lead, now: datetime) -> dict[str, Any]:
+    late = (
+        lead.completed_at is None
+        and lead.expected_completion_at is not None
+        and lead.expected_completion_at < now
+    )
+    return {**{k: getattr(lead, k) for k in _COPIED}, "overdue": late}
+
+
+def _rows(leads: Sequence[Lead]) -> list[dict[str, Any]]:
+    now = datetime.now(UTC)
+    return [_row(lead, now) for lead in leads]
+
+
+def _one(lead: Lead, response: Response, fields: set[str] | None = None) -> LeadRead:
+    response.headers["ETag"] = etag(lead.version)
+    return render(LeadRead, _rows([lead])[0], fields)
+
+
+@router.get(
+    "",
+    operation_id="list_leads",
+    summary="List leads",
+    response_model=Page[LeadRead],
+    response_model_exclude_unset=True,
+    responses=problem_responses(400, 401, 403, 422, 503),
+)
+async def list_leads(
+    request: Request, session: DbSession, actor: Reader, query: Annotated[LeadListQuery, Query()]
+) -> dict[str, Any]:
+    """Leads in the caller's scope: with `leads.view_any` all of them, else those it owns, is
+    assigned, or that are assigned to its business units."""
+    select_fields(LeadRead, query.fields)
+    rows, cursor, count = await paginate(
+        session,
+        queries.filtered(actor, query),
+        sorting=queries.SORTING,
+        params=query,
+        cursors=request.app.state.cursors,
+    )
+    return render_page(LeadRead, _rows(rows), cursor, count, query.fields)
+
+
+@router.post(
+    "",
+    operation_id="create_lead",
+    summary="Create a lead",
+    status_code=status.HTTP_201_CREATED,
+    response_model=LeadRead,
+    responses=problem_responses(401, 403, 404, 409, 422, 503),
+)
+async def create_lead(session: DbSession, actor: Creator, body: LeadCreate, response: Response) -> LeadRead:
+    """In its type's default pending status, with the type's default category, priority and
+    importance, and an expected completion from the type's "to be completed within". Without
+    `type_id`, the organisation's default lead type. A type limited to creating units refuses
+    others with 403 `type-not-allowed`."""
+    lead = await service.create(session, actor, body)
+    response.headers["Location"] = f"/v1/leads/{lead.id}"
+    return _one(lead, response)
+
+
+@router.get(
+    "/{lead_id}",
+    operation_id="get_lead",
+    summary="Get a lead",
+    response_model=LeadRead,
+    response_model_exclude_unset=True,
+    responses=ONE,
+)
+async def get_lead(
+    session: DbSession,
+    actor: Reader,
+    lead_id: LeadPath,
+    response: Response,
+    fields: Annotated[str | None, Query(max_length=2048, description="Comma-separated fields.")] = None,
+) -> LeadRead:
+    chosen = select_fields(LeadRead, fields)
+    return _one(await service.get(session, actor, lead_id), response, chosen)
+
+
+@router.patch(
+    "/{lead_id}",
+    operation_id="update_lead",
+    summary="Change a lead",
+    response_model=LeadRead,
+    responses=problem_responses(401, 403, 404, 409, 412, 422, 503),
+)
+async def update_lead(
+    session: DbSession,
+    actor: Reader,
+    lead_id: LeadPath,
+    body: LeadUpdate,
+    response: Response,
+    if_match: IfMatch = None,
+) -> LeadRead:
+    """Merge semantics. A cancelled lead is read-only (409 `read-only`); the type never changes
+    (409 `type-fixed`); contact and account only while empty (409). The owner, the assignee, a
+    member of the lead's unit or `leads.manage` may change it."""
+    lead = await service.update(session, actor, lead_id, body, expected_version(if_match))
+    return _one(lead, response)
+
+
+@router.delete(
+    "/{lead_id}",
+    operation_id="delete_lead",
+    summary="Remove a lead (soft)",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses=problem_responses(401, 403, 404, 412, 422, 503),
+)
+async def delete_lead(
+    session: DbSession, actor: Reader, lead_id: LeadPath, if_match: IfMatch = None
+) -> Response:
+    """The seed's Remove: the lead leaves every list until `leads.manage` restores it."""
+    await service.delete(session, actor, lead_id, expected_version(if_match))
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.post(
+    "/{lead_id}/restore",
+    operation_id="restore_lead",
+    summary="Restore a removed lead",
+    response_model=LeadRead,
+    responses=ONE,
+)
+async def restore_lead(session: DbSession, actor: Reader, lead_id: LeadPath, response: Response) -> LeadRead:
+    """Needs `leads.manage`."""
+    return _one(await service.restore(session, actor, lead_id), response)
+
+
+@router.post(
+    "/{lead_id}/accept",
+    operation_id="accept_lead",
+    summary="Take a lead assigned to your unit",
+    response_model=LeadRead,
+    responses=MOVE,
+)
+async def accept_lead(session: DbSession, actor: Reader, lead_id: LeadPath, response: Response) -> LeadRead:
+    """A member of the lead's business unit becomes its assignee; only while it is pending and
+    nobody is assigned (409 otherwise), only for unit members (403 `not-unit-member`)."""
+    return _one(await service.accept(session, actor, lead_id), response)
+
+
+@router.post(
+    "/{lead_id}/start",
+    operation_id="start_lead",
+    summary="Start progress on a lead",
+    response_model=LeadRead,
+    responses=MOVE,
+)
+async def start_lead(
+    session: DbSession,
+    actor: Reader,
+    lead_id: LeadPath,
+    response: Response,
+    body: Annotated[StartMove | None, Body()] = None,
+) -> LeadRead:
+    """Pending -> in progress (the type's default in-progress status unless `status_id` names
+    another). The lead must be assigned to a member first (409 `not-assigned`). The type's rules
+    apply (403 `transition-rule` naming them)."""
+    move = body or StartMove()
+    return _one(
+        await service.move(session, actor, lead_id, state="in_progress", status_id=move.status_id), response
+    )
+
+
+@router.post(
+    "/{lead_id}/win",
+    operation_id="win_lead",
+    summary="Mark a lead won",
+    response_model=LeadRead,
+    responses=MOVE,
+)
+async def win_lead(
+    session: DbSession,
+    actor: Reader,
+    lead_id: LeadPath,
+    response: Response,
+    body: Annotated[WinMove | None, Body()] = None,
+) -> LeadRead:
+    """In progress -> won."""
+    move = body or WinMove()
+    return _one(await service.move(session, actor, lead_id, state="won", status_id=move.status_id), response)
+
+
+@router.post(
+    "/{lead_id}/lose",
+    operation_id="lose_lead",
+    summary="Mark a lead lost",
+    response_model=LeadRead,
+    responses=MOVE,
+)
+async def lose_lead(
+    session: DbSession,
+    actor: Reader,
+    lead_id: LeadPath,
+    response: Response,
+    body: Annotated[LoseMove | None, Body()] = None,
+) -> LeadRead:
+    """In progress -> lost; `lost_reason_id` is required (422 `reason-required`)."""
+    move = body or LoseMove()
+    lead = await service.move(
+        session, actor, lead_id, state="lost", status_id=move.status_id, lost_reason_id=move.lost_reason_id
+    )
+    return _one(lead, response)
+
+
+@router.post(
+    "/{lead_id}/cancel",
+    operation_id="cancel_lead",
+    summary="Cancel a pending lead",
+    response_model=LeadRead,
+    responses=MOVE,
+)
+async def cancel_lead(
+    session: DbSession,
+    actor: Reader,
+    lead_id: LeadPath,
+    response: Response,
+    body: Annotated[CancelMove | None, Body()] = None,
+) -> LeadRead:
+    """Pending -> cancelled (409 `no-such-transition` from any other state); a cancelled lead is
+    read-only."""
+    move = body or CancelMove()
+    lead = await service.move(
+        session,
+        actor,
+        lead_id,
+        state="cancelled",
+        status_id=move.status_id,
+        cancellation_reason_id=move.cancellation_reason_id,
+    )
+    return _one(lead, response)
+
+
+@router.post(
+    "/{lead_id}/transitions",
+    operation_id="transition_lead",
+    summary="Move a lead to any status its type allows",
+    response_model=LeadRead,
+    responses=MOVE,
+)
+async def transition_lead(
+    session: DbSession, actor: Reader, lead_id: LeadPath, body: Transition, response: Response
+) -> LeadRead:
+    """The general move, also between statuses of one state (e.g. two in-progress steps). The
+    life cycle and the type's rules decide: 409 for a move they lack, 403 `transition-rule`
+    naming the rules that exclude the caller, 422 for a status the type does not allow or a lost
+    status without `lost_reason_id`."""
+    lead = await service.move(
+        session,
+        actor,
+        lead_id,
+        state=None,
+        status_id=body.status_id,
+        lost_reason_id=body.lost_reason_id,
+        cancellation_reason_id=body.cancellation_reason_id,
+    )
+    return _one(lead, response)
+
+
+@router.get(
+    "/{lead_id}/history",
+    operation_id="list_lead_history",
+    summary="A lead's history",
+    response_model=Page[history.HistoryRead],
+    response_model_exclude_unset=True,
+    responses=problem_responses(400, 401, 403, 404, 422, 503),
+)
+async def list_lead_history(
+    request: Request,
+    session: DbSession,
+    actor: Reader,
+    lead_id: LeadPath,
+    page: Annotated[PageParams, Query()],
+) -> dict[str, Any]:
+    """Who changed or moved it and when, newest first; a move's row has action `transition` with
+    the old and new status and state (and the rule that let it through)."""
+    await service.get(session, actor, lead_id)
+    rows, cursor, count = await paginate(
+        session,
+        history.of(service.ENTITY, lead_id),
+        sorting=history.HISTORY_SORTING,
+        params=page,
+        cursors=request.app.state.cursors,
+    )
+    return render_page(history.HistoryRead, rows, cursor, count, page.fields)

@@ -1,0 +1,372 @@
+"""Leads: created from a type's defaults, changed while not read-only, moved through the engine."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from crmapi import history, outbox, search
+from crmapi.access.actor import Actor
+from crmapi.access.models import BusinessUnit, MemberUnit
+from crmapi.accounts import queries as account_queries
+from crmapi.accounts.models import Account
+from crmapi.accounts.service import next_numbers
+from crmapi.concurrency import check_version
+from crmapi.contacts import queries as contact_queries
+from crmapi.contacts.models import Contact
+from crmapi.errors import Conflict, Forbidden, NotFound, Unprocessable
+from crmapi.identity.models import Member
+from crmapi.ids import new_id
+from crmapi.leads import queries
+from crmapi.leads.models import Lead
+from crmapi.leads.schemas import LeadCreate, LeadUpdate
+from crmapi.lifecycle import engine
+from crmapi.lifecycle.dates import expected_completion
+from crmapi.lifecycle.kinds import LEAD
+from crmapi.options.defaults import CALL_CODE, CALL_STATUS
+from crmapi.options.models import (
+    CancellationReason,
+    Category,
+    Competitor,
+    ImportanceLevel,
+    LeadSource,
+    LookupList,
+    LookupValue,
+    LostReason,
+)
+
+ENTITY = "lead"
+_SKIP = {"org_id", "id", "created_at", "updated_at", "version", "search_text", "deleted_at"}
+FIELDS = tuple(c.key for c in Lead.__table__.columns if c.key not in _SKIP)
+_ONCE = ("contact_id", "account_id")  # set once while empty (DESIGN: they never change after)
+_NOT_NULL = {"description", "call_tries", "product_refs", "competitor_ids"}
+
+
+def snapshot(lead: Lead) -> dict[str, Any]:
+    return {k: getattr(lead, k) for k in FIELDS}
+
+
+def derive(lead: Lead) -> None:
+    lead.search_text = search.search_text(
+        lead.first_name,
+        lead.last_name,
+        lead.company,
+        lead.email,
+        lead.phone,
+        str(lead.number),
+        lead.description,
+    )
+
+
+def _emit(
+    session: AsyncSession, actor: Actor, lead: Lead, action: str, changes: dict[str, Any] | None = None
+) -> None:
+    history.record(session, actor, entity=ENTITY, entity_id=lead.id, action=action, changes=changes)
+    payload: dict[str, Any] = {"version": lead.version}
+    if changes:
+        payload["fields"] = sorted(changes)
+    outbox.emit(session, actor, topic=f"lead.{action}", entity=ENTITY, entity_id=lead.id, payload=payload)
+
+
+# References ----------------------------------------------------------------------------------
+
+
+async def _one(session: AsyncSession, stmt: Any, field: str, message: str) -> None:
+    if (await session.execute(stmt)).first() is None:
+        raise Unprocessable.on(field, message)
+
+
+async def _lookup(session: AsyncSession, list_code: str, value: str, field: str) -> None:
+    stmt = (
+        select(LookupValue.id)
+        .join(LookupList, (LookupList.org_id == LookupValue.org_id) & (LookupList.id == LookupValue.list_id))
+        .where(LookupList.code == list_code, LookupList.active, LookupValue.code == value, LookupValue.active)
+    )
+    await _one(session, stmt, field, f"Not an active value of the lookup list {list_code}.")
+
+
+async def _check(
+    session: AsyncSession, actor: Actor, lead: Lead, changed: set[str], allowed: list[UUID]
+) -> None:
+    """Every reference a changed field makes names a record the organisation has (and the actor
+    can see, for contacts and accounts)."""
+    if "category_id" in changed and lead.category_id is not None:
+        if allowed and lead.category_id not in allowed:
+            raise Unprocessable.on("body.category_id", "The lead's type does not allow this category.")
+        stmt = select(Category.id).where(
+            Category.id == lead.category_id, Category.kind == "lead", Category.active
+        )
+        await _one(session, stmt, "body.category_id", "No active lead category with this id.")
+    if "source" in changed and lead.source is not None:
+        stmt = select(LeadSource.id).where(LeadSource.code == lead.source, LeadSource.active)
+        await _one(session, stmt, "body.source", "No active lead source with this code.")
+    if "importance_id" in changed and lead.importance_id is not None:
+        stmt = select(ImportanceLevel.id).where(ImportanceLevel.id == lead.importance_id)
+        await _one(session, stmt, "body.importance_id", "No importance level with this id.")
+    if "competitor_ids" in changed and lead.competitor_ids:
+        lead.competitor_ids = list(dict.fromkeys(lead.competitor_ids))
+        found = await session.execute(select(Competitor.id).where(Competitor.id.in_(lead.competitor_ids)))
+        if missing := set(lead.competitor_ids) - set(found.scalars()):
+            raise Unprocessable.on(
+                "body.competitor_ids", f"No competitor with id {', '.join(map(str, missing))}."
+            )
+    if "call_code" in changed and lead.call_code is not None:
+        await _lookup(session, CALL_CODE, lead.call_code, "body.call_code")
+    if "call_status" in changed and lead.call_status is not None:
+        await _lookup(session, CALL_STATUS, lead.call_status, "body.call_status")
+    if "contact_id" in changed and lead.contact_id is not None:
+        stmt = (
+            contact_queries.readable(actor).with_only_columns(Contact.id).where(Contact.id == lead.contact_id)
+        )
+        await _one(session, stmt, "body.contact_id", "No contact with this id.")
+    if "account_id" in changed and lead.account_id is not None:
+        stmt = (
+            account_queries.readable(actor).with_only_columns(Account.id).where(Account.id == lead.account_id)
+        )
+        await _one(session, stmt, "body.account_id", "No account with this id.")
+    if "business_unit_id" in changed and lead.business_unit_id is not None:
+        stmt = select(BusinessUnit.id).where(BusinessUnit.id == lead.business_unit_id)
+        await _one(session, stmt, "body.business_unit_id", "No business unit with this id.")
+    if "assigned_member_id" in changed and lead.assigned_member_id is not None:
+        stmt = select(Member.id).where(
+            Member.id == lead.assigned_member_id, Member.kind == "staff", Member.status == "active"
+        )
+        await _one(session, stmt, "body.assigned_member_id", "No active staff member with this id.")
+
+
+async def _unit_ids(session: AsyncSession, actor: Actor) -> set[UUID]:
+    if actor.member_id is None:
+        return set()
+    rows = await session.execute(
+        select(MemberUnit.business_unit_id).where(MemberUnit.member_id == actor.member_id)
+    )
+    return set(rows.scalars())
+
+
+# Create, read, change ------------------------------------------------------------------------
+
+
+async def create(session: AsyncSession, actor: Actor, data: LeadCreate) -> Lead:
+    """A lead of the given (or default) type in the type's initial status, filled with the type's
+    defaults; the creator owns it."""
+    loaded = await engine.load_type(session, "lead", data.type_id)
+    kind_type = loaded.type
+    if not kind_type.active:
+        raise Unprocessable.on("body.type_id", "This lead type is retired.")
+    creators = set(kind_type.creating_unit_ids)
+    if creators and not actor.can("leads.manage") and not creators & await _unit_ids(session, actor):
+        raise Forbidden(
+            f"Only members of the type's creating units may create '{kind_type.name}' leads.",
+            slug="type-not-allowed",
+        )
+    values = data.model_dump(exclude_unset=True, exclude={"type_id"})
+    for key in _NOT_NULL & set(values):
+        if values[key] is None:
+            raise Unprocessable.on(f"body.{key}", "May not be null.")
+    initial = loaded.default_status(LEAD.initial)
+    now = datetime.now(UTC)
+    lead = Lead(
+        org_id=actor.org_id,
+        id=new_id(),
+        type_id=kind_type.id,
+        status_id=initial.id,
+        state=initial.state,
+        category_id=kind_type.default_category_id,
+        priority=kind_type.default_priority,
+        importance_id=kind_type.default_importance_id,
+        owner_member_id=actor.member_id,
+        call_tries=0,
+        product_refs=[],
+        competitor_ids=[],
+        created_at=now,
+        updated_at=now,
+    )
+    for key, value in values.items():
+        setattr(lead, key, value)
+    lead.start_at = lead.start_at or now
+    lead.expected_completion_at = expected_completion(lead.start_at, kind_type.complete_within)
+    await _check(session, actor, lead, set(FIELDS), kind_type.category_ids)
+    lead.number = (await next_numbers(session, actor.org_id, "lead"))[0]
+    derive(lead)
+    session.add(lead)
+    await session.flush()
+    _emit(session, actor, lead, "created", history.diff({}, snapshot(lead)))
+    return lead
+
+
+async def get(session: AsyncSession, actor: Actor, lead_id: UUID) -> Lead:
+    """A live lead in the actor's scope; 404 otherwise."""
+    lead = (await session.execute(queries.readable(actor).where(Lead.id == lead_id))).scalar_one_or_none()
+    if lead is None:
+        raise NotFound("No lead with this id.")
+    return lead
+
+
+async def get_for_change(
+    session: AsyncSession, actor: Actor, lead_id: UUID, *, deleted: bool = False
+) -> Lead:
+    """The lead, locked, if the actor may work on it: its owner, its assignee, a member of its
+    unit, or leads.manage."""
+    stmt = queries.readable(actor, deleted=deleted).where(Lead.id == lead_id).with_for_update()
+    lead = (await session.execute(stmt)).scalar_one_or_none()
+    if lead is None:
+        raise NotFound("No lead with this id.")
+    if actor.can("leads.manage") or (
+        actor.member_id is not None and actor.member_id in (lead.owner_member_id, lead.assigned_member_id)
+    ):
+        return lead
+    if lead.business_unit_id is not None and lead.business_unit_id in await _unit_ids(session, actor):
+        return lead
+    raise Forbidden(
+        "Only the lead's owner, assignee, unit or 'leads.manage' may change it.", slug="not-owner"
+    )
+
+
+def _writable(lead: Lead) -> None:
+    if lead.state in LEAD.read_only:
+        raise Conflict(f"A lead in state '{lead.state}' cannot change.", slug="read-only")
+
+
+async def update(
+    session: AsyncSession, actor: Actor, lead_id: UUID, data: LeadUpdate, expected: int | None
+) -> Lead:
+    """Merge the sent fields; nothing is written when nothing changes."""
+    lead = await get_for_change(session, actor, lead_id)
+    _writable(lead)
+    check_version(lead.version, expected)
+    sent = data.model_dump(include=data.model_fields_set)
+    for key in _NOT_NULL & set(sent):
+        if sent[key] is None:
+            raise Unprocessable.on(f"body.{key}", "May not be null.")
+    if "type_id" in sent and sent.pop("type_id") != lead.type_id:
+        raise Conflict("A lead's type cannot change.", slug="type-fixed")
+    for key in _ONCE:
+        current = getattr(lead, key)
+        if key in sent and current is not None and sent[key] != current:
+            raise Conflict(
+                f"The lead's {key.removesuffix('_id')} is set and cannot change.", slug=f"{key[:-3]}-fixed"
+            )
+    before = snapshot(lead)
+    with session.no_autoflush:
+        for key, value in sent.items():
+            setattr(lead, key, value)
+        if "start_at" in sent:
+            if lead.start_at is None:
+                raise Unprocessable.on("body.start_at", "May not be null.")
+            kind_type = (await engine.load_type(session, "lead", lead.type_id)).type
+            lead.expected_completion_at = expected_completion(lead.start_at, kind_type.complete_within)
+        changes = history.diff(before, snapshot(lead))
+        if not changes:
+            return lead
+        allowed = (await engine.load_type(session, "lead", lead.type_id)).type.category_ids
+        await _check(session, actor, lead, set(changes), allowed)
+    derive(lead)
+    lead.updated_at = datetime.now(UTC)
+    await session.flush()
+    _emit(session, actor, lead, "updated", changes)
+    return lead
+
+
+async def delete(session: AsyncSession, actor: Actor, lead_id: UUID, expected: int | None) -> None:
+    """Soft remove (the seed's IsRemoved): gone from reads until restored."""
+    lead = await get_for_change(session, actor, lead_id)
+    check_version(lead.version, expected)
+    lead.deleted_at = lead.updated_at = datetime.now(UTC)
+    await session.flush()
+    _emit(session, actor, lead, "deleted")
+
+
+async def restore(session: AsyncSession, actor: Actor, lead_id: UUID) -> Lead:
+    if not actor.can("leads.manage"):
+        raise Forbidden("Restoring a lead needs 'leads.manage'.", slug="missing-capability")
+    lead = await get_for_change(session, actor, lead_id, deleted=True)
+    lead.deleted_at = None
+    lead.updated_at = datetime.now(UTC)
+    await session.flush()
+    _emit(session, actor, lead, "restored")
+    return lead
+
+
+# Moves ---------------------------------------------------------------------------------------
+
+
+async def accept(session: AsyncSession, actor: Actor, lead_id: UUID) -> Lead:
+    """A member of the lead's unit (or one with leads.manage) takes a pending lead nobody is
+    assigned yet."""
+    lead = await get_for_change(session, actor, lead_id)
+    _writable(lead)
+    if actor.member_id is None:
+        raise Forbidden("Only a member can accept a lead.", slug="staff-only")
+    if lead.state != LEAD.initial:
+        raise Conflict("Only a pending lead can be accepted.", slug="not-pending")
+    if lead.assigned_member_id is not None:
+        raise Conflict("The lead is already assigned.", slug="already-assigned")
+    in_unit = lead.business_unit_id is not None and lead.business_unit_id in await _unit_ids(session, actor)
+    if not (in_unit or actor.can("leads.manage")):
+        raise Forbidden("Only a member of the lead's business unit can accept it.", slug="not-unit-member")
+    lead.assigned_member_id, lead.accepted_at = actor.member_id, datetime.now(UTC)
+    lead.updated_at = lead.accepted_at
+    await session.flush()
+    _emit(
+        session, actor, lead, "accepted", {"assigned_member_id": {"old": None, "new": str(actor.member_id)}}
+    )
+    return lead
+
+
+async def _reason(session: AsyncSession, model: Any, reason_id: UUID | None, field: str) -> None:
+    if reason_id is not None:
+        stmt = select(model.id).where(model.id == reason_id, model.active)
+        await _one(session, stmt, field, "No active reason with this id.")
+
+
+async def move(
+    session: AsyncSession,
+    actor: Actor,
+    lead_id: UUID,
+    *,
+    state: str | None,
+    status_id: UUID | None,
+    lost_reason_id: UUID | None = None,
+    cancellation_reason_id: UUID | None = None,
+) -> Lead:
+    """Move the lead to `status_id` (or the type's default status of `state`); with `state`, the
+    status must be in that state. Starting needs an assigned member (the seed: accept first)."""
+    lead = await get_for_change(session, actor, lead_id)
+    _writable(lead)
+    loaded = await engine.load_type(session, "lead", lead.type_id)
+    if status_id is None:
+        assert state is not None
+        status_id = loaded.default_status(state).id
+    target = loaded.status(status_id)
+    if state is not None and target is not None and target.state != state:
+        raise Unprocessable.on("body.status_id", f"Not a status in the state '{state}'.")
+    starting = target is not None and target.state == "in_progress" and lead.state == LEAD.initial
+    if starting and lead.assigned_member_id is None:
+        raise Conflict("Assign the lead to a member (or accept it) before starting it.", slug="not-assigned")
+    changes: dict[str, Any] = {}
+    if target is not None and target.state == "lost":
+        await _reason(session, LostReason, lost_reason_id, "body.lost_reason_id")
+        changes["lost_reason_id"] = {
+            "old": history.jsonable(lead.lost_reason_id),
+            "new": history.jsonable(lost_reason_id),
+        }
+    if target is not None and target.state == "cancelled":
+        await _reason(session, CancellationReason, cancellation_reason_id, "body.cancellation_reason_id")
+    reason = str(lost_reason_id) if lost_reason_id else None
+    await engine.move(
+        session, actor, lead, loaded, entity=ENTITY, to_status_id=status_id, reason=reason, changes=changes
+    )
+    now = datetime.now(UTC)
+    if lead.state == "lost":
+        lead.lost_reason_id = lost_reason_id
+    if lead.state == "cancelled":
+        lead.cancellation_reason_id = cancellation_reason_id
+    if LEAD.final(lead.state) and lead.completed_at is None:
+        lead.completed_at = now
+    lead.updated_at = now
+    await session.flush()
+    return lead

@@ -1,0 +1,147 @@
+"""The transition: load the record's type as a TypeConfig, ask `decide`, write the move.
+
+Every kind's service locks its record (`FOR UPDATE`) and calls `move`; the decision itself is
+the pure `decide`, so what is allowed is tested without a database (tests/test_lifecycle_decide.py).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from crmapi import history, outbox
+from crmapi.access.actor import Actor
+from crmapi.access.models import MemberUnit
+from crmapi.errors import FieldError, NotFound, ProblemError, Unprocessable
+from crmapi.lifecycle.decide import Allowed, Move, Mover, Refused, Rule, Status, TypeConfig, decide
+from crmapi.lifecycle.kinds import KINDS
+from crmapi.lifecycle.models import LifecycleStatus, LifecycleType, TransitionRule
+
+TITLES = {403: "Forbidden", 409: "Conflict", 422: "Validation error"}
+
+
+@dataclass(frozen=True)
+class Loaded:
+    """A type with the statuses it allows (and their codes, for history) and its active rules."""
+
+    type: LifecycleType
+    config: TypeConfig
+
+    def status(self, status_id: UUID) -> Status | None:
+        return self.config.statuses.get(status_id)
+
+    def default_status(self, state: str) -> Status:
+        """The type's default status of a state (types always have one for every state they use)."""
+        for status_id in self.type.default_status_ids:
+            status = self.config.statuses.get(status_id)
+            if status is not None and status.state == state:
+                return status
+        raise Unprocessable.on("body.status_id", f"This type has no status in the state '{state}'.")
+
+
+async def load_type(
+    session: AsyncSession, kind: str, type_id: UUID | None, field: str = "body.type_id"
+) -> Loaded:
+    """The record's type (the kind's default when `type_id` is None), with its statuses and rules."""
+    stmt = select(LifecycleType).where(LifecycleType.kind == kind)
+    stmt = stmt.where(LifecycleType.id == type_id) if type_id else stmt.where(LifecycleType.is_default)
+    found = (await session.execute(stmt)).scalar_one_or_none()
+    if found is None:
+        if type_id is None:
+            raise NotFound(f"The organisation has no default {kind} type.")
+        raise Unprocessable.on(field, f"No {kind.replace('_', ' ')} type with this id.")
+    statuses = await session.execute(
+        select(LifecycleStatus.id, LifecycleStatus.code, LifecycleStatus.state).where(
+            LifecycleStatus.id.in_(found.status_ids)
+        )
+    )
+    rules = await session.execute(
+        select(TransitionRule).where(TransitionRule.type_id == found.id, TransitionRule.active)
+    )
+    config = TypeConfig(
+        kind=KINDS[kind],
+        statuses={s.id: Status(s.id, s.code, s.state) for s in statuses},
+        rules=tuple(
+            Rule(
+                r.id, r.name, r.from_status_id, r.to_status_id, frozenset(r.member_ids), frozenset(r.unit_ids)
+            )
+            for r in rules.scalars()
+        ),
+        uses=frozenset(KINDS[kind].optional & {s.state for s in statuses}),
+    )
+    return Loaded(found, config)
+
+
+async def current_status(session: AsyncSession, status_id: UUID) -> Status:
+    """A record's status even when its type no longer lists it."""
+    row = (
+        await session.execute(
+            select(LifecycleStatus.id, LifecycleStatus.code, LifecycleStatus.state).where(
+                LifecycleStatus.id == status_id
+            )
+        )
+    ).one()
+    return Status(row.id, row.code, row.state)
+
+
+async def mover(session: AsyncSession, actor: Actor) -> Mover:
+    """The actor as rules see it: the member and the business units it belongs to."""
+    if actor.member_id is None:
+        return Mover(None)
+    units = await session.execute(
+        select(MemberUnit.business_unit_id).where(MemberUnit.member_id == actor.member_id)
+    )
+    return Mover(actor.member_id, frozenset(units.scalars()))
+
+
+def refusal(refused: Refused) -> ProblemError:
+    errors = [FieldError(field=refused.field, message=refused.message)] if refused.field else None
+    return ProblemError(
+        refused.message,
+        slug=refused.slug,
+        status=refused.http_status,
+        title=TITLES[refused.http_status],
+        errors=errors,
+    )
+
+
+async def move(
+    session: AsyncSession,
+    actor: Actor,
+    record: Any,
+    loaded: Loaded,
+    *,
+    entity: str,
+    to_status_id: UUID,
+    reason: str | None = None,
+    changes: dict[str, Any] | None = None,
+) -> Allowed:
+    """Move a locked record (with `status_id` and `state`) to another status of its type, or
+    raise the refusal; write the history row and the event. `changes` are the move's other
+    field changes (a lost reason, a completion time), recorded in the same history row."""
+    current = loaded.status(record.status_id) or await current_status(session, record.status_id)
+    decision = decide(loaded.config, current, Move(to_status_id, reason), await mover(session, actor))
+    if isinstance(decision, Refused):
+        raise refusal(decision)
+    record.status_id, record.state = decision.status.id, decision.status.state
+    recorded = {
+        "status": {"old": current.code, "new": decision.status.code},
+        "state": {"old": current.state, "new": decision.status.state},
+        **(changes or {}),
+    }
+    if decision.rule is not None:
+        recorded["rule"] = {"old": None, "new": decision.rule.name}
+    history.record(session, actor, entity=entity, entity_id=record.id, action="transition", changes=recorded)
+    outbox.emit(
+        session,
+        actor,
+        topic=f"{entity}.transition",
+        entity=entity,
+        entity_id=record.id,
+        payload={"from": current.state, "to": decision.status.state, "status": decision.status.code},
+    )
+    return decision

@@ -1,0 +1,340 @@
+"""Types and their transition rules as configurable lists: /v1/config/types and
+/v1/config/types/{type_id}/rules. Their checks keep every type usable by the engine."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from typing import Annotated, Any, Literal
+from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import select
+from sqlalchemy import update as sql_update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from crmapi import history
+from crmapi.access.actor import Actor
+from crmapi.access.models import BusinessUnit
+from crmapi.errors import Unprocessable
+from crmapi.identity.models import Member
+from crmapi.lifecycle.kinds import KINDS
+from crmapi.lifecycle.models import LifecycleStatus, LifecycleType, TransitionRule
+from crmapi.options.catalogue import KindName
+from crmapi.options.models import Category, ImportanceLevel
+from crmapi.options.spec import OptionCreate, OptionList, OptionQuery, OptionRead, OptionUpdate
+from crmapi.types import Input, ShortText
+
+TYPE = "lifecycle_type"
+Ids = Annotated[list[UUID], Field(max_length=200)]
+Priority = Annotated[int, Field(ge=1, le=10, strict=True, description="1 is the highest.")]
+
+
+class Duration(Input):
+    amount: int = Field(ge=1, le=100_000, strict=True)
+    unit: Literal["minutes", "hours", "days", "weeks", "months", "years"]
+
+
+class _TypeFields(Input):
+    is_default: bool | None = Field(
+        None,
+        strict=True,
+        description="The kind's default type (records naming no type get it); one per kind.",
+    )
+    status_ids: Ids | None = Field(
+        None,
+        description="The statuses records of this type may have, at least one in the initial state; "
+        "records never enter a state without one. Left out on create: every active status of the kind.",
+    )
+    default_status_ids: Ids | None = Field(
+        None,
+        description="The status each state starts in, one per state; a state with one status needs "
+        "none here.",
+    )
+    category_ids: Ids | None = Field(
+        None, description="Categories records may have; none listed: any of the kind."
+    )
+    default_category_id: UUID | None = None
+    creating_unit_ids: Ids | None = Field(
+        None, description="Business units whose members may create records of this type; none: anyone."
+    )
+    complete_within: Duration | None = Field(None, description="Expected completion = start + this.")
+    default_priority: Priority | None = None
+    default_importance_id: UUID | None = None
+    auto_convert: bool | None = Field(
+        None, strict=True, description="Leads: winning one makes the contact financial with an account."
+    )
+    conversion_classification: ShortText | None = None
+    conversion_credit_rating: ShortText | None = None
+
+
+class TypeCreate(OptionCreate, _TypeFields):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "kind": "lead",
+                    "name": "Business lead",
+                    "status_ids": ["0192f0a8-0000-7000-8000-000000000001"],
+                    "complete_within": {"amount": 14, "unit": "days"},
+                    "default_priority": 5,
+                }
+            ]
+        },
+    )
+    kind: KindName
+
+
+class TypeUpdate(OptionUpdate, _TypeFields):
+    """Merge semantics; a type's kind never changes."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"default_priority": 3}]})
+
+
+class TypeRead(OptionRead):
+    kind: KindName | None = None
+    is_default: bool | None = None
+    status_ids: list[UUID] | None = None
+    default_status_ids: list[UUID] | None = None
+    category_ids: list[UUID] | None = None
+    default_category_id: UUID | None = None
+    creating_unit_ids: list[UUID] | None = None
+    complete_within: dict[str, Any] | None = None
+    default_priority: int | None = None
+    default_importance_id: UUID | None = None
+    auto_convert: bool | None = None
+    conversion_classification: str | None = None
+    conversion_credit_rating: str | None = None
+
+
+class TypeQuery(OptionQuery):
+    kind: KindName | None = None
+
+
+def _refuse(field: str, message: str) -> Unprocessable:
+    return Unprocessable.on(f"body.{field}", message)
+
+
+async def _existing(session: AsyncSession, column: Any, ids: Iterable[UUID], *where: Any) -> set[UUID]:
+    wanted = set(ids)
+    if not wanted:
+        return set()
+    rows = await session.execute(select(column).where(column.in_(wanted), *where))
+    return set(rows.scalars())
+
+
+async def _require(session: AsyncSession, field: str, column: Any, ids: Iterable[UUID], *where: Any) -> None:
+    wanted = list(dict.fromkeys(ids))
+    found = await _existing(session, column, wanted, *where)
+    if missing := [str(i) for i in wanted if i not in found]:
+        raise _refuse(field, f"No such record: {', '.join(missing)}.")
+
+
+async def _check_statuses(session: AsyncSession, t: LifecycleType) -> None:
+    """Records start somewhere (a status in the initial state); each state used has exactly one
+    default. A state without statuses is one records of the type never enter."""
+    kind = KINDS[t.kind]
+    of_kind = select(LifecycleStatus.id, LifecycleStatus.state).where(LifecycleStatus.kind == t.kind)
+    if not t.status_ids:  # none named: every active status of the kind, the first of a state its default
+        rows = (
+            await session.execute(of_kind.where(LifecycleStatus.active).order_by(LifecycleStatus.position))
+        ).all()
+        t.status_ids = [status_id for status_id, _ in rows]
+        firsts = {state: status_id for status_id, state in reversed(rows)}
+        t.default_status_ids = t.default_status_ids or list(firsts.values())
+    t.status_ids = list(dict.fromkeys(t.status_ids))
+    found = await session.execute(of_kind.where(LifecycleStatus.id.in_(t.status_ids)))
+    state_of = {status_id: state for status_id, state in found}
+    if missing := [str(i) for i in t.status_ids if i not in state_of]:
+        raise _refuse("status_ids", f"No {t.kind} status with id {', '.join(missing)}.")
+    by_state: dict[str, list[UUID]] = defaultdict(list)
+    for status_id in t.status_ids:
+        by_state[state_of[status_id]].append(status_id)
+    if not by_state[kind.initial]:
+        raise _refuse("status_ids", f"Needs a status in the state records start in, '{kind.initial}'.")
+    defaults: dict[str, UUID] = {}
+    for status_id in dict.fromkeys(t.default_status_ids or []):
+        if status_id not in state_of:
+            raise _refuse("default_status_ids", f"Status {status_id} is not one of the type's statuses.")
+        if state_of[status_id] in defaults:
+            raise _refuse("default_status_ids", f"Two defaults for the state '{state_of[status_id]}'.")
+        defaults[state_of[status_id]] = status_id
+    for state, ids in by_state.items():
+        if state not in defaults:
+            if len(ids) > 1:
+                raise _refuse(
+                    "default_status_ids", f"The state '{state}' has several statuses: name its default."
+                )
+            defaults[state] = ids[0]
+    t.default_status_ids = [defaults[s] for s in kind.states if s in defaults]
+
+
+async def _check_rules_still_fit(session: AsyncSession, t: LifecycleType) -> None:
+    rows = await session.execute(
+        select(TransitionRule.name, TransitionRule.from_status_id, TransitionRule.to_status_id).where(
+            TransitionRule.type_id == t.id
+        )
+    )
+    allowed = set(t.status_ids)
+    if stranded := [name for name, a, b in rows if a not in allowed or b not in allowed]:
+        raise _refuse(
+            "status_ids", f"The rules {', '.join(stranded)} move between statuses the type would drop."
+        )
+
+
+async def _take_default(session: AsyncSession, actor: Actor, t: LifecycleType) -> None:
+    """The previous default type of the kind gives the flag up, with history."""
+    previous = await session.execute(
+        sql_update(LifecycleType)
+        .where(LifecycleType.kind == t.kind, LifecycleType.is_default, LifecycleType.id != t.id)
+        .values(is_default=False, version=LifecycleType.version + 1)
+        .returning(LifecycleType.id)
+        .execution_options(synchronize_session=False)
+    )
+    for other in previous.scalars():
+        history.record(
+            session,
+            actor,
+            entity=TYPE,
+            entity_id=other,
+            action="updated",
+            changes={"is_default": {"old": True, "new": False}},
+        )
+
+
+async def _prepare_type(session: AsyncSession, actor: Actor, t: LifecycleType, changed: set[str]) -> None:
+    creating = "kind" in changed
+    for column, empty in (
+        ("status_ids", []),
+        ("default_status_ids", []),
+        ("category_ids", []),
+        ("creating_unit_ids", []),
+        ("is_default", False),
+        ("auto_convert", False),
+    ):
+        if getattr(t, column) is None:
+            setattr(t, column, empty)
+    if creating or changed & {"status_ids", "default_status_ids"}:
+        await _check_statuses(session, t)
+        if not creating:
+            await _check_rules_still_fit(session, t)
+    if changed & {"category_ids", "default_category_id"}:
+        t.category_ids = list(dict.fromkeys(t.category_ids))
+        await _require(session, "category_ids", Category.id, t.category_ids, Category.kind == t.kind)
+        if t.default_category_id is not None:
+            if t.category_ids and t.default_category_id not in t.category_ids:
+                raise _refuse("default_category_id", "Not one of the type's categories.")
+            await _require(
+                session, "default_category_id", Category.id, [t.default_category_id], Category.kind == t.kind
+            )
+    if "creating_unit_ids" in changed:
+        t.creating_unit_ids = list(dict.fromkeys(t.creating_unit_ids))
+        await _require(session, "creating_unit_ids", BusinessUnit.id, t.creating_unit_ids)
+    if "default_importance_id" in changed and t.default_importance_id is not None:
+        await _require(session, "default_importance_id", ImportanceLevel.id, [t.default_importance_id])
+    if t.auto_convert and t.kind != "lead":
+        raise _refuse("auto_convert", "Only lead types convert.")
+    if isinstance(t.complete_within, BaseModel):
+        t.complete_within = t.complete_within.model_dump()
+    if "is_default" in changed:
+        if t.is_default:
+            await _take_default(session, actor, t)
+        elif not creating:
+            raise _refuse("is_default", "Make another type the default instead: a kind always has one.")
+
+
+TYPES = OptionList(
+    entity=TYPE,
+    id_name="type_id",
+    op="type",
+    path="types",
+    noun="type",
+    plural="types",
+    model=LifecycleType,
+    read=TypeRead,
+    create=TypeCreate,
+    update=TypeUpdate,
+    query=TypeQuery,
+    within=("kind",),
+    prepare=_prepare_type,
+    about="What decides a record's statuses, rules, categories, deadlines and defaults. A new "
+    "organisation has one default type per kind using every status of the kind.",
+)
+
+# Rules ---------------------------------------------------------------------------------------
+
+
+class RuleCreate(OptionCreate):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "name": "Sales closes",
+                    "from_status_id": "0192f0a8-0000-7000-8000-000000000002",
+                    "to_status_id": "0192f0a8-0000-7000-8000-000000000003",
+                    "unit_ids": ["0192f0a8-0000-7000-8000-000000000009"],
+                }
+            ]
+        },
+    )
+    from_status_id: UUID
+    to_status_id: UUID
+    member_ids: Ids = Field(default_factory=list, description="Staff members the rule admits.")
+    unit_ids: Ids = Field(default_factory=list, description="Business units whose members it admits.")
+
+
+class RuleUpdate(OptionUpdate):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"member_ids": []}]})
+    from_status_id: UUID | None = None
+    to_status_id: UUID | None = None
+    member_ids: Ids | None = None
+    unit_ids: Ids | None = None
+
+
+class RuleRead(OptionRead):
+    type_id: UUID | None = None
+    from_status_id: UUID | None = None
+    to_status_id: UUID | None = None
+    member_ids: list[UUID] | None = None
+    unit_ids: list[UUID] | None = None
+
+
+async def _prepare_rule(session: AsyncSession, actor: Actor, rule: TransitionRule, changed: set[str]) -> None:
+    for column in ("from_status_id", "to_status_id", "member_ids", "unit_ids"):
+        if column in changed and getattr(rule, column) is None:
+            raise _refuse(column, "May not be null.")
+    owner = (
+        await session.execute(select(LifecycleType).where(LifecycleType.id == rule.type_id))
+    ).scalar_one()
+    for column in ("from_status_id", "to_status_id"):
+        if getattr(rule, column) not in owner.status_ids:
+            raise _refuse(column, "Not one of the type's statuses.")
+    if rule.from_status_id == rule.to_status_id:
+        raise _refuse("to_status_id", "A rule moves to another status.")
+    rule.member_ids = list(dict.fromkeys(rule.member_ids))
+    rule.unit_ids = list(dict.fromkeys(rule.unit_ids))
+    await _require(session, "member_ids", Member.id, rule.member_ids, Member.kind == "staff")
+    await _require(session, "unit_ids", BusinessUnit.id, rule.unit_ids)
+
+
+RULES = OptionList(
+    entity="transition_rule",
+    id_name="rule_id",
+    path="rules",
+    noun="transition rule",
+    plural="transition rules",
+    model=TransitionRule,
+    read=RuleRead,
+    create=RuleCreate,
+    update=RuleUpdate,
+    query=OptionQuery,
+    within=("type_id",),
+    parent=TYPES,
+    parent_column="type_id",
+    prepare=_prepare_rule,
+    about="A type without active rules allows every move of the kind's life cycle; with rules, "
+    "only the pairs they list, and a rule naming members or units admits only them (403 "
+    "`transition-rule` names the rules that refused). Retire a rule with `active: false`.",
+)

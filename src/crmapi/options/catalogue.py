@@ -1,0 +1,337 @@
+"""The organisation's configurable lists: what each holds, where it is served, what it checks."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+from uuid import UUID
+
+from pydantic import ConfigDict, Field
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from crmapi.access.actor import Actor
+from crmapi.errors import Unprocessable
+from crmapi.lifecycle.kinds import KINDS
+from crmapi.lifecycle.models import LifecycleStatus
+from crmapi.options.models import (
+    CancellationReason,
+    Category,
+    Competitor,
+    ImportanceLevel,
+    LeadSource,
+    LookupList,
+    LookupValue,
+    LostReason,
+    PriorityLevel,
+)
+from crmapi.options.spec import (
+    FixedUpdate,
+    OptionCreate,
+    OptionList,
+    OptionQuery,
+    OptionRead,
+    OptionUpdate,
+)
+from crmapi.types import ShortText
+
+KindName = Literal["lead", "opportunity", "activity", "service_request"]
+Website = ShortText
+
+
+def _examples(*examples: dict[str, Any]) -> ConfigDict:
+    return ConfigDict(extra="forbid", json_schema_extra={"examples": list(examples)})
+
+
+# Statuses ------------------------------------------------------------------------------------
+
+
+class StatusCreate(OptionCreate):
+    model_config = _examples({"kind": "lead", "state": "in_progress", "name": "Qualifying"})
+    kind: KindName
+    state: str = Field(description="One of the kind's fixed states.", examples=["in_progress"])
+
+
+class StatusUpdate(OptionUpdate):
+    """A status's kind and state never change: records rely on them (sending them is 422)."""
+
+    model_config = _examples({"name": "Qualified", "position": 15})
+
+
+class StatusRead(OptionRead):
+    kind: KindName | None = None
+    state: str | None = None
+
+
+class StatusQuery(OptionQuery):
+    kind: KindName | None = None
+    state: str | None = Field(None, max_length=64)
+
+
+async def _check_state(session: AsyncSession, actor: Actor, status: Any, changed: set[str]) -> None:
+    kind = KINDS[status.kind]
+    if status.state not in kind.states:
+        raise Unprocessable.on("body.state", f"A {status.kind} has the states {', '.join(kind.states)}.")
+
+
+STATUSES = OptionList(
+    entity="lifecycle_status",
+    id_name="status_id",
+    op="status",
+    path="statuses",
+    noun="status",
+    plural="statuses",
+    model=LifecycleStatus,
+    read=StatusRead,
+    create=StatusCreate,
+    update=StatusUpdate,
+    query=StatusQuery,
+    within=("kind",),
+    prepare=_check_state,
+    about="Each status maps a kind's record to one of the kind's fixed states; `position` orders "
+    "a board's columns. A new organisation starts with one status a state of every kind.",
+)
+
+# Categories ----------------------------------------------------------------------------------
+
+
+class CategoryCreate(OptionCreate):
+    model_config = _examples({"kind": "lead", "name": "Business customer"})
+    kind: KindName
+    parent_id: UUID | None = Field(None, description="The category above; null at the top of the tree.")
+
+
+class CategoryUpdate(OptionUpdate):
+    model_config = _examples({"parent_id": None})
+    parent_id: UUID | None = Field(None, description="Moves the category; null makes it a top one.")
+
+
+class CategoryRead(OptionRead):
+    kind: KindName | None = None
+    parent_id: UUID | None = None
+
+
+class CategoryQuery(OptionQuery):
+    kind: KindName | None = None
+    parent_id: UUID | None = None
+
+
+async def _check_parent(session: AsyncSession, actor: Actor, category: Any, changed: set[str]) -> None:
+    """The parent is a category of the same kind and not the category itself or one below it."""
+    if "parent_id" not in changed or category.parent_id is None:
+        return
+    tree = select(Category.id, Category.parent_id).where(Category.kind == category.kind)
+    rows = await session.execute(tree)
+    parents: dict[UUID, UUID | None] = {row_id: parent for row_id, parent in rows}
+    seen: set[UUID] = set()
+    node: UUID | None = category.parent_id
+    if node not in parents:
+        raise Unprocessable.on("body.parent_id", f"No {category.kind} category with this id.")
+    while node is not None and node not in seen:
+        if node == category.id:
+            raise Unprocessable.on("body.parent_id", "A category cannot sit below itself.")
+        seen.add(node)
+        node = parents.get(node)
+
+
+CATEGORIES = OptionList(
+    entity="category",
+    path="categories",
+    noun="category",
+    plural="categories",
+    model=Category,
+    read=CategoryRead,
+    create=CategoryCreate,
+    update=CategoryUpdate,
+    query=CategoryQuery,
+    within=("kind",),
+    prepare=_check_parent,
+    about="One tree per kind (filter by `kind`, and by `parent_id` for one level of it).",
+)
+
+# Reasons, competitors, levels, sources -------------------------------------------------------
+
+
+class ReasonCreate(OptionCreate):
+    model_config = _examples({"name": "Price"})
+
+
+class ReasonUpdate(OptionUpdate):
+    model_config = _examples({"name": "Too expensive"})
+
+
+LOST_REASONS = OptionList(
+    entity="lost_reason",
+    path="lost-reasons",
+    noun="lost reason",
+    plural="lost reasons",
+    model=LostReason,
+    read=OptionRead,
+    create=ReasonCreate,
+    update=ReasonUpdate,
+    query=OptionQuery,
+    about="Why a lead or an opportunity was lost; a lost lead must name one.",
+)
+
+CANCELLATION_REASONS = OptionList(
+    entity="cancellation_reason",
+    path="cancellation-reasons",
+    noun="cancellation reason",
+    plural="cancellation reasons",
+    model=CancellationReason,
+    read=OptionRead,
+    create=ReasonCreate,
+    update=ReasonUpdate,
+    query=OptionQuery,
+    about="Why a record was cancelled.",
+)
+
+
+class CompetitorCreate(OptionCreate):
+    model_config = _examples({"name": "Globex", "website": "https://globex.example"})
+    website: Website | None = None
+
+
+class CompetitorUpdate(OptionUpdate):
+    model_config = _examples({"website": "https://globex.example"})
+    website: Website | None = Field(None, description="null clears it.")
+
+
+class CompetitorRead(OptionRead):
+    website: str | None = None
+
+
+COMPETITORS = OptionList(
+    entity="competitor",
+    path="competitors",
+    noun="competitor",
+    plural="competitors",
+    model=Competitor,
+    read=CompetitorRead,
+    create=CompetitorCreate,
+    update=CompetitorUpdate,
+    query=OptionQuery,
+    about="Who else could win a lead (name, website, description).",
+)
+
+
+class LevelUpdate(FixedUpdate):
+    model_config = _examples({"name": "Urgent"})
+
+
+class PriorityRead(OptionRead):
+    level: int | None = Field(None, description="1 is the highest priority, 10 the lowest.")
+
+
+PRIORITIES = OptionList(
+    entity="priority_level",
+    path="priority-levels",
+    noun="priority level",
+    plural="priority levels",
+    model=PriorityLevel,
+    read=PriorityRead,
+    update=LevelUpdate,
+    query=OptionQuery,
+    about="The fixed levels 1 (highest) to 10, each with the organisation's label; records store the level.",
+)
+
+
+class ImportanceCreate(OptionCreate):
+    model_config = _examples({"name": "Strategic"})
+
+
+class ImportanceUpdate(OptionUpdate):
+    model_config = _examples({"name": "Very high"})
+
+
+IMPORTANCE_LEVELS = OptionList(
+    entity="importance_level",
+    path="importance-levels",
+    noun="importance level",
+    plural="importance levels",
+    model=ImportanceLevel,
+    read=OptionRead,
+    create=ImportanceCreate,
+    update=ImportanceUpdate,
+    query=OptionQuery,
+    about="How much winning a lead would bring; a new organisation has Low, Medium and High.",
+)
+
+LEAD_SOURCES = OptionList(
+    entity="lead_source",
+    path="lead-sources",
+    noun="lead source",
+    plural="lead sources",
+    model=LeadSource,
+    read=OptionRead,
+    update=LevelUpdate,
+    query=OptionQuery,
+    about="The fixed sources a lead comes from (advertisement, website, custom 1-5, ...), each with "
+    "the organisation's label; records store the code.",
+)
+
+# Lookup lists --------------------------------------------------------------------------------
+
+
+class LookupListCreate(OptionCreate):
+    model_config = _examples({"code": "INDUSTRY", "name": "Industry"})
+
+
+class LookupListUpdate(OptionUpdate):
+    model_config = _examples({"name": "Industries"})
+
+
+LOOKUP_LISTS = OptionList(
+    entity="lookup_list",
+    path="lookup-lists",
+    noun="lookup list",
+    plural="lookup lists",
+    model=LookupList,
+    read=OptionRead,
+    create=LookupListCreate,
+    update=LookupListUpdate,
+    query=OptionQuery,
+    about="Named lists of values for fields (the seed's CustomLookup). A lead's `call_code` and "
+    "`call_status` must be active values of the lists coded CALL_CODE and CALL_STATUS.",
+)
+
+
+class LookupValueCreate(OptionCreate):
+    model_config = _examples({"code": "CB", "name": "Call back", "position": 30})
+
+
+class LookupValueUpdate(OptionUpdate):
+    model_config = _examples({"name": "Call back later"})
+
+
+class LookupValueRead(OptionRead):
+    list_id: UUID | None = None
+
+
+LOOKUP_VALUES = OptionList(
+    entity="lookup_value",
+    path="values",
+    noun="lookup value",
+    plural="lookup values",
+    model=LookupValue,
+    read=LookupValueRead,
+    create=LookupValueCreate,
+    update=LookupValueUpdate,
+    query=OptionQuery,
+    within=("list_id",),
+    parent=LOOKUP_LISTS,
+    parent_column="list_id",
+    about="`code` is what records store, `name` what a picker shows; sorted by `position`.",
+)
+
+LISTS = (
+    STATUSES,
+    CATEGORIES,
+    LOST_REASONS,
+    CANCELLATION_REASONS,
+    COMPETITORS,
+    PRIORITIES,
+    IMPORTANCE_LEVELS,
+    LEAD_SOURCES,
+    LOOKUP_LISTS,
+    LOOKUP_VALUES,
+)

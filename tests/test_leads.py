@@ -1,0 +1,282 @@
+"""Leads through the lifecycle engine: a fresh organisation's defaults, a configured type with a
+unit-limited rule, the refusals, accepting, key dates, scope and references."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from httpx import AsyncClient
+
+from tests.support import Member, Tenant, Tenants, assert_problem, error_fields
+
+LEADS, CONFIG = "/v1/leads", "/v1/config"
+
+
+@pytest.fixture
+async def acme(tenants: Tenants) -> Tenant:
+    return await tenants.create("Acme")
+
+
+async def ok(r: Any, status: int = 200) -> dict[str, Any]:
+    assert r.status_code == status, r.text
+    body: dict[str, Any] = r.json()
+    return body
+
+
+async def new_lead(client: AsyncClient, who: Member, **body: Any) -> dict[str, Any]:
+    return await ok(
+        await client.post(LEADS, json={"description": "Wants 40 seats", **body}, headers=who.headers), 201
+    )
+
+
+async def act(client: AsyncClient, who: Member, lead: dict[str, Any], action: str, **body: Any) -> Any:
+    return await client.post(f"{LEADS}/{lead['id']}/{action}", json=body or None, headers=who.headers)
+
+
+async def config(client: AsyncClient, who: Member, path: str, **params: Any) -> list[dict[str, Any]]:
+    items: list[dict[str, Any]] = (
+        await ok(await client.get(f"{CONFIG}/{path}", params={"limit": 200, **params}, headers=who.headers))
+    )["items"]
+    return items
+
+
+async def unit_with(client: AsyncClient, admin: Member, name: str, *members: Member) -> str:
+    unit = await ok(await client.post("/v1/business-units", json={"name": name}, headers=admin.headers), 201)
+    for m in members:
+        r = await client.put(f"/v1/business-units/{unit['id']}/members/{m.id}", headers=admin.headers)
+        assert r.status_code == 204, r.text
+    return str(unit["id"])
+
+
+async def test_a_fresh_organisation_creates_and_progresses_a_lead_with_no_configuration(
+    client: AsyncClient, tenants: Tenants, acme: Tenant
+) -> None:
+    staff = await tenants.member(acme)
+    lead = await new_lead(client, staff, first_name="Anna", assigned_member_id=str(staff.id))
+    assert (lead["state"], lead["number"], lead["owner_member_id"]) == ("pending", 1, str(staff.id))
+    started = await ok(await act(client, staff, lead, "start"))
+    assert started["state"] == "in_progress" and started["completed_at"] is None
+    won = await ok(await act(client, staff, lead, "win"))
+    assert won["state"] == "won" and won["completed_at"] is not None
+    codes = {s["id"]: s["code"] for s in await config(client, acme.admin, "statuses", kind="lead")}
+    assert codes[won["status_id"]] == "WON"
+
+
+async def test_a_rule_limited_to_a_unit_refuses_outsiders_and_admits_members(
+    client: AsyncClient, tenants: Tenants, acme: Tenant
+) -> None:
+    admin = acme.admin
+    seller, closer = await tenants.member(acme), await tenants.member(acme)
+    key_accounts = await unit_with(client, admin, "Key accounts", closer)
+    made = {}
+    for state, name in (("pending", "New"), ("in_progress", "Qualifying"), ("won", "Closed won")):
+        body = {"kind": "lead", "state": state, "name": name}
+        made[name] = (
+            await ok(await client.post(f"{CONFIG}/statuses", json=body, headers=admin.headers), 201)
+        )["id"]
+    lead_type = await ok(
+        await client.post(
+            f"{CONFIG}/types",
+            json={"kind": "lead", "name": "Enterprise", "status_ids": list(made.values())},
+            headers=admin.headers,
+        ),
+        201,
+    )
+    rules = f"{CONFIG}/types/{lead_type['id']}/rules"
+    for body in (
+        {"name": "Anyone qualifies", "from_status_id": made["New"], "to_status_id": made["Qualifying"]},
+        {
+            "name": "Key accounts close",
+            "from_status_id": made["Qualifying"],
+            "to_status_id": made["Closed won"],
+            "unit_ids": [key_accounts],
+        },
+    ):
+        await ok(await client.post(rules, json=body, headers=admin.headers), 201)
+    lead = await new_lead(
+        client,
+        seller,
+        type_id=lead_type["id"],
+        assigned_member_id=str(seller.id),
+        business_unit_id=key_accounts,
+    )
+    assert lead["status_id"] == made["New"]
+    await ok(await act(client, seller, lead, "start"))
+    refused = assert_problem(await act(client, seller, lead, "win"), 403, "transition-rule")
+    assert "Key accounts close" in refused["detail"]
+    won = await ok(await act(client, closer, lead, "win"))
+    assert won["status_id"] == made["Closed won"]
+    # The type has no lost or cancelled status: those moves are not the type's.
+    assert_problem(
+        await act(client, closer, lead, "transitions", status_id=made["New"]), 409, "no-such-transition"
+    )
+    history = (await ok(await client.get(f"{LEADS}/{lead['id']}/history", headers=admin.headers)))["items"]
+    moves = [
+        (h["changes"]["status"], h["actor_member_id"])
+        for h in reversed(history)
+        if h["action"] == "transition"
+    ]
+    assert moves == [
+        ({"old": "NEW", "new": "QUALIFYING"}, str(seller.id)),
+        ({"old": "QUALIFYING", "new": "CLOSED_WON"}, str(closer.id)),
+    ]
+    assert all(h["at"] for h in history)
+    last = next(h for h in history if h["action"] == "transition")
+    assert last["changes"]["rule"] == {"old": None, "new": "Key accounts close"}
+
+
+async def test_the_life_cycle_refusals(client: AsyncClient, acme: Tenant) -> None:
+    admin = acme.admin
+    lead = await new_lead(client, admin, assigned_member_id=str(admin.id))
+    await ok(await act(client, admin, lead, "start"))
+    refused = assert_problem(await act(client, admin, lead, "lose"), 422, "reason-required")
+    assert [e["field"] for e in refused["errors"]] == ["body.lost_reason_id"]
+    assert_problem(await act(client, admin, lead, "cancel"), 409, "no-such-transition")
+    other_type = await ok(
+        await client.post(f"{CONFIG}/types", json={"kind": "lead", "name": "Other"}, headers=admin.headers),
+        201,
+    )
+    r = await client.patch(f"{LEADS}/{lead['id']}", json={"type_id": other_type["id"]}, headers=admin.headers)
+    assert_problem(r, 409, "type-fixed")
+    price = next(r["id"] for r in await config(client, admin, "lost-reasons") if r["code"] == "PRICE")
+    lost = await ok(await act(client, admin, lead, "lose", lost_reason_id=price))
+    assert (lost["state"], lost["lost_reason_id"]) == ("lost", price)
+    pending = await new_lead(client, admin)
+    cancelled = await ok(await act(client, admin, pending, "cancel"))
+    assert cancelled["state"] == "cancelled" and cancelled["completed_at"] is not None
+    r = await client.patch(f"{LEADS}/{pending['id']}", json={"notes": "late"}, headers=admin.headers)
+    assert_problem(r, 409, "read-only")
+    assert_problem(await act(client, admin, pending, "start"), 409, "read-only")
+
+
+async def test_starting_needs_an_assignee_and_unit_members_accept(
+    client: AsyncClient, tenants: Tenants, acme: Tenant
+) -> None:
+    admin = acme.admin
+    member, outsider = await tenants.member(acme), await tenants.member(acme)
+    unit = await unit_with(client, admin, "B2B", member)
+    lead = await new_lead(client, admin, business_unit_id=unit)
+    assert_problem(await act(client, admin, lead, "start"), 409, "not-assigned")
+    assert_problem(await act(client, outsider, lead, "accept"), 404, "not-found")  # not theirs to see
+    accepted = await ok(await act(client, member, lead, "accept"))
+    assert accepted["assigned_member_id"] == str(member.id) and accepted["accepted_at"]
+    assert_problem(await act(client, member, lead, "accept"), 409, "already-assigned")
+    assert (await ok(await act(client, member, lead, "start")))["state"] == "in_progress"
+
+
+async def test_key_dates_come_from_the_type(client: AsyncClient, acme: Tenant) -> None:
+    admin = acme.admin
+    quick = await ok(
+        await client.post(
+            f"{CONFIG}/types",
+            json={
+                "kind": "lead",
+                "name": "Quick",
+                "complete_within": {"amount": 2, "unit": "days"},
+                "default_priority": 2,
+            },
+            headers=admin.headers,
+        ),
+        201,
+    )
+    start = datetime(2026, 1, 31, 9, 0, tzinfo=UTC)
+    lead = await new_lead(client, admin, type_id=quick["id"], start_at=start.isoformat())
+    assert lead["expected_completion_at"] == "2026-02-02T09:00:00Z" and lead["priority"] == 2
+    assert lead["overdue"] is True
+    fresh = await new_lead(client, admin, type_id=quick["id"])
+    assert fresh["overdue"] is False
+    late = await ok(await client.get(LEADS, params={"overdue": "true"}, headers=admin.headers))
+    assert [x["id"] for x in late["items"]] == [lead["id"]]
+    moved = await ok(
+        await client.patch(
+            f"{LEADS}/{lead['id']}",
+            json={"start_at": (datetime.now(UTC) + timedelta(days=1)).isoformat()},
+            headers=admin.headers,
+        )
+    )
+    assert moved["overdue"] is False
+
+
+async def test_references_are_checked(client: AsyncClient, tenants: Tenants, acme: Tenant) -> None:
+    admin = acme.admin
+    h = admin.headers
+    assert error_fields(await client.post(LEADS, json={}, headers=h)) == {"body.description"}
+    r = await client.post(LEADS, json={"description": "x", "call_code": "NOPE"}, headers=h)
+    assert error_fields(r) == {"body.call_code"}
+    r = await client.post(LEADS, json={"description": "x", "source": "FAIR"}, headers=h)
+    assert error_fields(r) == {"body.source"}
+    r = await client.post(LEADS, json={"description": "x", "priority": 11}, headers=h)
+    assert error_fields(r) == {"body.priority"}
+    globex = await tenants.create("Globex")
+    other = await new_lead(client, globex.admin)
+    r = await client.post(LEADS, json={"description": "x", "contact_id": other["id"]}, headers=h)
+    assert error_fields(r) == {"body.contact_id"}
+    competitor = await ok(await client.post(f"{CONFIG}/competitors", json={"name": "Globex"}, headers=h), 201)
+    lead = await new_lead(
+        client,
+        admin,
+        call_code="CALL_BACK",
+        call_status="NOT_STARTED",
+        source="WEBSITE",
+        competitor_ids=[competitor["id"]],
+        product_refs=["SKU-1"],
+        time_zone="Europe/Warsaw",
+    )
+    assert (lead["call_code"], lead["competitor_ids"], lead["product_refs"]) == (
+        "CALL_BACK",
+        [competitor["id"]],
+        ["SKU-1"],
+    )
+    contact = await ok(
+        await client.post("/v1/contacts", json={"kind": "person", "last_name": "Nowak"}, headers=h), 201
+    )
+    filled = await ok(
+        await client.patch(f"{LEADS}/{lead['id']}", json={"contact_id": contact["id"]}, headers=h)
+    )
+    assert filled["contact_id"] == contact["id"]
+    again = await ok(
+        await client.post("/v1/contacts", json={"kind": "person", "last_name": "Kowal"}, headers=h), 201
+    )
+    r = await client.patch(f"{LEADS}/{lead['id']}", json={"contact_id": again["id"]}, headers=h)
+    assert_problem(r, 409, "contact-fixed")
+
+
+async def test_who_sees_and_changes_a_lead(client: AsyncClient, tenants: Tenants, acme: Tenant) -> None:
+    owner, assignee, stranger = (
+        await tenants.member(acme),
+        await tenants.member(acme),
+        await tenants.member(acme),
+    )
+    customer = await tenants.member(acme, kind="customer")
+    lead = await new_lead(client, owner, assigned_member_id=str(assignee.id), company="Nowak Trading")
+    for who in (owner, assignee, acme.admin):
+        assert (await client.get(f"{LEADS}/{lead['id']}", headers=who.headers)).status_code == 200
+    assert_problem(await client.get(f"{LEADS}/{lead['id']}", headers=stranger.headers), 404, "not-found")
+    assert (await ok(await client.get(LEADS, headers=stranger.headers)))["items"] == []
+    assert_problem(await client.get(LEADS, headers=customer.headers), 403, "staff-only")
+    found = await ok(await client.get(LEADS, params={"q": "nowak"}, headers=assignee.headers))
+    assert [x["id"] for x in found["items"]] == [lead["id"]]
+    r = await client.patch(f"{LEADS}/{lead['id']}", json={"call_tries": 1}, headers=assignee.headers)
+    assert (await ok(r))["call_tries"] == 1
+    r = await client.delete(f"{LEADS}/{lead['id']}", headers=owner.headers)
+    assert r.status_code == 204
+    assert_problem(await client.get(f"{LEADS}/{lead['id']}", headers=owner.headers), 404, "not-found")
+    assert_problem(
+        await client.post(f"{LEADS}/{lead['id']}/restore", headers=owner.headers), 403, "missing-capability"
+    )
+    assert (await ok(await client.post(f"{LEADS}/{lead['id']}/restore", headers=acme.admin.headers)))[
+        "id"
+    ] == lead["id"]
+
+
+async def test_shared_notes_on_a_lead(client: AsyncClient, acme: Tenant) -> None:
+    lead = await new_lead(client, acme.admin)
+    path = f"{LEADS}/{lead['id']}/notes"
+    note = await ok(
+        await client.post(path, json={"body": "Called, call back Friday."}, headers=acme.admin.headers), 201
+    )
+    assert note["subject"] == "lead" and note["author_member_id"] == str(acme.admin.id)
+    listed = await ok(await client.get(path, headers=acme.admin.headers))
+    assert [n["id"] for n in listed["items"]] == [note["id"]]
