@@ -26,7 +26,8 @@ TITLES = {403: "Forbidden", 409: "Conflict", 422: "Validation error"}
 
 @dataclass(frozen=True)
 class Loaded:
-    """A type with the statuses it allows (and their codes, for history) and its active rules."""
+    """A type with the active statuses it allows (and their codes, for history) and its active
+    rules."""
 
     type: LifecycleType
     config: TypeConfig
@@ -55,8 +56,9 @@ async def load_type(
             raise NotFound(f"The organisation has no default {kind} type.")
         raise Unprocessable.on(field, f"No {kind.replace('_', ' ')} type with this id.")
     statuses = await session.execute(
+        # A retired status is not offered for new moves; records in it keep it (`current_status`).
         select(LifecycleStatus.id, LifecycleStatus.code, LifecycleStatus.state).where(
-            LifecycleStatus.id.in_(found.status_ids)
+            LifecycleStatus.id.in_(found.status_ids), LifecycleStatus.active
         )
     )
     rules = await session.execute(

@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 from sqlalchemy import select
 from sqlalchemy import update as sql_update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -235,8 +235,6 @@ async def _prepare_type(session: AsyncSession, actor: Actor, t: LifecycleType, c
         await _require(session, "default_importance_id", ImportanceLevel.id, [t.default_importance_id])
     if t.auto_convert and t.kind != "lead":
         raise _refuse("auto_convert", "Only lead types convert.")
-    if isinstance(t.complete_within, BaseModel):
-        t.complete_within = t.complete_within.model_dump()
     if "is_default" in changed:
         if t.is_default:
             await _take_default(session, actor, t)
