@@ -122,7 +122,6 @@ async def test_a_rule_limited_to_a_unit_refuses_outsiders_and_admits_members(
         ({"old": "NEW", "new": "QUALIFYING"}, str(seller.id)),
         ({"old": "QUALIFYING", "new": "CLOSED_WON"}, str(closer.id)),
     ]
-    assert all(h["at"] for h in history)
     last = next(h for h in history if h["action"] == "transition")
     assert last["changes"]["rule"] == {"old": None, "new": "Key accounts close"}
 
@@ -210,9 +209,26 @@ async def test_references_are_checked(client: AsyncClient, tenants: Tenants, acm
     r = await client.post(LEADS, json={"description": "x", "priority": 11}, headers=h)
     assert error_fields(r) == {"body.priority"}
     globex = await tenants.create("Globex")
-    other = await new_lead(client, globex.admin)
-    r = await client.post(LEADS, json={"description": "x", "contact_id": other["id"]}, headers=h)
-    assert error_fields(r) == {"body.contact_id"}
+    theirs = {"kind": "person", "last_name": "Globex"}
+    their_contact = await ok(
+        await client.post("/v1/contacts", json=theirs, headers=globex.admin.headers), 201
+    )
+    their_unit = await unit_with(client, globex.admin, "Globex unit")
+    their_competitor = await ok(
+        await client.post(f"{CONFIG}/competitors", json={"name": "X"}, headers=globex.admin.headers), 201
+    )
+    for field, value in (
+        ("contact_id", their_contact["id"]),
+        ("business_unit_id", their_unit),
+        ("assigned_member_id", str(globex.admin.id)),
+        ("competitor_ids", [their_competitor["id"]]),
+    ):
+        r = await client.post(LEADS, json={"description": "x", field: value}, headers=h)
+        assert error_fields(r) == {f"body.{field}"}, field
+    r = await client.post(
+        LEADS, json={"description": "x", "start_at": "9999-12-31T23:00:00-05:00"}, headers=h
+    )
+    assert error_fields(r) == {"body.start_at"}
     competitor = await ok(await client.post(f"{CONFIG}/competitors", json={"name": "Globex"}, headers=h), 201)
     lead = await new_lead(
         client,
@@ -280,3 +296,66 @@ async def test_shared_notes_on_a_lead(client: AsyncClient, acme: Tenant) -> None
     assert note["subject"] == "lead" and note["author_member_id"] == str(acme.admin.id)
     listed = await ok(await client.get(path, headers=acme.admin.headers))
     assert [n["id"] for n in listed["items"]] == [note["id"]]
+
+
+async def test_a_time_without_an_offset_is_utc_and_deadlines_stay_in_range(
+    client: AsyncClient, acme: Tenant
+) -> None:
+    h = acme.admin.headers
+    body = {"kind": "lead", "name": "Slow", "complete_within": {"amount": 101, "unit": "years"}}
+    assert error_fields(await client.post(f"{CONFIG}/types", json=body, headers=h)) == {
+        "body.complete_within"
+    }
+    body["complete_within"] = {"amount": 1, "unit": "months"}
+    slow = await ok(await client.post(f"{CONFIG}/types", json=body, headers=h), 201)
+    lead = await new_lead(client, acme.admin, type_id=slow["id"], start_at="2027-01-31T09:00:00")
+    assert (lead["start_at"], lead["expected_completion_at"]) == (
+        "2027-01-31T09:00:00Z",
+        "2027-02-28T09:00:00Z",
+    )
+
+
+async def test_retired_configuration_does_not_break_new_leads(client: AsyncClient, acme: Tenant) -> None:
+    h = acme.admin.headers
+    pending = {s["code"]: s["id"] for s in await config(client, acme.admin, "statuses", kind="lead")}[
+        "PENDING"
+    ]
+    fresh = {"kind": "lead", "state": "pending", "name": "Fresh"}
+    other = await ok(await client.post(f"{CONFIG}/statuses", json=fresh, headers=h), 201)
+    standard = (await config(client, acme.admin, "types", kind="lead"))[0]
+    ids = [*standard["status_ids"], other["id"]]
+    await ok(
+        await client.patch(
+            f"{CONFIG}/types/{standard['id']}",
+            json={"status_ids": ids, "default_status_ids": [pending]},
+            headers=h,
+        )
+    )
+    await ok(await client.patch(f"{CONFIG}/statuses/{pending}", json={"active": False}, headers=h))
+    lead = await new_lead(client, acme.admin)
+    assert lead["status_id"] == other["id"]  # the default was retired: the type's next pending status
+    r = await client.patch(f"{CONFIG}/types/{standard['id']}", json={"active": False}, headers=h)
+    assert error_fields(r) == {"body.active"}
+
+
+async def test_reassigning_is_the_owners_call(client: AsyncClient, tenants: Tenants, acme: Tenant) -> None:
+    owner, assignee, member = (
+        await tenants.member(acme),
+        await tenants.member(acme),
+        await tenants.member(acme),
+    )
+    unit = await unit_with(client, acme.admin, "Inside sales", member)
+    lead = await new_lead(client, owner, assigned_member_id=str(assignee.id), business_unit_id=unit)
+    r = await client.patch(
+        f"{LEADS}/{lead['id']}", json={"assigned_member_id": str(member.id)}, headers=member.headers
+    )
+    assert_problem(r, 403, "not-owner")
+    await ok(await act(client, assignee, lead, "start"))
+    r = await client.patch(f"{LEADS}/{lead['id']}", json={"assigned_member_id": None}, headers=owner.headers)
+    assert error_fields(r) == {"body.assigned_member_id"}
+    moved = await client.patch(
+        f"{LEADS}/{lead['id']}", json={"assigned_member_id": str(member.id)}, headers=owner.headers
+    )
+    assert (await ok(moved))["assigned_member_id"] == str(member.id)
+    stranger = await tenants.member(acme)
+    assert_problem(await act(client, stranger, lead, "win"), 404, "not-found")

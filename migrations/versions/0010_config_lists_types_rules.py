@@ -136,6 +136,7 @@ def _seed() -> None:
                    row_number() OVER (PARTITION BY org_id, kind, state ORDER BY position, id) = 1
                        AS first_of_state
             FROM lifecycle_statuses
+            WHERE active
         ) s
         GROUP BY s.org_id, s.kind
         """

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
@@ -90,7 +90,20 @@ Currency = Annotated[
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 ShortText = Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)]
 Password = Annotated[str, Field(min_length=8, max_length=200)]
-Timestamp = Annotated[datetime, BeforeValidator(_timestamp)]
+
+
+def _in_range(value: datetime) -> datetime:
+    """A time without an offset is UTC; years far enough from 1 and 9999 that PostgreSQL can
+    store the value and dates computed from it (a deadline, a window) stay in range."""
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    if not FIRST_YEAR <= value.year <= LAST_YEAR:
+        raise ValueError(f"the year must be between {FIRST_YEAR} and {LAST_YEAR}")
+    return value
+
+
+FIRST_YEAR, LAST_YEAR = 1000, 8999
+Timestamp = Annotated[datetime, BeforeValidator(_timestamp), AfterValidator(_in_range)]
 # A custom field's stable key: what records' `custom` JSON, `custom.<key>` filters and `fields` use.
 CUSTOM_KEY_PATTERN = r"^[a-z][a-z0-9_]{0,49}$"
 

@@ -36,7 +36,6 @@ from crmapi.options.models import (
     LeadSource,
     LookupList,
     LookupValue,
-    LostReason,
 )
 
 ENTITY = "lead"
@@ -189,7 +188,8 @@ async def create(session: AsyncSession, actor: Actor, data: LeadCreate) -> Lead:
         setattr(lead, key, value)
     lead.start_at = lead.start_at or now
     lead.expected_completion_at = expected_completion(lead.start_at, kind_type.complete_within)
-    await _check(session, actor, lead, set(FIELDS), kind_type.category_ids)
+    # What the caller sent; the type's defaults were checked when the type was configured.
+    await _check(session, actor, lead, set(values), kind_type.category_ids)
     lead.number = (await next_numbers(session, actor.org_id, "lead"))[0]
     derive(lead)
     session.add(lead)
@@ -224,6 +224,17 @@ async def get_for_change(
     raise Forbidden(
         "Only the lead's owner, assignee, unit or 'leads.manage' may change it.", slug="not-owner"
     )
+
+
+def _may_assign(actor: Actor, lead: Lead, changes: dict[str, Any]) -> None:
+    """Who works on a lead is the owner's (or leads.manage's) call; the assignee and unit members
+    take pending leads through `accept`. A lead in progress keeps an assignee."""
+    if not changes.keys() & {"assigned_member_id", "business_unit_id"}:
+        return
+    if not (actor.can("leads.manage") or (actor.member_id and actor.member_id == lead.owner_member_id)):
+        raise Forbidden("Only the lead's owner or 'leads.manage' may reassign it.", slug="not-owner")
+    if lead.assigned_member_id is None and lead.state != LEAD.initial:
+        raise Unprocessable.on("body.assigned_member_id", "A lead past pending keeps an assignee.")
 
 
 def _writable(lead: Lead) -> None:
@@ -262,6 +273,7 @@ async def update(
         changes = history.diff(before, snapshot(lead))
         if not changes:
             return lead
+        _may_assign(actor, lead, changes)
         allowed = (await engine.load_type(session, "lead", lead.type_id)).type.category_ids
         await _check(session, actor, lead, set(changes), allowed)
     derive(lead)
@@ -317,12 +329,6 @@ async def accept(session: AsyncSession, actor: Actor, lead_id: UUID) -> Lead:
     return lead
 
 
-async def _reason(session: AsyncSession, model: Any, reason_id: UUID | None, field: str) -> None:
-    if reason_id is not None:
-        stmt = select(model.id).where(model.id == reason_id, model.active)
-        await _one(session, stmt, field, "No active reason with this id.")
-
-
 async def move(
     session: AsyncSession,
     actor: Actor,
@@ -338,31 +344,34 @@ async def move(
     lead = await get_for_change(session, actor, lead_id)
     _writable(lead)
     loaded = await engine.load_type(session, "lead", lead.type_id)
-    if status_id is None:
-        assert state is not None
-        status_id = loaded.default_status(state).id
-    target = loaded.status(status_id)
-    if state is not None and target is not None and target.state != state:
-        raise Unprocessable.on("body.status_id", f"Not a status in the state '{state}'.")
+    to_status_id = loaded.target(state, status_id)
+    target = loaded.status(to_status_id)
     starting = target is not None and target.state == "in_progress" and lead.state == LEAD.initial
     if starting and lead.assigned_member_id is None:
         raise Conflict("Assign the lead to a member (or accept it) before starting it.", slug="not-assigned")
     changes: dict[str, Any] = {}
-    if target is not None and target.state == "lost":
-        await _reason(session, LostReason, lost_reason_id, "body.lost_reason_id")
-        changes["lost_reason_id"] = {
-            "old": history.jsonable(lead.lost_reason_id),
-            "new": history.jsonable(lost_reason_id),
-        }
-    if target is not None and target.state == "cancelled":
-        await _reason(session, CancellationReason, cancellation_reason_id, "body.cancellation_reason_id")
-    reason = str(lost_reason_id) if lost_reason_id else None
-    await engine.move(
-        session, actor, lead, loaded, entity=ENTITY, to_status_id=status_id, reason=reason, changes=changes
-    )
+    cancelling = target is not None and target.state == "cancelled"
+    if cancelling and cancellation_reason_id is not None:
+        stmt = select(CancellationReason.id).where(
+            CancellationReason.id == cancellation_reason_id, CancellationReason.active
+        )
+        await _one(
+            session, stmt, "body.cancellation_reason_id", "No active cancellation reason with this id."
+        )
+        changes["cancellation_reason_id"] = {"old": None, "new": str(cancellation_reason_id)}
     now = datetime.now(UTC)
-    if lead.state == "lost":
-        lead.lost_reason_id = lost_reason_id
+    if target is not None and LEAD.final(target.state) and lead.completed_at is None:
+        changes["completed_at"] = {"old": None, "new": history.jsonable(now)}
+    await engine.move(
+        session,
+        actor,
+        lead,
+        loaded,
+        entity=ENTITY,
+        to_status_id=to_status_id,
+        lost_reason_id=lost_reason_id,
+        changes=changes,
+    )
     if lead.state == "cancelled":
         lead.cancellation_reason_id = cancellation_reason_id
     if LEAD.final(lead.state) and lead.completed_at is None:

@@ -17,9 +17,10 @@ from crmapi import history, outbox
 from crmapi.access.actor import Actor
 from crmapi.access.models import MemberUnit
 from crmapi.errors import FieldError, NotFound, ProblemError, Unprocessable
-from crmapi.lifecycle.decide import Allowed, Move, Mover, Refused, Rule, Status, TypeConfig, decide
+from crmapi.lifecycle.decide import NEEDS_REASON, Move, Mover, Refused, Rule, Status, TypeConfig, decide
 from crmapi.lifecycle.kinds import KINDS
 from crmapi.lifecycle.models import LifecycleStatus, LifecycleType, TransitionRule
+from crmapi.options.models import LostReason
 
 TITLES = {403: "Forbidden", 409: "Conflict", 422: "Validation error"}
 
@@ -35,9 +36,21 @@ class Loaded:
     def status(self, status_id: UUID) -> Status | None:
         return self.config.statuses.get(status_id)
 
+    def target(self, state: str | None, status_id: UUID | None) -> UUID:
+        """The status a move goes to: the one named, which must be in `state` when the move is
+        to a state (an action like "win"), or the type's default status of `state`."""
+        if status_id is None:
+            assert state is not None
+            return self.default_status(state).id
+        named = self.config.statuses.get(status_id)
+        if state is not None and named is not None and named.state != state:
+            raise Unprocessable.on("body.status_id", f"Not a status in the state '{state}'.")
+        return status_id
+
     def default_status(self, state: str) -> Status:
-        """The type's default status of a state (types always have one for every state they use)."""
-        for status_id in self.type.default_status_ids:
+        """The type's default status of a state; when that one was retired, the type's first
+        active status of the state."""
+        for status_id in (*self.type.default_status_ids, *self.type.status_ids):
             status = self.config.statuses.get(status_id)
             if status is not None and status.state == state:
                 return status
@@ -111,6 +124,12 @@ def refusal(refused: Refused) -> ProblemError:
     )
 
 
+async def _lost_reason(session: AsyncSession, reason_id: UUID | None) -> None:
+    found = await session.execute(select(LostReason.id).where(LostReason.id == reason_id, LostReason.active))
+    if found.first() is None:
+        raise Unprocessable.on("body.lost_reason_id", "No active lost reason with this id.")
+
+
 async def move(
     session: AsyncSession,
     actor: Actor,
@@ -119,24 +138,30 @@ async def move(
     *,
     entity: str,
     to_status_id: UUID,
-    reason: str | None = None,
+    lost_reason_id: UUID | None = None,
     changes: dict[str, Any] | None = None,
-) -> Allowed:
-    """Move a locked record (with `status_id` and `state`) to another status of its type, or
-    raise the refusal; write the history row and the event. `changes` are the move's other
-    field changes (a lost reason, a completion time), recorded in the same history row."""
+) -> Status:
+    """Move a locked record (with `status_id`, `state` and, for kinds that can be lost,
+    `lost_reason_id`) to another status of its type, or raise the refusal; write the history row
+    and the event. `changes` are the move's other field changes, recorded in the same row."""
     current = loaded.status(record.status_id) or await current_status(session, record.status_id)
+    reason = str(lost_reason_id) if lost_reason_id else None
     decision = decide(loaded.config, current, Move(to_status_id, reason), await mover(session, actor))
     if isinstance(decision, Refused):
         raise refusal(decision)
-    record.status_id, record.state = decision.status.id, decision.status.state
+    target = decision.status
     recorded = {
-        "status": {"old": current.code, "new": decision.status.code},
-        "state": {"old": current.state, "new": decision.status.state},
+        "status": {"old": current.code, "new": target.code},
+        "state": {"old": current.state, "new": target.state},
         **(changes or {}),
     }
+    if target.state in NEEDS_REASON:
+        await _lost_reason(session, lost_reason_id)
+        recorded["lost_reason_id"] = {"old": history.jsonable(record.lost_reason_id), "new": reason}
+        record.lost_reason_id = lost_reason_id
     if decision.rule is not None:
         recorded["rule"] = {"old": None, "new": decision.rule.name}
+    record.status_id, record.state = target.id, target.state
     history.record(session, actor, entity=entity, entity_id=record.id, action="transition", changes=recorded)
     outbox.emit(
         session,
@@ -144,6 +169,6 @@ async def move(
         topic=f"{entity}.transition",
         entity=entity,
         entity_id=record.id,
-        payload={"from": current.state, "to": decision.status.state, "status": decision.status.code},
+        payload={"from": current.state, "to": target.state, "status": target.code},
     )
-    return decision
+    return target

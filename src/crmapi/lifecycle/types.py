@@ -8,12 +8,12 @@ from collections.abc import Iterable
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from pydantic import ConfigDict, Field
-from sqlalchemy import select
+from pydantic import ConfigDict, Field, model_validator
+from sqlalchemy import func, select
 from sqlalchemy import update as sql_update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from crmapi import history
+from crmapi import history, outbox
 from crmapi.access.actor import Actor
 from crmapi.access.models import BusinessUnit
 from crmapi.errors import Unprocessable
@@ -30,9 +30,26 @@ Ids = Annotated[list[UUID], Field(max_length=200)]
 Priority = Annotated[int, Field(ge=1, le=10, strict=True, description="1 is the highest.")]
 
 
+# At most 100 years in any unit, so a deadline computed from a stored time stays storable.
+LONGEST = {
+    "minutes": 52_560_000,
+    "hours": 876_000,
+    "days": 36_500,
+    "weeks": 5_200,
+    "months": 1_200,
+    "years": 100,
+}
+
+
 class Duration(Input):
-    amount: int = Field(ge=1, le=100_000, strict=True)
+    amount: int = Field(ge=1, le=52_560_000, strict=True, description="At most 100 years' worth.")
     unit: Literal["minutes", "hours", "days", "weeks", "months", "years"]
+
+    @model_validator(mode="after")
+    def _at_most_a_century(self) -> Duration:
+        if self.amount > LONGEST[self.unit]:
+            raise ValueError(f"at most {LONGEST[self.unit]} {self.unit}")
+        return self
 
 
 class _TypeFields(Input):
@@ -144,10 +161,10 @@ async def _check_statuses(session: AsyncSession, t: LifecycleType) -> None:
         firsts = {state: status_id for status_id, state in reversed(rows)}
         t.default_status_ids = t.default_status_ids or list(firsts.values())
     t.status_ids = list(dict.fromkeys(t.status_ids))
-    found = await session.execute(of_kind.where(LifecycleStatus.id.in_(t.status_ids)))
+    found = await session.execute(of_kind.where(LifecycleStatus.id.in_(t.status_ids), LifecycleStatus.active))
     state_of = {status_id: state for status_id, state in found}
     if missing := [str(i) for i in t.status_ids if i not in state_of]:
-        raise _refuse("status_ids", f"No {t.kind} status with id {', '.join(missing)}.")
+        raise _refuse("status_ids", f"No active {t.kind} status with id {', '.join(missing)}.")
     by_state: dict[str, list[UUID]] = defaultdict(list)
     for status_id in t.status_ids:
         by_state[state_of[status_id]].append(status_id)
@@ -184,7 +201,12 @@ async def _check_rules_still_fit(session: AsyncSession, t: LifecycleType) -> Non
 
 
 async def _take_default(session: AsyncSession, actor: Actor, t: LifecycleType) -> None:
-    """The previous default type of the kind gives the flag up, with history."""
+    """The previous default type of the kind gives the flag up, with history and an event."""
+    # Two requests making different types the default take turns here: the second then sees
+    # the first one's new default and takes the flag from it (the partial unique index holds).
+    await session.execute(
+        select(func.pg_advisory_xact_lock(func.hashtext(f"default-type:{actor.org_id}:{t.kind}")))
+    )
     previous = await session.execute(
         sql_update(LifecycleType)
         .where(LifecycleType.kind == t.kind, LifecycleType.is_default, LifecycleType.id != t.id)
@@ -200,6 +222,14 @@ async def _take_default(session: AsyncSession, actor: Actor, t: LifecycleType) -
             entity_id=other,
             action="updated",
             changes={"is_default": {"old": True, "new": False}},
+        )
+        outbox.emit(
+            session,
+            actor,
+            topic=f"{TYPE}.updated",
+            entity=TYPE,
+            entity_id=other,
+            payload={"fields": ["is_default"]},
         )
 
 
@@ -235,6 +265,8 @@ async def _prepare_type(session: AsyncSession, actor: Actor, t: LifecycleType, c
         await _require(session, "default_importance_id", ImportanceLevel.id, [t.default_importance_id])
     if t.auto_convert and t.kind != "lead":
         raise _refuse("auto_convert", "Only lead types convert.")
+    if t.is_default and not t.active:
+        raise _refuse("active", "The kind's default type stays active; make another type the default first.")
     if "is_default" in changed:
         if t.is_default:
             await _take_default(session, actor, t)
@@ -313,8 +345,11 @@ async def _prepare_rule(session: AsyncSession, actor: Actor, rule: TransitionRul
         raise _refuse("to_status_id", "A rule moves to another status.")
     rule.member_ids = list(dict.fromkeys(rule.member_ids))
     rule.unit_ids = list(dict.fromkeys(rule.unit_ids))
-    await _require(session, "member_ids", Member.id, rule.member_ids, Member.kind == "staff")
-    await _require(session, "unit_ids", BusinessUnit.id, rule.unit_ids)
+    # Only what changed: a rule naming a unit deleted since can still be retired or edited.
+    if "member_ids" in changed:
+        await _require(session, "member_ids", Member.id, rule.member_ids, Member.kind == "staff")
+    if "unit_ids" in changed:
+        await _require(session, "unit_ids", BusinessUnit.id, rule.unit_ids)
 
 
 RULES = OptionList(
