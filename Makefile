@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 
-.PHONY: run test lint openapi bench bench-access bench-erp fuzz demo clean
+.PHONY: run test lint openapi bench bench-access bench-erp bench-board fuzz demo clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -40,6 +40,9 @@ bench-access: $(STAMP)
 
 bench-erp: $(STAMP)
 	$(BIN)/python -m bench.erp
+
+bench-board: $(STAMP)
+	$(BIN)/python -m bench.board
 
 ## Load a realistic demo organisation into the configured (or embedded) database; prints credentials.
 demo: $(STAMP)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import os
 import shutil
 import signal
@@ -12,6 +13,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
+from uuid import UUID
 
 import httpx
 
@@ -122,3 +124,26 @@ async def stop(server: Server, grace_seconds: float = 15) -> None:
                 os.killpg(process.pid, signal.SIGKILL)
             await process.wait()
     server.log.close()
+
+
+async def create_org(url: str, name: str, email: str, password: str) -> UUID:
+    """A new organisation and its administrator through `crmapi create-org`; its id."""
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "crmapi.cli",
+        "create-org",
+        "--name",
+        name,
+        "--admin-email",
+        email,
+        "--admin-password",
+        password,
+        env={**environment(), "DATABASE_URL": url},
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await process.communicate()
+    if process.returncode != 0:
+        raise RuntimeError(f"create-org failed: {err.decode()}")
+    return UUID(json.loads(out.decode().strip().splitlines()[-1])["organisation_id"])

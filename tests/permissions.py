@@ -134,7 +134,9 @@ class Records:
 
     async def delete(self, name: str) -> None:
         """Soft-delete the named record as the administrator (for restore routes)."""
-        kind = {"account_id": "accounts", "lead_id": "leads"}.get(name, "contacts")
+        kind = {"account_id": "accounts", "lead_id": "leads", "opportunity_id": "opportunities"}.get(
+            name, "contacts"
+        )
         answer = await self.client.delete(
             f"/v1/{kind}/{await self.get(name)}", headers=self.people.acme.admin.headers
         )
@@ -201,6 +203,9 @@ class Records:
         if name == "name":
             await self._post(f"/v1/accounts/{await self.get('account_id')}/tags", {"name": "vip"})
             await self._post(f"/v1/contacts/{await self.get('contact_id')}/tags", {"name": "vip"})
+            for plural, kind in (("leads", "lead"), ("opportunities", "opportunity")):
+                if f"{kind}_id" in self.made:
+                    await self._post(f"/v1/{plural}/{self.made[f'{kind}_id']}/tags", {"name": "vip"})
             return "vip"
         if name == "spare_contact_id":
             body = {"kind": "person", "first_name": "Ewa", "last_name": f"Spare {suffix}"}
@@ -209,8 +214,19 @@ class Records:
             body = {"kind": "account", "key": f"f_{suffix}", "label": "Field", "type": "text"}
             return str((await self._post("/v1/custom-fields", body))["id"])
         if name == "lead_id":  # owned by the administrator, assigned to the rep
-            body = {"description": f"Lead {suffix}", "assigned_member_id": str(self.people.ids["rep"])}
+            body = {
+                "description": f"Lead {suffix}",
+                "last_name": "Nowak",
+                "assigned_member_id": str(self.people.ids["rep"]),
+            }
             return str((await self._post("/v1/leads", body))["id"])
+        if name == "opportunity_id":  # on the target account, assigned to the rep
+            body = {
+                "account_id": await self.get("account_id"),
+                "name": f"Deal {suffix}",
+                "assigned_member_id": str(self.people.ids["rep"]),
+            }
+            return str((await self._post("/v1/opportunities", body))["id"])
         if name == "started_lead_id":
             lead = await self.get("lead_id")
             await self._post(f"/v1/leads/{lead}/start", {})

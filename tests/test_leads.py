@@ -9,7 +9,12 @@ from typing import Any
 import pytest
 from httpx import AsyncClient
 
-from tests.support import Member, Tenant, Tenants, assert_problem, error_fields
+from crmapi.accounts.models import Account
+from crmapi.contacts.models import Contact
+from crmapi.db import Database
+from crmapi.history import HistoryEntry
+from crmapi.opportunities.models import Opportunity
+from tests.support import Member, Tenant, Tenants, assert_problem, error_fields, rows_of
 
 LEADS, CONFIG = "/v1/leads", "/v1/config"
 
@@ -359,3 +364,236 @@ async def test_reassigning_is_the_owners_call(client: AsyncClient, tenants: Tena
     assert (await ok(moved))["assigned_member_id"] == str(member.id)
     stranger = await tenants.member(acme)
     assert_problem(await act(client, stranger, lead, "win"), 404, "not-found")
+
+
+async def converting_type(client: AsyncClient, admin: Member) -> dict[str, Any]:
+    body = {
+        "kind": "lead",
+        "name": "Converting",
+        "auto_convert": True,
+        "conversion_classification": "retail",
+        "conversion_credit_rating": "B",
+    }
+    return await ok(await client.post(f"{CONFIG}/types", json=body, headers=admin.headers), 201)
+
+
+async def test_winning_a_converting_lead_leaves_a_financial_contact_an_account_and_an_opportunity(
+    client: AsyncClient, tenants: Tenants, acme: Tenant
+) -> None:
+    seller = await tenants.member(acme)
+    lead_type = await converting_type(client, acme.admin)
+    lead = await new_lead(
+        client,
+        seller,
+        type_id=lead_type["id"],
+        first_name="Anna",
+        last_name="Nowak",
+        company="Nowak Trading",
+        email="anna@nowak.example",
+        phone="+48 600 100 200",
+        source="WEBSITE",
+        assigned_member_id=str(seller.id),
+    )
+    await ok(await act(client, seller, lead, "start"))
+    won = await ok(await act(client, seller, lead, "win"))
+    h = seller.headers
+    contact = await ok(await client.get(f"/v1/contacts/{won['contact_id']}", headers=h))
+    assert (contact["display_name"], contact["lifecycle_state"]) == ("Anna Nowak", "financial")
+    assert contact["emails"][0]["address"] == "anna@nowak.example"
+    account = await ok(await client.get(f"/v1/accounts/{won['account_id']}", headers=h))
+    assert (account["name"], account["classification"], account["credit_rating"]) == (
+        "Nowak Trading",
+        "retail",
+        "B",
+    )
+    assert account["primary_contact_id"] == contact["id"]
+    deals = (await ok(await client.get("/v1/opportunities", params={"lead_id": lead["id"]}, headers=h)))[
+        "items"
+    ]
+    assert [(d["account_id"], d["contact_id"], d["source"], d["state"]) for d in deals] == [
+        (account["id"], contact["id"], "WEBSITE", "open")
+    ]
+
+
+async def test_a_failed_conversion_leaves_nothing_behind(
+    client: AsyncClient, db: Database, tenants: Tenants, acme: Tenant
+) -> None:
+    admin = acme.admin
+    lead_type = await converting_type(client, admin)
+    lead = await new_lead(
+        client,
+        admin,
+        type_id=lead_type["id"],
+        last_name="Kowal",
+        company="Kowal Sp.",
+        assigned_member_id=str(admin.id),
+    )
+    await ok(await act(client, admin, lead, "start"))
+    # The opportunity is made after the contact and the account were flushed; with no open
+    # stage left to put it in, its creation fails.
+    for status in await config(client, admin, "statuses", kind="opportunity", state="open"):
+        await ok(
+            await client.patch(
+                f"{CONFIG}/statuses/{status['id']}", json={"active": False}, headers=admin.headers
+            )
+        )
+    before = {
+        model: len(await rows_of(db, acme, model)) for model in (Contact, Account, Opportunity, HistoryEntry)
+    }
+    r = await act(client, admin, lead, "win")
+    assert error_fields(r) == {"body.status_id"}
+    after = {
+        model: len(await rows_of(db, acme, model)) for model in (Contact, Account, Opportunity, HistoryEntry)
+    }
+    assert after == before
+    unchanged = await ok(await client.get(f"{LEADS}/{lead['id']}", headers=admin.headers))
+    assert (unchanged["state"], unchanged["contact_id"], unchanged["account_id"], unchanged["version"]) == (
+        "in_progress",
+        None,
+        None,
+        lead["version"] + 1,
+    )
+
+
+async def test_convert_to_opportunity_without_winning(
+    client: AsyncClient, tenants: Tenants, acme: Tenant
+) -> None:
+    admin, seller = acme.admin, await tenants.member(acme)
+    h = admin.headers
+    existing = await ok(await client.post("/v1/accounts", json={"name": "Existing customer"}, headers=h), 201)
+    lead = await new_lead(
+        client, admin, first_name="Ewa", account_id=existing["id"], assigned_member_id=str(seller.id)
+    )
+    made = await ok(await client.post(f"{LEADS}/{lead['id']}/convert", headers=h))
+    assert made["account_id"] == existing["id"] and made["lead_id"] == lead["id"]
+    contact = await ok(await client.get(f"/v1/contacts/{made['contact_id']}", headers=h))
+    assert (contact["display_name"], contact["lifecycle_state"]) == ("Ewa", "prospect")
+    deal = await ok(await client.get(f"/v1/opportunities/{made['opportunity_id']}", headers=seller.headers))
+    assert (deal["assigned_member_id"], deal["lead_id"]) == (str(seller.id), lead["id"])
+    again = await client.post(f"{LEADS}/{lead['id']}/convert", headers=h)
+    assert_problem(again, 409, "already-converted")
+    assert (await ok(await client.get(f"{LEADS}/{lead['id']}", headers=h)))["state"] == "pending"
+
+
+async def test_a_bulk_move_reports_each_lead_and_names_the_rule_that_refused(
+    client: AsyncClient, db: Database, tenants: Tenants, acme: Tenant
+) -> None:
+    admin, seller = acme.admin, await tenants.member(acme)
+    h = admin.headers
+    closers = await unit_with(client, admin, "Closers")
+    made = {}
+    for state, name in (
+        ("pending", "New"),
+        ("in_progress", "Qualifying"),
+        ("in_progress", "Negotiating"),
+        ("won", "Won deal"),
+    ):
+        body = {"kind": "lead", "state": state, "name": name}
+        made[name] = (await ok(await client.post(f"{CONFIG}/statuses", json=body, headers=h), 201))["id"]
+    body = {
+        "kind": "lead",
+        "name": "Pipeline",
+        "status_ids": list(made.values()),
+        "default_status_ids": [made["Qualifying"]],
+    }
+    lead_type = await ok(await client.post(f"{CONFIG}/types", json=body, headers=h), 201)
+    rules = f"{CONFIG}/types/{lead_type['id']}/rules"
+    for rule in (
+        {"name": "Start", "from_status_id": made["New"], "to_status_id": made["Qualifying"]},
+        {"name": "Escalate", "from_status_id": made["Qualifying"], "to_status_id": made["Negotiating"]},
+        {"name": "Close qualified", "from_status_id": made["Qualifying"], "to_status_id": made["Won deal"]},
+        {
+            "name": "Closers close negotiations",
+            "from_status_id": made["Negotiating"],
+            "to_status_id": made["Won deal"],
+            "unit_ids": [closers],
+        },
+    ):
+        await ok(await client.post(rules, json=rule, headers=h), 201)
+    ids = []
+    for n in range(50):
+        lead = await new_lead(client, seller, type_id=lead_type["id"], assigned_member_id=str(seller.id))
+        await ok(await act(client, seller, lead, "start"))
+        if n % 10 == 3:
+            await ok(await act(client, seller, lead, "transitions", status_id=made["Negotiating"]))
+        ids.append(lead["id"])
+    answer = await ok(
+        await client.post(
+            f"{LEADS}/bulk/moves", json={"ids": ids, "status_id": made["Won deal"]}, headers=seller.headers
+        )
+    )
+    assert (answer["updated"], answer["unchanged"], answer["errors"]) == (45, 0, 5)
+    refused = [r for r in answer["results"] if r["outcome"] == "error"]
+    assert [r["id"] for r in refused] == [ids[n] for n in range(50) if n % 10 == 3]
+    assert {r["reason"] for r in refused} == {"transition-rule"}
+    assert all("Closers close negotiations" in r["detail"] for r in refused)
+    moves = await rows_of(db, acme, HistoryEntry, entity="lead", action="transition")
+    assert sum(m.changes["status"]["new"] == "WON_DEAL" for m in moves) == 45
+    still = await ok(
+        await client.get(LEADS, params={"status_id": made["Negotiating"], "limit": 200}, headers=h)
+    )
+    assert len(still["items"]) == 5
+
+
+async def test_bulk_assignment_and_tagging(client: AsyncClient, tenants: Tenants, acme: Tenant) -> None:
+    admin, seller = acme.admin, await tenants.member(acme)
+    h = admin.headers
+    mine = [await new_lead(client, admin) for _ in range(3)]
+    theirs = await new_lead(client, seller)
+    ids = [lead["id"] for lead in mine] + [theirs["id"], mine[0]["id"]]
+    body = {"ids": ids, "assigned_member_id": str(seller.id)}
+    answer = await ok(await client.post(f"{LEADS}/bulk/assignments", json=body, headers=h))
+    assert [r["outcome"] for r in answer["results"]] == ["updated", "updated", "updated", "updated", "error"]
+    assert answer["results"][-1]["reason"] == "duplicate"
+    again = await ok(
+        await client.post(
+            f"{LEADS}/bulk/assignments",
+            json={"ids": ids[:1], "assigned_member_id": str(seller.id)},
+            headers=h,
+        )
+    )
+    assert again["unchanged"] == 1
+    r = await client.post(f"{LEADS}/bulk/assignments", json={"ids": ids[:1]}, headers=h)
+    assert error_fields(r) == {"body"}
+    stranger = await tenants.member(acme)
+    refused = await ok(await client.post(f"{LEADS}/bulk/assignments", json=body, headers=stranger.headers))
+    assert {r["reason"] for r in refused["results"][:4]} == {"not-found"}
+    await ok(await client.post("/v1/tags", json={"name": "hot"}, headers=h), 201)
+    tagged = await ok(
+        await client.post(f"{LEADS}/bulk/tags", json={"ids": ids[:4], "add": ["hot"]}, headers=h)
+    )
+    assert [r["outcome"] for r in tagged["results"]] == ["updated"] * 4
+    listed = await ok(await client.get(f"{LEADS}/{theirs['id']}", headers=seller.headers))
+    assert listed["tags"] == ["hot"]
+
+
+async def test_the_board_shows_columns_in_status_order_with_a_cursor_per_column(
+    client: AsyncClient, tenants: Tenants, acme: Tenant
+) -> None:
+    admin, seller = acme.admin, await tenants.member(acme)
+    h = admin.headers
+    for _ in range(101):
+        await new_lead(client, admin, company="Acme")
+    mine = await new_lead(client, seller, assigned_member_id=str(seller.id), company="Seller")
+    await ok(await act(client, seller, mine, "start"))
+    board = await ok(await client.get(f"{LEADS}/board", headers=h))
+    codes = [c["code"] for c in board["columns"]]
+    assert codes == ["PENDING", "IN_PROGRESS", "WON", "LOST", "CANCELLED"]
+    pending, started = board["columns"][0], board["columns"][1]
+    assert len(pending["cards"]) == 100 and pending["next_cursor"]
+    assert [c["id"] for c in started["cards"]] == [mine["id"]] and started["next_cursor"] is None
+    rest = await ok(
+        await client.get(
+            LEADS, params={"status_id": pending["status_id"], "cursor": pending["next_cursor"]}, headers=h
+        )
+    )
+    first_ids = {c["id"] for c in pending["cards"]}
+    assert len(rest["items"]) == 1 and rest["items"][0]["id"] not in first_ids
+    card = started["cards"][0]
+    assert (card["company"], card["overdue"], card["created_at"].endswith("Z")) == ("Seller", False, True)
+    theirs = await ok(await client.get(f"{LEADS}/board", headers=seller.headers))
+    assert [len(c["cards"]) for c in theirs["columns"]] == [0, 1, 0, 0, 0]  # their scope only
+    filtered = await ok(await client.get(f"{LEADS}/board", params={"q": "seller"}, headers=h))
+    assert [len(c["cards"]) for c in filtered["columns"]] == [0, 1, 0, 0, 0]
+    r = await client.get(f"{LEADS}/board", params={"type_id": pending["status_id"]}, headers=h)
+    assert error_fields(r) == {"query.type_id"}

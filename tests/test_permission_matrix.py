@@ -353,7 +353,16 @@ def lead_entries() -> dict[str, Entry]:
         "POST /v1/leads/{lead_id}/win": entry(moved, seen, params=started),
         "POST /v1/leads/{lead_id}/lose": entry(moved, seen, lost_reason, params=started),
         "POST /v1/leads/{lead_id}/cancel": entry(moved, seen),
-        "POST /v1/leads/{lead_id}/transitions": entry(moved, seen, in_progress_status),
+        "POST /v1/leads/{lead_id}/convert": entry(moved, seen),
+        "GET /v1/leads/board": entry("leads.view_any", "401 200 200 200 200 403 403 200 403"),
+        "POST /v1/leads/bulk/moves": entry(
+            moved, "401 200 200 200 200 403 403 200 403", bulk(status_in("lead", "in_progress"), "lead")
+        ),
+        "POST /v1/leads/bulk/assignments": entry(
+            moved, "401 200 200 200 200 403 403 200 403", bulk(rep_assignee, "lead")
+        ),
+        **tagging("lead", "leads.manage"),
+        "POST /v1/leads/{lead_id}/transitions": entry(moved, seen, status_in("lead", "in_progress")),
         "GET /v1/leads/{lead_id}/history": entry("leads.view_any", seen),
         "GET /v1/leads/{lead_id}/notes": entry("leads.view_any", seen),
         "POST /v1/leads/{lead_id}/notes": entry(
@@ -362,20 +371,88 @@ def lead_entries() -> dict[str, Entry]:
     }
 
 
+def opportunity_entries() -> dict[str, Entry]:
+    """The target opportunity is on the target account (the rep's, through R1), owned by the
+    administrator and assigned to the rep. Reading goes through the account's scope."""
+    seen, change = "401 200 200 200 404 403 403 404 403", "opportunities.manage accounts.view_any"
+    one = "/v1/opportunities/{opportunity_id}"
+    return {
+        "GET /v1/opportunities": entry(
+            "accounts.view_any", "401 200+ 200+ 200+ 200- 403 403 200- 403", listed="id"
+        ),
+        "POST /v1/opportunities": entry(
+            "accounts.view_any", "401 201 201 201 422 403 403 422 403", target_opportunity
+        ),
+        f"GET {one}": entry("accounts.view_any", seen),
+        f"PATCH {one}": entry(change, seen, fixed({"probability": 50})),
+        f"DELETE {one}": entry(change, seen.replace("200", "204")),
+        f"POST {one}/restore": entry(change, "401 200 200 403 403 403 403 404 403", deleted="opportunity_id"),
+        f"POST {one}/win": entry(change, seen),
+        f"POST {one}/lose": entry(change, seen, lost_reason),
+        f"POST {one}/cancel": entry(change, seen),
+        f"POST {one}/transitions": entry(change, seen, status_in("opportunity", "won")),
+        f"GET {one}/history": entry("accounts.view_any", seen),
+        "GET /v1/opportunities/board": entry("accounts.view_any", "401 200 200 200 200 403 403 200 403"),
+        "GET /v1/opportunities/pipeline": entry("accounts.view_any", "401 200 200 200 200 403 403 200 403"),
+        "POST /v1/opportunities/bulk/moves": entry(
+            change,
+            "401 200 200 200 200 403 403 200 403",
+            bulk(status_in("opportunity", "won"), "opportunity"),
+        ),
+        "POST /v1/opportunities/bulk/assignments": entry(
+            change, "401 200 200 200 200 403 403 200 403", bulk(rep_assignee, "opportunity")
+        ),
+        **tagging("opportunity", change),
+    }
+
+
+def tagging(kind: str, manage: str) -> dict[str, Entry]:
+    """A lead or an opportunity is tagged by those who may change it; customers never see one."""
+    plural = "opportunities" if kind == "opportunity" else "leads"
+    one = f"/v1/{plural}/{{{kind}_id}}/tags"
+    return {
+        f"POST /v1/{plural}/bulk/tags": entry(
+            manage, "401 200 200 200 200 403 403 422 403", tag_target(kind)
+        ),
+        f"POST {one}": entry(manage, "401 200 200 200 404 404 404 404 403", fixed({"name": "vip"})),
+        f"DELETE {one}/{{name}}": entry(manage, "401 200 200 200 404 404 404 404 403"),
+    }
+
+
+def bulk(extra: Body, kind: str) -> Body:
+    """A bulk call about the target record, with the fields `extra` gives."""
+
+    async def make(records: Records) -> dict[str, Any]:
+        return {"ids": [await records.get(f"{kind}_id")], **await extra(records)}
+
+    return make
+
+
+async def rep_assignee(records: Records) -> dict[str, Any]:
+    return {"assigned_member_id": str(records.people.ids["rep"])}
+
+
+async def target_opportunity(records: Records) -> dict[str, Any]:
+    return {"account_id": await records.get("account_id"), "name": "Deal"}
+
+
+def status_in(kind: str, state: str) -> Body:
+    async def make(records: Records) -> dict[str, Any]:
+        answer = await records.client.get(
+            "/v1/config/statuses",
+            params={"kind": kind, "state": state},
+            headers=records.people.acme.admin.headers,
+        )
+        return {"status_id": answer.json()["items"][0]["id"]}
+
+    return make
+
+
 async def lost_reason(records: Records) -> dict[str, Any]:
     return {"lost_reason_id": await records.get("lost_reason_id")}
 
 
-async def in_progress_status(records: Records) -> dict[str, Any]:
-    answer = await records.client.get(
-        "/v1/config/statuses",
-        params={"kind": "lead", "state": "in_progress"},
-        headers=records.people.acme.admin.headers,
-    )
-    return {"status_id": answer.json()["items"][0]["id"]}
-
-
-MATRIX |= config_entries() | lead_entries()
+MATRIX |= config_entries() | lead_entries() | opportunity_entries()
 
 
 def _fill(path: str, made: dict[str, str]) -> str:
@@ -385,7 +462,8 @@ def _fill(path: str, made: dict[str, str]) -> str:
 async def _ask(client: AsyncClient, records: Records, route: str, persona: str, e: Entry) -> str:
     method, template = route.split(" ", 1)
     # The record a list should (or should not) show: the kind the path names.
-    subject = next((n for n in ("account", "lead") if n in template), "contact")
+    subject = next((n for n in ("account", "lead", "opportunit") if n in template), "contact")
+    subject = "opportunity" if subject == "opportunit" else subject
     if e.listed:
         await records.get(f"{subject}_id")
     if e.deleted:

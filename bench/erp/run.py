@@ -83,32 +83,6 @@ def as_rows(records: list[dict[str, Any]]) -> list[tuple[Any, ...]]:
     ]
 
 
-async def _create_org(url: str) -> UUID:
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "crmapi.cli",
-        "create-org",
-        "--name",
-        "ERP bench",
-        "--admin-email",
-        ADMIN[0],
-        "--admin-password",
-        ADMIN[1],
-        env={**server.environment(), "DATABASE_URL": url},
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    _, err = await process.communicate()
-    if process.returncode != 0:
-        raise RuntimeError(f"create-org failed: {err.decode()}")
-    conn = await database.connect(url)
-    try:
-        return UUID(str(await conn.fetchval("SELECT id FROM organisations WHERE name = 'ERP bench'")))
-    finally:
-        await conn.close()
-
-
 async def _drained(owner: asyncpg.Connection, limit_seconds: float = 300) -> None:
     """Wait until the relay has queued every event (it would compete for the cores)."""
     deadline = time.monotonic() + limit_seconds
@@ -213,7 +187,7 @@ async def _collect(opts: Options) -> dict[str, Any]:
     state = database.STATE
     proc = None
     try:
-        org_id = await _create_org(url)
+        org_id = await server.create_org(url, "ERP bench", *ADMIN)
         # An embedded queue without a worker: the relay hands every event to the queue between
         # steps, and nothing delivers them (at ~100 events/s that would take minutes per step).
         proc = await server.start(

@@ -33,6 +33,7 @@ from crmapi.lifecycle.router import router as lifecycle_router
 from crmapi.limits import BodySizeLimit
 from crmapi.logs import RequestIdMiddleware
 from crmapi.notes.router import router as notes_router
+from crmapi.opportunities.router import router as opportunities_router
 from crmapi.pagination import Cursors
 from crmapi.settings import Settings, get_settings
 from crmapi.tags import router as tags
@@ -180,6 +181,8 @@ def create_app(
         tags.router,
         tags.contact_tags,
         tags.account_tags,
+        tags.lead_tags,
+        tags.opportunity_tags,
         custom_fields_router,
         business_units_router,
         sales_reps_router,
@@ -189,6 +192,7 @@ def create_app(
         integrations_router,
         lifecycle_router,
         leads_router,
+        opportunities_router,
     )
     for router in routers:
         app.include_router(router)

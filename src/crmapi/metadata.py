@@ -11,6 +11,7 @@ from crmapi.identity import models as _identity
 from crmapi.leads import models as _leads
 from crmapi.lifecycle import models as _lifecycle
 from crmapi.notes import models as _notes
+from crmapi.opportunities import models as _opportunities
 from crmapi.options import models as _options
 from crmapi.outbox import OutboxEvent
 from crmapi.tags import models as _tags
@@ -29,6 +30,7 @@ __all__ = [
     "_leads",
     "_lifecycle",
     "_notes",
+    "_opportunities",
     "_options",
     "_tags",
     "metadata",

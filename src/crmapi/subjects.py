@@ -16,6 +16,7 @@ from crmapi.access.actor import Actor
 
 SubjectKind = Literal["contact", "account"]  # records with custom fields and tags
 NoteSubject = Literal["contact", "account", "lead"]  # records with notes
+TaggedKind = Literal["contact", "account", "lead", "opportunity"]  # records with tags
 Getter = Callable[[AsyncSession, Actor, UUID], Awaitable[Any]]
 
 
@@ -24,19 +25,21 @@ def _getters() -> dict[str, tuple[Getter, Getter]]:
     import crmapi.accounts.service as accounts
     from crmapi.contacts import service as contacts
     from crmapi.leads import service as leads
+    from crmapi.opportunities import service as opportunities
 
     return {
         "contact": (contacts.get, contacts.get_for_change),
         "account": (accounts.get, accounts.get_for_change),
         "lead": (leads.get, leads.get_for_change),
+        "opportunity": (opportunities.get, opportunities.get_for_change),
     }
 
 
-async def readable(session: AsyncSession, actor: Actor, kind: NoteSubject, subject_id: UUID) -> Any:
+async def readable(session: AsyncSession, actor: Actor, kind: TaggedKind, subject_id: UUID) -> Any:
     """The subject if the actor may see it; NotFound otherwise."""
     return await _getters()[kind][0](session, actor, subject_id)
 
 
-async def changeable(session: AsyncSession, actor: Actor, kind: NoteSubject, subject_id: UUID) -> Any:
+async def changeable(session: AsyncSession, actor: Actor, kind: TaggedKind, subject_id: UUID) -> Any:
     """The subject, locked, if the actor may change it; NotFound / Forbidden otherwise."""
     return await _getters()[kind][1](session, actor, subject_id)

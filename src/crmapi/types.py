@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
@@ -103,6 +103,19 @@ def _in_range(value: datetime) -> datetime:
 
 
 FIRST_YEAR, LAST_YEAR = 1000, 8999
+
+
+_DECIMAL = re.compile(r"^\s*[-+]?[0-9]+(\.[0-9]*)?([eE][-+]?[0-9]+)?\s*$")
+
+
+def _day(value: object) -> object:
+    # Pydantic would read a number as seconds since the epoch; the contract says ISO 8601 text.
+    if isinstance(value, (int, float)) or (isinstance(value, str) and _DECIMAL.match(value)):
+        raise ValueError("expected an ISO 8601 date, e.g. 2026-01-31")
+    return value
+
+
+Day = Annotated[date, BeforeValidator(_day)]
 Timestamp = Annotated[datetime, BeforeValidator(_timestamp), AfterValidator(_in_range)]
 # A custom field's stable key: what records' `custom` JSON, `custom.<key>` filters and `fields` use.
 CUSTOM_KEY_PATTERN = r"^[a-z][a-z0-9_]{0,49}$"

@@ -17,13 +17,15 @@ CATALOGUE: dict[str, str] = {
     "leads.create": "Create leads (the creator owns them).",
     "leads.view_any": "See every lead, not only those owned, assigned or of the member's units.",
     "leads.manage": "Change, move, remove and restore any lead; implies leads.view_any.",
+    "opportunities.create": "Create opportunities on the accounts one can see (the creator owns them).",
+    "opportunities.manage": "Change, move, remove and restore any opportunity one can see.",
     "tags.manage": "Manage the tag catalogue: create, rename, recolour and delete tags on every record.",
     "config.manage": "Configure the organisation's CRM: custom fields, statuses, types, rules and lists.",
     "sales_reps.manage": "Create, change and delete sales-rep records (linking members needs org.admin).",
     "integrations.push": "Push data from an ERP or other system (the ERP feed).",
 }
 
-STAFF_DEFAULT = frozenset({"contacts.create", "accounts.create", "leads.create"})
+STAFF_DEFAULT = frozenset({"contacts.create", "accounts.create", "leads.create", "opportunities.create"})
 
 
 def implies(held: frozenset[str], wanted: str) -> bool:

@@ -471,6 +471,12 @@ async def assign(session: AsyncSession, actor: Actor, account_id: UUID, member_i
     member = await session.execute(select(Member.id).where(Member.id == member_id))
     if member.first() is None:
         raise Unprocessable.on("body.member_id", "No member with this id.")
+    await add_assignment(session, actor, account, member_id)
+
+
+async def add_assignment(session: AsyncSession, actor: Actor, account: Account, member_id: UUID) -> None:
+    """Assign an existing member to an account (with history) unless already assigned; the
+    caller has decided the actor may (assign, or a lead's conversion for the lead's assignee)."""
     added = await session.execute(
         insert(AccountAssignment)
         .values(org_id=account.org_id, id=new_id(), account_id=account.id, member_id=member_id)

@@ -31,7 +31,9 @@ class Lead(Tenant, Timestamps, Versioned, Base):
         Index("ix_leads_owner", "org_id", "owner_member_id"),
         Index("ix_leads_assignee", "org_id", "assigned_member_id"),
         Index("ix_leads_unit", "org_id", "business_unit_id"),
-        Index("ix_leads_status", "org_id", "status_id"),
+        # A board column: one status's cards in the order they came.
+        Index("ix_leads_status_created", "org_id", "status_id", "created_at", "id"),
+        Index("ix_leads_tags", "tags", postgresql_using="gin"),
         Index("ix_leads_created", "org_id", "created_at", "id"),
         Index("ix_leads_updated", "org_id", "updated_at", "id"),
         Index("ix_leads_contact", "org_id", "contact_id"),
@@ -77,6 +79,7 @@ class Lead(Tenant, Timestamps, Versioned, Base):
     reminder_at: Mapped[datetime | None]
     product_refs: Mapped[list[str]] = mapped_column(default=list)
     competitor_ids: Mapped[list[UUID]] = mapped_column(ARRAY(Uuid), default=list)
+    tags: Mapped[list[str]] = mapped_column(default=list)
     contact_id: Mapped[UUID | None]
     account_id: Mapped[UUID | None]
     business_unit_id: Mapped[UUID | None]

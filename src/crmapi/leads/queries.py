@@ -5,14 +5,15 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Select, or_, select
+from sqlalchemy import Select, false, func, or_, select
 
 from crmapi import search
 from crmapi.access.actor import Actor
 from crmapi.access.models import MemberUnit
 from crmapi.errors import Forbidden
 from crmapi.leads.models import Lead
-from crmapi.leads.schemas import LeadListQuery
+from crmapi.leads.schemas import LeadFilter
+from crmapi.lifecycle.board import utc
 from crmapi.pagination import Sorting
 
 SORTING = Sorting(
@@ -66,14 +67,17 @@ def overdue(now: datetime | None = None) -> Any:
     return Lead.completed_at.is_(None) & (Lead.expected_completion_at < (now or datetime.now(UTC)))
 
 
-def filtered(actor: Actor, f: LeadListQuery) -> Select[Lead]:
-    if f.deleted == "only" and not actor.can("leads.manage"):
+def filtered(actor: Actor, f: LeadFilter, *, deleted: bool = False) -> Select[Lead]:
+    """Leads in scope matching the list's filters; `deleted`: the removed ones (leads.manage)."""
+    if deleted and not actor.can("leads.manage"):
         raise Forbidden("Listing removed leads needs 'leads.manage'.", slug="missing-capability")
-    stmt = readable(actor, deleted=f.deleted == "only")
+    stmt = readable(actor, deleted=deleted)
     for key in _EQUAL:
         value = getattr(f, key)
         if value is not None:
             stmt = stmt.where(getattr(Lead, key) == value)
+    if f.tag:
+        stmt = stmt.where(Lead.tags.contains([f.tag]))
     if f.overdue is not None:
         late = overdue()
         stmt = stmt.where(late if f.overdue else ~late | Lead.expected_completion_at.is_(None))
@@ -84,3 +88,24 @@ def filtered(actor: Actor, f: LeadListQuery) -> Select[Lead]:
     if f.q:
         stmt = stmt.where(search.matches(Lead.search_text, f.q))
     return stmt
+
+
+def card() -> dict[str, Any]:
+    """What a board shows of a lead, as SQL."""
+    return {
+        "id": Lead.id,
+        "number": Lead.number,
+        "description": Lead.description,
+        "first_name": Lead.first_name,
+        "last_name": Lead.last_name,
+        "company": Lead.company,
+        "priority": Lead.priority,
+        "assigned_member_id": Lead.assigned_member_id,
+        "business_unit_id": Lead.business_unit_id,
+        "expected_completion_at": utc(Lead.expected_completion_at),
+        "overdue": func.coalesce(
+            Lead.completed_at.is_(None) & (Lead.expected_completion_at < func.now()), false()
+        ),
+        "created_at": utc(Lead.created_at),
+        "tags": Lead.tags,
+    }

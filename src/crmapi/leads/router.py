@@ -12,6 +12,7 @@ from fastapi import APIRouter, Body, Path, Query, Request, Response, status
 from crmapi import history
 from crmapi.access.actor import Actor
 from crmapi.access.dependencies import require, staff_or
+from crmapi.bulk import BulkAssign, BulkMove, StepResult, each
 from crmapi.concurrency import IfMatch, etag, expected_version
 from crmapi.db import DbSession
 from crmapi.errors import problem_responses
@@ -20,6 +21,9 @@ from crmapi.leads import queries, service
 from crmapi.leads.models import Lead
 from crmapi.leads.schemas import (
     CancelMove,
+    Conversion,
+    LeadBoardQuery,
+    LeadCard,
     LeadCreate,
     LeadListQuery,
     LeadRead,
@@ -29,6 +33,8 @@ from crmapi.leads.schemas import (
     Transition,
     WinMove,
 )
+from crmapi.lifecycle import engine
+from crmapi.lifecycle.board import Board, board
 from crmapi.pagination import Page, PageParams, paginate, render, render_page, select_fields
 
 router = APIRouter(prefix="/v1/leads", tags=["leads"], route_class=CrmRoute, dependencies=[Idempotent])
@@ -77,12 +83,41 @@ async def list_leads(
     select_fields(LeadRead, query.fields)
     rows, cursor, count = await paginate(
         session,
-        queries.filtered(actor, query),
+        queries.filtered(actor, query, deleted=query.deleted == "only"),
         sorting=queries.SORTING,
         params=query,
         cursors=request.app.state.cursors,
     )
     return render_page(LeadRead, _rows(rows), cursor, count, query.fields)
+
+
+@router.get(
+    "/board",
+    operation_id="get_lead_board",
+    summary="Leads in columns by status",
+    response_model=Board[LeadCard],
+    responses=problem_responses(401, 403, 422, 503),
+)
+async def get_lead_board(
+    request: Request, session: DbSession, actor: Reader, query: Annotated[LeadBoardQuery, Query()]
+) -> Response:
+    """One column per active lead status in `position` order (with `type_id`, that type's
+    statuses), each with its first 100 leads in the order they came, in the caller's scope and
+    the list's filters. A column's `next_cursor` continues it in the list:
+    `GET /v1/leads?status_id=<column>&cursor=<next_cursor>` with the same filters."""
+    status_ids = None
+    if query.type_id is not None:
+        status_ids = (await engine.load_type(session, "lead", query.type_id, "query.type_id")).type.status_ids
+    text = await board(
+        session,
+        kind="lead",
+        matching=queries.filtered(actor, query),
+        model=Lead,
+        card=queries.card(),
+        cursors=request.app.state.cursors,
+        status_ids=status_ids,
+    )
+    return Response(content=text, media_type="application/json")
 
 
 @router.post(
@@ -302,6 +337,22 @@ async def transition_lead(
     return _one(lead, response)
 
 
+@router.post(
+    "/{lead_id}/convert",
+    operation_id="convert_lead",
+    summary="Convert a lead to an opportunity",
+    response_model=Conversion,
+    responses=MOVE,
+)
+async def convert_lead(session: DbSession, actor: Reader, lead_id: LeadPath) -> dict[str, Any]:
+    """Makes the lead's contact (when it names none) from its names, company, email and phone, a
+    customer account for it (classification and credit rating from the lead's type), and an
+    opportunity assigned to the lead's assignee; the lead keeps its status. Once per lead (409
+    `already-converted`); not for a lost or cancelled lead (409). Winning a lead whose type has
+    `auto_convert` does the same and also makes the contact financial."""
+    return await service.convert(session, actor, lead_id)
+
+
 @router.get(
     "/{lead_id}/history",
     operation_id="list_lead_history",
@@ -328,3 +379,43 @@ async def list_lead_history(
         cursors=request.app.state.cursors,
     )
     return render_page(history.HistoryRead, rows, cursor, count, page.fields)
+
+
+@router.post(
+    "/bulk/moves",
+    operation_id="bulk_move_leads",
+    summary="Move many leads to a status",
+    response_model=StepResult,
+    responses=problem_responses(401, 403, 422, 503),
+)
+async def bulk_move_leads(session: DbSession, actor: Reader, body: BulkMove) -> dict[str, Any]:
+    """Each lead goes through the same engine as `transitions`: an outcome per id in the order
+    sent, `error` with the refusal's slug and detail (a rule's 403 names the rule), the others
+    moved, each with its history row."""
+
+    async def step(lead_id: UUID) -> bool:
+        await service.move(
+            session, actor, lead_id, state=None, status_id=body.status_id, lost_reason_id=body.lost_reason_id
+        )
+        return True
+
+    return await each(session, body.ids, step)
+
+
+@router.post(
+    "/bulk/assignments",
+    operation_id="bulk_assign_leads",
+    summary="Assign many leads to a member and/or a business unit",
+    response_model=StepResult,
+    responses=problem_responses(401, 403, 422, 503),
+)
+async def bulk_assign_leads(session: DbSession, actor: Reader, body: BulkAssign) -> dict[str, Any]:
+    """As `PATCH` would for each lead (the owner's or `leads.manage`'s call); `unchanged` when a
+    lead already had them."""
+    changes = LeadUpdate(**body.changes())
+
+    async def step(lead_id: UUID) -> bool:
+        before = (await service.get(session, actor, lead_id)).version
+        return (await service.update(session, actor, lead_id, changes, None)).version != before
+
+    return await each(session, body.ids, step)

@@ -7,7 +7,7 @@ from uuid import UUID
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from crmapi.pagination import PageParams
-from crmapi.types import Email, Input, ShortText, Timestamp, TimeZone
+from crmapi.types import Day, Email, Input, ShortText, Timestamp, TimeZone
 
 LongText = Annotated[str, StringConstraints(strip_whitespace=True, max_length=10_000)]
 Description = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=10_000)]
@@ -37,7 +37,7 @@ class _LeadFields(Input):
     call_tries: int | None = Field(
         None, ge=0, le=10_000, strict=True, description="How often the lead was called."
     )
-    call_date: date | None = None
+    call_date: Day | None = None
     call_code: Code | None = Field(
         None, description="A value of the CALL_CODE lookup list.", examples=["CALL_BACK"]
     )
@@ -128,13 +128,13 @@ class LeadRead(BaseModel):
     expected_completion_at: datetime | None = None
     completed_at: datetime | None = None
     overdue: bool | None = Field(None, description="Open and past its expected completion.")
+    tags: list[str] | None = None
     created_at: datetime | None = None
     updated_at: datetime | None = None
     version: int | None = None
 
 
-class LeadListQuery(PageParams):
-    model_config = ConfigDict(extra="forbid")
+class LeadFilter(Input):
     type_id: UUID | None = None
     status_id: UUID | None = None
     state: Annotated[str, StringConstraints(max_length=64)] | None = None
@@ -150,8 +150,35 @@ class LeadListQuery(PageParams):
     )
     created_from: Timestamp | None = None
     created_to: Timestamp | None = None
+    tag: Annotated[str, StringConstraints(min_length=1, max_length=64)] | None = None
     q: SearchText | None = Field(None, description="Names, company, email, phone or description.")
+
+
+class LeadListQuery(PageParams, LeadFilter):
+    model_config = ConfigDict(extra="forbid")
     deleted: Literal["only"] | None = Field(None, description="`only`: the removed leads (leads.manage).")
+
+
+class LeadBoardQuery(LeadFilter):
+    """The list's filters; with `type_id`, the columns are that type's statuses."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class LeadCard(BaseModel):
+    id: UUID
+    number: int
+    description: str
+    first_name: str | None
+    last_name: str | None
+    company: str | None
+    priority: int | None
+    assigned_member_id: UUID | None
+    business_unit_id: UUID | None
+    expected_completion_at: datetime | None
+    overdue: bool
+    created_at: datetime
+    tags: list[str]
 
 
 def _status_choice() -> Any:
@@ -194,3 +221,12 @@ class Transition(Input):
     status_id: UUID
     lost_reason_id: UUID | None = Field(None, description="Required when the status is a lost one.")
     cancellation_reason_id: UUID | None = None
+
+
+class Conversion(BaseModel):
+    """What a lead became: its contact and account (made when it named none) and its opportunity."""
+
+    lead_id: UUID
+    contact_id: UUID
+    account_id: UUID
+    opportunity_id: UUID

@@ -9,19 +9,20 @@ from uuid import UUID
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from crmapi import history, outbox, search
+from crmapi import history, search
 from crmapi.access.actor import Actor
 from crmapi.access.models import BusinessUnit, MemberUnit
 from crmapi.accounts import queries as account_queries
 from crmapi.accounts.models import Account
 from crmapi.accounts.service import next_numbers
+from crmapi.changes import announce, bring_back, soft_delete
 from crmapi.concurrency import check_version
 from crmapi.contacts import queries as contact_queries
 from crmapi.contacts.models import Contact
 from crmapi.errors import Conflict, Forbidden, NotFound, Unprocessable
 from crmapi.identity.models import Member
 from crmapi.ids import new_id
-from crmapi.leads import queries
+from crmapi.leads import conversion, queries
 from crmapi.leads.models import Lead
 from crmapi.leads.schemas import LeadCreate, LeadUpdate
 from crmapi.lifecycle import engine
@@ -59,16 +60,6 @@ def derive(lead: Lead) -> None:
         str(lead.number),
         lead.description,
     )
-
-
-def _emit(
-    session: AsyncSession, actor: Actor, lead: Lead, action: str, changes: dict[str, Any] | None = None
-) -> None:
-    history.record(session, actor, entity=ENTITY, entity_id=lead.id, action=action, changes=changes)
-    payload: dict[str, Any] = {"version": lead.version}
-    if changes:
-        payload["fields"] = sorted(changes)
-    outbox.emit(session, actor, topic=f"lead.{action}", entity=ENTITY, entity_id=lead.id, payload=payload)
 
 
 # References ----------------------------------------------------------------------------------
@@ -194,7 +185,7 @@ async def create(session: AsyncSession, actor: Actor, data: LeadCreate) -> Lead:
     derive(lead)
     session.add(lead)
     await session.flush()
-    _emit(session, actor, lead, "created", history.diff({}, snapshot(lead)))
+    announce(session, actor, lead, entity=ENTITY, action="created", changes=history.diff({}, snapshot(lead)))
     return lead
 
 
@@ -279,7 +270,7 @@ async def update(
     derive(lead)
     lead.updated_at = datetime.now(UTC)
     await session.flush()
-    _emit(session, actor, lead, "updated", changes)
+    announce(session, actor, lead, entity=ENTITY, action="updated", changes=changes)
     return lead
 
 
@@ -287,19 +278,14 @@ async def delete(session: AsyncSession, actor: Actor, lead_id: UUID, expected: i
     """Soft remove (the seed's IsRemoved): gone from reads until restored."""
     lead = await get_for_change(session, actor, lead_id)
     check_version(lead.version, expected)
-    lead.deleted_at = lead.updated_at = datetime.now(UTC)
-    await session.flush()
-    _emit(session, actor, lead, "deleted")
+    await soft_delete(session, actor, lead, entity=ENTITY)
 
 
 async def restore(session: AsyncSession, actor: Actor, lead_id: UUID) -> Lead:
     if not actor.can("leads.manage"):
         raise Forbidden("Restoring a lead needs 'leads.manage'.", slug="missing-capability")
     lead = await get_for_change(session, actor, lead_id, deleted=True)
-    lead.deleted_at = None
-    lead.updated_at = datetime.now(UTC)
-    await session.flush()
-    _emit(session, actor, lead, "restored")
+    await bring_back(session, actor, lead, entity=ENTITY)
     return lead
 
 
@@ -323,9 +309,8 @@ async def accept(session: AsyncSession, actor: Actor, lead_id: UUID) -> Lead:
     lead.assigned_member_id, lead.accepted_at = actor.member_id, datetime.now(UTC)
     lead.updated_at = lead.accepted_at
     await session.flush()
-    _emit(
-        session, actor, lead, "accepted", {"assigned_member_id": {"old": None, "new": str(actor.member_id)}}
-    )
+    accepted = {"assigned_member_id": {"old": None, "new": str(actor.member_id)}}
+    announce(session, actor, lead, entity=ENTITY, action="accepted", changes=accepted)
     return lead
 
 
@@ -378,4 +363,20 @@ async def move(
         lead.completed_at = now
     lead.updated_at = now
     await session.flush()
+    if lead.state == "won" and loaded.type.auto_convert:
+        await conversion.convert(session, actor, lead, loaded.type, won=True)
+        await session.flush()
     return lead
+
+
+async def convert(session: AsyncSession, actor: Actor, lead_id: UUID) -> dict[str, Any]:
+    """Channergy's "Convert to opportunity": the account (and contact) and an opportunity for
+    the lead's assignee, without deciding the lead."""
+    lead = await get_for_change(session, actor, lead_id)
+    _writable(lead)
+    if lead.state == "lost":
+        raise Conflict("A lost lead is not converted.", slug="lead-lost")
+    loaded = await engine.load_type(session, "lead", lead.type_id)
+    made = await conversion.convert(session, actor, lead, loaded.type, won=False)
+    await session.flush()
+    return made

@@ -11,8 +11,9 @@ from sqlalchemy import Select, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from crmapi import history, outbox, search
+from crmapi import history, search
 from crmapi.access.actor import Actor
+from crmapi.changes import announce
 from crmapi.concurrency import check_version
 from crmapi.errors import Conflict, NotFound, Unprocessable
 from crmapi.ids import new_id
@@ -70,25 +71,6 @@ async def _codes(session: AsyncSession, spec: OptionList, option: Option) -> set
         select(spec.model.code).where(*_group(spec, option), spec.model.id != option.id)
     )
     return set(rows.scalars())
-
-
-def _emit(
-    session: AsyncSession,
-    actor: Actor,
-    spec: OptionList,
-    option: Option,
-    action: str,
-    changes: dict[str, Any],
-) -> None:
-    history.record(session, actor, entity=spec.entity, entity_id=option.id, action=action, changes=changes)
-    outbox.emit(
-        session,
-        actor,
-        topic=f"{spec.entity}.{action}",
-        entity=spec.entity,
-        entity_id=option.id,
-        payload={"version": option.version, "fields": sorted(changes)},
-    )
 
 
 def readable(actor: Actor, spec: OptionList, parent_id: UUID | None = None) -> Select[Any]:
@@ -157,7 +139,14 @@ async def create(
         await session.flush()
     except IntegrityError as exc:  # the same code made by a concurrent request
         raise _taken(spec, option.code) from exc
-    _emit(session, actor, spec, option, "created", history.diff({}, _snapshot(spec, option)))
+    announce(
+        session,
+        actor,
+        option,
+        entity=spec.entity,
+        action="created",
+        changes=history.diff({}, _snapshot(spec, option)),
+    )
     return option
 
 
@@ -193,5 +182,5 @@ async def update(
         await session.flush()
     except IntegrityError as exc:
         raise _taken(spec, option.code) from exc
-    _emit(session, actor, spec, option, "updated", changes)
+    announce(session, actor, option, entity=spec.entity, action="updated", changes=changes)
     return option

@@ -6,16 +6,20 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Select, false, func, select, true
+from sqlalchemy import Select, false, func, or_, select, true
 
 from crmapi.access.actor import Actor
 from crmapi.accounts import queries as accounts
 from crmapi.accounts.models import Account
 from crmapi.contacts import queries as contacts
 from crmapi.contacts.models import Contact
+from crmapi.leads import queries as leads
+from crmapi.leads.models import Lead
+from crmapi.opportunities import queries as opportunities
+from crmapi.opportunities.models import Opportunity
 from crmapi.pagination import Sorting
 from crmapi.search import escape_like
-from crmapi.subjects import SubjectKind
+from crmapi.subjects import TaggedKind
 from crmapi.tags.models import Tag
 from crmapi.tags.schemas import TagListQuery
 
@@ -50,21 +54,29 @@ def by_names(actor: Actor, names: list[str]) -> Select[Any]:
 class Carrier:
     """A kind of record that carries tag names in a `tags text[]` column."""
 
-    kind: SubjectKind
+    kind: TaggedKind
     model: Any
     readable: Callable[[Actor], Select[Any]]
     manage: str  # the capability that may change any record of the kind
+    # Who else may change one: the members these columns name (the owner; a lead's assignee).
+    changers: tuple[str, ...] = ("owner_member_id",)
 
     def changeable(self, actor: Actor) -> Any:
-        """The rule of the kind's get_for_change as SQL: the owner, or whoever holds `manage`."""
+        """The kind's get_for_change rule as SQL: a member named in `changers`, or whoever holds
+        `manage`. (A lead's unit members change it one by one, not in bulk.)"""
         if actor.can(self.manage):
             return true()
         if actor.member_id is None:
             return false()
-        return self.model.owner_member_id == actor.member_id
+        return or_(*(getattr(self.model, c) == actor.member_id for c in self.changers))
 
 
-CARRIERS: dict[SubjectKind, Carrier] = {
+ASSIGNED = ("owner_member_id", "assigned_member_id")
+CARRIERS: dict[TaggedKind, Carrier] = {
     "contact": Carrier("contact", Contact, contacts.readable, "contacts.manage"),
     "account": Carrier("account", Account, accounts.readable, "accounts.manage"),
+    "lead": Carrier("lead", Lead, leads.readable, "leads.manage", ASSIGNED),
+    "opportunity": Carrier(
+        "opportunity", Opportunity, opportunities.readable, "opportunities.manage", ASSIGNED
+    ),
 }

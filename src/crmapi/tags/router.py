@@ -17,7 +17,7 @@ from crmapi.db import DbSession
 from crmapi.errors import problem_responses
 from crmapi.idempotency import CrmRoute, Idempotent
 from crmapi.pagination import Page, paginate, render, render_page, select_fields
-from crmapi.subjects import SubjectKind
+from crmapi.subjects import TaggedKind
 from crmapi.tags import queries, service
 from crmapi.tags.schemas import (
     BulkResult,
@@ -133,7 +133,7 @@ async def delete_tag(
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
-def record_router(kind: SubjectKind, plural: str) -> APIRouter:
+def record_router(kind: TaggedKind, plural: str) -> APIRouter:
     """Tagging one record of a kind, or many at once: /v1/<plural>/{id}/tags, /v1/<plural>/bulk/tags."""
     records = APIRouter(
         prefix=f"/v1/{plural}", tags=[plural], route_class=CrmRoute, dependencies=[Idempotent]
@@ -215,3 +215,5 @@ def record_router(kind: SubjectKind, plural: str) -> APIRouter:
 
 contact_tags = record_router("contact", "contacts")
 account_tags = record_router("account", "accounts")
+lead_tags = record_router("lead", "leads")
+opportunity_tags = record_router("opportunity", "opportunities")

@@ -26,7 +26,7 @@ from crmapi.history import HistoryEntry
 from crmapi.ids import new_id
 from crmapi.logs import request_id_var
 from crmapi.outbox import OutboxEvent
-from crmapi.subjects import SubjectKind
+from crmapi.subjects import TaggedKind
 from crmapi.tags import queries
 from crmapi.tags.models import Tag
 from crmapi.tags.schemas import BulkTags, TagCreate, TagUpdate
@@ -227,9 +227,7 @@ async def ensure_catalogued(session: AsyncSession, actor: Actor, names: list[str
 # --- tags on one record ----------------------------------------------------------------------
 
 
-async def _retag(
-    session: AsyncSession, actor: Actor, kind: SubjectKind, record: Any, tags: list[str]
-) -> None:
+async def _retag(session: AsyncSession, actor: Actor, kind: TaggedKind, record: Any, tags: list[str]) -> None:
     before = list(record.tags)
     if tags == before:
         return
@@ -255,7 +253,7 @@ async def _retag(
 
 
 async def add_to_record(
-    session: AsyncSession, actor: Actor, kind: SubjectKind, record_id: UUID, name: str, expected: int | None
+    session: AsyncSession, actor: Actor, kind: TaggedKind, record_id: UUID, name: str, expected: int | None
 ) -> Any:
     """Put a tag on a record the actor may change, cataloguing the name when it is new."""
     record = await subjects.changeable(session, actor, kind, record_id)
@@ -266,7 +264,7 @@ async def add_to_record(
 
 
 async def remove_from_record(
-    session: AsyncSession, actor: Actor, kind: SubjectKind, record_id: UUID, name: str, expected: int | None
+    session: AsyncSession, actor: Actor, kind: TaggedKind, record_id: UUID, name: str, expected: int | None
 ) -> Any:
     """Take a tag off a record the actor may change; a tag it does not carry changes nothing."""
     record = await subjects.changeable(session, actor, kind, record_id)
@@ -308,9 +306,7 @@ async def _catalogued(session: AsyncSession, actor: Actor, names: list[str]) -> 
     return _unique(spelled[n.lower()] for n in names)
 
 
-async def bulk(
-    session: AsyncSession, actor: Actor, kind: SubjectKind, data: BulkTags
-) -> list[dict[str, Any]]:
+async def bulk(session: AsyncSession, actor: Actor, kind: TaggedKind, data: BulkTags) -> list[dict[str, Any]]:
     """Add and remove tags on many records; one outcome per id, in the order sent.
 
     One statement locks the readable records, one rewrites the changed ones; history and

@@ -1,0 +1,26 @@
+"""`python -m bench.board`: see bench/board/__init__.py."""
+
+from __future__ import annotations
+
+import argparse
+
+from bench.board import run
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench.board", description="Lead board p95 (issue 7).")
+    parser.add_argument("--leads", type=int, default=10_000, help="leads in the organisation (default 10000)")
+    parser.add_argument("--connections", type=int, default=16, help="wrk connections (default 16)")
+    parser.add_argument("--seconds", type=int, default=10, help="seconds per run (default 10)")
+    parser.add_argument("--runs", type=int, default=3, help="runs of each scenario; medians (default 3)")
+    args = parser.parse_args(argv)
+    if args.leads < 1 or args.runs < 1 or args.connections < 1 or args.seconds < 1:
+        parser.error("--leads, --connections, --seconds and --runs must be positive")
+    opts = run.Options(leads=args.leads, connections=args.connections, seconds=args.seconds, runs=args.runs)
+    result = run.collect(opts)
+    print(run.table(result), flush=True)
+    print(f"\nwritten to {run.write(result)}", flush=True)
+
+
+if __name__ == "__main__":
+    main()

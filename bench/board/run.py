@@ -1,0 +1,181 @@
+"""The board benchmark from start to end: database, organisation, 10,000 leads in SQL, the server,
+wrk runs taking turns, medians and the verdict."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import statistics
+import sys
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from uuid import UUID
+
+import httpx
+
+from bench import database, server, wrk
+from bench.report import RESULTS, machine
+from bench.scenarios import bearer
+
+NAME = "crmapi_bench_board"
+ADMIN = ("board-admin@bench.test", "bench-password-1")
+REP = ("board-rep@bench.test", "bench-password-1")
+PATH = "/v1/leads/board"
+TARGET_P95_MS = 50.0
+WARMUP_SECONDS = 2
+# Of every ten leads: four pending, three in progress, one won, one lost, one cancelled.
+STATES = ("PENDING",) * 4 + ("IN_PROGRESS",) * 3 + ("WON", "LOST", "CANCELLED")
+REP_SHARE = 50  # one lead in 50 is the rep's
+
+
+@dataclass(frozen=True)
+class Options:
+    leads: int
+    connections: int
+    seconds: int
+    runs: int
+
+
+def progress(text: str) -> None:
+    print(text, file=sys.stderr, flush=True)
+
+
+async def _load(url: str, org_id: UUID, rep_id: UUID, leads: int) -> None:
+    """The leads, written in one statement as the owner (RLS does not apply to it)."""
+    conn = await database.connect(url)
+    try:
+        statuses = dict(
+            await conn.fetch(
+                "SELECT code, id FROM lifecycle_statuses WHERE org_id = $1 AND kind = 'lead'", org_id
+            )
+        )
+        type_id = await conn.fetchval(
+            "SELECT id FROM lifecycle_types WHERE org_id = $1 AND kind = 'lead' AND is_default", org_id
+        )
+        admin_id = await conn.fetchval(
+            "SELECT id FROM members WHERE org_id = $1 AND id <> $2", org_id, rep_id
+        )
+        await conn.execute(
+            """
+            INSERT INTO leads (org_id, id, number, type_id, status_id, state, description, first_name,
+                last_name, company, priority, call_tries, product_refs, competitor_ids, tags, start_at,
+                created_at, updated_at, version, search_text, owner_member_id, assigned_member_id)
+            SELECT $1, crmapi_uuid7(), n, $2, ($3::uuid[])[1 + n % 10], s.state, 'Wants a quote ' || n,
+                'Anna', 'Nowak ' || n, 'Company ' || n, 1 + n % 10, 0, '{}', '{}', '{}', t, t, t, 1,
+                'anna nowak ' || n || ' company ' || n, $4,
+                CASE WHEN n % $6 = 0 THEN $5::uuid END
+            FROM generate_series(1, $7) AS n
+            CROSS JOIN LATERAL (SELECT now() - make_interval(mins => $7 - n) AS t) AS at_(t)
+            JOIN lifecycle_statuses s ON s.org_id = $1 AND s.id = ($3::uuid[])[1 + n % 10]
+            """,
+            org_id,
+            type_id,
+            [statuses[code] for code in STATES],
+            admin_id,
+            rep_id,
+            REP_SHARE,
+            leads,
+        )
+        await conn.execute("ANALYZE leads")
+    finally:
+        await conn.close()
+
+
+async def _measure(opts: Options, base_url: str, callers: dict[str, dict[str, str]]) -> dict[str, Any]:
+    loads = {name: wrk.Load("GET", [PATH], headers) for name, headers in callers.items()}
+    for load in loads.values():
+        await wrk.run(base_url, load, connections=opts.connections, seconds=WARMUP_SECONDS)
+    runs: dict[str, list[wrk.Run]] = {name: [] for name in loads}
+    for n in range(opts.runs):
+        for name, load in loads.items():  # taking turns, so a burst elsewhere lands on both
+            done = await wrk.run(base_url, load, connections=opts.connections, seconds=opts.seconds)
+            if done.non_2xx or done.socket_errors:
+                raise RuntimeError(
+                    f"{name}: {done.non_2xx} answers outside 2xx, {done.socket_errors} socket errors"
+                )
+            runs[name].append(done)
+            progress(f"bench-board: run {n + 1} {name:<6} {done.rate:7.1f} req/s  p95 {done.p95_ms:6.1f} ms")
+    return {
+        name: {
+            "req_per_s": round(statistics.median(r.rate for r in rs), 1),
+            "p50_ms": round(statistics.median(r.p50_ms for r in rs), 1),
+            "p95_ms": round(statistics.median(r.p95_ms for r in rs), 1),
+            "p99_ms": round(statistics.median(r.p99_ms for r in rs), 1),
+            "runs": [asdict(r) for r in rs],
+        }
+        for name, rs in runs.items()
+    }
+
+
+async def _collect(opts: Options) -> dict[str, Any]:
+    wrk.binary()
+    server_url, where = database.server_url()
+    url = await database.create(server_url, NAME)
+    progress(f"bench-board: database {NAME} on {where}")
+    proc = None
+    try:
+        org_id = await server.create_org(url, "Board bench", *ADMIN)
+        state = database.STATE
+        proc = await server.start(url, os.environ.get("TEST_REDIS_URL"), state / "board", state / "board.log")
+        async with httpx.AsyncClient(base_url=proc.base_url, timeout=60) as client:
+            await server.wait_healthy(proc, client)
+            admin = bearer(await server.token(client, *ADMIN))
+            made = await client.post(
+                "/v1/members", json={"email": REP[0], "password": REP[1], "kind": "staff"}, headers=admin
+            )
+            made.raise_for_status()
+            await _load(url, org_id, UUID(made.json()["id"]), opts.leads)
+            rep = bearer(await server.token(client, *REP))
+            shown = {}
+            for name, headers in (("admin", admin), ("rep", rep)):
+                answer = await client.get(PATH, headers=headers)
+                answer.raise_for_status()
+                shown[name] = {
+                    "columns": len(answer.json()["columns"]),
+                    "cards": sum(len(c["cards"]) for c in answer.json()["columns"]),
+                    "bytes": len(answer.content),
+                }
+            progress(f"bench-board: {opts.leads} leads; one board holds {shown}")
+            scenarios = await _measure(opts, proc.base_url, {"admin": admin, "rep": rep})
+        return {
+            "at": datetime.now(UTC).isoformat(timespec="seconds"),
+            "options": asdict(opts),
+            "machine": machine(),
+            "postgres": await database.version(url),
+            "board": shown,
+            "scenarios": scenarios,
+        }
+    finally:
+        if proc is not None:
+            await server.stop(proc)
+        await database.drop(server_url, NAME)
+
+
+def collect(opts: Options) -> dict[str, Any]:
+    return asyncio.run(_collect(opts))
+
+
+def table(result: dict[str, Any]) -> str:
+    o = result["options"]
+    lines = [
+        f"Lead board over {o['leads']:,} leads, {o['connections']} connections, medians of {o['runs']} x "
+        f"{o['seconds']} s (PostgreSQL {result['postgres']}, {result['machine']['cores']} cores)",
+        f"{'caller':8} {'cards':>6} {'req/s':>8} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8}"
+        f"  p95 target <= {TARGET_P95_MS:.0f} ms",
+    ]
+    for name, s in result["scenarios"].items():
+        verdict = "met" if s["p95_ms"] <= TARGET_P95_MS else f"MISSED by {s['p95_ms'] - TARGET_P95_MS:.1f} ms"
+        cards = result["board"][name]["cards"]
+        figures = f"{s['req_per_s']:>8} {s['p50_ms']:>8} {s['p95_ms']:>8} {s['p99_ms']:>8}"
+        lines.append(f"{name:8} {cards:>6} {figures}  {verdict}")
+    return "\n".join(lines)
+
+
+def write(result: dict[str, Any]) -> Path:
+    RESULTS.mkdir(exist_ok=True)
+    path = RESULTS / "board.json"
+    path.write_text(json.dumps(result, indent=2))
+    return path

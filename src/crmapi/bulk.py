@@ -1,0 +1,114 @@
+"""Bulk moves and assignments: one record at a time through the same rules as a single change,
+each in a savepoint, so one refusal is that record's outcome and the others go on."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any, Literal
+from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from crmapi.errors import ProblemError
+from crmapi.types import Input
+
+# Each record is locked, checked and written on its own (a move is a transition with its rules
+# and history), so a call takes fewer records than a set-based bulk write.
+MAX_STEPS = 1_000
+_IDS = Field(min_length=1, max_length=MAX_STEPS, description=f"Up to {MAX_STEPS:,} ids.")
+
+
+class BulkMove(Input):
+    """Move many records to one status through the engine; each is decided on its own."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "ids": ["0195f3c2-7a4e-7d1b-9c3a-2b6f1e8d4c01"],
+                    "status_id": "0192f0a8-0000-7000-8000-000000000002",
+                }
+            ]
+        },
+    )
+    ids: list[UUID] = _IDS
+    status_id: UUID
+    lost_reason_id: UUID | None = Field(None, description="Required when the status is a lost one.")
+
+
+class BulkAssign(Input):
+    """Assign many records to a member and/or a business unit (null clears)."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "ids": ["0195f3c2-7a4e-7d1b-9c3a-2b6f1e8d4c01"],
+                    "assigned_member_id": "0195f3c2-7a4e-7d1b-9c3a-2b6f1e8d4c09",
+                }
+            ]
+        },
+    )
+    ids: list[UUID] = _IDS
+    assigned_member_id: UUID | None = None
+    business_unit_id: UUID | None = None
+
+    @model_validator(mode="after")
+    def _something_to_assign(self) -> BulkAssign:
+        if not self.model_fields_set & {"assigned_member_id", "business_unit_id"}:
+            raise ValueError("give assigned_member_id, business_unit_id or both")
+        return self
+
+    def changes(self) -> dict[str, Any]:
+        return self.model_dump(include=self.model_fields_set & {"assigned_member_id", "business_unit_id"})
+
+
+class StepOutcome(BaseModel):
+    id: UUID
+    outcome: Literal["updated", "unchanged", "error"]
+    reason: str | None = Field(
+        None,
+        description="With `error`: the problem type's slug a single call would have answered "
+        "(`not-found`, `not-owner`, `transition-rule`, `no-such-transition`, `read-only`, "
+        "`validation-error`, ...) or `duplicate` (the id came earlier in this call).",
+        examples=["transition-rule"],
+    )
+    detail: str | None = Field(None, examples=["Refused by the transition rule 'Key accounts close'."])
+
+
+class StepResult(BaseModel):
+    results: list[StepOutcome] = Field(description="One per id sent, in the order sent.")
+    updated: int
+    unchanged: int
+    errors: int
+
+
+Step = Callable[[UUID], Awaitable[bool]]  # True when the record changed
+
+
+async def each(session: AsyncSession, ids: list[UUID], step: Step) -> dict[str, Any]:
+    """Run `step` for every id in its own savepoint; a ProblemError rolls back that record only."""
+    results: list[dict[str, Any]] = []
+    seen: set[UUID] = set()
+    for record_id in ids:
+        if record_id in seen:
+            results.append({"id": record_id, "outcome": "error", "reason": "duplicate"})
+            continue
+        seen.add(record_id)
+        try:
+            async with session.begin_nested():
+                changed = await step(record_id)
+        except ProblemError as refused:
+            results.append(
+                {"id": record_id, "outcome": "error", "reason": refused.slug, "detail": refused.detail}
+            )
+            continue
+        results.append({"id": record_id, "outcome": "updated" if changed else "unchanged"})
+    counts = {
+        name: sum(r["outcome"] == outcome for r in results)
+        for name, outcome in (("updated", "updated"), ("unchanged", "unchanged"), ("errors", "error"))
+    }
+    return {"results": results, **counts}

@@ -1,0 +1,385 @@
+"""HTTP for opportunities: the record, its stages and decisions, and its history."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Annotated, Any
+from uuid import UUID
+
+from fastapi import APIRouter, Body, Path, Query, Request, Response, status
+
+from crmapi import history
+from crmapi.access.actor import Actor
+from crmapi.access.dependencies import require, staff_or
+from crmapi.bulk import BulkAssign, BulkMove, StepResult, each
+from crmapi.concurrency import IfMatch, etag, expected_version
+from crmapi.db import DbSession
+from crmapi.errors import problem_responses
+from crmapi.idempotency import CrmRoute, Idempotent
+from crmapi.lifecycle.board import Board, board
+from crmapi.opportunities import pipeline, queries, service
+from crmapi.opportunities.models import Opportunity
+from crmapi.opportunities.schemas import (
+    CancelOpportunity,
+    LoseOpportunity,
+    OpportunityBoardQuery,
+    OpportunityCard,
+    OpportunityCreate,
+    OpportunityListQuery,
+    OpportunityRead,
+    OpportunityTransition,
+    OpportunityUpdate,
+    Pipeline,
+    WinOpportunity,
+)
+from crmapi.pagination import Page, PageParams, paginate, render, render_page, select_fields
+
+router = APIRouter(
+    prefix="/v1/opportunities", tags=["opportunities"], route_class=CrmRoute, dependencies=[Idempotent]
+)
+
+# Internal like leads: staff, or an integration that reads every account.
+Reader = Annotated[Actor, staff_or("accounts.view_any")]
+Creator = Annotated[Actor, require("opportunities.create")]
+OpportunityPath = Annotated[UUID, Path(description="opportunity id")]
+ONE = problem_responses(401, 403, 404, 422, 503)
+MOVE = problem_responses(401, 403, 404, 409, 422, 503)
+_COPIED = tuple(k for k in OpportunityRead.model_fields if hasattr(Opportunity, k))
+DAY = 86_400
+
+
+def row(o: Opportunity, now: datetime) -> dict[str, Any]:
+    return {
+        **{k: getattr(o, k) for k in _COPIED},
+        "amount": service.money(o, "amount"),
+        "budget": service.money(o, "budget"),
+        "age_days": int((now - o.created_at).total_seconds() // DAY),
+        "days_in_stage": int((now - o.stage_entered_at).total_seconds() // DAY),
+    }
+
+
+def _rows(found: Sequence[Opportunity]) -> list[dict[str, Any]]:
+    now = datetime.now(UTC)
+    return [row(o, now) for o in found]
+
+
+def _one(o: Opportunity, response: Response, fields: set[str] | None = None) -> OpportunityRead:
+    response.headers["ETag"] = etag(o.version)
+    return render(OpportunityRead, _rows([o])[0], fields)
+
+
+@router.get(
+    "",
+    operation_id="list_opportunities",
+    summary="List opportunities",
+    response_model=Page[OpportunityRead],
+    response_model_exclude_unset=True,
+    responses=problem_responses(400, 401, 403, 422, 503),
+)
+async def list_opportunities(
+    request: Request, session: DbSession, actor: Reader, query: Annotated[OpportunityListQuery, Query()]
+) -> dict[str, Any]:
+    """The opportunities of the accounts the caller can see."""
+    select_fields(OpportunityRead, query.fields)
+    found, cursor, count = await paginate(
+        session,
+        queries.filtered(actor, query),
+        sorting=queries.SORTING,
+        params=query,
+        cursors=request.app.state.cursors,
+    )
+    return render_page(OpportunityRead, _rows(found), cursor, count, query.fields)
+
+
+@router.get(
+    "/pipeline",
+    operation_id="get_opportunity_pipeline",
+    summary="The pipeline: count and amounts per stage",
+    response_model=Pipeline,
+    responses=problem_responses(401, 403, 422, 503),
+)
+async def get_opportunity_pipeline(
+    session: DbSession, actor: Reader, query: Annotated[OpportunityBoardQuery, Query()]
+) -> dict[str, Any]:
+    """Per active stage in `position` order (with `type_id`, that type's): how many
+    opportunities, and per currency their amounts summed plainly and weighted by probability
+    (an amount times its probability; none counts as 0 %), in the caller's scope and the list's
+    filters. Amounts are never added across currencies."""
+    return await pipeline.summary(session, actor, query)
+
+
+@router.get(
+    "/board",
+    operation_id="get_opportunity_board",
+    summary="Opportunities in columns by stage",
+    response_model=Board[OpportunityCard],
+    responses=problem_responses(401, 403, 422, 503),
+)
+async def get_opportunity_board(
+    request: Request, session: DbSession, actor: Reader, query: Annotated[OpportunityBoardQuery, Query()]
+) -> Response:
+    """One column per active status in `position` order, each with its first 100 opportunities
+    in the order they came; a column's `next_cursor` continues it in the list
+    (`GET /v1/opportunities?status_id=<column>&cursor=<next_cursor>`)."""
+    text = await board(
+        session,
+        kind="opportunity",
+        matching=queries.narrowed(queries.readable(actor), query),
+        model=Opportunity,
+        card=queries.card(),
+        cursors=request.app.state.cursors,
+        status_ids=await pipeline.stage_ids(session, query),
+    )
+    return Response(content=text, media_type="application/json")
+
+
+@router.post(
+    "",
+    operation_id="create_opportunity",
+    summary="Create an opportunity",
+    status_code=status.HTTP_201_CREATED,
+    response_model=OpportunityRead,
+    responses=problem_responses(401, 403, 404, 409, 422, 503),
+)
+async def create_opportunity(
+    session: DbSession, actor: Creator, body: OpportunityCreate, response: Response
+) -> OpportunityRead:
+    """On an account the caller can see (422 otherwise), in the type's default open stage."""
+    o = await service.create(session, actor, body)
+    response.headers["Location"] = f"/v1/opportunities/{o.id}"
+    return _one(o, response)
+
+
+@router.get(
+    "/{opportunity_id}",
+    operation_id="get_opportunity",
+    summary="Get an opportunity",
+    response_model=OpportunityRead,
+    response_model_exclude_unset=True,
+    responses=ONE,
+)
+async def get_opportunity(
+    session: DbSession,
+    actor: Reader,
+    opportunity_id: OpportunityPath,
+    response: Response,
+    fields: Annotated[str | None, Query(max_length=2048, description="Comma-separated fields.")] = None,
+) -> OpportunityRead:
+    chosen = select_fields(OpportunityRead, fields)
+    return _one(await service.get(session, actor, opportunity_id), response, chosen)
+
+
+@router.patch(
+    "/{opportunity_id}",
+    operation_id="update_opportunity",
+    summary="Change an opportunity",
+    response_model=OpportunityRead,
+    responses=problem_responses(401, 403, 404, 409, 412, 422, 503),
+)
+async def update_opportunity(
+    session: DbSession,
+    actor: Reader,
+    opportunity_id: OpportunityPath,
+    body: OpportunityUpdate,
+    response: Response,
+    if_match: IfMatch = None,
+) -> OpportunityRead:
+    """Merge semantics. The owner, the assignee or `opportunities.manage` may change it; a
+    cancelled one is read-only (409); type and account never change (409)."""
+    o = await service.update(session, actor, opportunity_id, body, expected_version(if_match))
+    return _one(o, response)
+
+
+@router.delete(
+    "/{opportunity_id}",
+    operation_id="delete_opportunity",
+    summary="Remove an opportunity (soft)",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses=problem_responses(401, 403, 404, 412, 422, 503),
+)
+async def delete_opportunity(
+    session: DbSession, actor: Reader, opportunity_id: OpportunityPath, if_match: IfMatch = None
+) -> Response:
+    await service.delete(session, actor, opportunity_id, expected_version(if_match))
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.post(
+    "/{opportunity_id}/restore",
+    operation_id="restore_opportunity",
+    summary="Restore a removed opportunity",
+    response_model=OpportunityRead,
+    responses=ONE,
+)
+async def restore_opportunity(
+    session: DbSession, actor: Reader, opportunity_id: OpportunityPath, response: Response
+) -> OpportunityRead:
+    """Needs `opportunities.manage`."""
+    return _one(await service.restore(session, actor, opportunity_id), response)
+
+
+@router.post(
+    "/{opportunity_id}/win",
+    operation_id="win_opportunity",
+    summary="Mark an opportunity won",
+    response_model=OpportunityRead,
+    responses=MOVE,
+)
+async def win_opportunity(
+    session: DbSession,
+    actor: Reader,
+    opportunity_id: OpportunityPath,
+    response: Response,
+    body: Annotated[WinOpportunity | None, Body()] = None,
+) -> OpportunityRead:
+    """Open -> won (the type's default won status unless `status_id` names another)."""
+    move = body or WinOpportunity()
+    o = await service.move(
+        session, actor, opportunity_id, state="won", status_id=move.status_id, won_reason=move.won_reason
+    )
+    return _one(o, response)
+
+
+@router.post(
+    "/{opportunity_id}/lose",
+    operation_id="lose_opportunity",
+    summary="Mark an opportunity lost",
+    response_model=OpportunityRead,
+    responses=MOVE,
+)
+async def lose_opportunity(
+    session: DbSession,
+    actor: Reader,
+    opportunity_id: OpportunityPath,
+    response: Response,
+    body: Annotated[LoseOpportunity | None, Body()] = None,
+) -> OpportunityRead:
+    """Open -> lost; `lost_reason_id` is required (422 `reason-required`)."""
+    move = body or LoseOpportunity()
+    o = await service.move(
+        session,
+        actor,
+        opportunity_id,
+        state="lost",
+        status_id=move.status_id,
+        lost_reason_id=move.lost_reason_id,
+    )
+    return _one(o, response)
+
+
+@router.post(
+    "/{opportunity_id}/cancel",
+    operation_id="cancel_opportunity",
+    summary="Cancel an open opportunity",
+    response_model=OpportunityRead,
+    responses=MOVE,
+)
+async def cancel_opportunity(
+    session: DbSession,
+    actor: Reader,
+    opportunity_id: OpportunityPath,
+    response: Response,
+    body: Annotated[CancelOpportunity | None, Body()] = None,
+) -> OpportunityRead:
+    """Open -> cancelled; a cancelled opportunity is read-only."""
+    move = body or CancelOpportunity()
+    o = await service.move(session, actor, opportunity_id, state="cancelled", status_id=move.status_id)
+    return _one(o, response)
+
+
+@router.post(
+    "/{opportunity_id}/transitions",
+    operation_id="transition_opportunity",
+    summary="Move an opportunity to any stage or outcome its type allows",
+    response_model=OpportunityRead,
+    responses=MOVE,
+)
+async def transition_opportunity(
+    session: DbSession,
+    actor: Reader,
+    opportunity_id: OpportunityPath,
+    body: OpportunityTransition,
+    response: Response,
+) -> OpportunityRead:
+    """Between open stages, or to won, lost or cancelled; the type's rules decide (403
+    `transition-rule` naming them), a lost status needs `lost_reason_id`."""
+    o = await service.move(
+        session,
+        actor,
+        opportunity_id,
+        state=None,
+        status_id=body.status_id,
+        lost_reason_id=body.lost_reason_id,
+        won_reason=body.won_reason,
+    )
+    return _one(o, response)
+
+
+@router.get(
+    "/{opportunity_id}/history",
+    operation_id="list_opportunity_history",
+    summary="An opportunity's history",
+    response_model=Page[history.HistoryRead],
+    response_model_exclude_unset=True,
+    responses=problem_responses(400, 401, 403, 404, 422, 503),
+)
+async def list_opportunity_history(
+    request: Request,
+    session: DbSession,
+    actor: Reader,
+    opportunity_id: OpportunityPath,
+    page: Annotated[PageParams, Query()],
+) -> dict[str, Any]:
+    """Who changed or moved it and when, newest first."""
+    await service.get(session, actor, opportunity_id)
+    found, cursor, count = await paginate(
+        session,
+        history.of(service.ENTITY, opportunity_id),
+        sorting=history.HISTORY_SORTING,
+        params=page,
+        cursors=request.app.state.cursors,
+    )
+    return render_page(history.HistoryRead, found, cursor, count, page.fields)
+
+
+@router.post(
+    "/bulk/moves",
+    operation_id="bulk_move_opportunities",
+    summary="Move many opportunities to a stage or outcome",
+    response_model=StepResult,
+    responses=problem_responses(401, 403, 422, 503),
+)
+async def bulk_move_opportunities(session: DbSession, actor: Reader, body: BulkMove) -> dict[str, Any]:
+    """Each through the same engine as `transitions`; an outcome per id in the order sent."""
+
+    async def step(opportunity_id: UUID) -> bool:
+        await service.move(
+            session,
+            actor,
+            opportunity_id,
+            state=None,
+            status_id=body.status_id,
+            lost_reason_id=body.lost_reason_id,
+        )
+        return True
+
+    return await each(session, body.ids, step)
+
+
+@router.post(
+    "/bulk/assignments",
+    operation_id="bulk_assign_opportunities",
+    summary="Assign many opportunities to a member and/or a business unit",
+    response_model=StepResult,
+    responses=problem_responses(401, 403, 422, 503),
+)
+async def bulk_assign_opportunities(session: DbSession, actor: Reader, body: BulkAssign) -> dict[str, Any]:
+    """As `PATCH` would for each; `unchanged` when one already had them."""
+    changes = OpportunityUpdate(**body.changes())
+
+    async def step(opportunity_id: UUID) -> bool:
+        before = (await service.get(session, actor, opportunity_id)).version
+        return (await service.update(session, actor, opportunity_id, changes, None)).version != before
+
+    return await each(session, body.ids, step)

@@ -1,0 +1,274 @@
+"""Opportunities: made on an account the actor can see, changed while open or decided, moved
+through their stages by the engine."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from crmapi import history, search
+from crmapi.access.actor import Actor
+from crmapi.access.units import require_unit
+from crmapi.accounts import queries as account_queries
+from crmapi.accounts.models import Account
+from crmapi.accounts.service import FOUR_PLACES, next_numbers, org_currency
+from crmapi.changes import announce, bring_back, soft_delete
+from crmapi.concurrency import check_version
+from crmapi.contacts import queries as contact_queries
+from crmapi.contacts.models import Contact
+from crmapi.errors import Conflict, Forbidden, NotFound, Unprocessable
+from crmapi.identity.models import Member
+from crmapi.ids import new_id
+from crmapi.lifecycle import engine
+from crmapi.lifecycle.kinds import OPPORTUNITY
+from crmapi.opportunities import queries
+from crmapi.opportunities.models import Opportunity
+from crmapi.opportunities.schemas import OpportunityCreate, OpportunityUpdate
+from crmapi.options.models import LeadSource
+from crmapi.tags import service as tags
+
+ENTITY = "opportunity"
+MONEY = ("amount", "budget")
+_SKIP = {"org_id", "id", "created_at", "updated_at", "version", "search_text", "deleted_at"}
+_COLUMNS = tuple(c.key for c in Opportunity.__table__.columns if c.key not in _SKIP)
+_NOT_NULL = {"name", "cost_conscious", "tags"}
+_FIXED = ("type_id", "account_id")
+
+
+def money(o: Opportunity, name: str) -> dict[str, Any] | None:
+    amount = getattr(o, f"{name}_amount")
+    if amount is None:
+        return None
+    return {"amount": Decimal(amount).quantize(FOUR_PLACES), "currency": getattr(o, f"{name}_currency")}
+
+
+def snapshot(o: Opportunity) -> dict[str, Any]:
+    values = {k: getattr(o, k) for k in _COLUMNS if not k.endswith(("_amount", "_currency"))}
+    return values | {name: money(o, name) for name in MONEY}
+
+
+def derive(o: Opportunity) -> None:
+    o.search_text = search.search_text(o.name, str(o.number), o.decision_maker, o.next_step)
+
+
+async def _one(session: AsyncSession, stmt: Any, field: str, message: str) -> None:
+    if (await session.execute(stmt)).first() is None:
+        raise Unprocessable.on(field, message)
+
+
+async def _apply(session: AsyncSession, actor: Actor, o: Opportunity, values: dict[str, Any]) -> None:
+    for key, value in values.items():
+        if key in _NOT_NULL and value is None:
+            raise Unprocessable.on(f"body.{key}", "May not be null.")
+    for name in MONEY:
+        if name in values:
+            sent = values.pop(name)
+            amount = None if sent is None else sent["amount"]
+            currency = None if sent is None else sent.get("currency") or await org_currency(session, actor)
+            setattr(o, f"{name}_amount", amount)
+            setattr(o, f"{name}_currency", currency)
+    if values.get("tags"):
+        values["tags"] = await tags.ensure_catalogued(session, actor, values["tags"])
+    for key, value in values.items():
+        setattr(o, key, value)
+
+
+async def _check(session: AsyncSession, actor: Actor, o: Opportunity, changed: set[str]) -> None:
+    if "account_id" in changed:
+        stmt = account_queries.readable(actor).with_only_columns(Account.id).where(Account.id == o.account_id)
+        await _one(session, stmt, "body.account_id", "No account with this id.")
+    if "contact_id" in changed and o.contact_id is not None:
+        stmt = contact_queries.readable(actor).with_only_columns(Contact.id).where(Contact.id == o.contact_id)
+        await _one(session, stmt, "body.contact_id", "No contact with this id.")
+    if "source" in changed and o.source is not None:
+        stmt = select(LeadSource.id).where(LeadSource.code == o.source, LeadSource.active)
+        await _one(session, stmt, "body.source", "No active lead source with this code.")
+    if "business_unit_id" in changed:
+        await require_unit(session, o.business_unit_id)
+    for key in ("owner_member_id", "assigned_member_id"):
+        if key in changed and getattr(o, key) is not None:
+            stmt = select(Member.id).where(Member.id == getattr(o, key), Member.kind == "staff")
+            await _one(session, stmt, f"body.{key}", "No staff member with this id.")
+
+
+async def create(
+    session: AsyncSession, actor: Actor, data: OpportunityCreate, *, lead_id: UUID | None = None
+) -> Opportunity:
+    """An opportunity in its type's default open stage, on an account the actor can see; the
+    creator owns it unless `owner_member_id` says otherwise."""
+    loaded = await engine.load_type(session, "opportunity", data.type_id)
+    if not loaded.type.active:
+        raise Unprocessable.on("body.type_id", "This opportunity type is retired.")
+    initial = loaded.default_status(OPPORTUNITY.initial)
+    now = datetime.now(UTC)
+    o = Opportunity(
+        org_id=actor.org_id,
+        id=new_id(),
+        type_id=loaded.type.id,
+        status_id=initial.id,
+        state=initial.state,
+        stage_entered_at=now,
+        lead_id=lead_id,
+        owner_member_id=actor.member_id,
+        cost_conscious=False,
+        tags=[],
+        created_at=now,
+        updated_at=now,
+    )
+    values = data.model_dump(exclude_unset=True, exclude={"type_id"})
+    await _apply(session, actor, o, values)
+    # A lead's conversion vouches for the account and contact it made or the lead named.
+    vouched = {"account_id", "contact_id"} if lead_id else set()
+    await _check(session, actor, o, set(_COLUMNS) - vouched)
+    o.number = (await next_numbers(session, actor.org_id, "opportunity"))[0]
+    derive(o)
+    session.add(o)
+    await session.flush()
+    announce(session, actor, o, entity=ENTITY, action="created", changes=history.diff({}, snapshot(o)))
+    return o
+
+
+async def get(session: AsyncSession, actor: Actor, opportunity_id: UUID) -> Opportunity:
+    """A live opportunity whose account the actor can see; 404 otherwise."""
+    stmt = queries.readable(actor).where(Opportunity.id == opportunity_id)
+    found = (await session.execute(stmt)).scalar_one_or_none()
+    if found is None:
+        raise NotFound("No opportunity with this id.")
+    return found
+
+
+def may_change(actor: Actor, o: Opportunity) -> bool:
+    if actor.can("opportunities.manage"):
+        return True
+    return actor.member_id is not None and actor.member_id in (o.owner_member_id, o.assigned_member_id)
+
+
+async def get_for_change(
+    session: AsyncSession, actor: Actor, opportunity_id: UUID, *, deleted: bool = False
+) -> Opportunity:
+    """The opportunity, locked, if the actor may change it: owner, assignee or opportunities.manage."""
+    stmt = queries.readable(actor, deleted=deleted).where(Opportunity.id == opportunity_id).with_for_update()
+    found = (await session.execute(stmt)).scalar_one_or_none()
+    if found is None:
+        raise NotFound("No opportunity with this id.")
+    if not may_change(actor, found):
+        raise Forbidden(
+            "Only the opportunity's owner, assignee or 'opportunities.manage' may change it.",
+            slug="not-owner",
+        )
+    return found
+
+
+def _writable(o: Opportunity) -> None:
+    if o.state in OPPORTUNITY.read_only:
+        raise Conflict(f"An opportunity in state '{o.state}' cannot change.", slug="read-only")
+
+
+async def update(
+    session: AsyncSession, actor: Actor, opportunity_id: UUID, data: OpportunityUpdate, expected: int | None
+) -> Opportunity:
+    o = await get_for_change(session, actor, opportunity_id)
+    _writable(o)
+    check_version(o.version, expected)
+    sent = data.model_dump(include=data.model_fields_set)
+    for key in _FIXED:
+        if key in sent and sent.pop(key) != getattr(o, key):
+            raise Conflict(
+                f"An opportunity's {key.removesuffix('_id')} cannot change.", slug=f"{key[:-3]}-fixed"
+            )
+    if "contact_id" in sent and o.contact_id is not None and sent["contact_id"] != o.contact_id:
+        raise Conflict("The opportunity's contact is set and cannot change.", slug="contact-fixed")
+    before = snapshot(o)
+    with session.no_autoflush:
+        await _apply(session, actor, o, sent)
+        changes = history.diff(before, snapshot(o))
+        if not changes:
+            return o
+        await _check(session, actor, o, set(changes))
+    derive(o)
+    o.updated_at = datetime.now(UTC)
+    await session.flush()
+    announce(session, actor, o, entity=ENTITY, action="updated", changes=changes)
+    return o
+
+
+async def delete(session: AsyncSession, actor: Actor, opportunity_id: UUID, expected: int | None) -> None:
+    o = await get_for_change(session, actor, opportunity_id)
+    check_version(o.version, expected)
+    await soft_delete(session, actor, o, entity=ENTITY)
+
+
+async def restore(session: AsyncSession, actor: Actor, opportunity_id: UUID) -> Opportunity:
+    if not actor.can("opportunities.manage"):
+        raise Forbidden("Restoring an opportunity needs 'opportunities.manage'.", slug="missing-capability")
+    o = await get_for_change(session, actor, opportunity_id, deleted=True)
+    await bring_back(session, actor, o, entity=ENTITY)
+    return o
+
+
+async def move(
+    session: AsyncSession,
+    actor: Actor,
+    opportunity_id: UUID,
+    *,
+    state: str | None,
+    status_id: UUID | None,
+    lost_reason_id: UUID | None = None,
+    won_reason: str | None = None,
+) -> Opportunity:
+    """To another stage, or won, lost, cancelled; a new stage restarts the stage clock."""
+    o = await get_for_change(session, actor, opportunity_id)
+    await advance(
+        session,
+        actor,
+        o,
+        state=state,
+        status_id=status_id,
+        lost_reason_id=lost_reason_id,
+        won_reason=won_reason,
+    )
+    return o
+
+
+async def advance(
+    session: AsyncSession,
+    actor: Actor,
+    o: Opportunity,
+    *,
+    state: str | None,
+    status_id: UUID | None,
+    lost_reason_id: UUID | None = None,
+    won_reason: str | None = None,
+) -> None:
+    """Move a locked opportunity the actor may change (the bulk action's per-record step)."""
+    _writable(o)
+    loaded = await engine.load_type(session, "opportunity", o.type_id)
+    to_status_id = loaded.target(state, status_id)
+    target = loaded.status(to_status_id)
+    changes: dict[str, Any] = {}
+    now = datetime.now(UTC)
+    if won_reason is not None and target is not None and target.state == "won":
+        changes["won_reason"] = {"old": o.won_reason, "new": won_reason}
+    if target is not None and OPPORTUNITY.final(target.state) and o.closed_at is None:
+        changes["closed_at"] = {"old": None, "new": history.jsonable(now)}
+    await engine.move(
+        session,
+        actor,
+        o,
+        loaded,
+        entity=ENTITY,
+        to_status_id=to_status_id,
+        lost_reason_id=lost_reason_id,
+        changes=changes,
+    )
+    if o.state == "won" and won_reason is not None:
+        o.won_reason = won_reason
+    if OPPORTUNITY.final(o.state) and o.closed_at is None:
+        o.closed_at = now
+    o.stage_entered_at = o.updated_at = now
+    await session.flush()

@@ -1,0 +1,175 @@
+"""Opportunities: on an account, scoped through it, moved through open stages to an outcome."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from httpx import AsyncClient
+
+from tests.support import Member, Tenant, Tenants, assert_problem, error_fields
+
+OPPORTUNITIES, CONFIG = "/v1/opportunities", "/v1/config"
+
+
+@pytest.fixture
+async def acme(tenants: Tenants) -> Tenant:
+    return await tenants.create("Acme")
+
+
+async def ok(r: Any, status: int = 200) -> dict[str, Any]:
+    assert r.status_code == status, r.text
+    body: dict[str, Any] = r.json()
+    return body
+
+
+async def account(client: AsyncClient, who: Member, name: str = "Nowak Trading") -> str:
+    return str(
+        (await ok(await client.post("/v1/accounts", json={"name": name}, headers=who.headers), 201))["id"]
+    )
+
+
+async def new(client: AsyncClient, who: Member, account_id: str, **body: Any) -> dict[str, Any]:
+    r = await client.post(
+        OPPORTUNITIES, json={"account_id": account_id, "name": "Web shop", **body}, headers=who.headers
+    )
+    return await ok(r, 201)
+
+
+async def test_an_opportunity_moves_through_stages_to_an_outcome(client: AsyncClient, acme: Tenant) -> None:
+    admin, h = acme.admin, acme.admin.headers
+    proposal = await ok(
+        await client.post(
+            f"{CONFIG}/statuses", json={"kind": "opportunity", "state": "open", "name": "Proposal"}, headers=h
+        ),
+        201,
+    )
+    standard = (await ok(await client.get(f"{CONFIG}/types", params={"kind": "opportunity"}, headers=h)))[
+        "items"
+    ][0]
+    ids = [*standard["status_ids"], proposal["id"]]
+    first_open = standard["default_status_ids"][0]
+    await ok(
+        await client.patch(
+            f"{CONFIG}/types/{standard['id']}",
+            json={"status_ids": ids, "default_status_ids": [first_open]},
+            headers=h,
+        )
+    )
+    deal = await new(
+        client,
+        admin,
+        await account(client, admin),
+        amount={"amount": "48000"},
+        probability=40,
+        expected_close_date="2027-02-15",
+    )
+    assert (deal["state"], deal["number"], deal["amount"]) == (
+        "open",
+        1,
+        {"amount": "48000.0000", "currency": "PLN"},
+    )
+    assert (deal["age_days"], deal["days_in_stage"], deal["last_activity_at"]) == (0, 0, None)
+    staged = await ok(
+        await client.post(
+            f"{OPPORTUNITIES}/{deal['id']}/transitions", json={"status_id": proposal["id"]}, headers=h
+        )
+    )
+    assert (staged["state"], staged["status_id"]) == ("open", proposal["id"])
+    refused = assert_problem(
+        await client.post(f"{OPPORTUNITIES}/{deal['id']}/lose", headers=h), 422, "reason-required"
+    )
+    assert refused["errors"][0]["field"] == "body.lost_reason_id"
+    won = await ok(
+        await client.post(f"{OPPORTUNITIES}/{deal['id']}/win", json={"won_reason": "Best price"}, headers=h)
+    )
+    assert (won["state"], won["won_reason"]) == ("won", "Best price") and won["closed_at"]
+    assert_problem(
+        await client.post(f"{OPPORTUNITIES}/{deal['id']}/cancel", headers=h), 409, "no-such-transition"
+    )
+    history = (await ok(await client.get(f"{OPPORTUNITIES}/{deal['id']}/history", headers=h)))["items"]
+    assert [x["changes"]["state"]["new"] for x in history if x["action"] == "transition"] == ["won", "open"]
+
+
+async def test_cancelled_is_read_only_and_type_and_account_never_change(
+    client: AsyncClient, acme: Tenant
+) -> None:
+    admin, h = acme.admin, acme.admin.headers
+    first, second = await account(client, admin, "First"), await account(client, admin, "Second")
+    deal = await new(client, admin, first)
+    r = await client.patch(f"{OPPORTUNITIES}/{deal['id']}", json={"account_id": second}, headers=h)
+    assert_problem(r, 409, "account-fixed")
+    other = await ok(
+        await client.post(f"{CONFIG}/types", json={"kind": "opportunity", "name": "Renewal"}, headers=h), 201
+    )
+    r = await client.patch(f"{OPPORTUNITIES}/{deal['id']}", json={"type_id": other["id"]}, headers=h)
+    assert_problem(r, 409, "type-fixed")
+    r = await client.patch(f"{OPPORTUNITIES}/{deal['id']}", json={"probability": 101}, headers=h)
+    assert error_fields(r) == {"body.probability"}
+    for day in (0, "1700000000", "15.02.2027"):
+        r = await client.patch(f"{OPPORTUNITIES}/{deal['id']}", json={"expected_close_date": day}, headers=h)
+        assert error_fields(r) == {"body.expected_close_date"}, day
+    await ok(await client.post(f"{OPPORTUNITIES}/{deal['id']}/cancel", headers=h))
+    r = await client.patch(f"{OPPORTUNITIES}/{deal['id']}", json={"probability": 10}, headers=h)
+    assert_problem(r, 409, "read-only")
+
+
+async def test_opportunities_follow_their_accounts_scope(
+    client: AsyncClient, tenants: Tenants, acme: Tenant
+) -> None:
+    admin = acme.admin
+    seller, stranger = await tenants.member(acme), await tenants.member(acme)
+    customer = await tenants.member(acme, kind="customer")
+    mine = await account(client, seller, "Seller's")
+    deal = await new(client, seller, mine, budget={"amount": "1000", "currency": "EUR"})
+    assert deal["budget"] == {"amount": "1000.0000", "currency": "EUR"}
+    assert (await client.get(f"{OPPORTUNITIES}/{deal['id']}", headers=admin.headers)).status_code == 200
+    assert_problem(
+        await client.get(f"{OPPORTUNITIES}/{deal['id']}", headers=stranger.headers), 404, "not-found"
+    )
+    assert (await ok(await client.get(OPPORTUNITIES, headers=stranger.headers)))["items"] == []
+    assert_problem(await client.get(OPPORTUNITIES, headers=customer.headers), 403, "staff-only")
+    r = await client.post(
+        OPPORTUNITIES, json={"account_id": mine, "name": "Not theirs"}, headers=stranger.headers
+    )
+    assert error_fields(r) == {"body.account_id"}
+    listed = await ok(await client.get(OPPORTUNITIES, params={"q": "web"}, headers=seller.headers))
+    assert [x["id"] for x in listed["items"]] == [deal["id"]]
+
+
+async def test_the_pipeline_sums_each_stage_per_currency_and_weighted(
+    client: AsyncClient, tenants: Tenants, acme: Tenant
+) -> None:
+    admin, h = acme.admin, acme.admin.headers
+    target = await account(client, admin)
+    for amount, currency, probability in (("1000", "PLN", 50), ("3000", "PLN", 10), ("200", "EUR", None)):
+        await new(
+            client, admin, target, amount={"amount": amount, "currency": currency}, probability=probability
+        )
+    await new(client, admin, target)  # no amount: counted, not summed
+    won = await new(client, admin, target, amount={"amount": "500"}, probability=90)
+    await ok(await client.post(f"{OPPORTUNITIES}/{won['id']}/win", headers=h))
+    stages = (await ok(await client.get(f"{OPPORTUNITIES}/pipeline", headers=h)))["stages"]
+    assert [s["code"] for s in stages] == ["OPEN", "WON", "LOST", "CANCELLED"]
+    assert (stages[0]["count"], stages[0]["amounts"]) == (
+        4,
+        [
+            {"currency": "EUR", "amount": "200.0000", "weighted": "0.0000"},
+            {"currency": "PLN", "amount": "4000.0000", "weighted": "800.0000"},
+        ],
+    )
+    assert (stages[1]["count"], stages[1]["amounts"]) == (
+        1,
+        [{"currency": "PLN", "amount": "500.0000", "weighted": "450.0000"}],
+    )
+    stranger = await tenants.member(acme)
+    theirs = (await ok(await client.get(f"{OPPORTUNITIES}/pipeline", headers=stranger.headers)))["stages"]
+    assert [s["count"] for s in theirs] == [0, 0, 0, 0]
+    eur = (await ok(await client.get(f"{OPPORTUNITIES}/pipeline", params={"q": "web"}, headers=h)))["stages"]
+    assert eur[0]["count"] == 4
+    board = await ok(await client.get(f"{OPPORTUNITIES}/board", headers=h))
+    open_cards = board["columns"][0]["cards"]
+    assert len(open_cards) == 4 and open_cards[0]["amount"] == {"amount": "1000.0000", "currency": "PLN"}
+    assert open_cards[3]["amount"] is None and board["columns"][1]["cards"][0]["id"] == won["id"]
+    r = await client.get(f"{OPPORTUNITIES}/pipeline", params={"probability": "5"}, headers=h)
+    assert error_fields(r) == {"query.probability"}
