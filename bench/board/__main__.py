@@ -13,10 +13,17 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--connections", type=int, default=16, help="wrk connections (default 16)")
     parser.add_argument("--seconds", type=int, default=10, help="seconds per run (default 10)")
     parser.add_argument("--runs", type=int, default=3, help="runs of each scenario; medians (default 3)")
+    parser.add_argument("--workers", type=int, default=1, help="server processes (default 1)")
     args = parser.parse_args(argv)
-    if args.leads < 1 or args.runs < 1 or args.connections < 1 or args.seconds < 1:
-        parser.error("--leads, --connections, --seconds and --runs must be positive")
-    opts = run.Options(leads=args.leads, connections=args.connections, seconds=args.seconds, runs=args.runs)
+    if min(args.leads, args.runs, args.connections, args.seconds, args.workers) < 1:
+        parser.error("--leads, --connections, --seconds, --runs and --workers must be positive")
+    opts = run.Options(
+        leads=args.leads,
+        connections=args.connections,
+        seconds=args.seconds,
+        runs=args.runs,
+        workers=args.workers,
+    )
     result = run.collect(opts)
     print(run.table(result), flush=True)
     print(f"\nwritten to {run.write(result)}", flush=True)

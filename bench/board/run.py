@@ -37,6 +37,7 @@ class Options:
     connections: int
     seconds: int
     runs: int
+    workers: int = 1
 
 
 def progress(text: str) -> None:
@@ -119,7 +120,9 @@ async def _collect(opts: Options) -> dict[str, Any]:
     try:
         org_id = await server.create_org(url, "Board bench", *ADMIN)
         state = database.STATE
-        proc = await server.start(url, os.environ.get("TEST_REDIS_URL"), state / "board", state / "board.log")
+        proc = await server.start(
+            url, os.environ.get("TEST_REDIS_URL"), state / "board", state / "board.log", workers=opts.workers
+        )
         async with httpx.AsyncClient(base_url=proc.base_url, timeout=60) as client:
             await server.wait_healthy(proc, client)
             admin = bearer(await server.token(client, *ADMIN))
@@ -161,7 +164,8 @@ def collect(opts: Options) -> dict[str, Any]:
 def table(result: dict[str, Any]) -> str:
     o = result["options"]
     lines = [
-        f"Lead board over {o['leads']:,} leads, {o['connections']} connections, medians of {o['runs']} x "
+        f"Lead board over {o['leads']:,} leads, {o['connections']} connections, {o['workers']} server "
+        f"process(es), medians of {o['runs']} x "
         f"{o['seconds']} s (PostgreSQL {result['postgres']}, {result['machine']['cores']} cores)",
         f"{'caller':8} {'cards':>6} {'req/s':>8} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8}"
         f"  p95 target <= {TARGET_P95_MS:.0f} ms",

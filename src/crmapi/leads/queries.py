@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Select, false, func, or_, select
@@ -63,8 +62,10 @@ def readable(actor: Actor, *, deleted: bool = False) -> Select[Lead]:
     return select(Lead).where(scope(actor), state)
 
 
-def overdue(now: datetime | None = None) -> Any:
-    return Lead.completed_at.is_(None) & (Lead.expected_completion_at < (now or datetime.now(UTC)))
+def overdue() -> Any:
+    """Open and past the expected completion, by the database's clock (so a statement built
+    once and kept, like a board's, stays right)."""
+    return Lead.completed_at.is_(None) & (Lead.expected_completion_at < func.now())
 
 
 def filtered(actor: Actor, f: LeadFilter, *, deleted: bool = False) -> Select[Lead]:
@@ -90,7 +91,7 @@ def filtered(actor: Actor, f: LeadFilter, *, deleted: bool = False) -> Select[Le
     return stmt
 
 
-def card() -> dict[str, Any]:
+def _card() -> dict[str, Any]:
     """What a board shows of a lead, as SQL."""
     return {
         "id": Lead.id,
@@ -109,3 +110,6 @@ def card() -> dict[str, Any]:
         "created_at": utc(Lead.created_at),
         "tags": Lead.tags,
     }
+
+
+CARD = _card()

@@ -110,10 +110,12 @@ async def get_lead_board(
         status_ids = (await engine.load_type(session, "lead", query.type_id, "query.type_id")).type.status_ids
     text = await board(
         session,
+        actor,
         kind="lead",
-        matching=queries.filtered(actor, query),
+        filters=query,
+        matching=lambda: queries.filtered(actor, query),
         model=Lead,
-        card=queries.card(),
+        card=queries.CARD,
         cursors=request.app.state.cursors,
         status_ids=status_ids,
     )

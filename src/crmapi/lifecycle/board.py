@@ -9,7 +9,7 @@ and PostgreSQL writes the cards' JSON; Python only adds the columns' signed curs
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, Generic, TypeVar
 from uuid import UUID
 
@@ -19,6 +19,7 @@ from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
+from crmapi.access.actor import Actor
 from crmapi.lifecycle.models import LifecycleStatus
 from crmapi.pagination import Cursors
 
@@ -35,16 +36,40 @@ def utc(column: Any) -> Any:
 
 async def board(
     session: AsyncSession,
+    actor: Actor,
     *,
     kind: str,
-    matching: Select[Any],
+    filters: BaseModel,
+    matching: Callable[[], Select[Any]],
     model: Any,
     card: Mapping[str, Any],
     cursors: Cursors,
     status_ids: list[UUID] | None = None,
 ) -> str:
-    """The board as JSON text. `matching` is the list's scoped, filtered statement over `model`;
-    `card` names the SQL expressions a card shows; `status_ids` limits the columns (a type's)."""
+    """The board as JSON text. `matching` makes the list's scoped statement over `model` for
+    `filters`; `card` names the SQL expressions a card shows; `status_ids` limits the columns (a
+    type's). The statement is built once per caller scope and filters (Actor.remember): building
+    it cost as much Python time as running it."""
+    key = f"{kind}.board:{filters.model_dump_json()}:{status_ids}"
+    stmt = actor.remember(key, lambda _: _statement(kind, matching(), model, card, status_ids))
+    parts = []
+    for row in await session.execute(stmt):
+        more = row.found > MAX_CARDS
+        head = {
+            "status_id": str(row.id),
+            "code": row.code,
+            "name": row.name,
+            "state": row.state,
+            "position": row.position,
+            "next_cursor": cursors.encode(SORT, row.last_at, UUID(row.last_id)) if more else None,
+        }
+        parts.append(f'{json.dumps(head)[:-1]}, "cards": {row.cards}}}')
+    return '{"columns": [' + ", ".join(parts) + "]}"
+
+
+def _statement(
+    kind: str, matching: Select[Any], model: Any, card: Mapping[str, Any], status_ids: list[UUID] | None
+) -> Select[Any]:
     status = LifecycleStatus
     order = (model.created_at, model.id)
     cards = (
@@ -88,19 +113,7 @@ async def board(
     )
     if status_ids is not None:
         columns = columns.where(status.id.in_(status_ids))
-    parts = []
-    for row in await session.execute(columns):
-        more = row.found > MAX_CARDS
-        head = {
-            "status_id": str(row.id),
-            "code": row.code,
-            "name": row.name,
-            "state": row.state,
-            "position": row.position,
-            "next_cursor": cursors.encode(SORT, row.last_at, UUID(row.last_id)) if more else None,
-        }
-        parts.append(f'{json.dumps(head)[:-1]}, "cards": {row.cards}}}')
-    return '{"columns": [' + ", ".join(parts) + "]}"
+    return columns  # type: ignore[return-value]
 
 
 class BoardColumn(BaseModel, Generic[CardT]):

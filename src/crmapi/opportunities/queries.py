@@ -81,7 +81,7 @@ def filtered(actor: Actor, f: OpportunityListQuery) -> Select[Opportunity]:
     return narrowed(readable(actor, deleted=f.deleted == "only"), f)
 
 
-def card() -> dict[str, Any]:
+def _card() -> dict[str, Any]:
     """What a board shows of an opportunity, as SQL."""
     amount = case(
         (
@@ -118,3 +118,6 @@ def stage_sums(matching: Select[Any]) -> Select[Any]:
         func.sum(found.c.amount_amount).label("amount"),
         func.sum(weighted).label("weighted"),
     ).group_by(found.c.status_id, found.c.amount_currency)
+
+
+CARD = _card()

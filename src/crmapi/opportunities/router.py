@@ -124,10 +124,12 @@ async def get_opportunity_board(
     (`GET /v1/opportunities?status_id=<column>&cursor=<next_cursor>`)."""
     text = await board(
         session,
+        actor,
         kind="opportunity",
-        matching=queries.narrowed(queries.readable(actor), query),
+        filters=query,
+        matching=lambda: queries.narrowed(queries.readable(actor), query),
         model=Opportunity,
-        card=queries.card(),
+        card=queries.CARD,
         cursors=request.app.state.cursors,
         status_ids=await pipeline.stage_ids(session, query),
     )
