@@ -440,8 +440,8 @@ async def test_a_failed_conversion_leaves_nothing_behind(
     before = {
         model: len(await rows_of(db, acme, model)) for model in (Contact, Account, Opportunity, HistoryEntry)
     }
-    r = await act(client, admin, lead, "win")
-    assert error_fields(r) == {"body.status_id"}
+    refused = assert_problem(await act(client, admin, lead, "win"), 409, "conversion-blocked")
+    assert "no status in the state 'open'" in refused["detail"]
     after = {
         model: len(await rows_of(db, acme, model)) for model in (Contact, Account, Opportunity, HistoryEntry)
     }
@@ -597,3 +597,40 @@ async def test_the_board_shows_columns_in_status_order_with_a_cursor_per_column(
     assert [len(c["cards"]) for c in filtered["columns"]] == [0, 1, 0, 0, 0]
     r = await client.get(f"{LEADS}/board", params={"type_id": pending["status_id"]}, headers=h)
     assert error_fields(r) == {"query.type_id"}
+
+
+async def test_conversion_takes_what_a_contact_can_hold_and_refuses_clearly(
+    client: AsyncClient, acme: Tenant
+) -> None:
+    admin, h = acme.admin, acme.admin.headers
+    blank = await new_lead(client, admin, first_name="Anna", last_name="", phone="call after 5")
+    made = await ok(await client.post(f"{LEADS}/{blank['id']}/convert", headers=h))
+    contact = await ok(await client.get(f"/v1/contacts/{made['contact_id']}", headers=h))
+    assert (contact["display_name"], contact["phones"]) == ("Anna", [])
+    nameless = await new_lead(client, admin)
+    assert_problem(
+        await client.post(f"{LEADS}/{nameless['id']}/convert", headers=h), 409, "conversion-blocked"
+    )
+    gone = await ok(await client.post("/v1/accounts", json={"name": "Gone"}, headers=h), 201)
+    lead = await new_lead(client, admin, last_name="Nowak", account_id=gone["id"])
+    assert (await client.delete(f"/v1/accounts/{gone['id']}", headers=h)).status_code == 204
+    refused = assert_problem(
+        await client.post(f"{LEADS}/{lead['id']}/convert", headers=h), 409, "conversion-blocked"
+    )
+    assert "account" in refused["detail"]
+    events = await ok(await client.get(f"{LEADS}/{blank['id']}/history", headers=h))
+    assert "converted" in [e["action"] for e in events["items"]]
+
+
+async def test_a_cancelled_lead_takes_no_tags(client: AsyncClient, acme: Tenant) -> None:
+    h = acme.admin.headers
+    lead = await new_lead(client, acme.admin)
+    await ok(await act(client, acme.admin, lead, "cancel"))
+    assert_problem(
+        await client.post(f"{LEADS}/{lead['id']}/tags", json={"name": "hot"}, headers=h), 409, "read-only"
+    )
+    await ok(await client.post("/v1/tags", json={"name": "cold"}, headers=h), 201)
+    bulk = await ok(
+        await client.post(f"{LEADS}/bulk/tags", json={"ids": [lead["id"]], "add": ["cold"]}, headers=h)
+    )
+    assert [(r["outcome"], r["reason"]) for r in bulk["results"]] == [("error", "forbidden")]

@@ -146,7 +146,7 @@ async def test_the_pipeline_sums_each_stage_per_currency_and_weighted(
         await new(
             client, admin, target, amount={"amount": amount, "currency": currency}, probability=probability
         )
-    await new(client, admin, target)  # no amount: counted, not summed
+    await new(client, admin, target, name="Service contract")  # no amount: counted, not summed
     won = await new(client, admin, target, amount={"amount": "500"}, probability=90)
     await ok(await client.post(f"{OPPORTUNITIES}/{won['id']}/win", headers=h))
     stages = (await ok(await client.get(f"{OPPORTUNITIES}/pipeline", headers=h)))["stages"]
@@ -165,11 +165,36 @@ async def test_the_pipeline_sums_each_stage_per_currency_and_weighted(
     stranger = await tenants.member(acme)
     theirs = (await ok(await client.get(f"{OPPORTUNITIES}/pipeline", headers=stranger.headers)))["stages"]
     assert [s["count"] for s in theirs] == [0, 0, 0, 0]
-    eur = (await ok(await client.get(f"{OPPORTUNITIES}/pipeline", params={"q": "web"}, headers=h)))["stages"]
-    assert eur[0]["count"] == 4
+    searched = await ok(await client.get(f"{OPPORTUNITIES}/pipeline", params={"q": "service"}, headers=h))
+    assert [s["count"] for s in searched["stages"]] == [1, 0, 0, 0]
     board = await ok(await client.get(f"{OPPORTUNITIES}/board", headers=h))
     open_cards = board["columns"][0]["cards"]
     assert len(open_cards) == 4 and open_cards[0]["amount"] == {"amount": "1000.0000", "currency": "PLN"}
     assert open_cards[3]["amount"] is None and board["columns"][1]["cards"][0]["id"] == won["id"]
     r = await client.get(f"{OPPORTUNITIES}/pipeline", params={"probability": "5"}, headers=h)
     assert error_fields(r) == {"query.probability"}
+
+
+async def test_reassigning_is_the_owners_call_and_a_deleted_account_takes_its_opportunities(
+    client: AsyncClient, tenants: Tenants, acme: Tenant
+) -> None:
+    admin, h = acme.admin, acme.admin.headers
+    seller = await tenants.member(acme)
+    target = await account(client, admin)
+    deal = await new(client, admin, target, assigned_member_id=str(seller.id))
+    grants = {"name": "Account readers", "capabilities": ["accounts.view_any"]}
+    group = await ok(await client.post("/v1/groups", json=grants, headers=h), 201)
+    r = await client.put(f"/v1/groups/{group['id']}/members/{seller.id}", headers=h)
+    assert r.status_code == 204, r.text
+    r = await client.patch(
+        f"{OPPORTUNITIES}/{deal['id']}", json={"owner_member_id": str(seller.id)}, headers=seller.headers
+    )
+    assert_problem(r, 403, "not-owner")
+    r = await client.patch(f"{OPPORTUNITIES}/{deal['id']}", json={"probability": 70}, headers=seller.headers)
+    assert (await ok(r))["probability"] == 70
+    r = await client.patch(f"{OPPORTUNITIES}/{deal['id']}", json={"owner_member_id": None}, headers=h)
+    assert error_fields(r) == {"body.owner_member_id"}
+    assert (await client.delete(f"/v1/accounts/{target}", headers=h)).status_code == 204
+    assert_problem(await client.get(f"{OPPORTUNITIES}/{deal['id']}", headers=h), 404, "not-found")
+    board = await ok(await client.get(f"{OPPORTUNITIES}/board", headers=h))
+    assert all(not column["cards"] for column in board["columns"])

@@ -3,16 +3,20 @@ each in a savepoint, so one refusal is that record's outcome and the others go o
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable, Callable
 from typing import Any, Literal
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.exc import StaleDataError
 
 from crmapi.errors import ProblemError
 from crmapi.types import Input
 
+log = logging.getLogger("crmapi.bulk")
 # Each record is locked, checked and written on its own (a move is a transition with its rules
 # and history), so a call takes fewer records than a set-based bulk write.
 MAX_STEPS = 1_000
@@ -90,23 +94,36 @@ Step = Callable[[UUID], Awaitable[bool]]  # True when the record changed
 
 
 async def each(session: AsyncSession, ids: list[UUID], step: Step) -> dict[str, Any]:
-    """Run `step` for every id in its own savepoint; a ProblemError rolls back that record only."""
-    results: list[dict[str, Any]] = []
-    seen: set[UUID] = set()
-    for record_id in ids:
-        if record_id in seen:
-            results.append({"id": record_id, "outcome": "error", "reason": "duplicate"})
-            continue
-        seen.add(record_id)
+    """Run `step` for every id in its own savepoint; a refusal rolls back that record only.
+
+    Records are taken in id order (two overlapping calls lock in one order and take turns
+    instead of deadlocking); the answer keeps the order sent."""
+    outcomes: dict[UUID, dict[str, Any]] = {}
+    for record_id in sorted(set(ids)):
         try:
             async with session.begin_nested():
                 changed = await step(record_id)
         except ProblemError as refused:
-            results.append(
-                {"id": record_id, "outcome": "error", "reason": refused.slug, "detail": refused.detail}
-            )
-            continue
-        results.append({"id": record_id, "outcome": "updated" if changed else "unchanged"})
+            outcomes[record_id] = {"outcome": "error", "reason": refused.slug, "detail": refused.detail}
+        except ValidationError as invalid:  # a record the step cannot make from this one
+            outcomes[record_id] = {"outcome": "error", "reason": "validation-error", "detail": str(invalid)}
+        except (DBAPIError, StaleDataError) as failed:  # rolled back to the savepoint; the rest go on
+            detail = "Changed or locked by another request meanwhile; send it again."
+            outcomes[record_id] = {"outcome": "error", "reason": "conflict", "detail": detail}
+            log.warning("bulk step failed: %s", type(failed).__name__)
+        else:
+            outcomes[record_id] = {"outcome": "updated" if changed else "unchanged"}
+    results: list[dict[str, Any]] = []
+    seen: set[UUID] = set()
+    for record_id in ids:
+        duplicate = record_id in seen
+        seen.add(record_id)
+        results.append(
+            {
+                "id": record_id,
+                **({"outcome": "error", "reason": "duplicate"} if duplicate else outcomes[record_id]),
+            }
+        )
     counts = {
         name: sum(r["outcome"] == outcome for r in results)
         for name, outcome in (("updated", "updated"), ("unchanged", "unchanged"), ("errors", "error"))

@@ -30,8 +30,9 @@ def _getters() -> dict[str, tuple[Getter, Getter]]:
     return {
         "contact": (contacts.get, contacts.get_for_change),
         "account": (accounts.get, accounts.get_for_change),
-        "lead": (leads.get, leads.get_for_change),
-        "opportunity": (opportunities.get, opportunities.get_for_change),
+        # Tagging a cancelled lead or opportunity is a change of a read-only record: 409.
+        "lead": (leads.get, leads.get_writable),
+        "opportunity": (opportunities.get, opportunities.get_writable),
     }
 
 

@@ -417,7 +417,6 @@ async def bulk_assign_leads(session: DbSession, actor: Reader, body: BulkAssign)
     changes = LeadUpdate(**body.changes())
 
     async def step(lead_id: UUID) -> bool:
-        before = (await service.get(session, actor, lead_id)).version
-        return (await service.update(session, actor, lead_id, changes, None)).version != before
+        return bool((await service.change(session, actor, lead_id, changes, None))[1])
 
     return await each(session, body.ids, step)

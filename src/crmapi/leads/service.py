@@ -203,7 +203,8 @@ async def get_for_change(
     """The lead, locked, if the actor may work on it: its owner, its assignee, a member of its
     unit, or leads.manage."""
     stmt = queries.readable(actor, deleted=deleted).where(Lead.id == lead_id).with_for_update()
-    lead = (await session.execute(stmt)).scalar_one_or_none()
+    # populate_existing: a lead read earlier in the session (a bulk step) is refreshed under the lock.
+    lead = (await session.execute(stmt.execution_options(populate_existing=True))).scalar_one_or_none()
     if lead is None:
         raise NotFound("No lead with this id.")
     if actor.can("leads.manage") or (
@@ -233,10 +234,24 @@ def _writable(lead: Lead) -> None:
         raise Conflict(f"A lead in state '{lead.state}' cannot change.", slug="read-only")
 
 
+async def get_writable(session: AsyncSession, actor: Actor, lead_id: UUID) -> Lead:
+    """The lead, locked, if the actor may change it and it is not read-only (tags)."""
+    lead = await get_for_change(session, actor, lead_id)
+    _writable(lead)
+    return lead
+
+
 async def update(
     session: AsyncSession, actor: Actor, lead_id: UUID, data: LeadUpdate, expected: int | None
 ) -> Lead:
     """Merge the sent fields; nothing is written when nothing changes."""
+    return (await change(session, actor, lead_id, data, expected))[0]
+
+
+async def change(
+    session: AsyncSession, actor: Actor, lead_id: UUID, data: LeadUpdate, expected: int | None
+) -> tuple[Lead, dict[str, Any]]:
+    """`update`, also answering the field changes it wrote (none: nothing was written)."""
     lead = await get_for_change(session, actor, lead_id)
     _writable(lead)
     check_version(lead.version, expected)
@@ -263,7 +278,7 @@ async def update(
             lead.expected_completion_at = expected_completion(lead.start_at, kind_type.complete_within)
         changes = history.diff(before, snapshot(lead))
         if not changes:
-            return lead
+            return lead, {}
         _may_assign(actor, lead, changes)
         allowed = (await engine.load_type(session, "lead", lead.type_id)).type.category_ids
         await _check(session, actor, lead, set(changes), allowed)
@@ -271,7 +286,7 @@ async def update(
     lead.updated_at = datetime.now(UTC)
     await session.flush()
     announce(session, actor, lead, entity=ENTITY, action="updated", changes=changes)
-    return lead
+    return lead, changes
 
 
 async def delete(session: AsyncSession, actor: Actor, lead_id: UUID, expected: int | None) -> None:
@@ -377,6 +392,6 @@ async def convert(session: AsyncSession, actor: Actor, lead_id: UUID) -> dict[st
     if lead.state == "lost":
         raise Conflict("A lost lead is not converted.", slug="lead-lost")
     loaded = await engine.load_type(session, "lead", lead.type_id)
-    made = await conversion.convert(session, actor, lead, loaded.type, won=False)
+    made = await conversion.convert(session, actor, lead, loaded.type, won=lead.state == "won")
     await session.flush()
     return made

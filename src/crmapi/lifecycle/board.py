@@ -48,10 +48,14 @@ async def board(
 ) -> str:
     """The board as JSON text. `matching` makes the list's scoped statement over `model` for
     `filters`; `card` names the SQL expressions a card shows; `status_ids` limits the columns (a
-    type's). The statement is built once per caller scope and filters (Actor.remember): building
-    it cost as much Python time as running it."""
-    key = f"{kind}.board:{filters.model_dump_json()}:{status_ids}"
-    stmt = actor.remember(key, lambda _: _statement(kind, matching(), model, card, status_ids))
+    type's). The unfiltered board's statement is built once per caller scope (Actor.remember):
+    building it cost as much Python time as running it. Filtered ones are built each time, so
+    varying filters cannot crowd the shared cache."""
+    if filters.model_dump(exclude_none=True):  # a filtered board: not worth a cache entry each
+        stmt = _statement(kind, matching(), model, card, status_ids)
+    else:
+        key = f"{kind}.board:{status_ids}"
+        stmt = actor.remember(key, lambda _: _statement(kind, matching(), model, card, status_ids))
     parts = []
     for row in await session.execute(stmt):
         more = row.found > MAX_CARDS

@@ -10,6 +10,7 @@ from sqlalchemy import Select, Text, case, cast, false, func, select
 from crmapi import search
 from crmapi.access.actor import Actor
 from crmapi.accounts import queries as accounts
+from crmapi.accounts.models import Account
 from crmapi.errors import Forbidden
 from crmapi.lifecycle.board import utc
 from crmapi.opportunities.models import Opportunity
@@ -47,7 +48,9 @@ def _scope(actor: Actor) -> Any:
     if actor.kind == "customer":
         return false()
     if actor.can("accounts.view_any"):
-        return Opportunity.org_id == actor.org_id
+        # Children follow their account: a deleted account's opportunities are gone with it.
+        live = select(Account.id).where(Account.deleted_at.is_(None))
+        return (Opportunity.org_id == actor.org_id) & Opportunity.account_id.in_(live)
     return (Opportunity.org_id == actor.org_id) & Opportunity.account_id.in_(accounts.visible_ids(actor))
 
 

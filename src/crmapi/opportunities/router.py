@@ -381,7 +381,6 @@ async def bulk_assign_opportunities(session: DbSession, actor: Reader, body: Bul
     changes = OpportunityUpdate(**body.changes())
 
     async def step(opportunity_id: UUID) -> bool:
-        before = (await service.get(session, actor, opportunity_id)).version
-        return (await service.update(session, actor, opportunity_id, changes, None)).version != before
+        return bool((await service.change(session, actor, opportunity_id, changes, None))[1])
 
     return await each(session, body.ids, step)

@@ -36,7 +36,7 @@ ENTITY = "opportunity"
 MONEY = ("amount", "budget")
 _SKIP = {"org_id", "id", "created_at", "updated_at", "version", "search_text", "deleted_at"}
 _COLUMNS = tuple(c.key for c in Opportunity.__table__.columns if c.key not in _SKIP)
-_NOT_NULL = {"name", "cost_conscious", "tags"}
+_NOT_NULL = {"name", "cost_conscious", "tags", "owner_member_id"}
 _FIXED = ("type_id", "account_id")
 
 
@@ -92,8 +92,10 @@ async def _check(session: AsyncSession, actor: Actor, o: Opportunity, changed: s
         await require_unit(session, o.business_unit_id)
     for key in ("owner_member_id", "assigned_member_id"):
         if key in changed and getattr(o, key) is not None:
-            stmt = select(Member.id).where(Member.id == getattr(o, key), Member.kind == "staff")
-            await _one(session, stmt, f"body.{key}", "No staff member with this id.")
+            stmt = select(Member.id).where(
+                Member.id == getattr(o, key), Member.kind == "staff", Member.status == "active"
+            )
+            await _one(session, stmt, f"body.{key}", "No active staff member with this id.")
 
 
 async def create(
@@ -122,9 +124,7 @@ async def create(
     )
     values = data.model_dump(exclude_unset=True, exclude={"type_id"})
     await _apply(session, actor, o, values)
-    # A lead's conversion vouches for the account and contact it made or the lead named.
-    vouched = {"account_id", "contact_id"} if lead_id else set()
-    await _check(session, actor, o, set(_COLUMNS) - vouched)
+    await _check(session, actor, o, set(_COLUMNS))
     o.number = (await next_numbers(session, actor.org_id, "opportunity"))[0]
     derive(o)
     session.add(o)
@@ -153,7 +153,7 @@ async def get_for_change(
 ) -> Opportunity:
     """The opportunity, locked, if the actor may change it: owner, assignee or opportunities.manage."""
     stmt = queries.readable(actor, deleted=deleted).where(Opportunity.id == opportunity_id).with_for_update()
-    found = (await session.execute(stmt)).scalar_one_or_none()
+    found = (await session.execute(stmt.execution_options(populate_existing=True))).scalar_one_or_none()
     if found is None:
         raise NotFound("No opportunity with this id.")
     if not may_change(actor, found):
@@ -169,9 +169,33 @@ def _writable(o: Opportunity) -> None:
         raise Conflict(f"An opportunity in state '{o.state}' cannot change.", slug="read-only")
 
 
+async def get_writable(session: AsyncSession, actor: Actor, opportunity_id: UUID) -> Opportunity:
+    """The opportunity, locked, if the actor may change it and it is not read-only (tags)."""
+    o = await get_for_change(session, actor, opportunity_id)
+    _writable(o)
+    return o
+
+
+def _may_assign(actor: Actor, owner: UUID | None, changes: dict[str, Any]) -> None:
+    """Who owns and works on an opportunity is its owner's (or opportunities.manage's) call."""
+    if not changes.keys() & {"owner_member_id", "assigned_member_id", "business_unit_id"}:
+        return
+    if not (actor.can("opportunities.manage") or (actor.member_id is not None and actor.member_id == owner)):
+        raise Forbidden(
+            "Only the opportunity's owner or 'opportunities.manage' may reassign it.", slug="not-owner"
+        )
+
+
 async def update(
     session: AsyncSession, actor: Actor, opportunity_id: UUID, data: OpportunityUpdate, expected: int | None
 ) -> Opportunity:
+    return (await change(session, actor, opportunity_id, data, expected))[0]
+
+
+async def change(
+    session: AsyncSession, actor: Actor, opportunity_id: UUID, data: OpportunityUpdate, expected: int | None
+) -> tuple[Opportunity, dict[str, Any]]:
+    """`update`, also answering the field changes it wrote (none: nothing was written)."""
     o = await get_for_change(session, actor, opportunity_id)
     _writable(o)
     check_version(o.version, expected)
@@ -183,18 +207,20 @@ async def update(
             )
     if "contact_id" in sent and o.contact_id is not None and sent["contact_id"] != o.contact_id:
         raise Conflict("The opportunity's contact is set and cannot change.", slug="contact-fixed")
+    owner = o.owner_member_id
     before = snapshot(o)
     with session.no_autoflush:
         await _apply(session, actor, o, sent)
         changes = history.diff(before, snapshot(o))
         if not changes:
-            return o
+            return o, {}
+        _may_assign(actor, owner, changes)
         await _check(session, actor, o, set(changes))
     derive(o)
     o.updated_at = datetime.now(UTC)
     await session.flush()
     announce(session, actor, o, entity=ENTITY, action="updated", changes=changes)
-    return o
+    return o, changes
 
 
 async def delete(session: AsyncSession, actor: Actor, opportunity_id: UUID, expected: int | None) -> None:

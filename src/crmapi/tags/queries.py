@@ -15,6 +15,7 @@ from crmapi.contacts import queries as contacts
 from crmapi.contacts.models import Contact
 from crmapi.leads import queries as leads
 from crmapi.leads.models import Lead
+from crmapi.lifecycle.kinds import LEAD, OPPORTUNITY
 from crmapi.opportunities import queries as opportunities
 from crmapi.opportunities.models import Opportunity
 from crmapi.pagination import Sorting
@@ -60,23 +61,31 @@ class Carrier:
     manage: str  # the capability that may change any record of the kind
     # Who else may change one: the members these columns name (the owner; a lead's assignee).
     changers: tuple[str, ...] = ("owner_member_id",)
+    # States in which a record takes no changes (a cancelled lead): `forbidden` in bulk.
+    read_only: frozenset[str] = frozenset()
 
     def changeable(self, actor: Actor) -> Any:
         """The kind's get_for_change rule as SQL: a member named in `changers`, or whoever holds
         `manage`. (A lead's unit members change it one by one, not in bulk.)"""
+        writable = self.model.state.not_in(self.read_only) if self.read_only else true()
         if actor.can(self.manage):
-            return true()
+            return writable
         if actor.member_id is None:
             return false()
-        return or_(*(getattr(self.model, c) == actor.member_id for c in self.changers))
+        return writable & or_(*(getattr(self.model, c) == actor.member_id for c in self.changers))
 
 
 ASSIGNED = ("owner_member_id", "assigned_member_id")
 CARRIERS: dict[TaggedKind, Carrier] = {
     "contact": Carrier("contact", Contact, contacts.readable, "contacts.manage"),
     "account": Carrier("account", Account, accounts.readable, "accounts.manage"),
-    "lead": Carrier("lead", Lead, leads.readable, "leads.manage", ASSIGNED),
+    "lead": Carrier("lead", Lead, leads.readable, "leads.manage", ASSIGNED, LEAD.read_only),
     "opportunity": Carrier(
-        "opportunity", Opportunity, opportunities.readable, "opportunities.manage", ASSIGNED
+        "opportunity",
+        Opportunity,
+        opportunities.readable,
+        "opportunities.manage",
+        ASSIGNED,
+        OPPORTUNITY.read_only,
     ),
 }
