@@ -190,3 +190,19 @@ async def test_a_regional_manager_sees_the_accounts_of_their_region(
             ).scalars()
         )
     assert seen == expected and 0 < len(seen) < demo.counts["accounts"]
+
+
+async def test_the_sales_side_fills_every_board_column(client: AsyncClient, demo: Demo) -> None:
+    admin = await _sign_in(client, demo.admin.email)
+    board = (await client.get("/v1/leads/board", headers=admin)).json()
+    assert [c["code"] for c in board["columns"]] == ["PENDING", "IN_PROGRESS", "WON", "LOST", "CANCELLED"]
+    assert all(c["cards"] for c in board["columns"])
+    assert sum(len(c["cards"]) for c in board["columns"]) == demo.counts["leads"] == 10
+    leads = await _every(client, "/v1/leads", admin)
+    assert {lead["state"] for lead in leads} == {"pending", "in_progress", "won", "lost", "cancelled"}
+    assert all(lead["lost_reason_id"] for lead in leads if lead["state"] == "lost")
+    stages = (await client.get("/v1/opportunities/pipeline", headers=admin)).json()["stages"]
+    assert sum(s["count"] for s in stages) == demo.counts["opportunities"] == 10
+    assert stages[0]["code"] == "OPEN" and stages[0]["amounts"][0]["currency"] == "PLN"
+    made = await client.post("/v1/leads", json={"description": "After the demo"}, headers=admin)
+    assert made.status_code == 201 and made.json()["number"] == 11

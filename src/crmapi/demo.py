@@ -20,7 +20,7 @@ from uuid import UUID
 from sqlalchemy import insert, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from crmapi import history
+from crmapi import demo_sales, history
 from crmapi.access import bootstrap
 from crmapi.access.models import (
     BusinessUnit,
@@ -45,8 +45,10 @@ from crmapi.history import HistoryEntry
 from crmapi.identity.models import Member, Organisation, User
 from crmapi.identity.security import hash_password
 from crmapi.ids import new_id
+from crmapi.leads.models import Lead
 from crmapi.lifecycle import defaults as lifecycle_defaults
 from crmapi.notes.models import Note
+from crmapi.opportunities.models import Opportunity
 from crmapi.tags.models import Tag
 
 PASSWORD = "demo-password-1"
@@ -266,6 +268,21 @@ async def load(
     ):
         await _insert(session, model, table)
     await bootstrap.administrators(session, org_id, staff[0].member_id)
+    sales = demo_sales.build(
+        rng,
+        org_id,
+        now,
+        await demo_sales.config(session),
+        [s.member_id for s in staff],
+        rows.contacts,
+        rows.accounts,
+    )
+    # The series end at the highest numbers the demo uses, so the API's next ones follow them.
+    await account_service.next_numbers(session, org_id, "lead", len(sales.leads))
+    await account_service.next_numbers(session, org_id, "opportunity", len(sales.opportunities))
+    await _insert(session, Lead, sales.leads)
+    await _insert(session, Opportunity, sales.opportunities)
+    await _insert(session, HistoryEntry, sales.history)
     counts = {
         "staff": len(staff),
         "customers": len(customers),
@@ -282,7 +299,9 @@ async def load(
         "notes": len(rows.notes),
         "tags": len(rows.tags),
         "custom_fields": len(rows.custom_fields),
-        "history": len(rows.history),
+        "history": len(rows.history) + len(sales.history),
+        "leads": len(sales.leads),
+        "opportunities": len(sales.opportunities),
     }
     return Demo(
         organisation_id=org_id,
