@@ -253,3 +253,71 @@ async def test_lookup_values_belong_to_their_list(
     staff = await tenants.member(acme)
     r = await client.post(f"{CONFIG}/{path}", json={"name": "Media"}, headers=staff.headers)
     assert_problem(r, 403, "missing-capability")
+
+
+async def test_the_prioritisation_matrix_maps_urgency_and_impact(
+    client: AsyncClient, db: Database, acme: Tenant
+) -> None:
+    h = acme.admin.headers
+    cells = (await client.get(f"{CONFIG}/prioritisation-matrix", headers=h)).json()["cells"]
+    assert len(cells) == 25 and cells[0] == {"urgency": 1, "impact": 1, "priority": 1}
+    assert cells[-1] == {"urgency": 5, "impact": 5, "priority": 9}
+    changed = [{**c, "priority": 10} if (c["urgency"], c["impact"]) == (5, 5) else c for c in cells]
+    r = await client.put(f"{CONFIG}/prioritisation-matrix", json={"cells": changed}, headers=h)
+    assert r.status_code == 200 and r.json()["cells"][-1]["priority"] == 10
+    entries = await rows_of(db, acme, HistoryEntry, entity="prioritisation_matrix")
+    assert [e.changes for e in entries] == [{"5x5": {"old": 9, "new": 10}}]
+    twice = [*changed[:24], changed[0]]
+    assert error_fields(
+        await client.put(f"{CONFIG}/prioritisation-matrix", json={"cells": twice}, headers=h)
+    ) == {"body.cells"}
+    short = {"cells": changed[:24]}
+    assert error_fields(await client.put(f"{CONFIG}/prioritisation-matrix", json=short, headers=h)) == {
+        "body.cells"
+    }
+
+
+async def test_service_request_configuration(client: AsyncClient, acme: Tenant) -> None:
+    admin, h = acme.admin, acme.admin.headers
+    service = await post(client, admin, "services", {"name": "Box replacement", "minimum_minutes": 30})
+    assert (service["code"], service["minimum_minutes"]) == ("BOX_REPLACEMENT", 30)
+    accepted = await post(
+        client,
+        admin,
+        "categories",
+        {"kind": "final_resolution", "name": "Replaced", "requires_acceptance": True},
+    )
+    assert accepted["requires_acceptance"] is True
+    r = await client.post(
+        f"{CONFIG}/categories", json={"kind": "lead", "name": "X", "requires_acceptance": True}, headers=h
+    )
+    assert error_fields(r) == {"body.requires_acceptance"}
+    visit = await post(client, admin, "types", {"kind": "activity", "name": "Visit"})
+    request_type = await post(
+        client,
+        admin,
+        "types",
+        {
+            "kind": "service_request",
+            "name": "Repair",
+            "activity_type_ids": [visit["id"]],
+            "recalculate_on_responding": True,
+        },
+    )
+    assert (request_type["activity_type_ids"], request_type["recalculate_on_responding"]) == (
+        [visit["id"]],
+        True,
+    )
+    lead_type = (await items(client, admin, "types", kind="lead"))[0]
+    r = await client.patch(
+        f"{CONFIG}/types/{lead_type['id']}", json={"activity_type_ids": [lead_type["id"]]}, headers=h
+    )
+    assert error_fields(r) == {"body.activity_type_ids"}
+    r = await client.patch(
+        f"{CONFIG}/types/{visit['id']}", json={"recalculate_on_responding": True}, headers=h
+    )
+    assert error_fields(r) == {"body.recalculate_on_responding"}
+    org = await client.patch("/v1/organisation", json={"link_token_seconds": 3600}, headers=h)
+    assert org.status_code == 200 and org.json()["settings"]["link_token_seconds"] == 3600
+    r = await client.patch("/v1/organisation", json={"link_token_seconds": 59}, headers=h)
+    assert error_fields(r) == {"body.link_token_seconds"}

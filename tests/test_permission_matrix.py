@@ -304,6 +304,14 @@ MATRIX: dict[str, Entry] = {
         "401 204 204 403 403 403 403 404 403",
         params={"sales_rep_id": "linked_sales_rep_id", "member_id": "staff_member_id"},
     ),
+    "GET /v1/config/prioritisation-matrix": entry("", "401 200 200 200 200 403 403 200 403"),
+    "PUT /v1/config/prioritisation-matrix": entry(
+        "config.manage",
+        "401 200 200 403 403 403 403 200 403",
+        fixed(
+            {"cells": [{"urgency": u, "impact": i, "priority": 10} for u in range(1, 6) for i in range(1, 6)]}
+        ),
+    ),
     "POST /v1/integrations/erp/sales-reps": entry(
         "integrations.push", "401 200 200 403 403 403 403 200 200", erp_records(code="E{}", name="Rep")
     ),

@@ -34,6 +34,7 @@ from crmapi.limits import BodySizeLimit
 from crmapi.logs import RequestIdMiddleware
 from crmapi.notes.router import router as notes_router
 from crmapi.opportunities.router import router as opportunities_router
+from crmapi.options.matrix import router as matrix_router
 from crmapi.pagination import Cursors
 from crmapi.settings import Settings, get_settings
 from crmapi.tags import router as tags
@@ -191,6 +192,7 @@ def create_app(
         groups.router,
         integrations_router,
         lifecycle_router,
+        matrix_router,
         leads_router,
         opportunities_router,
     )

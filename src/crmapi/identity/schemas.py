@@ -97,6 +97,15 @@ class OrganisationUpdate(Input):
         description="Staff also see the records of their business units and the units below them "
         "(kept in `settings.unit_visibility`; off until turned on).",
     )
+    link_token_seconds: int | None = Field(
+        None,
+        strict=True,
+        ge=60,
+        le=90 * 86_400,
+        description="How long a link sent to a customer (accepting a response, giving feedback) "
+        "stays valid, in seconds: 60 to 90 days (kept in `settings.link_token_seconds`; 7 days "
+        "until set).",
+    )
 
 
 class MeRead(BaseModel):

@@ -323,10 +323,17 @@ async def get_organisation(session: AsyncSession, actor: Actor) -> Organisation:
     return org
 
 
+# Organisation settings kept in `organisations.settings`, with the value an organisation has
+# until it sets one.
+LINK_TOKEN_SECONDS = "link_token_seconds"
+SETTINGS = {UNIT_VISIBILITY: False, LINK_TOKEN_SECONDS: 7 * 86_400}
+
+
 async def update_organisation(
     session: AsyncSession, actor: Actor, data: OrganisationUpdate, expected: int | None
 ) -> Organisation:
-    """Change the organisation's name, default currency, time zone or unit visibility."""
+    """Change the organisation's name, default currency, time zone, unit visibility or link
+    lifetime."""
     org = await session.get(Organisation, actor.org_id, with_for_update=True)
     if org is None:
         raise NotFound("No such organisation.")
@@ -335,13 +342,14 @@ async def update_organisation(
     for key, value in changes.items():
         if value is None:
             raise Unprocessable.on(f"body.{key}", "May not be null.")
-    # unit_visibility lives in `settings`; the other fields are columns.
+    # Some live in `settings` (with their defaults); the other fields are columns.
     settings = dict(org.settings)
-    before = {k: settings.get(k, False) if k == UNIT_VISIBILITY else getattr(org, k) for k in changes}
+    before = {k: settings.get(k, SETTINGS[k]) if k in SETTINGS else getattr(org, k) for k in changes}
     if diff := history.diff(before, changes):
         for key, value in changes.items():
-            if key == UNIT_VISIBILITY:
-                org.settings = {**settings, key: value}  # a new dict, so the change is flushed
+            if key in SETTINGS:
+                settings[key] = value
+                org.settings = dict(settings)  # a new dict, so the change is flushed
             else:
                 setattr(org, key, value)
         org.updated_at = datetime.now(UTC)

@@ -55,6 +55,10 @@ class LifecycleType(Option, Base):
     default_priority: Mapped[int | None]
     default_importance_id: Mapped[UUID | None]
     auto_convert: Mapped[bool] = mapped_column(default=False)
+    # Lead and service request types: the activity types one may schedule from them (none: any).
+    activity_type_ids: Mapped[list[UUID]] = mapped_column(ARRAY(Uuid), default=list)
+    # Service request types: key dates are computed again when the request is responded to.
+    recalculate_on_responding: Mapped[bool] = mapped_column(default=False)
     conversion_classification: Mapped[str | None]
     conversion_credit_rating: Mapped[str | None]
 

@@ -83,6 +83,12 @@ class _TypeFields(Input):
     )
     conversion_classification: ShortText | None = None
     conversion_credit_rating: ShortText | None = None
+    activity_type_ids: Ids | None = Field(
+        None, description="Lead and service request types: the activity types one may schedule; none: any."
+    )
+    recalculate_on_responding: bool | None = Field(
+        None, strict=True, description="Service request types: key dates are computed again on responding."
+    )
 
 
 class TypeCreate(OptionCreate, _TypeFields):
@@ -123,6 +129,8 @@ class TypeRead(OptionRead):
     auto_convert: bool | None = None
     conversion_classification: str | None = None
     conversion_credit_rating: str | None = None
+    activity_type_ids: list[UUID] | None = None
+    recalculate_on_responding: bool | None = None
 
 
 class TypeQuery(OptionQuery):
@@ -242,6 +250,8 @@ async def _prepare_type(session: AsyncSession, actor: Actor, t: LifecycleType, c
         ("creating_unit_ids", []),
         ("is_default", False),
         ("auto_convert", False),
+        ("activity_type_ids", []),
+        ("recalculate_on_responding", False),
     ):
         if getattr(t, column) is None:
             setattr(t, column, empty)
@@ -265,6 +275,19 @@ async def _prepare_type(session: AsyncSession, actor: Actor, t: LifecycleType, c
         await _require(session, "default_importance_id", ImportanceLevel.id, [t.default_importance_id])
     if t.auto_convert and t.kind != "lead":
         raise _refuse("auto_convert", "Only lead types convert.")
+    if t.recalculate_on_responding and t.kind != "service_request":
+        raise _refuse("recalculate_on_responding", "Only service request types are responded to.")
+    if "activity_type_ids" in changed and t.activity_type_ids:
+        if t.kind not in ("lead", "service_request"):
+            raise _refuse("activity_type_ids", "Only lead and service request types schedule activities.")
+        t.activity_type_ids = list(dict.fromkeys(t.activity_type_ids))
+        await _require(
+            session,
+            "activity_type_ids",
+            LifecycleType.id,
+            t.activity_type_ids,
+            LifecycleType.kind == "activity",
+        )
     if t.is_default and not t.active:
         raise _refuse("active", "The kind's default type stays active; make another type the default first.")
     if "is_default" in changed:

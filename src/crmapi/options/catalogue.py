@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 from uuid import UUID
 
 from pydantic import ConfigDict, Field
@@ -23,6 +23,7 @@ from crmapi.options.models import (
     LookupValue,
     LostReason,
     PriorityLevel,
+    Service,
 )
 from crmapi.options.spec import (
     FixedUpdate,
@@ -94,29 +95,61 @@ STATUSES = OptionList(
 # Categories ----------------------------------------------------------------------------------
 
 
+# A kind's own categories, and the trees a service request's responses and resolutions use.
+CategoryKind = Literal[
+    "lead",
+    "opportunity",
+    "activity",
+    "service_request",
+    "response",
+    "temporary_resolution",
+    "final_resolution",
+]
+ACCEPTING = frozenset({"response", "temporary_resolution", "final_resolution"})
+RequiresAcceptance = Annotated[
+    bool,
+    Field(
+        strict=True,
+        description="Responses and resolutions in this category wait until the contact accepts them "
+        "(response and resolution trees only).",
+    ),
+]
+
+
 class CategoryCreate(OptionCreate):
-    model_config = _examples({"kind": "lead", "name": "Business customer"})
-    kind: KindName
+    model_config = _examples(
+        {"kind": "lead", "name": "Business customer"},
+        {"kind": "final_resolution", "name": "Replaced", "requires_acceptance": True},
+    )
+    kind: CategoryKind
     parent_id: UUID | None = Field(None, description="The category above; null at the top of the tree.")
+    requires_acceptance: RequiresAcceptance = False
 
 
 class CategoryUpdate(OptionUpdate):
     model_config = _examples({"parent_id": None})
     parent_id: UUID | None = Field(None, description="Moves the category; null makes it a top one.")
+    requires_acceptance: RequiresAcceptance | None = None
 
 
 class CategoryRead(OptionRead):
-    kind: KindName | None = None
+    kind: CategoryKind | None = None
     parent_id: UUID | None = None
+    requires_acceptance: bool | None = None
 
 
 class CategoryQuery(OptionQuery):
-    kind: KindName | None = None
+    kind: CategoryKind | None = None
     parent_id: UUID | None = None
 
 
 async def _check_parent(session: AsyncSession, actor: Actor, category: Any, changed: set[str]) -> None:
-    """The parent is a category of the same kind and not the category itself or one below it."""
+    """The parent is a category of the same kind and not the category itself or one below it;
+    only response and resolution categories can require acceptance."""
+    if category.requires_acceptance is None:
+        raise Unprocessable.on("body.requires_acceptance", "May not be null.")
+    if category.requires_acceptance and category.kind not in ACCEPTING:
+        raise Unprocessable.on("body.requires_acceptance", "Only response and resolution categories take it.")
     if "parent_id" not in changed or category.parent_id is None:
         return
     tree = select(Category.id, Category.parent_id).where(Category.kind == category.kind)
@@ -145,7 +178,8 @@ CATEGORIES = OptionList(
     query=CategoryQuery,
     within=("kind",),
     prepare=_check_parent,
-    about="One tree per kind (filter by `kind`, and by `parent_id` for one level of it).",
+    about="One tree per kind, and a service request's response, temporary and final resolution "
+    "trees (filter by `kind`, and by `parent_id` for one level of it).",
 )
 
 # Reasons, competitors, levels, sources -------------------------------------------------------
@@ -269,6 +303,40 @@ LEAD_SOURCES = OptionList(
     "the organisation's label; records store the code.",
 )
 
+# Services --------------------------------------------------------------------------------------
+
+Minutes = Annotated[
+    int, Field(ge=0, le=100_000, strict=True, description="The least time it takes, in minutes.")
+]
+
+
+class ServiceCreate(OptionCreate):
+    model_config = _examples({"name": "Box replacement", "minimum_minutes": 30})
+    minimum_minutes: Minutes = 0
+
+
+class ServiceUpdate(OptionUpdate):
+    model_config = _examples({"minimum_minutes": 45})
+    minimum_minutes: Minutes | None = None
+
+
+class ServiceRead(OptionRead):
+    minimum_minutes: int | None = None
+
+
+SERVICES = OptionList(
+    entity="service",
+    path="services",
+    noun="service",
+    plural="services",
+    model=Service,
+    read=ServiceRead,
+    create=ServiceCreate,
+    update=ServiceUpdate,
+    query=OptionQuery,
+    about="The services activities provide (no pricing here), with the least time each takes.",
+)
+
 # Lookup lists --------------------------------------------------------------------------------
 
 
@@ -334,4 +402,5 @@ LISTS = (
     LEAD_SOURCES,
     LOOKUP_LISTS,
     LOOKUP_VALUES,
+    SERVICES,
 )

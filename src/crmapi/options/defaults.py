@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from crmapi.base import utcnow
 from crmapi.ids import new_id
+from crmapi.options import matrix
 from crmapi.options.models import (
     CancellationReason,
     ImportanceLevel,
@@ -102,6 +103,7 @@ async def seed(session: AsyncSession, org_id: UUID) -> None:
         await session.execute(insert(model), _rows(org_id, values))
     priorities = _rows(org_id, ((str(n), label) for n, label in enumerate(PRIORITY_LABELS, start=1)))
     await session.execute(insert(PriorityLevel), [{**r, "level": int(r["code"])} for r in priorities])
+    await matrix.seed(session, org_id)
     lists = _rows(org_id, ((code, name) for code, (name, _) in LOOKUPS.items()))
     await session.execute(insert(LookupList), lists)
     for row in lists:

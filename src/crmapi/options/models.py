@@ -90,8 +90,30 @@ class LookupValue(Option, Base):
     list_id: Mapped[UUID]
 
 
+class Service(Option, Base):
+    """A service activities provide (the seed's one-time services), with the least time it takes."""
+
+    __tablename__ = "services"
+    __extra_table_args__ = _unique_codes()
+
+    minimum_minutes: Mapped[int] = mapped_column(default=0)
+
+
+class PriorityCell(Tenant, Base):
+    """One cell of the prioritisation matrix: a service request's urgency and impact (1 the
+    highest, 5 the lowest) give its priority (1 the highest, 10 the lowest)."""
+
+    __tablename__ = "priority_matrix"
+    __extra_table_args__ = (UniqueConstraint("org_id", "urgency", "impact"),)
+
+    urgency: Mapped[int]
+    impact: Mapped[int]
+    priority: Mapped[int]
+
+
 class Category(Option, Base):
-    """A node of one kind's category tree (`parent_id` null at the top)."""
+    """A node of one category tree (`parent_id` null at the top): a kind's, or a service
+    request's response, temporary or final resolution categories."""
 
     __tablename__ = "categories"
     __extra_table_args__ = (
@@ -102,3 +124,5 @@ class Category(Option, Base):
 
     kind: Mapped[str]
     parent_id: Mapped[UUID | None]
+    # Responses and resolutions in such a category wait for the contact to accept them.
+    requires_acceptance: Mapped[bool] = mapped_column(default=False)
