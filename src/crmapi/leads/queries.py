@@ -8,10 +8,10 @@ from sqlalchemy import Select, false, func, or_, select
 
 from crmapi import search
 from crmapi.access.actor import Actor
-from crmapi.access.models import MemberUnit
 from crmapi.errors import Forbidden
 from crmapi.leads.models import Lead
 from crmapi.leads.schemas import LeadFilter
+from crmapi.lifecycle import work
 from crmapi.lifecycle.board import utc
 from crmapi.pagination import Sorting
 
@@ -46,14 +46,7 @@ def _scope(actor: Actor) -> Any:
         return Lead.org_id == actor.org_id
     if actor.member_id is None:
         raise Forbidden("An API key needs the capability 'leads.view_any' here.", slug="missing-capability")
-    own_units = select(MemberUnit.business_unit_id).where(MemberUnit.member_id == actor.member_id)
-    paths = [
-        Lead.owner_member_id == actor.member_id,
-        Lead.assigned_member_id == actor.member_id,
-        Lead.business_unit_id.in_(own_units),
-    ]
-    if actor.unit_ids:
-        paths.append(Lead.business_unit_id.in_(actor.unit_ids))
+    paths = work.paths(actor, Lead)
     return (Lead.org_id == actor.org_id) & or_(*paths)
 
 

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from crmapi import history, search
 from crmapi.access.actor import Actor
-from crmapi.access.models import BusinessUnit, MemberUnit
+from crmapi.access.models import BusinessUnit
 from crmapi.accounts import queries as account_queries
 from crmapi.accounts.models import Account
 from crmapi.accounts.service import next_numbers
@@ -25,9 +25,10 @@ from crmapi.ids import new_id
 from crmapi.leads import conversion, queries
 from crmapi.leads.models import Lead
 from crmapi.leads.schemas import LeadCreate, LeadUpdate
-from crmapi.lifecycle import engine
+from crmapi.lifecycle import engine, work
 from crmapi.lifecycle.dates import expected_completion
 from crmapi.lifecycle.kinds import LEAD
+from crmapi.lifecycle.work import WorkKind
 from crmapi.options.defaults import CALL_CODE, CALL_STATUS
 from crmapi.options.models import (
     CancellationReason,
@@ -40,6 +41,7 @@ from crmapi.options.models import (
 )
 
 ENTITY = "lead"
+WORK = WorkKind(entity=ENTITY, noun="lead", kind=LEAD, model=Lead, manage="leads.manage")
 _SKIP = {"org_id", "id", "created_at", "updated_at", "version", "search_text", "deleted_at"}
 FIELDS = tuple(c.key for c in Lead.__table__.columns if c.key not in _SKIP)
 _ONCE = ("contact_id", "account_id")  # set once while empty (DESIGN: they never change after)
@@ -128,15 +130,6 @@ async def _check(
         await _one(session, stmt, "body.assigned_member_id", "No active staff member with this id.")
 
 
-async def _unit_ids(session: AsyncSession, actor: Actor) -> set[UUID]:
-    if actor.member_id is None:
-        return set()
-    rows = await session.execute(
-        select(MemberUnit.business_unit_id).where(MemberUnit.member_id == actor.member_id)
-    )
-    return set(rows.scalars())
-
-
 # Create, read, change ------------------------------------------------------------------------
 
 
@@ -148,7 +141,7 @@ async def create(session: AsyncSession, actor: Actor, data: LeadCreate) -> Lead:
     if not kind_type.active:
         raise Unprocessable.on("body.type_id", "This lead type is retired.")
     creators = set(kind_type.creating_unit_ids)
-    if creators and not actor.can("leads.manage") and not creators & await _unit_ids(session, actor):
+    if creators and not actor.can("leads.manage") and not creators & await work.unit_ids(session, actor):
         raise Forbidden(
             f"Only members of the type's creating units may create '{kind_type.name}' leads.",
             slug="type-not-allowed",
@@ -207,37 +200,14 @@ async def get_for_change(
     lead = (await session.execute(stmt.execution_options(populate_existing=True))).scalar_one_or_none()
     if lead is None:
         raise NotFound("No lead with this id.")
-    if actor.can("leads.manage") or (
-        actor.member_id is not None and actor.member_id in (lead.owner_member_id, lead.assigned_member_id)
-    ):
-        return lead
-    if lead.business_unit_id is not None and lead.business_unit_id in await _unit_ids(session, actor):
-        return lead
-    raise Forbidden(
-        "Only the lead's owner, assignee, unit or 'leads.manage' may change it.", slug="not-owner"
-    )
-
-
-def _may_assign(actor: Actor, lead: Lead, changes: dict[str, Any]) -> None:
-    """Who works on a lead is the owner's (or leads.manage's) call; the assignee and unit members
-    take pending leads through `accept`. A lead in progress keeps an assignee."""
-    if not changes.keys() & {"assigned_member_id", "business_unit_id"}:
-        return
-    if not (actor.can("leads.manage") or (actor.member_id and actor.member_id == lead.owner_member_id)):
-        raise Forbidden("Only the lead's owner or 'leads.manage' may reassign it.", slug="not-owner")
-    if lead.assigned_member_id is None and lead.state != LEAD.initial:
-        raise Unprocessable.on("body.assigned_member_id", "A lead past pending keeps an assignee.")
-
-
-def _writable(lead: Lead) -> None:
-    if lead.state in LEAD.read_only:
-        raise Conflict(f"A lead in state '{lead.state}' cannot change.", slug="read-only")
+    await work.check_changer(session, actor, WORK, lead)
+    return lead
 
 
 async def get_writable(session: AsyncSession, actor: Actor, lead_id: UUID) -> Lead:
     """The lead, locked, if the actor may change it and it is not read-only (tags)."""
     lead = await get_for_change(session, actor, lead_id)
-    _writable(lead)
+    WORK.writable(lead)
     return lead
 
 
@@ -253,7 +223,7 @@ async def change(
 ) -> tuple[Lead, dict[str, Any]]:
     """`update`, also answering the field changes it wrote (none: nothing was written)."""
     lead = await get_for_change(session, actor, lead_id)
-    _writable(lead)
+    WORK.writable(lead)
     check_version(lead.version, expected)
     sent = data.model_dump(include=data.model_fields_set)
     for key in _NOT_NULL & set(sent):
@@ -279,7 +249,7 @@ async def change(
         changes = history.diff(before, snapshot(lead))
         if not changes:
             return lead, {}
-        _may_assign(actor, lead, changes)
+        work.check_assigner(actor, WORK, lead, changes)
         allowed = (await engine.load_type(session, "lead", lead.type_id)).type.category_ids
         await _check(session, actor, lead, set(changes), allowed)
     derive(lead)
@@ -311,21 +281,7 @@ async def accept(session: AsyncSession, actor: Actor, lead_id: UUID) -> Lead:
     """A member of the lead's unit (or one with leads.manage) takes a pending lead nobody is
     assigned yet."""
     lead = await get_for_change(session, actor, lead_id)
-    _writable(lead)
-    if actor.member_id is None:
-        raise Forbidden("Only a member can accept a lead.", slug="staff-only")
-    if lead.state != LEAD.initial:
-        raise Conflict("Only a pending lead can be accepted.", slug="not-pending")
-    if lead.assigned_member_id is not None:
-        raise Conflict("The lead is already assigned.", slug="already-assigned")
-    in_unit = lead.business_unit_id is not None and lead.business_unit_id in await _unit_ids(session, actor)
-    if not (in_unit or actor.can("leads.manage")):
-        raise Forbidden("Only a member of the lead's business unit can accept it.", slug="not-unit-member")
-    lead.assigned_member_id, lead.accepted_at = actor.member_id, datetime.now(UTC)
-    lead.updated_at = lead.accepted_at
-    await session.flush()
-    accepted = {"assigned_member_id": {"old": None, "new": str(actor.member_id)}}
-    announce(session, actor, lead, entity=ENTITY, action="accepted", changes=accepted)
+    await work.accept(session, actor, WORK, lead)
     return lead
 
 
@@ -342,7 +298,7 @@ async def move(
     """Move the lead to `status_id` (or the type's default status of `state`); with `state`, the
     status must be in that state. Starting needs an assigned member (the seed: accept first)."""
     lead = await get_for_change(session, actor, lead_id)
-    _writable(lead)
+    WORK.writable(lead)
     loaded = await engine.load_type(session, "lead", lead.type_id)
     to_status_id = loaded.target(state, status_id)
     target = loaded.status(to_status_id)
@@ -388,7 +344,7 @@ async def convert(session: AsyncSession, actor: Actor, lead_id: UUID) -> dict[st
     """Channergy's "Convert to opportunity": the account (and contact) and an opportunity for
     the lead's assignee, without deciding the lead."""
     lead = await get_for_change(session, actor, lead_id)
-    _writable(lead)
+    WORK.writable(lead)
     if lead.state == "lost":
         raise Conflict("A lost lead is not converted.", slug="lead-lost")
     loaded = await engine.load_type(session, "lead", lead.type_id)
