@@ -134,9 +134,12 @@ class Records:
 
     async def delete(self, name: str) -> None:
         """Soft-delete the named record as the administrator (for restore routes)."""
-        kind = {"account_id": "accounts", "lead_id": "leads", "opportunity_id": "opportunities"}.get(
-            name, "contacts"
-        )
+        kind = {
+            "account_id": "accounts",
+            "lead_id": "leads",
+            "opportunity_id": "opportunities",
+            "activity_id": "activities",
+        }.get(name, "contacts")
         answer = await self.client.delete(
             f"/v1/{kind}/{await self.get(name)}", headers=self.people.acme.admin.headers
         )
@@ -218,6 +221,7 @@ class Records:
                 "description": f"Lead {suffix}",
                 "last_name": "Nowak",
                 "assigned_member_id": str(self.people.ids["rep"]),
+                "reminder_at": "2026-01-01T09:00:00Z",
             }
             return str((await self._post("/v1/leads", body))["id"])
         if name == "opportunity_id":  # on the target account, assigned to the rep
@@ -227,6 +231,28 @@ class Records:
                 "assigned_member_id": str(self.people.ids["rep"]),
             }
             return str((await self._post("/v1/opportunities", body))["id"])
+        if name == "activity_id":  # on the target account, assigned to the rep, with a reminder
+            body = {
+                "subject": f"Call {suffix}",
+                "account_id": await self.get("account_id"),
+                "assigned_member_id": str(self.people.ids["rep"]),
+                "reminder_at": "2026-01-01T09:00:00Z",
+            }
+            return str((await self._post("/v1/activities", body))["id"])
+        if name == "started_activity_id":
+            activity = await self.get("activity_id")
+            await self._post(f"/v1/activities/{activity}/start", {})
+            return activity
+        if name == "unit_activity_id":  # waiting in a unit the rep belongs to, nobody assigned
+            unit = await self.get("unit_id")
+            answer = await self.client.put(
+                f"/v1/business-units/{unit}/members/{self.people.ids['rep']}",
+                headers=self.people.acme.admin.headers,
+            )
+            assert answer.status_code == 204, answer.text
+            return str(
+                (await self._post("/v1/activities", {"subject": "Unit task", "business_unit_id": unit}))["id"]
+            )
         if name == "started_lead_id":
             lead = await self.get("lead_id")
             await self._post(f"/v1/leads/{lead}/start", {})

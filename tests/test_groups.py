@@ -95,7 +95,13 @@ async def test_the_catalogue_lists_every_capability_and_what_the_caller_holds(
     assert set(answers["admin"]["org.admin"]["implies"]) == set(CATALOGUE) - {"org.admin"}
     assert all(c["held"] for c in answers["admin"].values())
     held = {n for n, c in answers["staff"].items() if c["held"]}
-    assert held == {"contacts.create", "accounts.create", "leads.create", "opportunities.create"}
+    assert held == {
+        "contacts.create",
+        "accounts.create",
+        "leads.create",
+        "opportunities.create",
+        "activities.create",
+    }
     assert not any(c["held"] for c in answers["customer"].values())
 
 

@@ -362,6 +362,7 @@ def lead_entries() -> dict[str, Entry]:
         "POST /v1/leads/{lead_id}/lose": entry(moved, seen, lost_reason, params=started),
         "POST /v1/leads/{lead_id}/cancel": entry(moved, seen),
         "POST /v1/leads/{lead_id}/convert": entry(moved, seen),
+        "POST /v1/leads/{lead_id}/reminder/close": entry(moved, seen),
         "GET /v1/leads/board": entry("leads.view_any", "401 200 200 200 200 403 403 200 403"),
         "POST /v1/leads/bulk/moves": entry(
             moved, "401 200 200 200 200 403 403 200 403", bulk(status_in("lead", "in_progress"), "lead")
@@ -414,6 +415,37 @@ def opportunity_entries() -> dict[str, Entry]:
     }
 
 
+def activity_entries() -> dict[str, Entry]:
+    """The target activity is on the target account, the administrator's, assigned to the rep:
+    the customer of that account reads it (and may not change it); another rep does not see it."""
+    seen, change, manage = (
+        "401 200 200 200 404 200 404 404 403",
+        "401 200 200 200 404 403 404 404 403",
+        "activities.manage",
+    )
+    one = "/v1/activities/{activity_id}"
+    return {
+        "GET /v1/activities": entry(
+            "activities.view_any", "401 200+ 200+ 200+ 200- 200+ 200- 200- 403", listed="id"
+        ),
+        "POST /v1/activities": entry("", "401 201 201 201 201 403 403 201 403", fixed({"subject": "Call"})),
+        f"GET {one}": entry("activities.view_any", seen),
+        f"PATCH {one}": entry(manage, change, fixed({"notes": "Called."})),
+        f"DELETE {one}": entry(manage, change.replace("200", "204")),
+        f"POST {one}/restore": entry(manage, "401 200 200 403 403 403 403 404 403", deleted="activity_id"),
+        f"POST {one}/accept": entry(
+            manage, "401 200 200 200 404 404 404 404 403", params={"activity_id": "unit_activity_id"}
+        ),
+        f"POST {one}/start": entry(manage, change),
+        f"POST {one}/complete": entry(manage, change, params={"activity_id": "started_activity_id"}),
+        f"POST {one}/cancel": entry(manage, change),
+        f"POST {one}/transitions": entry(manage, change, status_in("activity", "in_progress")),
+        f"POST {one}/reminder/close": entry(manage, change),
+        f"GET {one}/history": entry("activities.view_any", seen),
+        "GET /v1/me/reminders": entry("", "401 200 200 200 200 403 403 200 403"),
+    }
+
+
 def tagging(kind: str, manage: str) -> dict[str, Entry]:
     """A lead or an opportunity is tagged by those who may change it; customers never see one."""
     plural = "opportunities" if kind == "opportunity" else "leads"
@@ -460,7 +492,7 @@ async def lost_reason(records: Records) -> dict[str, Any]:
     return {"lost_reason_id": await records.get("lost_reason_id")}
 
 
-MATRIX |= config_entries() | lead_entries() | opportunity_entries()
+MATRIX |= config_entries() | lead_entries() | opportunity_entries() | activity_entries()
 
 
 def _fill(path: str, made: dict[str, str]) -> str:
@@ -470,8 +502,8 @@ def _fill(path: str, made: dict[str, str]) -> str:
 async def _ask(client: AsyncClient, records: Records, route: str, persona: str, e: Entry) -> str:
     method, template = route.split(" ", 1)
     # The record a list should (or should not) show: the kind the path names.
-    subject = next((n for n in ("account", "lead", "opportunit") if n in template), "contact")
-    subject = "opportunity" if subject == "opportunit" else subject
+    subject = next((n for n in ("account", "lead", "opportunit", "activit") if n in template), "contact")
+    subject = {"opportunit": "opportunity", "activit": "activity"}.get(subject, subject)
     if e.listed:
         await records.get(f"{subject}_id")
     if e.deleted:

@@ -21,6 +21,7 @@ from crmapi.access.groups import router as groups
 from crmapi.access.policy import PolicyCache
 from crmapi.access.sales_reps.router import router as sales_reps_router
 from crmapi.accounts import router as accounts
+from crmapi.activities.router import router as activities_router
 from crmapi.contacts.router import router as contacts_router
 from crmapi.custom_fields.router import router as custom_fields_router
 from crmapi.db import Database, app_database_url, make_engine, make_sessions
@@ -36,6 +37,7 @@ from crmapi.notes.router import router as notes_router
 from crmapi.opportunities.router import router as opportunities_router
 from crmapi.options.matrix import router as matrix_router
 from crmapi.pagination import Cursors
+from crmapi.reminders import router as reminders_router
 from crmapi.settings import Settings, get_settings
 from crmapi.tags import router as tags
 from crmapi.worker.queue import Queue
@@ -195,6 +197,8 @@ def create_app(
         matrix_router,
         leads_router,
         opportunities_router,
+        activities_router,
+        reminders_router,
     )
     for router in routers:
         app.include_router(router)

@@ -2,6 +2,7 @@
 
 from crmapi.access import models as _access
 from crmapi.accounts import models as _accounts
+from crmapi.activities import models as _activities
 from crmapi.base import Base
 from crmapi.contacts import models as _contacts
 from crmapi.custom_fields import models as _custom_fields
@@ -24,6 +25,7 @@ __all__ = [
     "OutboxEvent",
     "_access",
     "_accounts",
+    "_activities",
     "_contacts",
     "_custom_fields",
     "_identity",

@@ -14,6 +14,9 @@ CATALOGUE: dict[str, str] = {
     "accounts.create": "Create customer accounts (the creator owns them).",
     "accounts.view_any": "See every customer account (the seed's 'View Customer Accounts').",
     "accounts.manage": "Change, delete, restore and assign any account; implies accounts.view_any.",
+    "activities.create": "Create and log activities (the creator owns them).",
+    "activities.view_any": "See every activity, not only one's own work and that of the records one sees.",
+    "activities.manage": "Change, move, remove and restore any activity; implies activities.view_any.",
     "leads.create": "Create leads (the creator owns them).",
     "leads.view_any": "See every lead, not only those owned, assigned or of the member's units.",
     "leads.manage": "Change, move, remove and restore any lead; implies leads.view_any.",
@@ -25,7 +28,9 @@ CATALOGUE: dict[str, str] = {
     "integrations.push": "Push data from an ERP or other system (the ERP feed).",
 }
 
-STAFF_DEFAULT = frozenset({"contacts.create", "accounts.create", "leads.create", "opportunities.create"})
+STAFF_DEFAULT = frozenset(
+    {"contacts.create", "accounts.create", "leads.create", "opportunities.create", "activities.create"}
+)
 
 
 def implies(held: frozenset[str], wanted: str) -> bool:

@@ -46,6 +46,14 @@ class Lead(Tenant, Timestamps, Versioned, Base):
             postgresql_where=text("completed_at IS NULL AND deleted_at IS NULL"),
         ),
         Index(
+            "ix_leads_reminders",
+            "org_id",
+            "reminder_at",
+            postgresql_where=text(
+                "reminder_at IS NOT NULL AND reminder_closed_at IS NULL AND deleted_at IS NULL"
+            ),
+        ),
+        Index(
             "ix_leads_search_trgm",
             "search_text",
             postgresql_using="gin",
@@ -77,6 +85,7 @@ class Lead(Tenant, Timestamps, Versioned, Base):
     call_code: Mapped[str | None]  # a value of the CALL_CODE lookup list
     call_status: Mapped[str | None]  # a value of the CALL_STATUS lookup list
     reminder_at: Mapped[datetime | None]
+    reminder_closed_at: Mapped[datetime | None]
     product_refs: Mapped[list[str]] = mapped_column(default=list)
     competitor_ids: Mapped[list[UUID]] = mapped_column(ARRAY(Uuid), default=list)
     tags: Mapped[list[str]] = mapped_column(default=list)

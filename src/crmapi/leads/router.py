@@ -355,6 +355,21 @@ async def convert_lead(session: DbSession, actor: Reader, lead_id: LeadPath) -> 
     return await service.convert(session, actor, lead_id)
 
 
+@router.post(
+    "/{lead_id}/reminder/close",
+    operation_id="close_lead_reminder",
+    summary="Close a lead's reminder",
+    response_model=LeadRead,
+    responses=MOVE,
+)
+async def close_lead_reminder(
+    session: DbSession, actor: Reader, lead_id: LeadPath, response: Response
+) -> LeadRead:
+    """The reminder leaves the caller's reminders (`GET /v1/me/reminders`) until `reminder_at`
+    is set again; 409 `no-reminder` when none is set."""
+    return _one(await service.close_reminder(session, actor, lead_id), response)
+
+
 @router.get(
     "/{lead_id}/history",
     operation_id="list_lead_history",

@@ -114,6 +114,7 @@ class LeadRead(BaseModel):
     call_code: str | None = None
     call_status: str | None = None
     reminder_at: datetime | None = None
+    reminder_closed_at: datetime | None = None
     product_refs: list[str] | None = None
     competitor_ids: list[UUID] | None = None
     contact_id: UUID | None = None

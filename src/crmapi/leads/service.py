@@ -241,6 +241,8 @@ async def change(
     with session.no_autoflush:
         for key, value in sent.items():
             setattr(lead, key, value)
+        if lead.reminder_at != before["reminder_at"]:
+            lead.reminder_closed_at = None  # a new reminder time opens the reminder again
         if "start_at" in sent:
             if lead.start_at is None:
                 raise Unprocessable.on("body.start_at", "May not be null.")
@@ -282,6 +284,13 @@ async def accept(session: AsyncSession, actor: Actor, lead_id: UUID) -> Lead:
     assigned yet."""
     lead = await get_for_change(session, actor, lead_id)
     await work.accept(session, actor, WORK, lead)
+    return lead
+
+
+async def close_reminder(session: AsyncSession, actor: Actor, lead_id: UUID) -> Lead:
+    """The reminder is dealt with: it leaves the actor's reminders until a new time is set."""
+    lead = await get_for_change(session, actor, lead_id)
+    await work.close_reminder(session, actor, WORK, lead)
     return lead
 
 

@@ -105,3 +105,15 @@ async def accept(session: AsyncSession, actor: Actor, spec: WorkKind, record: An
     await session.flush()
     accepted = {"assigned_member_id": {"old": None, "new": str(actor.member_id)}}
     announce(session, actor, record, entity=spec.entity, action="accepted", changes=accepted)
+
+
+async def close_reminder(session: AsyncSession, actor: Actor, spec: WorkKind, record: Any) -> None:
+    """The item's reminder is dealt with: it leaves the reminders until a new time is set."""
+    spec.writable(record)
+    if record.reminder_at is None:
+        raise Conflict(f"The {spec.noun} has no reminder.", slug="no-reminder")
+    if record.reminder_closed_at is None:
+        record.reminder_closed_at = record.updated_at = datetime.now(UTC)
+        await session.flush()
+        closed = {"reminder_closed_at": {"old": None, "new": record.reminder_closed_at.isoformat()}}
+        announce(session, actor, record, entity=spec.entity, action="updated", changes=closed)

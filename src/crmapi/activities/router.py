@@ -1,0 +1,316 @@
+"""HTTP for activities: the record, its moves, its reminder and its history."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Annotated, Any
+from uuid import UUID
+
+from fastapi import APIRouter, Body, Path, Query, Request, Response, status
+
+from crmapi import history
+from crmapi.access.actor import Actor
+from crmapi.access.dependencies import CurrentActor, require
+from crmapi.activities import queries, service
+from crmapi.activities.models import Activity
+from crmapi.activities.schemas import (
+    ActivityCancel,
+    ActivityCreate,
+    ActivityListQuery,
+    ActivityMove,
+    ActivityRead,
+    ActivityTransition,
+    ActivityUpdate,
+)
+from crmapi.concurrency import IfMatch, etag, expected_version
+from crmapi.db import DbSession
+from crmapi.errors import problem_responses
+from crmapi.idempotency import CrmRoute, Idempotent
+from crmapi.pagination import Page, PageParams, paginate, render, render_page, select_fields
+
+router = APIRouter(
+    prefix="/v1/activities", tags=["activities"], route_class=CrmRoute, dependencies=[Idempotent]
+)
+
+Creator = Annotated[Actor, require("activities.create")]
+ActivityPath = Annotated[UUID, Path(description="activity id")]
+ONE = problem_responses(401, 403, 404, 422, 503)
+MOVE = problem_responses(401, 403, 404, 409, 422, 503)
+_COPIED = tuple(k for k in ActivityRead.model_fields if hasattr(Activity, k))
+
+
+def _rows(found: Sequence[Activity]) -> list[dict[str, Any]]:
+    now = datetime.now(UTC)
+    return [
+        {
+            **{k: getattr(a, k) for k in _COPIED},
+            "overdue": a.completed_at is None
+            and a.expected_completion_at is not None
+            and a.expected_completion_at < now,
+        }
+        for a in found
+    ]
+
+
+def _one(a: Activity, response: Response, fields: set[str] | None = None) -> ActivityRead:
+    response.headers["ETag"] = etag(a.version)
+    return render(ActivityRead, _rows([a])[0], fields)
+
+
+@router.get(
+    "",
+    operation_id="list_activities",
+    summary="List activities",
+    response_model=Page[ActivityRead],
+    response_model_exclude_unset=True,
+    responses=problem_responses(400, 401, 403, 422, 503),
+)
+async def list_activities(
+    request: Request, session: DbSession, actor: CurrentActor, query: Annotated[ActivityListQuery, Query()]
+) -> dict[str, Any]:
+    """The caller's own work (owned, assigned, its units') and the activities of the contacts,
+    accounts, leads and opportunities it can see; a customer, those of its accounts."""
+    select_fields(ActivityRead, query.fields)
+    found, cursor, count = await paginate(
+        session,
+        queries.filtered(actor, query),
+        sorting=queries.SORTING,
+        params=query,
+        cursors=request.app.state.cursors,
+    )
+    return render_page(ActivityRead, _rows(found), cursor, count, query.fields)
+
+
+@router.post(
+    "",
+    operation_id="create_activity",
+    summary="Create (or log) an activity",
+    status_code=status.HTTP_201_CREATED,
+    response_model=ActivityRead,
+    responses=problem_responses(401, 403, 404, 409, 422, 503),
+)
+async def create_activity(
+    session: DbSession, actor: Creator, body: ActivityCreate, response: Response
+) -> ActivityRead:
+    """In its type's default pending status, for a contact, account, lead or opportunity the
+    caller can see (each optional); an activity on an opportunity marks its last activity time."""
+    a = await service.create(session, actor, body)
+    response.headers["Location"] = f"/v1/activities/{a.id}"
+    return _one(a, response)
+
+
+@router.get(
+    "/{activity_id}",
+    operation_id="get_activity",
+    summary="Get an activity",
+    response_model=ActivityRead,
+    response_model_exclude_unset=True,
+    responses=ONE,
+)
+async def get_activity(
+    session: DbSession,
+    actor: CurrentActor,
+    activity_id: ActivityPath,
+    response: Response,
+    fields: Annotated[str | None, Query(max_length=2048, description="Comma-separated fields.")] = None,
+) -> ActivityRead:
+    chosen = select_fields(ActivityRead, fields)
+    return _one(await service.get(session, actor, activity_id), response, chosen)
+
+
+@router.patch(
+    "/{activity_id}",
+    operation_id="update_activity",
+    summary="Change an activity",
+    response_model=ActivityRead,
+    responses=problem_responses(401, 403, 404, 409, 412, 422, 503),
+)
+async def update_activity(
+    session: DbSession,
+    actor: CurrentActor,
+    activity_id: ActivityPath,
+    body: ActivityUpdate,
+    response: Response,
+    if_match: IfMatch = None,
+) -> ActivityRead:
+    """Merge semantics. Completed and cancelled activities are read-only (409); a new
+    `reminder_at` opens the reminder again."""
+    return _one(await service.update(session, actor, activity_id, body, expected_version(if_match)), response)
+
+
+@router.delete(
+    "/{activity_id}",
+    operation_id="delete_activity",
+    summary="Remove an activity (soft)",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses=problem_responses(401, 403, 404, 412, 422, 503),
+)
+async def delete_activity(
+    session: DbSession, actor: CurrentActor, activity_id: ActivityPath, if_match: IfMatch = None
+) -> Response:
+    await service.delete(session, actor, activity_id, expected_version(if_match))
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.post(
+    "/{activity_id}/restore",
+    operation_id="restore_activity",
+    summary="Restore a removed activity",
+    response_model=ActivityRead,
+    responses=ONE,
+)
+async def restore_activity(
+    session: DbSession, actor: CurrentActor, activity_id: ActivityPath, response: Response
+) -> ActivityRead:
+    """Needs `activities.manage`."""
+    return _one(await service.restore(session, actor, activity_id), response)
+
+
+@router.post(
+    "/{activity_id}/accept",
+    operation_id="accept_activity",
+    summary="Take an activity assigned to your unit",
+    response_model=ActivityRead,
+    responses=MOVE,
+)
+async def accept_activity(
+    session: DbSession, actor: CurrentActor, activity_id: ActivityPath, response: Response
+) -> ActivityRead:
+    """A member of its business unit becomes the assignee, while it is pending and unassigned."""
+    return _one(await service.accept(session, actor, activity_id), response)
+
+
+@router.post(
+    "/{activity_id}/start",
+    operation_id="start_activity",
+    summary="Start an activity",
+    response_model=ActivityRead,
+    responses=MOVE,
+)
+async def start_activity(
+    session: DbSession,
+    actor: CurrentActor,
+    activity_id: ActivityPath,
+    response: Response,
+    body: Annotated[ActivityMove | None, Body()] = None,
+) -> ActivityRead:
+    """Pending -> in progress; it must be assigned first (409 `not-assigned`)."""
+    move = body or ActivityMove()
+    return _one(
+        await service.move(session, actor, activity_id, state="in_progress", status_id=move.status_id),
+        response,
+    )
+
+
+@router.post(
+    "/{activity_id}/complete",
+    operation_id="complete_activity",
+    summary="Complete an activity",
+    response_model=ActivityRead,
+    responses=MOVE,
+)
+async def complete_activity(
+    session: DbSession,
+    actor: CurrentActor,
+    activity_id: ActivityPath,
+    response: Response,
+    body: Annotated[ActivityMove | None, Body()] = None,
+) -> ActivityRead:
+    """In progress -> completed (read-only from then on); its opportunity's last activity moves on."""
+    move = body or ActivityMove()
+    return _one(
+        await service.move(session, actor, activity_id, state="completed", status_id=move.status_id), response
+    )
+
+
+@router.post(
+    "/{activity_id}/cancel",
+    operation_id="cancel_activity",
+    summary="Cancel a pending activity",
+    response_model=ActivityRead,
+    responses=MOVE,
+)
+async def cancel_activity(
+    session: DbSession,
+    actor: CurrentActor,
+    activity_id: ActivityPath,
+    response: Response,
+    body: Annotated[ActivityCancel | None, Body()] = None,
+) -> ActivityRead:
+    """Pending -> cancelled (409 from any other state)."""
+    move = body or ActivityCancel()
+    a = await service.move(
+        session,
+        actor,
+        activity_id,
+        state="cancelled",
+        status_id=move.status_id,
+        cancellation_reason_id=move.cancellation_reason_id,
+    )
+    return _one(a, response)
+
+
+@router.post(
+    "/{activity_id}/transitions",
+    operation_id="transition_activity",
+    summary="Move an activity to any status its type allows",
+    response_model=ActivityRead,
+    responses=MOVE,
+)
+async def transition_activity(
+    session: DbSession,
+    actor: CurrentActor,
+    activity_id: ActivityPath,
+    body: ActivityTransition,
+    response: Response,
+) -> ActivityRead:
+    a = await service.move(
+        session,
+        actor,
+        activity_id,
+        state=None,
+        status_id=body.status_id,
+        cancellation_reason_id=body.cancellation_reason_id,
+    )
+    return _one(a, response)
+
+
+@router.post(
+    "/{activity_id}/reminder/close",
+    operation_id="close_activity_reminder",
+    summary="Close an activity's reminder",
+    response_model=ActivityRead,
+    responses=MOVE,
+)
+async def close_activity_reminder(
+    session: DbSession, actor: CurrentActor, activity_id: ActivityPath, response: Response
+) -> ActivityRead:
+    """The reminder leaves the caller's reminders; 409 `no-reminder` when none is set."""
+    return _one(await service.close_reminder(session, actor, activity_id), response)
+
+
+@router.get(
+    "/{activity_id}/history",
+    operation_id="list_activity_history",
+    summary="An activity's history",
+    response_model=Page[history.HistoryRead],
+    response_model_exclude_unset=True,
+    responses=problem_responses(400, 401, 403, 404, 422, 503),
+)
+async def list_activity_history(
+    request: Request,
+    session: DbSession,
+    actor: CurrentActor,
+    activity_id: ActivityPath,
+    page: Annotated[PageParams, Query()],
+) -> dict[str, Any]:
+    await service.get(session, actor, activity_id)
+    found, cursor, count = await paginate(
+        session,
+        history.of(service.ENTITY, activity_id),
+        sorting=history.HISTORY_SORTING,
+        params=page,
+        cursors=request.app.state.cursors,
+    )
+    return render_page(history.HistoryRead, found, cursor, count, page.fields)

@@ -1,0 +1,134 @@
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+from crmapi.pagination import PageParams
+from crmapi.types import Input, Timestamp
+
+Subject = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+LongText = Annotated[str, StringConstraints(strip_whitespace=True, max_length=10_000)]
+Priority = Annotated[int, Field(ge=1, le=10, strict=True, description="1 is the highest.")]
+SearchText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+
+
+class _ActivityFields(Input):
+    category_id: UUID | None = Field(None, description="An activity category the type allows.")
+    notes: LongText | None = None
+    priority: Priority | None = Field(
+        None, description="1 (highest) to 10; the type's default when left out."
+    )
+    contact_id: UUID | None = Field(None, description="The contact it is for; set once.")
+    account_id: UUID | None = Field(None, description="The account it is for; set once.")
+    lead_id: UUID | None = Field(None, description="The lead it belongs to; set once.")
+    opportunity_id: UUID | None = Field(None, description="The opportunity it belongs to; set once.")
+    business_unit_id: UUID | None = Field(None, description="The unit whose members may accept it.")
+    assigned_member_id: UUID | None = Field(None, description="The staff member carrying it out.")
+    start_at: Timestamp | None = Field(None, description="When it starts; now when left out.")
+    reminder_at: Timestamp | None = Field(None, description="When to remind the assignee (or owner).")
+
+
+class ActivityCreate(_ActivityFields):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {"subject": "Call about the offer", "reminder_at": "2026-12-01T09:00:00Z", "priority": 3}
+            ]
+        },
+    )
+    type_id: UUID | None = Field(
+        None, description="The activity type; the organisation's default when left out."
+    )
+    subject: Subject
+
+
+class ActivityUpdate(_ActivityFields):
+    """Merge semantics; null clears. The type never changes (409), what it belongs to only while
+    empty (409); a completed or cancelled activity is read-only."""
+
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"notes": "Asked for a callback"}]}
+    )
+    type_id: UUID | None = None
+    subject: Subject | None = None
+
+
+class ActivityRead(BaseModel):
+    """Every field but id is optional: `fields` may leave any of them out."""
+
+    model_config = ConfigDict(from_attributes=True)
+    id: UUID
+    number: int | None = None
+    type_id: UUID | None = None
+    status_id: UUID | None = None
+    state: str | None = Field(None, examples=["pending"])
+    category_id: UUID | None = None
+    cancellation_reason_id: UUID | None = None
+    subject: str | None = None
+    notes: str | None = None
+    priority: int | None = None
+    contact_id: UUID | None = None
+    account_id: UUID | None = None
+    lead_id: UUID | None = None
+    opportunity_id: UUID | None = None
+    business_unit_id: UUID | None = None
+    assigned_member_id: UUID | None = None
+    owner_member_id: UUID | None = None
+    accepted_at: datetime | None = None
+    start_at: datetime | None = None
+    expected_completion_at: datetime | None = None
+    completed_at: datetime | None = None
+    overdue: bool | None = Field(None, description="Open and past its expected completion.")
+    reminder_at: datetime | None = None
+    reminder_closed_at: datetime | None = None
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+    version: int | None = None
+
+
+class ActivityListQuery(PageParams):
+    model_config = ConfigDict(extra="forbid")
+    type_id: UUID | None = None
+    status_id: UUID | None = None
+    state: Annotated[str, StringConstraints(max_length=64)] | None = None
+    contact_id: UUID | None = None
+    account_id: UUID | None = None
+    lead_id: UUID | None = None
+    opportunity_id: UUID | None = None
+    assigned_member_id: UUID | None = None
+    owner_member_id: UUID | None = None
+    business_unit_id: UUID | None = None
+    created_from: Timestamp | None = None
+    created_to: Timestamp | None = None
+    q: SearchText | None = Field(None, description="Subject or number.")
+    deleted: Literal["only"] | None = Field(None, description="`only`: the removed ones (activities.manage).")
+
+
+def _status_choice() -> Any:
+    return Field(
+        None, description="One of the type's statuses in the target state; its default when left out."
+    )
+
+
+class ActivityMove(Input):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{}]})
+    status_id: UUID | None = _status_choice()
+
+
+class ActivityCancel(ActivityMove):
+    cancellation_reason_id: UUID | None = None
+
+
+class ActivityTransition(Input):
+    """Any move the type allows."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"status_id": "0192f0a8-0000-7000-8000-000000000002"}]},
+    )
+    status_id: UUID
+    cancellation_reason_id: UUID | None = None
