@@ -16,7 +16,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from crmapi.base import Base, Tenant, utcnow
 from crmapi.logs import request_id_var
-from crmapi.pagination import Sorting
+from crmapi.pagination import Cursors, PageParams, Sorting, paginate, render_page
 
 if TYPE_CHECKING:
     from crmapi.access.actor import Actor
@@ -102,3 +102,14 @@ HISTORY_SORTING = Sorting(columns={"at": HistoryEntry.at}, id_column=HistoryEntr
 def of(entity: str, entity_id: UUID) -> Select[HistoryEntry]:
     """The history of one record; the caller has already checked the record is in scope."""
     return select(HistoryEntry).where(HistoryEntry.entity == entity, HistoryEntry.entity_id == entity_id)
+
+
+async def page_of(
+    session: AsyncSession, entity: str, entity_id: UUID, page: PageParams, cursors: Cursors
+) -> dict[str, Any]:
+    """One page of a record's history, newest first, as every `/{id}/history` route answers it;
+    the caller has already checked the record is in scope."""
+    rows, cursor, count = await paginate(
+        session, of(entity, entity_id), sorting=HISTORY_SORTING, params=page, cursors=cursors
+    )
+    return render_page(HistoryRead, rows, cursor, count, page.fields)

@@ -225,14 +225,7 @@ async def list_account_history(
 ) -> dict[str, Any]:
     """Who changed what and when, newest first."""
     await service.get(session, actor, account_id)
-    rows, cursor, count = await paginate(
-        session,
-        history.of(service.ENTITY, account_id),
-        sorting=history.HISTORY_SORTING,
-        params=page,
-        cursors=request.app.state.cursors,
-    )
-    return render_page(history.HistoryRead, rows, cursor, count, page.fields)
+    return await history.page_of(session, service.ENTITY, account_id, page, request.app.state.cursors)
 
 
 @router.get(

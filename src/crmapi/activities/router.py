@@ -306,11 +306,4 @@ async def list_activity_history(
     page: Annotated[PageParams, Query()],
 ) -> dict[str, Any]:
     await service.get(session, actor, activity_id)
-    found, cursor, count = await paginate(
-        session,
-        history.of(service.ENTITY, activity_id),
-        sorting=history.HISTORY_SORTING,
-        params=page,
-        cursors=request.app.state.cursors,
-    )
-    return render_page(history.HistoryRead, found, cursor, count, page.fields)
+    return await history.page_of(session, service.ENTITY, activity_id, page, request.app.state.cursors)

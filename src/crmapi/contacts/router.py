@@ -186,11 +186,4 @@ async def list_contact_history(
 ) -> dict[str, Any]:
     """Who changed what and when, newest first."""
     await service.get(session, actor, contact_id)
-    rows, cursor, count = await paginate(
-        session,
-        history.of(service.ENTITY, contact_id),
-        sorting=history.HISTORY_SORTING,
-        params=page,
-        cursors=request.app.state.cursors,
-    )
-    return render_page(history.HistoryRead, rows, cursor, count, page.fields)
+    return await history.page_of(session, service.ENTITY, contact_id, page, request.app.state.cursors)

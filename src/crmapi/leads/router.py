@@ -388,14 +388,7 @@ async def list_lead_history(
     """Who changed or moved it and when, newest first; a move's row has action `transition` with
     the old and new status and state (and the rule that let it through)."""
     await service.get(session, actor, lead_id)
-    rows, cursor, count = await paginate(
-        session,
-        history.of(service.ENTITY, lead_id),
-        sorting=history.HISTORY_SORTING,
-        params=page,
-        cursors=request.app.state.cursors,
-    )
-    return render_page(history.HistoryRead, rows, cursor, count, page.fields)
+    return await history.page_of(session, service.ENTITY, lead_id, page, request.app.state.cursors)
 
 
 @router.post(

@@ -241,11 +241,4 @@ async def list_note_history(
 ) -> dict[str, Any]:
     """Who wrote and changed the note and when, newest first."""
     await service.get(session, actor, note_id)
-    rows, cursor, count = await paginate(
-        session,
-        history.of(service.ENTITY, note_id),
-        sorting=history.HISTORY_SORTING,
-        params=page,
-        cursors=request.app.state.cursors,
-    )
-    return render_page(history.HistoryRead, rows, cursor, count, page.fields)
+    return await history.page_of(session, service.ENTITY, note_id, page, request.app.state.cursors)

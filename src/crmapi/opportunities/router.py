@@ -335,14 +335,7 @@ async def list_opportunity_history(
 ) -> dict[str, Any]:
     """Who changed or moved it and when, newest first."""
     await service.get(session, actor, opportunity_id)
-    found, cursor, count = await paginate(
-        session,
-        history.of(service.ENTITY, opportunity_id),
-        sorting=history.HISTORY_SORTING,
-        params=page,
-        cursors=request.app.state.cursors,
-    )
-    return render_page(history.HistoryRead, found, cursor, count, page.fields)
+    return await history.page_of(session, service.ENTITY, opportunity_id, page, request.app.state.cursors)
 
 
 @router.post(
