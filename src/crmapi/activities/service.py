@@ -35,7 +35,7 @@ from crmapi.lifecycle.kinds import ACTIVITY
 from crmapi.lifecycle.work import WorkKind
 from crmapi.opportunities import queries as opportunity_queries
 from crmapi.opportunities.models import Opportunity
-from crmapi.options.models import CancellationReason, Category
+from crmapi.options.models import Category
 
 ENTITY = "activity"
 WORK = WorkKind(entity=ENTITY, noun="activity", kind=ACTIVITY, model=Activity, manage="activities.manage")
@@ -58,32 +58,33 @@ def derive(a: Activity) -> None:
     a.search_text = search.search_text(a.subject, str(a.number))
 
 
-async def _one(session: AsyncSession, stmt: Any, field: str, message: str) -> None:
-    if (await session.execute(stmt)).first() is None:
-        raise Unprocessable.on(field, message)
-
-
 async def _check(
     session: AsyncSession, actor: Actor, a: Activity, changed: set[str], allowed: list[UUID]
 ) -> None:
     for key, (model, readable) in PARENTS.items():
         if key in changed and getattr(a, key) is not None:
             stmt = readable(actor).with_only_columns(model.id).where(model.id == getattr(a, key))
-            await _one(session, stmt, f"body.{key}", f"No {key.removesuffix('_id')} with this id.")
+            await engine.require_row(
+                session, stmt, f"body.{key}", f"No {key.removesuffix('_id')} with this id."
+            )
     if "category_id" in changed and a.category_id is not None:
         if allowed and a.category_id not in allowed:
             raise Unprocessable.on("body.category_id", "The activity's type does not allow this category.")
         stmt = select(Category.id).where(
             Category.id == a.category_id, Category.kind == "activity", Category.active
         )
-        await _one(session, stmt, "body.category_id", "No active activity category with this id.")
+        await engine.require_row(
+            session, stmt, "body.category_id", "No active activity category with this id."
+        )
     if "business_unit_id" in changed:
         await require_unit(session, a.business_unit_id)
     if "assigned_member_id" in changed and a.assigned_member_id is not None:
         stmt = select(Member.id).where(
             Member.id == a.assigned_member_id, Member.kind == "staff", Member.status == "active"
         )
-        await _one(session, stmt, "body.assigned_member_id", "No active staff member with this id.")
+        await engine.require_row(
+            session, stmt, "body.assigned_member_id", "No active staff member with this id."
+        )
 
 
 async def touch_opportunity(session: AsyncSession, actor: Actor, a: Activity, at: datetime) -> None:
@@ -283,25 +284,17 @@ async def move(
         raise Conflict(
             "Assign the activity to a member (or accept it) before starting it.", slug="not-assigned"
         )
-    changes: dict[str, Any] = {}
-    now = datetime.now(UTC)
-    if target is not None and target.state == "cancelled" and cancellation_reason_id is not None:
-        stmt = select(CancellationReason.id).where(
-            CancellationReason.id == cancellation_reason_id, CancellationReason.active
-        )
-        await _one(
-            session, stmt, "body.cancellation_reason_id", "No active cancellation reason with this id."
-        )
-        changes["cancellation_reason_id"] = {"old": None, "new": str(cancellation_reason_id)}
-    if target is not None and ACTIVITY.final(target.state) and a.completed_at is None:
-        changes["completed_at"] = {"old": None, "new": history.jsonable(now)}
-    await engine.move(session, actor, a, loaded, entity=ENTITY, to_status_id=to_status_id, changes=changes)
-    if a.state == "cancelled":
-        a.cancellation_reason_id = cancellation_reason_id
-    if ACTIVITY.final(a.state) and a.completed_at is None:
-        a.completed_at = now
-    a.updated_at = now
+    await engine.move(
+        session,
+        actor,
+        a,
+        loaded,
+        entity=ENTITY,
+        to_status_id=to_status_id,
+        cancellation_reason_id=cancellation_reason_id,
+        completed="completed_at",
+    )
     await session.flush()
     if a.state == "completed":
-        await touch_opportunity(session, actor, a, now)
+        await touch_opportunity(session, actor, a, a.updated_at)
     return a

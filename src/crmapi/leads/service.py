@@ -31,7 +31,6 @@ from crmapi.lifecycle.kinds import LEAD
 from crmapi.lifecycle.work import WorkKind
 from crmapi.options.defaults import CALL_CODE, CALL_STATUS
 from crmapi.options.models import (
-    CancellationReason,
     Category,
     Competitor,
     ImportanceLevel,
@@ -67,18 +66,13 @@ def derive(lead: Lead) -> None:
 # References ----------------------------------------------------------------------------------
 
 
-async def _one(session: AsyncSession, stmt: Any, field: str, message: str) -> None:
-    if (await session.execute(stmt)).first() is None:
-        raise Unprocessable.on(field, message)
-
-
 async def _lookup(session: AsyncSession, list_code: str, value: str, field: str) -> None:
     stmt = (
         select(LookupValue.id)
         .join(LookupList, (LookupList.org_id == LookupValue.org_id) & (LookupList.id == LookupValue.list_id))
         .where(LookupList.code == list_code, LookupList.active, LookupValue.code == value, LookupValue.active)
     )
-    await _one(session, stmt, field, f"Not an active value of the lookup list {list_code}.")
+    await engine.require_row(session, stmt, field, f"Not an active value of the lookup list {list_code}.")
 
 
 async def _check(
@@ -92,13 +86,13 @@ async def _check(
         stmt = select(Category.id).where(
             Category.id == lead.category_id, Category.kind == "lead", Category.active
         )
-        await _one(session, stmt, "body.category_id", "No active lead category with this id.")
+        await engine.require_row(session, stmt, "body.category_id", "No active lead category with this id.")
     if "source" in changed and lead.source is not None:
         stmt = select(LeadSource.id).where(LeadSource.code == lead.source, LeadSource.active)
-        await _one(session, stmt, "body.source", "No active lead source with this code.")
+        await engine.require_row(session, stmt, "body.source", "No active lead source with this code.")
     if "importance_id" in changed and lead.importance_id is not None:
         stmt = select(ImportanceLevel.id).where(ImportanceLevel.id == lead.importance_id)
-        await _one(session, stmt, "body.importance_id", "No importance level with this id.")
+        await engine.require_row(session, stmt, "body.importance_id", "No importance level with this id.")
     if "competitor_ids" in changed and lead.competitor_ids:
         lead.competitor_ids = list(dict.fromkeys(lead.competitor_ids))
         found = await session.execute(select(Competitor.id).where(Competitor.id.in_(lead.competitor_ids)))
@@ -114,20 +108,22 @@ async def _check(
         stmt = (
             contact_queries.readable(actor).with_only_columns(Contact.id).where(Contact.id == lead.contact_id)
         )
-        await _one(session, stmt, "body.contact_id", "No contact with this id.")
+        await engine.require_row(session, stmt, "body.contact_id", "No contact with this id.")
     if "account_id" in changed and lead.account_id is not None:
         stmt = (
             account_queries.readable(actor).with_only_columns(Account.id).where(Account.id == lead.account_id)
         )
-        await _one(session, stmt, "body.account_id", "No account with this id.")
+        await engine.require_row(session, stmt, "body.account_id", "No account with this id.")
     if "business_unit_id" in changed and lead.business_unit_id is not None:
         stmt = select(BusinessUnit.id).where(BusinessUnit.id == lead.business_unit_id)
-        await _one(session, stmt, "body.business_unit_id", "No business unit with this id.")
+        await engine.require_row(session, stmt, "body.business_unit_id", "No business unit with this id.")
     if "assigned_member_id" in changed and lead.assigned_member_id is not None:
         stmt = select(Member.id).where(
             Member.id == lead.assigned_member_id, Member.kind == "staff", Member.status == "active"
         )
-        await _one(session, stmt, "body.assigned_member_id", "No active staff member with this id.")
+        await engine.require_row(
+            session, stmt, "body.assigned_member_id", "No active staff member with this id."
+        )
 
 
 # Create, read, change ------------------------------------------------------------------------
@@ -314,19 +310,6 @@ async def move(
     starting = target is not None and target.state == "in_progress" and lead.state == LEAD.initial
     if starting and lead.assigned_member_id is None:
         raise Conflict("Assign the lead to a member (or accept it) before starting it.", slug="not-assigned")
-    changes: dict[str, Any] = {}
-    cancelling = target is not None and target.state == "cancelled"
-    if cancelling and cancellation_reason_id is not None:
-        stmt = select(CancellationReason.id).where(
-            CancellationReason.id == cancellation_reason_id, CancellationReason.active
-        )
-        await _one(
-            session, stmt, "body.cancellation_reason_id", "No active cancellation reason with this id."
-        )
-        changes["cancellation_reason_id"] = {"old": None, "new": str(cancellation_reason_id)}
-    now = datetime.now(UTC)
-    if target is not None and LEAD.final(target.state) and lead.completed_at is None:
-        changes["completed_at"] = {"old": None, "new": history.jsonable(now)}
     await engine.move(
         session,
         actor,
@@ -335,13 +318,9 @@ async def move(
         entity=ENTITY,
         to_status_id=to_status_id,
         lost_reason_id=lost_reason_id,
-        changes=changes,
+        cancellation_reason_id=cancellation_reason_id,
+        completed="completed_at",
     )
-    if lead.state == "cancelled":
-        lead.cancellation_reason_id = cancellation_reason_id
-    if LEAD.final(lead.state) and lead.completed_at is None:
-        lead.completed_at = now
-    lead.updated_at = now
     await session.flush()
     if lead.state == "won" and loaded.type.auto_convert:
         await conversion.convert(session, actor, lead, loaded.type, won=True)

@@ -7,6 +7,7 @@ the pure `decide`, so what is allowed is tested without a database (tests/test_l
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
@@ -20,7 +21,7 @@ from crmapi.errors import FieldError, NotFound, ProblemError, Unprocessable
 from crmapi.lifecycle.decide import NEEDS_REASON, Move, Mover, Refused, Rule, Status, TypeConfig, decide
 from crmapi.lifecycle.kinds import KINDS
 from crmapi.lifecycle.models import LifecycleStatus, LifecycleType, TransitionRule
-from crmapi.options.models import LostReason
+from crmapi.options.models import CancellationReason, LostReason
 
 TITLES = {403: "Forbidden", 409: "Conflict", 422: "Validation error"}
 
@@ -124,10 +125,15 @@ def refusal(refused: Refused) -> ProblemError:
     )
 
 
-async def _lost_reason(session: AsyncSession, reason_id: UUID | None) -> None:
-    found = await session.execute(select(LostReason.id).where(LostReason.id == reason_id, LostReason.active))
-    if found.first() is None:
-        raise Unprocessable.on("body.lost_reason_id", "No active lost reason with this id.")
+async def require_row(session: AsyncSession, stmt: Any, field: str, message: str) -> None:
+    """422 naming `field` unless `stmt` finds a row (a reference the body makes)."""
+    if (await session.execute(stmt)).first() is None:
+        raise Unprocessable.on(field, message)
+
+
+async def _reason(session: AsyncSession, model: Any, reason_id: UUID | None, field: str) -> None:
+    stmt = select(model.id).where(model.id == reason_id, model.active)
+    await require_row(session, stmt, field, "No active reason with this id.")
 
 
 async def move(
@@ -139,11 +145,15 @@ async def move(
     entity: str,
     to_status_id: UUID,
     lost_reason_id: UUID | None = None,
+    cancellation_reason_id: UUID | None = None,
+    completed: str | None = None,
     changes: dict[str, Any] | None = None,
 ) -> Status:
-    """Move a locked record (with `status_id`, `state` and, for kinds that can be lost,
-    `lost_reason_id`) to another status of its type, or raise the refusal; write the history row
-    and the event. `changes` are the move's other field changes, recorded in the same row."""
+    """Move a locked record (with `status_id`, `state` and, for kinds that can be lost or
+    cancelled with a reason, `lost_reason_id` / `cancellation_reason_id`) to another status of its
+    type, or raise the refusal; write the history row and the event. Entering a final state
+    stamps the record's `completed` column once; `updated_at` moves on. `changes` are the
+    move's other field changes, recorded in the same row."""
     current = loaded.status(record.status_id) or await current_status(session, record.status_id)
     reason = str(lost_reason_id) if lost_reason_id else None
     decision = decide(loaded.config, current, Move(to_status_id, reason), await mover(session, actor))
@@ -156,9 +166,22 @@ async def move(
         **(changes or {}),
     }
     if target.state in NEEDS_REASON:
-        await _lost_reason(session, lost_reason_id)
+        await _reason(session, LostReason, lost_reason_id, "body.lost_reason_id")
         recorded["lost_reason_id"] = {"old": history.jsonable(record.lost_reason_id), "new": reason}
         record.lost_reason_id = lost_reason_id
+    if target.state == "cancelled" and cancellation_reason_id is not None:
+        await _reason(session, CancellationReason, cancellation_reason_id, "body.cancellation_reason_id")
+        recorded["cancellation_reason_id"] = {"old": None, "new": str(cancellation_reason_id)}
+        record.cancellation_reason_id = cancellation_reason_id
+    now = datetime.now(UTC)
+    if (
+        completed is not None
+        and loaded.config.kind.final(target.state)
+        and getattr(record, completed) is None
+    ):
+        recorded[completed] = {"old": None, "new": history.jsonable(now)}
+        setattr(record, completed, now)
+    record.updated_at = now
     if decision.rule is not None:
         recorded["rule"] = {"old": None, "new": decision.rule.name}
     record.status_id, record.state = target.id, target.state

@@ -56,11 +56,6 @@ def derive(o: Opportunity) -> None:
     o.search_text = search.search_text(o.name, str(o.number), o.decision_maker, o.next_step)
 
 
-async def _one(session: AsyncSession, stmt: Any, field: str, message: str) -> None:
-    if (await session.execute(stmt)).first() is None:
-        raise Unprocessable.on(field, message)
-
-
 async def _apply(session: AsyncSession, actor: Actor, o: Opportunity, values: dict[str, Any]) -> None:
     for key, value in values.items():
         if key in _NOT_NULL and value is None:
@@ -81,13 +76,13 @@ async def _apply(session: AsyncSession, actor: Actor, o: Opportunity, values: di
 async def _check(session: AsyncSession, actor: Actor, o: Opportunity, changed: set[str]) -> None:
     if "account_id" in changed:
         stmt = account_queries.readable(actor).with_only_columns(Account.id).where(Account.id == o.account_id)
-        await _one(session, stmt, "body.account_id", "No account with this id.")
+        await engine.require_row(session, stmt, "body.account_id", "No account with this id.")
     if "contact_id" in changed and o.contact_id is not None:
         stmt = contact_queries.readable(actor).with_only_columns(Contact.id).where(Contact.id == o.contact_id)
-        await _one(session, stmt, "body.contact_id", "No contact with this id.")
+        await engine.require_row(session, stmt, "body.contact_id", "No contact with this id.")
     if "source" in changed and o.source is not None:
         stmt = select(LeadSource.id).where(LeadSource.code == o.source, LeadSource.active)
-        await _one(session, stmt, "body.source", "No active lead source with this code.")
+        await engine.require_row(session, stmt, "body.source", "No active lead source with this code.")
     if "business_unit_id" in changed:
         await require_unit(session, o.business_unit_id)
     for key in ("owner_member_id", "assigned_member_id"):
@@ -95,7 +90,7 @@ async def _check(session: AsyncSession, actor: Actor, o: Opportunity, changed: s
             stmt = select(Member.id).where(
                 Member.id == getattr(o, key), Member.kind == "staff", Member.status == "active"
             )
-            await _one(session, stmt, f"body.{key}", "No active staff member with this id.")
+            await engine.require_row(session, stmt, f"body.{key}", "No active staff member with this id.")
 
 
 async def create(
@@ -277,11 +272,8 @@ async def advance(
     to_status_id = loaded.target(state, status_id)
     target = loaded.status(to_status_id)
     changes: dict[str, Any] = {}
-    now = datetime.now(UTC)
     if won_reason is not None and target is not None and target.state == "won":
         changes["won_reason"] = {"old": o.won_reason, "new": won_reason}
-    if target is not None and OPPORTUNITY.final(target.state) and o.closed_at is None:
-        changes["closed_at"] = {"old": None, "new": history.jsonable(now)}
     await engine.move(
         session,
         actor,
@@ -290,11 +282,10 @@ async def advance(
         entity=ENTITY,
         to_status_id=to_status_id,
         lost_reason_id=lost_reason_id,
+        completed="closed_at",
         changes=changes,
     )
     if o.state == "won" and won_reason is not None:
         o.won_reason = won_reason
-    if OPPORTUNITY.final(o.state) and o.closed_at is None:
-        o.closed_at = now
-    o.stage_entered_at = o.updated_at = now
+    o.stage_entered_at = o.updated_at
     await session.flush()
