@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 
-.PHONY: run test lint openapi bench bench-access bench-erp bench-board fuzz demo clean
+.PHONY: run test lint openapi bench bench-access bench-erp bench-board bench-dashboard fuzz demo clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -43,6 +43,9 @@ bench-erp: $(STAMP)
 
 bench-board: $(STAMP)
 	$(BIN)/python -m bench.board
+
+bench-dashboard: $(STAMP)
+	$(BIN)/python -m bench.board --subject dashboard
 
 ## Load a realistic demo organisation into the configured (or embedded) database; prints credentials.
 demo: $(STAMP)

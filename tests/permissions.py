@@ -119,6 +119,18 @@ async def people(db: Database, tenants: Tenants, granted: tuple[str, ...]) -> Pe
     return People(acme=acme, headers=headers, ids=ids)
 
 
+ANSWER_KINDS = ("response", "temporary_resolution", "final_resolution")
+# A request further on: the request it starts from, the action, and the answer's category (kind,
+# requires acceptance) when the action gives one.
+REQUEST_MAKERS: dict[str, tuple[str, str, tuple[str, bool] | None]] = {
+    "started_service_request_id": ("service_request_id", "start", None),
+    "responded_service_request_id": ("started_service_request_id", "respond", ("response", False)),
+    "awaiting_service_request_id": ("started_service_request_id", "respond", ("response", True)),
+    "resolved_service_request_id": ("responded_service_request_id", "resolve", ("final_resolution", False)),
+    "completed_service_request_id": ("resolved_service_request_id", "complete", None),
+}
+
+
 @dataclass
 class Records:
     """The records one request is about, made on first use by Acme's administrator."""
@@ -126,6 +138,7 @@ class Records:
     client: AsyncClient
     people: People
     made: dict[str, str] = field(default_factory=dict)
+    links: dict[str, str] = field(default_factory=dict)  # acceptance links by request id
 
     async def _post(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
         answer = await self.client.post(path, json=body, headers=self.people.acme.admin.headers)
@@ -139,6 +152,7 @@ class Records:
             "lead_id": "leads",
             "opportunity_id": "opportunities",
             "activity_id": "activities",
+            "service_request_id": "service-requests",
         }.get(name, "contacts")
         answer = await self.client.delete(
             f"/v1/{kind}/{await self.get(name)}", headers=self.people.acme.admin.headers
@@ -152,6 +166,44 @@ class Records:
         if name not in self.made:
             self.made[name] = await self._make(name)
         return self.made[name]
+
+    async def _request_body(self, suffix: str, **extra: Any) -> dict[str, Any]:
+        return {
+            "subject": f"Request {suffix}",
+            "account_id": await self.get("account_id"),
+            "urgency": 3,
+            "impact": 3,
+            **extra,
+        }
+
+    async def _service_request(self, name: str, suffix: str) -> str:
+        """The target request (on the target account, assigned to the rep), one waiting in a
+        unit of the rep's, or the target moved on to the state the name says."""
+        if name == "unit_service_request_id":
+            unit = await self.get("unit_id")
+            answer = await self.client.put(
+                f"/v1/business-units/{unit}/members/{self.people.ids['rep']}",
+                headers=self.people.acme.admin.headers,
+            )
+            assert answer.status_code == 204, answer.text
+            body = await self._request_body(suffix, business_unit_id=unit)
+            return str((await self._post("/v1/service-requests", body))["id"])
+        if name == "service_request_id":
+            body = await self._request_body(suffix, assigned_member_id=str(self.people.ids["rep"]))
+            return str((await self._post("/v1/service-requests", body))["id"])
+        before, action, body = REQUEST_MAKERS[name]
+        r = await self.get(before)
+        if body:
+            kind, accept = body
+            category = {"kind": kind, "name": f"Answer {suffix}", "requires_acceptance": accept}
+            made = await self._post("/v1/config/categories", category)
+            moved = await self._post(f"/v1/service-requests/{r}/{action}", {"category_id": made["id"]})
+        else:
+            moved = await self._post(f"/v1/service-requests/{r}/{action}", {})
+        if link := moved.get("acceptance_link") or moved.get("feedback_link"):
+            self.links[r] = link
+        self.made.pop(before)  # the earlier name no longer describes it
+        return r
 
     async def _target_account(self, suffix: str) -> None:
         """An account carrying R1, assigned to the customer, with a linked contact; and another
@@ -239,6 +291,28 @@ class Records:
                 "reminder_at": "2026-01-01T09:00:00Z",
             }
             return str((await self._post("/v1/activities", body))["id"])
+        if name == "activity_service_line_id":  # on the target activity, recorded by the administrator
+            line = {"service_id": await self.get("service_id"), "minutes": 10}
+            return str(
+                (await self._post(f"/v1/activities/{await self.get('activity_id')}/services", line))["id"]
+            )
+        if name in REQUEST_MAKERS or name in ("service_request_id", "unit_service_request_id"):
+            return await self._service_request(name, suffix)
+        if name.endswith("_category_id") and name.removesuffix("_category_id") in ANSWER_KINDS:
+            body = {"kind": name.removesuffix("_category_id"), "name": f"Answer {suffix}"}
+            return str((await self._post("/v1/config/categories", body))["id"])
+        if name == "related_id":  # another request on the target account, related to the target
+            other = await self._post("/v1/service-requests", await self._request_body(suffix))
+            target = await self.get("service_request_id")
+            answer = await self.client.put(
+                f"/v1/service-requests/{target}/related/{other['id']}", headers=self.people.acme.admin.headers
+            )
+            assert answer.status_code == 204, answer.text
+            return str(other["id"])
+        if name in ("token", "feedback_token"):  # a fresh acceptance or feedback link's token
+            waiting = "awaiting" if name == "token" else "completed"
+            r = await self.get(f"{waiting}_service_request_id")
+            return self.links[r].rsplit("/", 1)[1]
         if name == "started_activity_id":
             activity = await self.get("activity_id")
             await self._post(f"/v1/activities/{activity}/start", {})

@@ -206,3 +206,23 @@ async def test_the_sales_side_fills_every_board_column(client: AsyncClient, demo
     assert stages[0]["code"] == "OPEN" and stages[0]["amounts"][0]["currency"] == "PLN"
     made = await client.post("/v1/leads", json={"description": "After the demo"}, headers=admin)
     assert made.status_code == 201 and made.json()["number"] == 11
+
+
+async def test_the_service_side_fills_the_dashboard_and_the_summary(client: AsyncClient, demo: Demo) -> None:
+    admin = await _sign_in(client, demo.admin.email)
+    board = (await client.get("/v1/service-requests/dashboard", headers=admin)).json()
+    assert board["total"] == demo.counts["service_requests"] == 10
+    assert set(board["by_state"]) == {
+        "pending",
+        "in_progress",
+        "responded",
+        "finally_resolved",
+        "completed",
+        "cancelled",
+    }
+    summary = (await client.get("/v1/feedback/summary", headers=admin)).json()
+    assert summary["overall"]["count"] == demo.counts["feedback"]
+    account = next(iter(demo.assigned.values()))[0]
+    body = {"subject": "After the demo", "account_id": str(account), "urgency": 3, "impact": 3}
+    made = await client.post("/v1/service-requests", json=body, headers=admin)
+    assert made.status_code == 201 and made.json()["number"] == 11

@@ -101,6 +101,7 @@ async def test_the_catalogue_lists_every_capability_and_what_the_caller_holds(
         "leads.create",
         "opportunities.create",
         "activities.create",
+        "service_requests.create",
     }
     assert not any(c["held"] for c in answers["customer"].values())
 

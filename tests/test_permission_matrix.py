@@ -492,7 +492,131 @@ async def lost_reason(records: Records) -> dict[str, Any]:
     return {"lost_reason_id": await records.get("lost_reason_id")}
 
 
+def activity_service_entries() -> dict[str, Entry]:
+    """An activity's services go with the activity: read by whoever sees it, recorded by whoever
+    may change it (the customer of its account sees them, and may not change them)."""
+    seen, change, manage = (
+        "401 200 200 200 404 200 404 404 403",
+        "401 200 200 200 404 403 404 404 403",
+        "activities.manage",
+    )
+    lines, line = "/v1/activities/{activity_id}/services", {"line_id": "activity_service_line_id"}
+    return {
+        f"GET {lines}": entry("activities.view_any", seen),
+        f"POST {lines}": entry(manage, change.replace("200", "201"), service_line),
+        f"PATCH {lines}/{{line_id}}": entry(manage, change, fixed({"minutes": 15}), params=line),
+        f"DELETE {lines}/{{line_id}}": entry(manage, change.replace("200", "204"), params=line),
+    }
+
+
+async def service_line(records: Records) -> dict[str, Any]:
+    return {"service_id": await records.get("service_id"), "minutes": 10}
+
+
+def service_request_entries() -> dict[str, Entry]:
+    """The target request is on the target account, the administrator's, assigned to the rep:
+    the customer of that account reads it and accepts its answers; another rep does not see it."""
+    seen, change, manage = (
+        "401 200 200 200 404 200 404 404 403",
+        "401 200 200 200 404 403 404 404 403",
+        "service_requests.manage",
+    )
+    one = "/v1/service-requests/{service_request_id}"
+
+    def on(name: str) -> dict[str, str]:
+        return {"service_request_id": name}
+
+    anyone = "200 200 200 200 200 200 200 200 200"
+    return {
+        "GET /v1/service-requests": entry(
+            "service_requests.view_any", "401 200+ 200+ 200+ 200- 200+ 200- 200- 403", listed="id"
+        ),
+        "POST /v1/service-requests": entry("", "401 201 422 201 422 403 403 422 403", target_request),
+        f"GET {one}": entry("service_requests.view_any", seen),
+        f"PATCH {one}": entry(manage, change, fixed({"urgency": 1})),
+        f"DELETE {one}": entry(manage, change.replace("200", "204")),
+        f"POST {one}/restore": entry(
+            manage, "401 200 200 403 403 403 403 404 403", deleted="service_request_id"
+        ),
+        # The customer of the account sees the request waiting in the unit, and may not take it.
+        f"POST {one}/accept": entry(
+            manage, "401 200 200 200 404 403 404 404 403", params=on("unit_service_request_id")
+        ),
+        f"POST {one}/start": entry(manage, change),
+        f"POST {one}/respond": entry(
+            manage, change, answer("response"), params=on("started_service_request_id")
+        ),
+        f"POST {one}/resolve-temporarily": entry(
+            manage, change, answer("temporary_resolution"), params=on("responded_service_request_id")
+        ),
+        f"POST {one}/resolve": entry(
+            manage, change, answer("final_resolution"), params=on("responded_service_request_id")
+        ),
+        f"POST {one}/complete": entry(manage, change, params=on("resolved_service_request_id")),
+        f"POST {one}/cancel": entry(manage, change),
+        f"POST {one}/transitions": entry(manage, change, status_in("service_request", "in_progress")),
+        f"POST {one}/acceptance": entry(
+            manage, "401 200 200 403 404 200 404 404 403", params=on("awaiting_service_request_id")
+        ),
+        f"GET {one}/related": entry("service_requests.view_any", seen),
+        f"PUT {one}/related/{{related_id}}": entry(manage, change.replace("200", "204")),
+        f"DELETE {one}/related/{{related_id}}": entry(manage, change.replace("200", "204")),
+        # Customers cannot create activities at all.
+        f"POST {one}/activities": entry(
+            manage, "401 201 201 201 404 403 403 404 403", fixed({"subject": "Visit"})
+        ),
+        f"GET {one}/history": entry("service_requests.view_any", seen),
+        "POST /v1/leads/{lead_id}/activities": entry(
+            "leads.manage", "401 201 201 201 404 403 403 404 403", fixed({"subject": "Visit"})
+        ),
+        # The token is the credential: whoever holds a fresh one may look and accept.
+        "GET /v1/acceptances/{token}": entry("", anyone),
+        "POST /v1/acceptances/{token}": entry("", anyone),
+    }
+
+
+async def target_request(records: Records) -> dict[str, Any]:
+    return {"subject": "Broken", "account_id": await records.get("account_id"), "urgency": 2, "impact": 2}
+
+
+def answer(kind: str) -> Body:
+    async def make(records: Records) -> dict[str, Any]:
+        return {"category_id": await records.get(f"{kind}_category_id")}
+
+    return make
+
+
 MATRIX |= config_entries() | lead_entries() | opportunity_entries() | activity_entries()
+
+
+def feedback_entries() -> dict[str, Entry]:
+    """Feedback is read by who sees the request; only the account's customer (or a link's holder)
+    rates it."""
+    everyone = "401 200 200 200 200 200 200 200 403"
+    return {
+        "GET /v1/feedback": entry("service_requests.view_any", everyone),
+        "GET /v1/feedback/summary": entry("service_requests.view_any", everyone),
+        "GET /v1/service-requests/dashboard": entry("service_requests.view_any", everyone),
+        "POST /v1/service-requests/{service_request_id}/feedback": entry(
+            "service_requests.manage",
+            "401 403 403 403 404 201 404 404 403",
+            fixed({"rating": 5}),
+            params={"service_request_id": "completed_service_request_id"},
+        ),
+        # The token is the credential: whoever holds a fresh one may look and rate.
+        "GET /v1/feedback-links/{token}": entry(
+            "", "200 200 200 200 200 200 200 200 200", params={"token": "feedback_token"}
+        ),
+        "POST /v1/feedback-links/{token}": entry(
+            "",
+            "201 201 201 201 201 201 201 201 201",
+            fixed({"rating": 5}),
+            params={"token": "feedback_token"},
+        ),
+    }
+
+
+MATRIX |= activity_service_entries() | service_request_entries() | feedback_entries()
 
 
 def _fill(path: str, made: dict[str, str]) -> str:
@@ -502,8 +626,11 @@ def _fill(path: str, made: dict[str, str]) -> str:
 async def _ask(client: AsyncClient, records: Records, route: str, persona: str, e: Entry) -> str:
     method, template = route.split(" ", 1)
     # The record a list should (or should not) show: the kind the path names.
-    subject = next((n for n in ("account", "lead", "opportunit", "activit") if n in template), "contact")
-    subject = {"opportunit": "opportunity", "activit": "activity"}.get(subject, subject)
+    kinds = ("service-request", "account", "lead", "opportunit", "activit")
+    subject = next((n for n in kinds if n in template), "contact")
+    subject = {"opportunit": "opportunity", "activit": "activity", "service-request": "service_request"}.get(
+        subject, subject
+    )
     if e.listed:
         await records.get(f"{subject}_id")
     if e.deleted:

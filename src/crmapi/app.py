@@ -22,9 +22,12 @@ from crmapi.access.policy import PolicyCache
 from crmapi.access.sales_reps.router import router as sales_reps_router
 from crmapi.accounts import router as accounts
 from crmapi.activities.router import router as activities_router
+from crmapi.activities.router import scheduling as activity_scheduling_router
+from crmapi.activities.services_router import router as activity_services_router
 from crmapi.contacts.router import router as contacts_router
 from crmapi.custom_fields.router import router as custom_fields_router
 from crmapi.db import Database, app_database_url, make_engine, make_sessions
+from crmapi.feedback import router as feedback
 from crmapi.health import router as health_router
 from crmapi.identity import router as identity
 from crmapi.identity.security import Keys, load_or_create_secret
@@ -37,7 +40,10 @@ from crmapi.notes.router import router as notes_router
 from crmapi.opportunities.router import router as opportunities_router
 from crmapi.options.matrix import router as matrix_router
 from crmapi.pagination import Cursors
+from crmapi.ratelimit import Limiter
 from crmapi.reminders import router as reminders_router
+from crmapi.service_requests.router import acceptances as acceptances_router
+from crmapi.service_requests.router import router as service_requests_router
 from crmapi.settings import Settings, get_settings
 from crmapi.tags import router as tags
 from crmapi.worker.queue import Queue
@@ -82,6 +88,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if redis_url is None:
             redis_url = await asyncio.to_thread(embedded.start_redis, settings.data_dir)
             log.info("queue: embedded Valkey at %s with an in-process worker", redis_url)
+            app.state.limiter = Limiter(redis_url)
         else:
             log.info("queue: %s", _redact(redis_url))
         queue = Queue(redis_url)
@@ -110,6 +117,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
                 await task
         if app.state.background:
             await app.state.queue.close()
+        await app.state.limiter.close()
         if owned is not None:
             await owned.engine.dispose()
 
@@ -153,6 +161,7 @@ def create_app(
     app.state.settings = settings
     app.state.db = db
     app.state.background = background
+    app.state.limiter = Limiter(settings.redis_url)
     app.state.policies = PolicyCache()
     if settings.secret_key:
         _use_keys(app, settings)
@@ -198,6 +207,13 @@ def create_app(
         leads_router,
         opportunities_router,
         activities_router,
+        activity_services_router,
+        activity_scheduling_router,
+        service_requests_router,
+        acceptances_router,
+        feedback.router,
+        feedback.rating,
+        feedback.public,
         reminders_router,
     )
     for router in routers:

@@ -41,6 +41,7 @@ from crmapi.custom_fields.models import CustomFieldDefinition
 from crmapi.db import bind_org
 from crmapi.demo_access import build_access
 from crmapi.demo_rows import SPAN, Builder, Login, Rows, plain, slug
+from crmapi.feedback.models import Feedback
 from crmapi.history import HistoryEntry
 from crmapi.identity.models import Member, Organisation, User
 from crmapi.identity.security import hash_password
@@ -49,6 +50,7 @@ from crmapi.leads.models import Lead
 from crmapi.lifecycle import defaults as lifecycle_defaults
 from crmapi.notes.models import Note
 from crmapi.opportunities.models import Opportunity
+from crmapi.service_requests.models import ServiceRequest
 from crmapi.tags.models import Tag
 
 PASSWORD = "demo-password-1"
@@ -280,8 +282,11 @@ async def load(
     # The series end at the highest numbers the demo uses, so the API's next ones follow them.
     await account_service.next_numbers(session, org_id, "lead", len(sales.leads))
     await account_service.next_numbers(session, org_id, "opportunity", len(sales.opportunities))
+    await account_service.next_numbers(session, org_id, "service_request", len(sales.service_requests))
     await _insert(session, Lead, sales.leads)
     await _insert(session, Opportunity, sales.opportunities)
+    await _insert(session, ServiceRequest, sales.service_requests)
+    await _insert(session, Feedback, sales.feedback)
     await _insert(session, HistoryEntry, sales.history)
     counts = {
         "staff": len(staff),
@@ -302,6 +307,8 @@ async def load(
         "history": len(rows.history) + len(sales.history),
         "leads": len(sales.leads),
         "opportunities": len(sales.opportunities),
+        "service_requests": len(sales.service_requests),
+        "feedback": len(sales.feedback),
     }
     return Demo(
         organisation_id=org_id,

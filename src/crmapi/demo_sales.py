@@ -1,4 +1,5 @@
-"""Demo leads and opportunities: every board column filled, a pipeline with amounts to sum.
+"""Demo leads, opportunities and service requests: every board column filled, a pipeline with
+amounts to sum, a service dashboard and rated requests.
 
 Built from the organisation's seeded statuses and default types, the demo's staff, contacts and
 accounts; written with their "created" and "transition" history as the services write them.
@@ -35,12 +36,32 @@ CITIES = ("Kraków", "Gdańsk", "Poznań", "Wrocław", "Łódź")
 # Of every ten leads: four pending, three in progress, one each won, lost, cancelled.
 LEAD_STATES = ("pending",) * 4 + ("in_progress",) * 3 + ("won", "lost", "cancelled")
 OPPORTUNITY_STATES = ("open",) * 6 + ("won",) * 2 + ("lost", "cancelled")
+REQUEST_STATES = (
+    ("pending",) * 3
+    + ("in_progress",) * 2
+    + (
+        "responded",
+        "finally_resolved",
+        "completed",
+        "completed",
+        "cancelled",
+    )
+)
+PROBLEMS = (
+    "The {item} stopped syncing",
+    "Invoice for the {item} is wrong",
+    "Cannot sign in to the {item}",
+    "Delivery to {city} is late",
+)
+RATINGS = (5, 5, 5, 4, 4, 3, 2, 1)  # what customers tend to give
 
 
 @dataclass
 class Sales:
     leads: list[dict[str, Any]] = field(default_factory=list)
     opportunities: list[dict[str, Any]] = field(default_factory=list)
+    service_requests: list[dict[str, Any]] = field(default_factory=list)
+    feedback: list[dict[str, Any]] = field(default_factory=list)
     history: list[dict[str, Any]] = field(default_factory=list)
 
 
@@ -176,7 +197,111 @@ def build(
         opportunity["search_text"] = f"{opportunity['name']} {number}".lower()
         sales.opportunities.append(opportunity)
         _history(sales, opportunity, "opportunity")
+    _service_requests(sales, rng, org_id, now, cfg, staff, accounts)
     return sales
+
+
+def _service_requests(
+    sales: Sales,
+    rng: random.Random,
+    org_id: UUID,
+    now: datetime,
+    cfg: Config,
+    staff: list[UUID],
+    accounts: list[dict[str, Any]],
+) -> None:
+    """Requests in every state, a third of the open ones past their deadline, the completed ones
+    mostly rated."""
+    for number in range(1, max(10, len(accounts) // 2) + 1):
+        account = rng.choice(accounts)
+        state = REQUEST_STATES[number % len(REQUEST_STATES)]
+        created = max(account["created_at"], now - timedelta(days=rng.uniform(0, 90)))
+        urgency, impact = rng.randint(1, 5), rng.randint(1, 5)
+        closed = min(now, created + timedelta(days=rng.uniform(0.5, 5)))
+        request = {
+            **_base(org_id, created),
+            "number": number,
+            "type_id": cfg.types["service_request"],
+            "category_id": None,
+            "cancellation_reason_id": None,
+            "subject": rng.choice(PROBLEMS).format(item=rng.choice(ITEMS), city=rng.choice(CITIES)),
+            "description": None,
+            "urgency": urgency,
+            "impact": impact,
+            "priority": urgency + impact - 1,  # the seeded matrix
+            "contact_id": account["primary_contact_id"],
+            "account_id": account["id"],
+            "business_unit_id": None,
+            "assigned_member_id": rng.choice(staff) if state != "pending" or rng.random() < 0.5 else None,
+            "owner_member_id": rng.choice(staff),
+            "accepted_at": None,
+            "start_at": created,
+            "expected_completion_at": created + timedelta(days=rng.choice((3, 7, 100))),
+            "completed_at": closed if state in ("completed", "cancelled") else None,
+            "awaiting_acceptance_of": None,
+            "deleted_at": None,
+        }
+        request |= _answers(state, closed)
+        if state != "pending":
+            request["updated_at"] = closed
+        _place(request, cfg, "service_request", state)
+        request["search_text"] = f"{request['subject']} {number}".lower()
+        sales.service_requests.append(request)
+        _history(sales, request, "service_request")
+        if state == "completed" and rng.random() < 0.8:
+            _rate(sales, rng, request, min(now, closed + timedelta(hours=rng.uniform(1, 48))))
+
+
+def _rate(sales: Sales, rng: random.Random, request: dict[str, Any], at: datetime) -> None:
+    """The contact's rating through its link, with the history row the service writes."""
+    rating = rng.choice(RATINGS)
+    org_id = request["org_id"]
+    sales.feedback.append(
+        {
+            "org_id": org_id,
+            "id": new_id(),
+            "service_request_id": request["id"],
+            "rating": rating,
+            "comment": None,
+            "member_id": None,
+            "via": "link",
+            "created_at": at,
+        }
+    )
+    changes = {"rating": {"old": None, "new": rating}, "via": {"old": None, "new": "link"}}
+    sales.history.append(
+        {
+            "org_id": org_id,
+            "id": new_id(),
+            "entity": "service_request",
+            "entity_id": request["id"],
+            "actor_member_id": None,
+            "actor_api_key_id": None,
+            "request_id": None,
+            "at": at,
+            "action": "rated",
+            "changes": changes,
+        }
+    )
+
+
+def _answers(state: str, at: datetime) -> dict[str, Any]:
+    """The answer columns of a request in `state`: responded and resolved ones have been answered
+    (categories left empty: the demo does not guess an organisation's trees)."""
+    columns: dict[str, Any] = {}
+    for kind, given, reached in (
+        ("response", "responded_at", ("responded", "finally_resolved", "completed")),
+        ("temporary_resolution", "temporarily_resolved_at", ()),
+        ("final_resolution", "finally_resolved_at", ("finally_resolved", "completed")),
+    ):
+        done = state in reached
+        columns |= {
+            f"{kind}_category_id": None,
+            kind: "Answered by phone." if done else None,
+            given: at if done else None,
+            f"{kind}_accepted_at": None,
+        }
+    return columns
 
 
 def _base(org_id: UUID, at: datetime) -> dict[str, Any]:

@@ -101,6 +101,10 @@ class Conflict(ProblemError):
     status, slug, title = 409, "conflict", "Conflict"
 
 
+class Gone(ProblemError):
+    status, slug, title = 410, "gone", "Gone"
+
+
 class PreconditionFailed(ProblemError):
     status, slug, title = 412, "precondition-failed", "Precondition failed"
 
@@ -238,9 +242,11 @@ def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
         403: "Forbidden",
         404: "Not found",
         409: "Conflict",
+        410: "Gone",
         412: "Precondition failed",
         413: "Payload too large",
         422: "Validation error",
+        429: "Too many requests",
         500: "Internal error",
         503: "Database unavailable",
     }

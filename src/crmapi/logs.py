@@ -17,6 +17,8 @@ from crmapi.ids import new_id
 request_id_var: ContextVar[str | None] = ContextVar("request_id", default=None)
 _VALID_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
 HEADER = "x-request-id"
+# Link tokens travel in the path (they are the link): logs keep only their prefix.
+_LINK_TOKEN = re.compile(r"lt_[A-Za-z0-9_-]+")
 access_log = logging.getLogger("crmapi.access")
 
 
@@ -77,15 +79,16 @@ class RequestIdMiddleware:
         try:
             await self.app(scope, receive, send_with_id)
         finally:
+            path = _LINK_TOKEN.sub("lt_…", scope["path"])
             access_log.info(
                 "%s %s %s",
                 scope["method"],
-                scope["path"],
+                path,
                 status,
                 extra={
                     "fields": {
                         "method": scope["method"],
-                        "path": scope["path"],
+                        "path": path,
                         "status": status,
                         "ms": round((time.perf_counter() - started) * 1000, 2),
                     }

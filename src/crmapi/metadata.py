@@ -6,6 +6,7 @@ from crmapi.activities import models as _activities
 from crmapi.base import Base
 from crmapi.contacts import models as _contacts
 from crmapi.custom_fields import models as _custom_fields
+from crmapi.feedback import models as _feedback
 from crmapi.history import HistoryEntry
 from crmapi.idempotency import IdempotencyKey
 from crmapi.identity import models as _identity
@@ -15,6 +16,7 @@ from crmapi.notes import models as _notes
 from crmapi.opportunities import models as _opportunities
 from crmapi.options import models as _options
 from crmapi.outbox import OutboxEvent
+from crmapi.service_requests import models as _service_requests
 from crmapi.tags import models as _tags
 
 metadata = Base.metadata
@@ -28,12 +30,14 @@ __all__ = [
     "_activities",
     "_contacts",
     "_custom_fields",
+    "_feedback",
     "_identity",
     "_leads",
     "_lifecycle",
     "_notes",
     "_opportunities",
     "_options",
+    "_service_requests",
     "_tags",
     "metadata",
 ]

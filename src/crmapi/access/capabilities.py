@@ -22,6 +22,9 @@ CATALOGUE: dict[str, str] = {
     "leads.manage": "Change, move, remove and restore any lead; implies leads.view_any.",
     "opportunities.create": "Create opportunities on the accounts one can see (the creator owns them).",
     "opportunities.manage": "Change, move, remove and restore any opportunity one can see.",
+    "service_requests.create": "Open service requests on the accounts one can see (the creator owns them).",
+    "service_requests.view_any": "See every service request, not only one's own work and one's accounts'.",
+    "service_requests.manage": "Change, move, remove and restore any service request; implies view_any.",
     "tags.manage": "Manage the tag catalogue: create, rename, recolour and delete tags on every record.",
     "config.manage": "Configure the organisation's CRM: custom fields, statuses, types, rules and lists.",
     "sales_reps.manage": "Create, change and delete sales-rep records (linking members needs org.admin).",
@@ -29,7 +32,14 @@ CATALOGUE: dict[str, str] = {
 }
 
 STAFF_DEFAULT = frozenset(
-    {"contacts.create", "accounts.create", "leads.create", "opportunities.create", "activities.create"}
+    {
+        "contacts.create",
+        "accounts.create",
+        "leads.create",
+        "opportunities.create",
+        "activities.create",
+        "service_requests.create",
+    }
 )
 
 

@@ -35,7 +35,12 @@ MEMBER_ROW = (
         AuthSession.expires_at > func.now(),
     )
 )
-_API_KEY = select(ApiKey).where(ApiKey.id == bindparam("key_id"))
+# A key has no time zone of its own: it works in its organisation's (months, "today").
+_API_KEY = (
+    select(ApiKey, Organisation.time_zone)
+    .join(Organisation, Organisation.id == ApiKey.organisation_id)
+    .where(ApiKey.id == bindparam("key_id"))
+)
 
 
 async def current_actor(
@@ -94,14 +99,18 @@ async def _api_key_actor(session: AsyncSession, keys: Keys, token: str) -> Actor
         key_id = UUID(hex=key_hex)
     except ValueError as exc:
         raise Unauthorized("The API key is not valid.", slug="invalid-api-key") from exc
-    key = (await session.execute(_API_KEY, {"key_id": key_id})).scalar_one_or_none()
-    if key is None or key.revoked_at is not None or not same(key.secret_hash, keys.secret_hash(secret)):
+    found = (await session.execute(_API_KEY, {"key_id": key_id})).one_or_none()
+    if found is None or found.ApiKey.revoked_at is not None:
+        raise Unauthorized("The API key is not valid.", slug="invalid-api-key")
+    key, time_zone = found.ApiKey, found.time_zone
+    if not same(key.secret_hash, keys.secret_hash(secret)):
         raise Unauthorized("The API key is not valid.", slug="invalid-api-key")
     await bind_org(session, key.organisation_id)
     return Actor(
         org_id=key.organisation_id,
         kind="api_key",
         api_key_id=key.id,
+        time_zone=time_zone,
         # A key never administers (the API refuses to give it org.admin); a row written by other
         # means is held to the same rule, so no route has to remember it.
         capabilities=frozenset(key.capabilities) - {"org.admin"},

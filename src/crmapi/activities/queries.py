@@ -1,5 +1,5 @@
 """What an actor may read of activities: its own work (owned, assigned, its units'), and the
-activities of the contacts, accounts, leads and opportunities it can see."""
+activities of the contacts, accounts, leads, opportunities and service requests it can see."""
 
 from __future__ import annotations
 
@@ -21,6 +21,8 @@ from crmapi.lifecycle import work
 from crmapi.opportunities import queries as opportunities
 from crmapi.opportunities.models import Opportunity
 from crmapi.pagination import Sorting
+from crmapi.service_requests import queries as service_requests
+from crmapi.service_requests.models import ServiceRequest
 
 SORTING = Sorting(
     columns={"created_at": Activity.created_at, "updated_at": Activity.updated_at, "number": Activity.number},
@@ -35,6 +37,7 @@ _EQUAL = (
     "account_id",
     "lead_id",
     "opportunity_id",
+    "service_request_id",
     "assigned_member_id",
     "owner_member_id",
     "business_unit_id",
@@ -69,6 +72,11 @@ def _scope(actor: Actor) -> Any:
         Activity.lead_id.in_(select(Lead.id).where(leads.scope(actor), Lead.deleted_at.is_(None))),
         Activity.opportunity_id.in_(
             select(Opportunity.id).where(opportunities.scope(actor), Opportunity.deleted_at.is_(None))
+        ),
+        Activity.service_request_id.in_(
+            select(ServiceRequest.id).where(
+                service_requests.scope(actor), ServiceRequest.deleted_at.is_(None)
+            )
         ),
     ]
     return org & or_(*work.paths(actor, Activity), *through)

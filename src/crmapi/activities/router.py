@@ -7,11 +7,10 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import APIRouter, Body, Path, Query, Request, Response, status
+from fastapi import APIRouter, Body, Depends, Path, Query, Request, Response, status
 
-from crmapi import history
 from crmapi.access.actor import Actor
-from crmapi.access.dependencies import CurrentActor, require
+from crmapi.access.dependencies import CurrentActor, current_actor, require
 from crmapi.activities import queries, service
 from crmapi.activities.models import Activity
 from crmapi.activities.schemas import (
@@ -20,6 +19,7 @@ from crmapi.activities.schemas import (
     ActivityListQuery,
     ActivityMove,
     ActivityRead,
+    ActivitySchedule,
     ActivityTransition,
     ActivityUpdate,
 )
@@ -27,7 +27,8 @@ from crmapi.concurrency import IfMatch, etag, expected_version
 from crmapi.db import DbSession
 from crmapi.errors import problem_responses
 from crmapi.idempotency import CrmRoute, Idempotent
-from crmapi.pagination import Page, PageParams, paginate, render, render_page, select_fields
+from crmapi.lifecycle.routes import WorkRoutes
+from crmapi.pagination import Page, paginate, render, render_page, select_fields
 
 router = APIRouter(
     prefix="/v1/activities", tags=["activities"], route_class=CrmRoute, dependencies=[Idempotent]
@@ -139,48 +140,6 @@ async def update_activity(
     return _one(await service.update(session, actor, activity_id, body, expected_version(if_match)), response)
 
 
-@router.delete(
-    "/{activity_id}",
-    operation_id="delete_activity",
-    summary="Remove an activity (soft)",
-    status_code=status.HTTP_204_NO_CONTENT,
-    responses=problem_responses(401, 403, 404, 412, 422, 503),
-)
-async def delete_activity(
-    session: DbSession, actor: CurrentActor, activity_id: ActivityPath, if_match: IfMatch = None
-) -> Response:
-    await service.delete(session, actor, activity_id, expected_version(if_match))
-    return Response(status_code=status.HTTP_204_NO_CONTENT)
-
-
-@router.post(
-    "/{activity_id}/restore",
-    operation_id="restore_activity",
-    summary="Restore a removed activity",
-    response_model=ActivityRead,
-    responses=ONE,
-)
-async def restore_activity(
-    session: DbSession, actor: CurrentActor, activity_id: ActivityPath, response: Response
-) -> ActivityRead:
-    """Needs `activities.manage`."""
-    return _one(await service.restore(session, actor, activity_id), response)
-
-
-@router.post(
-    "/{activity_id}/accept",
-    operation_id="accept_activity",
-    summary="Take an activity assigned to your unit",
-    response_model=ActivityRead,
-    responses=MOVE,
-)
-async def accept_activity(
-    session: DbSession, actor: CurrentActor, activity_id: ActivityPath, response: Response
-) -> ActivityRead:
-    """A member of its business unit becomes the assignee, while it is pending and unassigned."""
-    return _one(await service.accept(session, actor, activity_id), response)
-
-
 @router.post(
     "/{activity_id}/start",
     operation_id="start_activity",
@@ -276,34 +235,57 @@ async def transition_activity(
     return _one(a, response)
 
 
-@router.post(
-    "/{activity_id}/reminder/close",
-    operation_id="close_activity_reminder",
-    summary="Close an activity's reminder",
+WorkRoutes(service.WORK, "activity_id", ActivityRead, _one, Depends(current_actor), reminders=True).add(
+    router
+)
+
+
+# Scheduling from the records activities are planned for -----------------------------------------
+
+scheduling = APIRouter(tags=["activities"], route_class=CrmRoute, dependencies=[Idempotent])
+SCHEDULE = problem_responses(401, 403, 404, 409, 422, 503)
+
+
+@scheduling.post(
+    "/v1/leads/{lead_id}/activities",
+    operation_id="schedule_lead_activity",
+    summary="Schedule an activity for a lead",
+    status_code=status.HTTP_201_CREATED,
     response_model=ActivityRead,
-    responses=MOVE,
+    responses=SCHEDULE,
 )
-async def close_activity_reminder(
-    session: DbSession, actor: CurrentActor, activity_id: ActivityPath, response: Response
-) -> ActivityRead:
-    """The reminder leaves the caller's reminders; 409 `no-reminder` when none is set."""
-    return _one(await service.close_reminder(session, actor, activity_id), response)
-
-
-@router.get(
-    "/{activity_id}/history",
-    operation_id="list_activity_history",
-    summary="An activity's history",
-    response_model=Page[history.HistoryRead],
-    response_model_exclude_unset=True,
-    responses=problem_responses(400, 401, 403, 404, 422, 503),
-)
-async def list_activity_history(
-    request: Request,
+async def schedule_lead_activity(
     session: DbSession,
-    actor: CurrentActor,
-    activity_id: ActivityPath,
-    page: Annotated[PageParams, Query()],
-) -> dict[str, Any]:
-    await service.get(session, actor, activity_id)
-    return await history.page_of(session, service.ENTITY, activity_id, page, request.app.state.cursors)
+    actor: Creator,
+    lead_id: Annotated[UUID, Path(description="lead id")],
+    body: ActivitySchedule,
+    response: Response,
+) -> ActivityRead:
+    """By who works on the lead; an activity type the lead's type allows (422), carrying the
+    lead's contact and account. 409 on a cancelled lead."""
+    a = await service.schedule(session, actor, body, "lead_id", lead_id)
+    response.headers["Location"] = f"/v1/activities/{a.id}"
+    return _one(a, response)
+
+
+@scheduling.post(
+    "/v1/service-requests/{service_request_id}/activities",
+    operation_id="schedule_service_request_activity",
+    summary="Schedule an activity for a service request",
+    status_code=status.HTTP_201_CREATED,
+    response_model=ActivityRead,
+    responses=SCHEDULE,
+)
+async def schedule_service_request_activity(
+    session: DbSession,
+    actor: Creator,
+    service_request_id: Annotated[UUID, Path(description="service request id")],
+    body: ActivitySchedule,
+    response: Response,
+) -> ActivityRead:
+    """By who works on the request; an activity type the request's type allows (422), carrying
+    its contact and account. The request cannot complete while the activity is open. 409 on a
+    completed or cancelled request."""
+    a = await service.schedule(session, actor, body, "service_request_id", service_request_id)
+    response.headers["Location"] = f"/v1/activities/{a.id}"
+    return _one(a, response)

@@ -15,20 +15,42 @@ Priority = Annotated[int, Field(ge=1, le=10, strict=True, description="1 is the 
 SearchText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 
 
-class _ActivityFields(Input):
+class _WorkFields(Input):
     category_id: UUID | None = Field(None, description="An activity category the type allows.")
     notes: LongText | None = None
     priority: Priority | None = Field(
         None, description="1 (highest) to 10; the type's default when left out."
     )
-    contact_id: UUID | None = Field(None, description="The contact it is for; set once.")
-    account_id: UUID | None = Field(None, description="The account it is for; set once.")
-    lead_id: UUID | None = Field(None, description="The lead it belongs to; set once.")
-    opportunity_id: UUID | None = Field(None, description="The opportunity it belongs to; set once.")
     business_unit_id: UUID | None = Field(None, description="The unit whose members may accept it.")
     assigned_member_id: UUID | None = Field(None, description="The staff member carrying it out.")
     start_at: Timestamp | None = Field(None, description="When it starts; now when left out.")
     reminder_at: Timestamp | None = Field(None, description="When to remind the assignee (or owner).")
+
+
+class _ActivityFields(_WorkFields):
+    contact_id: UUID | None = Field(None, description="The contact it is for; set once.")
+    account_id: UUID | None = Field(None, description="The account it is for; set once.")
+    lead_id: UUID | None = Field(None, description="The lead it belongs to; set once.")
+    opportunity_id: UUID | None = Field(None, description="The opportunity it belongs to; set once.")
+    service_request_id: UUID | None = Field(None, description="The service request it belongs to; set once.")
+
+
+class ActivitySchedule(_WorkFields):
+    """An activity planned from a lead or a service request: it takes the record's contact,
+    account and reference; its type must be one the record's type allows."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [{"subject": "Replace the router", "start_at": "2026-12-02T08:00:00Z"}]
+        },
+    )
+    type_id: UUID | None = Field(
+        None,
+        description="The activity type; left out: the default activity type, or the first the record's "
+        "type allows when it does not allow the default.",
+    )
+    subject: Subject
 
 
 class ActivityCreate(_ActivityFields):
@@ -75,6 +97,7 @@ class ActivityRead(BaseModel):
     account_id: UUID | None = None
     lead_id: UUID | None = None
     opportunity_id: UUID | None = None
+    service_request_id: UUID | None = None
     business_unit_id: UUID | None = None
     assigned_member_id: UUID | None = None
     owner_member_id: UUID | None = None
@@ -99,6 +122,7 @@ class ActivityListQuery(PageParams):
     account_id: UUID | None = None
     lead_id: UUID | None = None
     opportunity_id: UUID | None = None
+    service_request_id: UUID | None = None
     assigned_member_id: UUID | None = None
     owner_member_id: UUID | None = None
     business_unit_id: UUID | None = None

@@ -13,41 +13,63 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from crmapi import history, outbox, search
 from crmapi.access.actor import Actor
-from crmapi.access.units import require_unit
 from crmapi.accounts import queries as account_queries
 from crmapi.accounts.models import Account
 from crmapi.accounts.service import next_numbers
-from crmapi.activities import queries
+from crmapi.activities import queries, services
 from crmapi.activities.models import Activity
-from crmapi.activities.schemas import ActivityCreate, ActivityUpdate
-from crmapi.changes import announce, bring_back, soft_delete
+from crmapi.activities.schemas import ActivityCreate, ActivitySchedule, ActivityUpdate
+from crmapi.changes import announce
 from crmapi.concurrency import check_version
 from crmapi.contacts import queries as contact_queries
 from crmapi.contacts.models import Contact
-from crmapi.errors import Conflict, Forbidden, NotFound, Unprocessable
-from crmapi.identity.models import Member
+from crmapi.errors import Conflict, NotFound, Unprocessable
 from crmapi.ids import new_id
-from crmapi.leads import queries as lead_queries
-from crmapi.leads.models import Lead
+from crmapi.leads import service as lead_service
 from crmapi.lifecycle import engine, work
 from crmapi.lifecycle.dates import expected_completion
 from crmapi.lifecycle.kinds import ACTIVITY
+from crmapi.lifecycle.models import LifecycleType
 from crmapi.lifecycle.work import WorkKind
 from crmapi.opportunities import queries as opportunity_queries
 from crmapi.opportunities.models import Opportunity
-from crmapi.options.models import Category
+from crmapi.service_requests import service as request_service
+from crmapi.service_requests.models import ServiceRequest
 
 ENTITY = "activity"
-WORK = WorkKind(entity=ENTITY, noun="activity", kind=ACTIVITY, model=Activity, manage="activities.manage")
-_SKIP = {"org_id", "id", "created_at", "updated_at", "version", "search_text", "deleted_at"}
+WORK = WorkKind(
+    entity=ENTITY,
+    noun="activity",
+    kind=ACTIVITY,
+    model=Activity,
+    manage="activities.manage",
+    readable=queries.readable,
+)
+# The worker's bookkeeping (`reminder_notified_at`) is not a change anyone made.
+_SKIP = {
+    "org_id",
+    "id",
+    "created_at",
+    "updated_at",
+    "version",
+    "search_text",
+    "deleted_at",
+    "reminder_notified_at",
+}
 FIELDS = tuple(c.key for c in Activity.__table__.columns if c.key not in _SKIP)
 # What an activity belongs to: each set once, each checked in the actor's scope of its kind.
 PARENTS: dict[str, tuple[Any, Any]] = {
     "contact_id": (Contact, contact_queries.readable),
     "account_id": (Account, account_queries.readable),
-    "lead_id": (Lead, lead_queries.readable),
     "opportunity_id": (Opportunity, opportunity_queries.readable),
 }
+# Work items an activity is planned for (the seed's "Schedule an activity"): only by who may
+# change the item, while it is writable, of an activity type the item's type allows.
+PLANNED_FOR: dict[str, WorkKind[Any]] = {
+    "lead_id": lead_service.WORK,
+    "service_request_id": request_service.WORK,
+}
+BELONGS_TO = (*PARENTS, *PLANNED_FOR)
 
 
 def snapshot(a: Activity) -> dict[str, Any]:
@@ -67,24 +89,10 @@ async def _check(
             await engine.require_row(
                 session, stmt, f"body.{key}", f"No {key.removesuffix('_id')} with this id."
             )
-    if "category_id" in changed and a.category_id is not None:
-        if allowed and a.category_id not in allowed:
-            raise Unprocessable.on("body.category_id", "The activity's type does not allow this category.")
-        stmt = select(Category.id).where(
-            Category.id == a.category_id, Category.kind == "activity", Category.active
-        )
-        await engine.require_row(
-            session, stmt, "body.category_id", "No active activity category with this id."
-        )
-    if "business_unit_id" in changed:
-        await require_unit(session, a.business_unit_id)
-    if "assigned_member_id" in changed and a.assigned_member_id is not None:
-        stmt = select(Member.id).where(
-            Member.id == a.assigned_member_id, Member.kind == "staff", Member.status == "active"
-        )
-        await engine.require_row(
-            session, stmt, "body.assigned_member_id", "No active staff member with this id."
-        )
+    for key in PLANNED_FOR.keys() & changed:
+        if getattr(a, key) is not None:
+            await _planned_for(session, actor, a, key)
+    await work.check_references(session, WORK, a, changed, allowed)
 
 
 async def touch_opportunity(session: AsyncSession, actor: Actor, a: Activity, at: datetime) -> None:
@@ -112,30 +120,27 @@ async def touch_opportunity(session: AsyncSession, actor: Actor, a: Activity, at
 
 
 async def _same_account(session: AsyncSession, a: Activity) -> None:
-    """An activity about an opportunity is about its account: filled when empty, 422 when another."""
-    if a.opportunity_id is None:
-        return
-    account_id = await session.scalar(
-        select(Opportunity.account_id).where(Opportunity.id == a.opportunity_id)
-    )
-    if a.account_id is None:
-        a.account_id = account_id
-    elif a.account_id != account_id:
-        raise Unprocessable.on("body.account_id", "Not the account of the activity's opportunity.")
+    """An activity about an opportunity or a service request is about its account: filled when
+    empty, 422 when another."""
+    for key, model in (("opportunity_id", Opportunity), ("service_request_id", ServiceRequest)):
+        parent_id = getattr(a, key)
+        if parent_id is None:
+            continue
+        account_id = await session.scalar(select(model.account_id).where(model.id == parent_id))
+        if a.account_id is None:
+            a.account_id = account_id
+        elif a.account_id != account_id:
+            noun = key.removesuffix("_id").replace("_", " ")
+            raise Unprocessable.on("body.account_id", f"Not the account of the activity's {noun}.")
 
 
-async def create(session: AsyncSession, actor: Actor, data: ActivityCreate) -> Activity:
-    """An activity of the given (or default) type in its initial status; the creator owns it."""
-    loaded = await engine.load_type(session, "activity", data.type_id)
+async def create(
+    session: AsyncSession, actor: Actor, data: ActivityCreate, carried: dict[str, Any] | None = None
+) -> Activity:
+    """An activity of the given (or default) type in its initial status; the creator owns it.
+    `carried` are references taken from the record it is scheduled for, not checked again."""
+    loaded = await work.creatable_type(session, actor, WORK, data.type_id)
     kind_type = loaded.type
-    if not kind_type.active:
-        raise Unprocessable.on("body.type_id", "This activity type is retired.")
-    creators = set(kind_type.creating_unit_ids)
-    if creators and not actor.can(WORK.manage) and not creators & await work.unit_ids(session, actor):
-        raise Forbidden(
-            f"Only members of the type's creating units may create '{kind_type.name}' activities.",
-            slug="type-not-allowed",
-        )
     values = data.model_dump(exclude_unset=True, exclude={"type_id"})
     if "subject" in values and values["subject"] is None:
         raise Unprocessable.on("body.subject", "May not be null.")
@@ -153,7 +158,7 @@ async def create(session: AsyncSession, actor: Actor, data: ActivityCreate) -> A
         created_at=now,
         updated_at=now,
     )
-    for key, value in values.items():
+    for key, value in (values | (carried or {})).items():
         setattr(a, key, value)
     a.start_at = a.start_at or now
     a.expected_completion_at = expected_completion(a.start_at, kind_type.complete_within)
@@ -163,30 +168,74 @@ async def create(session: AsyncSession, actor: Actor, data: ActivityCreate) -> A
     derive(a)
     session.add(a)
     await session.flush()
+    await services.add_automatic(session, actor, a, kind_type)
     announce(session, actor, a, entity=ENTITY, action="created", changes=history.diff({}, snapshot(a)))
     await touch_opportunity(session, actor, a, now)  # logging one counts as activity
     return a
 
 
-async def get(session: AsyncSession, actor: Actor, activity_id: UUID) -> Activity:
-    found = (
-        await session.execute(queries.readable(actor).where(Activity.id == activity_id))
-    ).scalar_one_or_none()
+async def _planned_for(session: AsyncSession, actor: Actor, a: Activity, key: str) -> None:
+    spec = PLANNED_FOR[key]
+    try:
+        item = await work.for_change(session, actor, spec, getattr(a, key))
+    except NotFound as exc:
+        raise Unprocessable.on(f"body.{key}", f"No {spec.noun} with this id.") from exc
+    spec.writable(item)
+    allowed = await _activity_types(session, item)
+    if allowed and a.type_id not in allowed:
+        raise Unprocessable.on("body.type_id", f"The {spec.noun}'s type does not allow this activity type.")
+
+
+async def _activity_types(session: AsyncSession, item: Any) -> list[UUID]:
+    found = await session.scalar(
+        select(LifecycleType.activity_type_ids).where(LifecycleType.id == item.type_id)
+    )
+    return list(found or [])
+
+
+async def _first_allowed(session: AsyncSession, item: Any, noun: str) -> UUID | None:
+    """The activity type a scheduled activity gets when it names none: the default, when the
+    item's type allows it, else the first active one it allows."""
+    allowed = await _activity_types(session, item)
+    if not allowed:
+        return None
+    found = await session.scalar(
+        select(LifecycleType.id)
+        .where(LifecycleType.id.in_(allowed), LifecycleType.active)
+        .order_by(LifecycleType.is_default.desc(), LifecycleType.position, LifecycleType.id)
+        .limit(1)
+    )
     if found is None:
-        raise NotFound("No activity with this id.")
+        raise Unprocessable.on(
+            "body.type_id", f"None of the activity types the {noun}'s type allows is active."
+        )
     return found
+
+
+async def schedule(
+    session: AsyncSession, actor: Actor, data: ActivitySchedule, key: str, item_id: UUID
+) -> Activity:
+    """An activity for a lead or a service request the actor works on, carrying its contact,
+    account and reference (the contact and account as they are, not checked again)."""
+    spec = PLANNED_FOR[key]
+    item: Any = await work.for_change(session, actor, spec, item_id)
+    spec.writable(item)
+    type_id = data.type_id or await _first_allowed(session, item, spec.noun)
+    values = data.model_dump(exclude_unset=True) | {"type_id": type_id, key: item.id}
+    carried = {"contact_id": item.contact_id, "account_id": item.account_id}
+    return await create(session, actor, ActivityCreate.model_validate(values), carried)
+
+
+async def get(session: AsyncSession, actor: Actor, activity_id: UUID) -> Activity:
+    return await work.fetch(session, actor, WORK, activity_id)
 
 
 async def get_for_change(
     session: AsyncSession, actor: Actor, activity_id: UUID, *, deleted: bool = False
 ) -> Activity:
-    """The activity, locked, if the actor may work on it (owner, assignee, unit, activities.manage)."""
-    stmt = queries.readable(actor, deleted=deleted).where(Activity.id == activity_id).with_for_update()
-    found = (await session.execute(stmt.execution_options(populate_existing=True))).scalar_one_or_none()
-    if found is None:
-        raise NotFound("No activity with this id.")
-    await work.check_changer(session, actor, WORK, found)
-    return found
+    """The activity, locked, if the actor may work on it: its owner, its assignee, a member of its
+    unit, or `manage`."""
+    return await work.for_change(session, actor, WORK, activity_id, deleted=deleted)
 
 
 async def update(
@@ -200,7 +249,7 @@ async def update(
         raise Unprocessable.on("body.subject", "May not be null.")
     if "type_id" in sent and sent.pop("type_id") != a.type_id:
         raise Conflict("An activity's type cannot change.", slug="type-fixed")
-    for key in PARENTS:
+    for key in BELONGS_TO:
         current = getattr(a, key)
         if key in sent and current is not None and sent[key] != current:
             raise Conflict(
@@ -218,7 +267,8 @@ async def update(
             a.expected_completion_at = expected_completion(a.start_at, loaded.type.complete_within)
         if a.reminder_at != before["reminder_at"]:
             a.reminder_closed_at = None  # a new reminder time opens the reminder again
-        if "opportunity_id" in sent:
+            a.reminder_notified_at = None  # ...and it is announced again when it falls due
+        if sent.keys() & {"opportunity_id", "service_request_id"}:
             await _same_account(session, a)
         changes = history.diff(before, snapshot(a))
         if not changes:
@@ -231,32 +281,6 @@ async def update(
     announce(session, actor, a, entity=ENTITY, action="updated", changes=changes)
     if "opportunity_id" in changes:
         await touch_opportunity(session, actor, a, a.updated_at)
-    return a
-
-
-async def delete(session: AsyncSession, actor: Actor, activity_id: UUID, expected: int | None) -> None:
-    a = await get_for_change(session, actor, activity_id)
-    check_version(a.version, expected)
-    await soft_delete(session, actor, a, entity=ENTITY)
-
-
-async def restore(session: AsyncSession, actor: Actor, activity_id: UUID) -> Activity:
-    if not actor.can(WORK.manage):
-        raise Forbidden("Restoring an activity needs 'activities.manage'.", slug="missing-capability")
-    a = await get_for_change(session, actor, activity_id, deleted=True)
-    await bring_back(session, actor, a, entity=ENTITY)
-    return a
-
-
-async def accept(session: AsyncSession, actor: Actor, activity_id: UUID) -> Activity:
-    a = await get_for_change(session, actor, activity_id)
-    await work.accept(session, actor, WORK, a)
-    return a
-
-
-async def close_reminder(session: AsyncSession, actor: Actor, activity_id: UUID) -> Activity:
-    a = await get_for_change(session, actor, activity_id)
-    await work.close_reminder(session, actor, WORK, a)
     return a
 
 

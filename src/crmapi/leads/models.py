@@ -45,6 +45,15 @@ class Lead(Tenant, Timestamps, Versioned, Base):
             "expected_completion_at",
             postgresql_where=text("completed_at IS NULL AND deleted_at IS NULL"),
         ),
+        # Open records' reminders not yet announced, across organisations: `crmapi_reminders_due`.
+        Index(
+            "ix_leads_reminders_unannounced",
+            "reminder_at",
+            postgresql_where=text(
+                "reminder_at IS NOT NULL AND reminder_notified_at IS NULL AND reminder_closed_at IS NULL "
+                "AND deleted_at IS NULL AND state IN ('pending', 'in_progress')"
+            ),
+        ),
         Index(
             "ix_leads_reminders",
             "org_id",
@@ -86,6 +95,7 @@ class Lead(Tenant, Timestamps, Versioned, Base):
     call_status: Mapped[str | None]  # a value of the CALL_STATUS lookup list
     reminder_at: Mapped[datetime | None]
     reminder_closed_at: Mapped[datetime | None]
+    reminder_notified_at: Mapped[datetime | None]  # the worker announced it falling due
     product_refs: Mapped[list[str]] = mapped_column(default=list)
     competitor_ids: Mapped[list[UUID]] = mapped_column(ARRAY(Uuid), default=list)
     tags: Mapped[list[str]] = mapped_column(default=list)

@@ -9,7 +9,6 @@ from uuid import UUID
 
 from fastapi import APIRouter, Body, Path, Query, Request, Response, status
 
-from crmapi import history
 from crmapi.access.actor import Actor
 from crmapi.access.dependencies import require, staff_or
 from crmapi.bulk import BulkAssign, BulkMove, StepResult, each
@@ -35,7 +34,8 @@ from crmapi.leads.schemas import (
 )
 from crmapi.lifecycle import engine
 from crmapi.lifecycle.board import Board, board
-from crmapi.pagination import Page, PageParams, paginate, render, render_page, select_fields
+from crmapi.lifecycle.routes import WorkRoutes
+from crmapi.pagination import Page, paginate, render, render_page, select_fields
 
 router = APIRouter(prefix="/v1/leads", tags=["leads"], route_class=CrmRoute, dependencies=[Idempotent])
 
@@ -181,46 +181,6 @@ async def update_lead(
     return _one(lead, response)
 
 
-@router.delete(
-    "/{lead_id}",
-    operation_id="delete_lead",
-    summary="Remove a lead (soft)",
-    status_code=status.HTTP_204_NO_CONTENT,
-    responses=problem_responses(401, 403, 404, 412, 422, 503),
-)
-async def delete_lead(
-    session: DbSession, actor: Reader, lead_id: LeadPath, if_match: IfMatch = None
-) -> Response:
-    """The seed's Remove: the lead leaves every list until `leads.manage` restores it."""
-    await service.delete(session, actor, lead_id, expected_version(if_match))
-    return Response(status_code=status.HTTP_204_NO_CONTENT)
-
-
-@router.post(
-    "/{lead_id}/restore",
-    operation_id="restore_lead",
-    summary="Restore a removed lead",
-    response_model=LeadRead,
-    responses=ONE,
-)
-async def restore_lead(session: DbSession, actor: Reader, lead_id: LeadPath, response: Response) -> LeadRead:
-    """Needs `leads.manage`."""
-    return _one(await service.restore(session, actor, lead_id), response)
-
-
-@router.post(
-    "/{lead_id}/accept",
-    operation_id="accept_lead",
-    summary="Take a lead assigned to your unit",
-    response_model=LeadRead,
-    responses=MOVE,
-)
-async def accept_lead(session: DbSession, actor: Reader, lead_id: LeadPath, response: Response) -> LeadRead:
-    """A member of the lead's business unit becomes its assignee; only while it is pending and
-    nobody is assigned (409 otherwise), only for unit members (403 `not-unit-member`)."""
-    return _one(await service.accept(session, actor, lead_id), response)
-
-
 @router.post(
     "/{lead_id}/start",
     operation_id="start_lead",
@@ -356,42 +316,6 @@ async def convert_lead(session: DbSession, actor: Reader, lead_id: LeadPath) -> 
 
 
 @router.post(
-    "/{lead_id}/reminder/close",
-    operation_id="close_lead_reminder",
-    summary="Close a lead's reminder",
-    response_model=LeadRead,
-    responses=MOVE,
-)
-async def close_lead_reminder(
-    session: DbSession, actor: Reader, lead_id: LeadPath, response: Response
-) -> LeadRead:
-    """The reminder leaves the caller's reminders (`GET /v1/me/reminders`) until `reminder_at`
-    is set again; 409 `no-reminder` when none is set."""
-    return _one(await service.close_reminder(session, actor, lead_id), response)
-
-
-@router.get(
-    "/{lead_id}/history",
-    operation_id="list_lead_history",
-    summary="A lead's history",
-    response_model=Page[history.HistoryRead],
-    response_model_exclude_unset=True,
-    responses=problem_responses(400, 401, 403, 404, 422, 503),
-)
-async def list_lead_history(
-    request: Request,
-    session: DbSession,
-    actor: Reader,
-    lead_id: LeadPath,
-    page: Annotated[PageParams, Query()],
-) -> dict[str, Any]:
-    """Who changed or moved it and when, newest first; a move's row has action `transition` with
-    the old and new status and state (and the rule that let it through)."""
-    await service.get(session, actor, lead_id)
-    return await history.page_of(session, service.ENTITY, lead_id, page, request.app.state.cursors)
-
-
-@router.post(
     "/bulk/moves",
     operation_id="bulk_move_leads",
     summary="Move many leads to a status",
@@ -428,3 +352,6 @@ async def bulk_assign_leads(session: DbSession, actor: Reader, body: BulkAssign)
         return bool((await service.change(session, actor, lead_id, changes, None))[1])
 
     return await each(session, body.ids, step)
+
+
+WorkRoutes(service.WORK, "lead_id", LeadRead, _one, staff_or("leads.view_any"), reminders=True).add(router)

@@ -11,16 +11,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from crmapi import history, search
 from crmapi.access.actor import Actor
-from crmapi.access.models import BusinessUnit
 from crmapi.accounts import queries as account_queries
 from crmapi.accounts.models import Account
 from crmapi.accounts.service import next_numbers
-from crmapi.changes import announce, bring_back, soft_delete
+from crmapi.changes import announce
 from crmapi.concurrency import check_version
 from crmapi.contacts import queries as contact_queries
 from crmapi.contacts.models import Contact
-from crmapi.errors import Conflict, Forbidden, NotFound, Unprocessable
-from crmapi.identity.models import Member
+from crmapi.errors import Conflict, Unprocessable
 from crmapi.ids import new_id
 from crmapi.leads import conversion, queries
 from crmapi.leads.models import Lead
@@ -31,7 +29,6 @@ from crmapi.lifecycle.kinds import LEAD
 from crmapi.lifecycle.work import WorkKind
 from crmapi.options.defaults import CALL_CODE, CALL_STATUS
 from crmapi.options.models import (
-    Category,
     Competitor,
     ImportanceLevel,
     LeadSource,
@@ -40,8 +37,20 @@ from crmapi.options.models import (
 )
 
 ENTITY = "lead"
-WORK = WorkKind(entity=ENTITY, noun="lead", kind=LEAD, model=Lead, manage="leads.manage")
-_SKIP = {"org_id", "id", "created_at", "updated_at", "version", "search_text", "deleted_at"}
+WORK = WorkKind(
+    entity=ENTITY, noun="lead", kind=LEAD, model=Lead, manage="leads.manage", readable=queries.readable
+)
+# The worker's bookkeeping (`reminder_notified_at`) is not a change anyone made.
+_SKIP = {
+    "org_id",
+    "id",
+    "created_at",
+    "updated_at",
+    "version",
+    "search_text",
+    "deleted_at",
+    "reminder_notified_at",
+}
 FIELDS = tuple(c.key for c in Lead.__table__.columns if c.key not in _SKIP)
 _ONCE = ("contact_id", "account_id")  # set once while empty (DESIGN: they never change after)
 _NOT_NULL = {"description", "call_tries", "product_refs", "competitor_ids"}
@@ -80,13 +89,7 @@ async def _check(
 ) -> None:
     """Every reference a changed field makes names a record the organisation has (and the actor
     can see, for contacts and accounts)."""
-    if "category_id" in changed and lead.category_id is not None:
-        if allowed and lead.category_id not in allowed:
-            raise Unprocessable.on("body.category_id", "The lead's type does not allow this category.")
-        stmt = select(Category.id).where(
-            Category.id == lead.category_id, Category.kind == "lead", Category.active
-        )
-        await engine.require_row(session, stmt, "body.category_id", "No active lead category with this id.")
+    await work.check_references(session, WORK, lead, changed, allowed)
     if "source" in changed and lead.source is not None:
         stmt = select(LeadSource.id).where(LeadSource.code == lead.source, LeadSource.active)
         await engine.require_row(session, stmt, "body.source", "No active lead source with this code.")
@@ -114,16 +117,6 @@ async def _check(
             account_queries.readable(actor).with_only_columns(Account.id).where(Account.id == lead.account_id)
         )
         await engine.require_row(session, stmt, "body.account_id", "No account with this id.")
-    if "business_unit_id" in changed and lead.business_unit_id is not None:
-        stmt = select(BusinessUnit.id).where(BusinessUnit.id == lead.business_unit_id)
-        await engine.require_row(session, stmt, "body.business_unit_id", "No business unit with this id.")
-    if "assigned_member_id" in changed and lead.assigned_member_id is not None:
-        stmt = select(Member.id).where(
-            Member.id == lead.assigned_member_id, Member.kind == "staff", Member.status == "active"
-        )
-        await engine.require_row(
-            session, stmt, "body.assigned_member_id", "No active staff member with this id."
-        )
 
 
 # Create, read, change ------------------------------------------------------------------------
@@ -132,16 +125,8 @@ async def _check(
 async def create(session: AsyncSession, actor: Actor, data: LeadCreate) -> Lead:
     """A lead of the given (or default) type in the type's initial status, filled with the type's
     defaults; the creator owns it."""
-    loaded = await engine.load_type(session, "lead", data.type_id)
+    loaded = await work.creatable_type(session, actor, WORK, data.type_id)
     kind_type = loaded.type
-    if not kind_type.active:
-        raise Unprocessable.on("body.type_id", "This lead type is retired.")
-    creators = set(kind_type.creating_unit_ids)
-    if creators and not actor.can("leads.manage") and not creators & await work.unit_ids(session, actor):
-        raise Forbidden(
-            f"Only members of the type's creating units may create '{kind_type.name}' leads.",
-            slug="type-not-allowed",
-        )
     values = data.model_dump(exclude_unset=True, exclude={"type_id"})
     for key in _NOT_NULL & set(values):
         if values[key] is None:
@@ -179,25 +164,15 @@ async def create(session: AsyncSession, actor: Actor, data: LeadCreate) -> Lead:
 
 
 async def get(session: AsyncSession, actor: Actor, lead_id: UUID) -> Lead:
-    """A live lead in the actor's scope; 404 otherwise."""
-    lead = (await session.execute(queries.readable(actor).where(Lead.id == lead_id))).scalar_one_or_none()
-    if lead is None:
-        raise NotFound("No lead with this id.")
-    return lead
+    return await work.fetch(session, actor, WORK, lead_id)
 
 
 async def get_for_change(
     session: AsyncSession, actor: Actor, lead_id: UUID, *, deleted: bool = False
 ) -> Lead:
     """The lead, locked, if the actor may work on it: its owner, its assignee, a member of its
-    unit, or leads.manage."""
-    stmt = queries.readable(actor, deleted=deleted).where(Lead.id == lead_id).with_for_update()
-    # populate_existing: a lead read earlier in the session (a bulk step) is refreshed under the lock.
-    lead = (await session.execute(stmt.execution_options(populate_existing=True))).scalar_one_or_none()
-    if lead is None:
-        raise NotFound("No lead with this id.")
-    await work.check_changer(session, actor, WORK, lead)
-    return lead
+    unit, or `manage`."""
+    return await work.for_change(session, actor, WORK, lead_id, deleted=deleted)
 
 
 async def get_writable(session: AsyncSession, actor: Actor, lead_id: UUID) -> Lead:
@@ -239,6 +214,7 @@ async def change(
             setattr(lead, key, value)
         if lead.reminder_at != before["reminder_at"]:
             lead.reminder_closed_at = None  # a new reminder time opens the reminder again
+            lead.reminder_notified_at = None  # ...and it is announced again when it falls due
         if "start_at" in sent:
             if lead.start_at is None:
                 raise Unprocessable.on("body.start_at", "May not be null.")
@@ -257,37 +233,7 @@ async def change(
     return lead, changes
 
 
-async def delete(session: AsyncSession, actor: Actor, lead_id: UUID, expected: int | None) -> None:
-    """Soft remove (the seed's IsRemoved): gone from reads until restored."""
-    lead = await get_for_change(session, actor, lead_id)
-    check_version(lead.version, expected)
-    await soft_delete(session, actor, lead, entity=ENTITY)
-
-
-async def restore(session: AsyncSession, actor: Actor, lead_id: UUID) -> Lead:
-    if not actor.can("leads.manage"):
-        raise Forbidden("Restoring a lead needs 'leads.manage'.", slug="missing-capability")
-    lead = await get_for_change(session, actor, lead_id, deleted=True)
-    await bring_back(session, actor, lead, entity=ENTITY)
-    return lead
-
-
 # Moves ---------------------------------------------------------------------------------------
-
-
-async def accept(session: AsyncSession, actor: Actor, lead_id: UUID) -> Lead:
-    """A member of the lead's unit (or one with leads.manage) takes a pending lead nobody is
-    assigned yet."""
-    lead = await get_for_change(session, actor, lead_id)
-    await work.accept(session, actor, WORK, lead)
-    return lead
-
-
-async def close_reminder(session: AsyncSession, actor: Actor, lead_id: UUID) -> Lead:
-    """The reminder is dealt with: it leaves the actor's reminders until a new time is set."""
-    lead = await get_for_change(session, actor, lead_id)
-    await work.close_reminder(session, actor, WORK, lead)
-    return lead
 
 
 async def move(

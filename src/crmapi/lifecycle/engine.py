@@ -69,12 +69,14 @@ async def load_type(
         if type_id is None:
             raise NotFound(f"The organisation has no default {kind} type.")
         raise Unprocessable.on(field, f"No {kind.replace('_', ' ')} type with this id.")
-    statuses = await session.execute(
-        # A retired status is not offered for new moves; records in it keep it (`current_status`).
-        select(LifecycleStatus.id, LifecycleStatus.code, LifecycleStatus.state).where(
-            LifecycleStatus.id.in_(found.status_ids), LifecycleStatus.active
+    statuses = (
+        await session.execute(
+            # A retired status is not offered for new moves; records in it keep it (`current_status`).
+            select(LifecycleStatus.id, LifecycleStatus.code, LifecycleStatus.state).where(
+                LifecycleStatus.id.in_(found.status_ids), LifecycleStatus.active
+            )
         )
-    )
+    ).all()
     rules = await session.execute(
         select(TransitionRule).where(TransitionRule.type_id == found.id, TransitionRule.active)
     )
@@ -134,6 +136,18 @@ async def require_row(session: AsyncSession, stmt: Any, field: str, message: str
 async def _reason(session: AsyncSession, model: Any, reason_id: UUID | None, field: str) -> None:
     stmt = select(model.id).where(model.id == reason_id, model.active)
     await require_row(session, stmt, field, "No active reason with this id.")
+
+
+async def check(
+    session: AsyncSession, actor: Actor, record: Any, loaded: Loaded, to_status_id: UUID
+) -> Status:
+    """The status a move (with no reason) would enter, or the refusal `move` would raise: for
+    kinds that check more of their own before writing, so the engine's answer comes first."""
+    current = loaded.status(record.status_id) or await current_status(session, record.status_id)
+    decision = decide(loaded.config, current, Move(to_status_id), await mover(session, actor))
+    if isinstance(decision, Refused):
+        raise refusal(decision)
+    return decision.status
 
 
 async def move(

@@ -57,6 +57,10 @@ class LifecycleType(Option, Base):
     auto_convert: Mapped[bool] = mapped_column(default=False)
     # Lead and service request types: the activity types one may schedule from them (none: any).
     activity_type_ids: Mapped[list[UUID]] = mapped_column(ARRAY(Uuid), default=list)
+    # Activity types: the services one may provide through them (none: any), and those every
+    # new activity of the type starts with, at their minimum time.
+    service_ids: Mapped[list[UUID]] = mapped_column(ARRAY(Uuid), default=list)
+    automatic_service_ids: Mapped[list[UUID]] = mapped_column(ARRAY(Uuid), default=list)
     # Service request types: key dates are computed again when the request is responded to.
     recalculate_on_responding: Mapped[bool] = mapped_column(default=False)
     conversion_classification: Mapped[str | None]

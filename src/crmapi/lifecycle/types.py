@@ -21,13 +21,14 @@ from crmapi.identity.models import Member
 from crmapi.lifecycle.kinds import KINDS
 from crmapi.lifecycle.models import LifecycleStatus, LifecycleType, TransitionRule
 from crmapi.options.catalogue import KindName
-from crmapi.options.models import Category, ImportanceLevel
+from crmapi.options.models import Category, ImportanceLevel, Service
 from crmapi.options.spec import OptionCreate, OptionList, OptionQuery, OptionRead, OptionUpdate
 from crmapi.types import Input, ShortText
 
 TYPE = "lifecycle_type"
 Ids = Annotated[list[UUID], Field(max_length=200)]
 Priority = Annotated[int, Field(ge=1, le=10, strict=True, description="1 is the highest.")]
+SERVICE_EXAMPLE = "0192f0a8-0000-7000-8000-000000000021"
 
 
 # At most 100 years in any unit, so a deadline computed from a stored time stays storable.
@@ -89,6 +90,17 @@ class _TypeFields(Input):
     recalculate_on_responding: bool | None = Field(
         None, strict=True, description="Service request types: key dates are computed again on responding."
     )
+    service_ids: Ids | None = Field(
+        None,
+        description="Activity types: the services one may provide through them; none: any.",
+        examples=[[SERVICE_EXAMPLE]],
+    )
+    automatic_service_ids: Ids | None = Field(
+        None,
+        description="Activity types: active services every new activity of the type starts with, at "
+        "their minimum time; among `service_ids` when the type lists any.",
+        examples=[[SERVICE_EXAMPLE]],
+    )
 
 
 class TypeCreate(OptionCreate, _TypeFields):
@@ -102,7 +114,13 @@ class TypeCreate(OptionCreate, _TypeFields):
                     "status_ids": ["0192f0a8-0000-7000-8000-000000000001"],
                     "complete_within": {"amount": 14, "unit": "days"},
                     "default_priority": 5,
-                }
+                },
+                {
+                    "kind": "activity",
+                    "name": "Box replacement visit",
+                    "service_ids": [SERVICE_EXAMPLE],
+                    "automatic_service_ids": [SERVICE_EXAMPLE],
+                },
             ]
         },
     )
@@ -112,7 +130,10 @@ class TypeCreate(OptionCreate, _TypeFields):
 class TypeUpdate(OptionUpdate, _TypeFields):
     """Merge semantics; a type's kind never changes."""
 
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"default_priority": 3}]})
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"default_priority": 3}, {"automatic_service_ids": []}]},
+    )
 
 
 class TypeRead(OptionRead):
@@ -131,6 +152,16 @@ class TypeRead(OptionRead):
     conversion_credit_rating: str | None = None
     activity_type_ids: list[UUID] | None = None
     recalculate_on_responding: bool | None = None
+    service_ids: list[UUID] | None = Field(
+        None,
+        description="Activity types: the services one may provide; none: any.",
+        examples=[[SERVICE_EXAMPLE]],
+    )
+    automatic_service_ids: list[UUID] | None = Field(
+        None,
+        description="Activity types: the services new activities start with.",
+        examples=[[SERVICE_EXAMPLE]],
+    )
 
 
 class TypeQuery(OptionQuery):
@@ -208,6 +239,24 @@ async def _check_rules_still_fit(session: AsyncSession, t: LifecycleType) -> Non
         )
 
 
+async def _check_services(session: AsyncSession, t: LifecycleType, changed: set[str]) -> None:
+    """Activity types only: the services they allow exist; those they start with are among the
+    allowed ones (when the type limits them) and, when named, active. A service retired since
+    stays listed: new activities skip it."""
+    for column in ("service_ids", "automatic_service_ids"):
+        if getattr(t, column) and t.kind != "activity":
+            raise _refuse(column, "Only activity types provide services.")
+        setattr(t, column, list(dict.fromkeys(getattr(t, column))))
+    if "service_ids" in changed:
+        await _require(session, "service_ids", Service.id, t.service_ids)
+    if t.service_ids and (outside := [str(i) for i in t.automatic_service_ids if i not in t.service_ids]):
+        # Name what was sent: dropping an allowed service the type starts with is refused too.
+        field = "automatic_service_ids" if "automatic_service_ids" in changed else "service_ids"
+        raise _refuse(field, f"Not among the type's services: {', '.join(outside)}.")
+    if "automatic_service_ids" in changed:
+        await _require(session, "automatic_service_ids", Service.id, t.automatic_service_ids, Service.active)
+
+
 async def _take_default(session: AsyncSession, actor: Actor, t: LifecycleType) -> None:
     """The previous default type of the kind gives the flag up, with history and an event."""
     # Two requests making different types the default take turns here: the second then sees
@@ -252,6 +301,8 @@ async def _prepare_type(session: AsyncSession, actor: Actor, t: LifecycleType, c
         ("auto_convert", False),
         ("activity_type_ids", []),
         ("recalculate_on_responding", False),
+        ("service_ids", []),
+        ("automatic_service_ids", []),
     ):
         if getattr(t, column) is None:
             setattr(t, column, empty)
@@ -288,6 +339,8 @@ async def _prepare_type(session: AsyncSession, actor: Actor, t: LifecycleType, c
             t.activity_type_ids,
             LifecycleType.kind == "activity",
         )
+    if changed & {"service_ids", "automatic_service_ids"}:
+        await _check_services(session, t, changed)
     if t.is_default and not t.active:
         raise _refuse("active", "The kind's default type stays active; make another type the default first.")
     if "is_default" in changed:

@@ -1,13 +1,15 @@
 """Work items: records a member or a business unit works on through a life cycle (leads,
-activities, and service requests next). Who sees them besides their kind's own paths, who may
-change them, who may reassign them, and how a unit member takes one.
+activities, service requests). Who may create one of a type, the references every kind checks
+alike, who sees them besides their kind's own paths, who may change them, who may reassign them,
+and how a unit member takes one.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Generic, TypeVar
 from uuid import UUID
 
 from sqlalchemy import select
@@ -15,22 +17,93 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from crmapi.access.actor import Actor
 from crmapi.access.models import MemberUnit
-from crmapi.changes import announce
-from crmapi.errors import Conflict, Forbidden, Unprocessable
+from crmapi.access.units import require_unit
+from crmapi.changes import announce, bring_back, soft_delete
+from crmapi.concurrency import check_version
+from crmapi.errors import Conflict, Forbidden, NotFound, Unprocessable
+from crmapi.identity.models import Member
+from crmapi.lifecycle import engine
 from crmapi.lifecycle.kinds import Kind
+from crmapi.options.models import Category
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
-class WorkKind:
+class WorkKind(Generic[T]):
     entity: str  # history entity: lead, activity
     noun: str  # in messages: "lead", "activity"
     kind: Kind
-    model: Any
+    model: type[T]
     manage: str  # the capability that changes any of them: leads.manage
+    readable: Callable[..., Any]  # the kind's `queries.readable(actor, deleted=False)`
 
     def writable(self, record: Any) -> None:
         if record.state in self.kind.read_only:
             raise Conflict(f"A {self.noun} in state '{record.state}' cannot change.", slug="read-only")
+
+
+async def fetch(session: AsyncSession, actor: Actor, spec: WorkKind[T], record_id: UUID) -> T:
+    """A live item in the actor's scope; 404 otherwise."""
+    stmt = spec.readable(actor).where(spec.model.id == record_id)  # type: ignore[attr-defined]
+    found: T | None = (await session.execute(stmt)).scalar_one_or_none()
+    if found is None:
+        raise NotFound(f"No {spec.noun} with this id.")
+    return found
+
+
+async def locked(
+    session: AsyncSession, actor: Actor, spec: WorkKind[T], record_id: UUID, *, deleted: bool = False
+) -> T:
+    """The item in the actor's scope, locked; refreshed if the session read it before (a bulk
+    step)."""
+    stmt = spec.readable(actor, deleted=deleted).where(spec.model.id == record_id)  # type: ignore[attr-defined]
+    found: T | None = (
+        await session.execute(stmt.with_for_update().execution_options(populate_existing=True))
+    ).scalar_one_or_none()
+    if found is None:
+        raise NotFound(f"No {spec.noun} with this id.")
+    return found
+
+
+async def for_change(
+    session: AsyncSession, actor: Actor, spec: WorkKind[T], record_id: UUID, *, deleted: bool = False
+) -> T:
+    """The item, locked, if the actor may work on it (`check_changer`)."""
+    found = await locked(session, actor, spec, record_id, deleted=deleted)
+    await check_changer(session, actor, spec, found)
+    return found
+
+
+async def remove(
+    session: AsyncSession, actor: Actor, spec: WorkKind[T], record_id: UUID, expected: int | None
+) -> None:
+    """Soft remove (the seed's IsRemoved): gone from reads until `manage` restores it."""
+    found: Any = await for_change(session, actor, spec, record_id)
+    check_version(found.version, expected)
+    await soft_delete(session, actor, found, entity=spec.entity)
+
+
+async def restore(session: AsyncSession, actor: Actor, spec: WorkKind[T], record_id: UUID) -> T:
+    if not actor.can(spec.manage):
+        raise Forbidden(f"Restoring a {spec.noun} needs '{spec.manage}'.", slug="missing-capability")
+    found = await for_change(session, actor, spec, record_id, deleted=True)
+    await bring_back(session, actor, found, entity=spec.entity)
+    return found
+
+
+async def take(session: AsyncSession, actor: Actor, spec: WorkKind[T], record_id: UUID) -> T:
+    """`accept`, by id."""
+    found = await for_change(session, actor, spec, record_id)
+    await accept(session, actor, spec, found)
+    return found
+
+
+async def close_reminder_of(session: AsyncSession, actor: Actor, spec: WorkKind[T], record_id: UUID) -> T:
+    """`close_reminder`, by id."""
+    found = await for_change(session, actor, spec, record_id)
+    await close_reminder(session, actor, spec, found)
+    return found
 
 
 async def unit_ids(session: AsyncSession, actor: Actor) -> set[UUID]:
@@ -41,6 +114,51 @@ async def unit_ids(session: AsyncSession, actor: Actor) -> set[UUID]:
         select(MemberUnit.business_unit_id).where(MemberUnit.member_id == actor.member_id)
     )
     return set(rows.scalars())
+
+
+async def creatable_type(
+    session: AsyncSession, actor: Actor, spec: WorkKind[Any], type_id: UUID | None
+) -> engine.Loaded:
+    """The type a new item gets (the kind's default when None): active, and when it names
+    creating units, one the actor belongs to (or `manage`)."""
+    loaded = await engine.load_type(session, spec.kind.name, type_id)
+    kind_type = loaded.type
+    if not kind_type.active:
+        raise Unprocessable.on("body.type_id", f"This {spec.noun} type is retired.")
+    creators = set(kind_type.creating_unit_ids)
+    if creators and not actor.can(spec.manage) and not creators & await unit_ids(session, actor):
+        raise Forbidden(
+            f"Only members of the type's creating units may create a '{kind_type.name}' {spec.noun}.",
+            slug="type-not-allowed",
+        )
+    return loaded
+
+
+async def check_references(
+    session: AsyncSession, spec: WorkKind[Any], record: Any, changed: set[str], allowed: list[UUID]
+) -> None:
+    """The category (of the kind, active, one the type allows when it lists any), the business
+    unit and the assignee (an active staff member) a changed field names."""
+    if "category_id" in changed and record.category_id is not None:
+        if allowed and record.category_id not in allowed:
+            raise Unprocessable.on(
+                "body.category_id", f"The {spec.noun}'s type does not allow this category."
+            )
+        stmt = select(Category.id).where(
+            Category.id == record.category_id, Category.kind == spec.kind.name, Category.active
+        )
+        await engine.require_row(
+            session, stmt, "body.category_id", f"No active {spec.noun} category with this id."
+        )
+    if "business_unit_id" in changed:
+        await require_unit(session, record.business_unit_id)
+    if "assigned_member_id" in changed and record.assigned_member_id is not None:
+        stmt = select(Member.id).where(
+            Member.id == record.assigned_member_id, Member.kind == "staff", Member.status == "active"
+        )
+        await engine.require_row(
+            session, stmt, "body.assigned_member_id", "No active staff member with this id."
+        )
 
 
 def paths(actor: Actor, model: Any) -> list[Any]:
@@ -57,7 +175,7 @@ def paths(actor: Actor, model: Any) -> list[Any]:
     return found
 
 
-async def check_changer(session: AsyncSession, actor: Actor, spec: WorkKind, record: Any) -> None:
+async def check_changer(session: AsyncSession, actor: Actor, spec: WorkKind[Any], record: Any) -> None:
     """The owner, the assignee, a member of its unit, or `manage` may change a work item."""
     if actor.can(spec.manage) or (
         actor.member_id is not None and actor.member_id in (record.owner_member_id, record.assigned_member_id)
@@ -70,7 +188,7 @@ async def check_changer(session: AsyncSession, actor: Actor, spec: WorkKind, rec
     )
 
 
-def check_assigner(actor: Actor, spec: WorkKind, record: Any, changes: dict[str, Any]) -> None:
+def check_assigner(actor: Actor, spec: WorkKind[Any], record: Any, changes: dict[str, Any]) -> None:
     """Who works on an item is the owner's (or `manage`'s) call; the assignee and unit members
     take pending items through `accept`. An item past its initial state keeps an assignee."""
     if not changes.keys() & {"assigned_member_id", "business_unit_id"}:
@@ -83,7 +201,7 @@ def check_assigner(actor: Actor, spec: WorkKind, record: Any, changes: dict[str,
         )
 
 
-async def accept(session: AsyncSession, actor: Actor, spec: WorkKind, record: Any) -> None:
+async def accept(session: AsyncSession, actor: Actor, spec: WorkKind[Any], record: Any) -> None:
     """A member of the item's unit (or one with `manage`) takes a pending item nobody is
     assigned yet."""
     spec.writable(record)
@@ -107,7 +225,7 @@ async def accept(session: AsyncSession, actor: Actor, spec: WorkKind, record: An
     announce(session, actor, record, entity=spec.entity, action="accepted", changes=accepted)
 
 
-async def close_reminder(session: AsyncSession, actor: Actor, spec: WorkKind, record: Any) -> None:
+async def close_reminder(session: AsyncSession, actor: Actor, spec: WorkKind[Any], record: Any) -> None:
     """The item's reminder is dealt with: it leaves the reminders until a new time is set."""
     spec.writable(record)
     if record.reminder_at is None:

@@ -13,6 +13,7 @@ from crmapi.ids import new_id
 from crmapi.options import matrix
 from crmapi.options.models import (
     CancellationReason,
+    Category,
     ImportanceLevel,
     LeadSource,
     LookupList,
@@ -54,6 +55,15 @@ LEAD_SOURCES = (
     ("OTHER", "Other"),
     *((f"CUSTOM_{n}", f"Custom {n}") for n in range(1, 6)),
 )
+# Service requests can be answered at once; the final "to confirm" one waits for the contact.
+ANSWER_CATEGORIES = {
+    "response": (("ACKNOWLEDGED", "Acknowledged", False),),
+    "temporary_resolution": (("WORKAROUND", "Workaround", False),),
+    "final_resolution": (
+        ("RESOLVED", "Resolved", False),
+        ("RESOLVED_TO_CONFIRM", "Resolved, to be confirmed by the customer", True),
+    ),
+}
 CALL_CODE, CALL_STATUS = "CALL_CODE", "CALL_STATUS"
 LOOKUPS = {
     CALL_CODE: (
@@ -104,6 +114,11 @@ async def seed(session: AsyncSession, org_id: UUID) -> None:
     priorities = _rows(org_id, ((str(n), label) for n, label in enumerate(PRIORITY_LABELS, start=1)))
     await session.execute(insert(PriorityLevel), [{**r, "level": int(r["code"])} for r in priorities])
     await matrix.seed(session, org_id)
+    for kind, categories in ANSWER_CATEGORIES.items():
+        rows = _rows(org_id, ((code, name) for code, name, _ in categories), kind=kind)
+        for row, (_, _, accept) in zip(rows, categories, strict=True):
+            row["requires_acceptance"] = accept
+        await session.execute(insert(Category), rows)
     lists = _rows(org_id, ((code, name) for code, (name, _) in LOOKUPS.items()))
     await session.execute(insert(LookupList), lists)
     for row in lists:

@@ -1,0 +1,151 @@
+"""Feedback on completed service requests: the link issued on completion, a rating given once
+(through the link or by a signed-in customer of the account), read by who sees the request."""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy import Select, select
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from crmapi import history, links, outbox
+from crmapi.access.actor import Actor
+from crmapi.errors import Conflict, Forbidden, NotFound
+from crmapi.feedback.models import Feedback
+from crmapi.feedback.schemas import FeedbackCreate, FeedbackListQuery
+from crmapi.identity.security import Keys
+from crmapi.ids import new_id
+from crmapi.pagination import Sorting
+from crmapi.service_requests import queries as request_queries
+from crmapi.service_requests import service as requests
+from crmapi.service_requests.models import ServiceRequest
+
+PURPOSE = "service_request.feedback"
+PATH = "/v1/feedback-links/"
+SORTING = Sorting(
+    columns={"created_at": Feedback.created_at, "rating": Feedback.rating},
+    id_column=Feedback.id,
+    default="created_at",
+)
+
+
+async def after_completion(
+    session: AsyncSession, keys: Keys, actor: Actor, moved: requests.Moved
+) -> dict[str, Any] | None:
+    """A request just completed gets its feedback link, announced for notifications to send to
+    the contact (nothing is sent from here)."""
+    r = moved.request
+    if moved.entered != "completed":
+        return None
+    token, expires_at = await links.issue(session, keys, r.org_id, PURPOSE, r.id)
+    link = {"token": token, "path": PATH + token, "expires_at": expires_at}
+    outbox.emit(
+        session,
+        actor,
+        topic=f"{requests.ENTITY}.completed",
+        entity=requests.ENTITY,
+        entity_id=r.id,
+        payload={
+            "number": r.number,
+            "subject": r.subject,
+            "contact_id": r.contact_id,
+            "account_id": r.account_id,
+            "feedback": link,
+        },
+    )
+    return link
+
+
+async def _give(
+    session: AsyncSession, actor: Actor, r: ServiceRequest, data: FeedbackCreate, via: str
+) -> Feedback:
+    if r.state != "completed":
+        raise Conflict("Only a completed service request can be rated.", slug="not-completed")
+    row = {
+        "org_id": r.org_id,
+        "id": new_id(),
+        "service_request_id": r.id,
+        "rating": data.rating,
+        "comment": data.comment,
+        "member_id": actor.member_id,
+        "via": via,
+    }
+    given = (
+        await session.execute(insert(Feedback).values(row).on_conflict_do_nothing().returning(Feedback))
+    ).scalar_one_or_none()
+    if given is None:
+        raise Conflict("This service request was already rated.", slug="already-rated")
+    changes = {"rating": {"old": None, "new": data.rating}, "via": {"old": None, "new": via}}
+    history.record(session, actor, entity=requests.ENTITY, entity_id=r.id, action="rated", changes=changes)
+    outbox.emit(
+        session,
+        actor,
+        topic=f"{requests.ENTITY}.rated",
+        entity=requests.ENTITY,
+        entity_id=r.id,
+        payload={"rating": data.rating, "via": via},
+    )
+    return given
+
+
+async def _linked_request(session: AsyncSession, subject: UUID, *, lock: bool) -> ServiceRequest:
+    stmt = select(ServiceRequest).where(ServiceRequest.id == subject, ServiceRequest.deleted_at.is_(None))
+    r = (await session.execute(stmt.with_for_update() if lock else stmt)).scalar_one_or_none()
+    if r is None:
+        raise NotFound("The service request of this link no longer exists.", slug="unknown-link")
+    return r
+
+
+async def show_link(session: AsyncSession, keys: Keys, token: str) -> dict[str, Any]:
+    link = await links.find(session, keys, token, PURPOSE)
+    r = await _linked_request(session, link.subject, lock=False)
+    rated = await session.scalar(select(Feedback.id).where(Feedback.service_request_id == r.id))
+    return {
+        "service_request_id": r.id,
+        "number": r.number,
+        "subject": r.subject,
+        "completed_at": r.completed_at,
+        "expires_at": link.expires_at,
+        "rated": rated is not None,
+    }
+
+
+async def rate_through_link(session: AsyncSession, keys: Keys, token: str, data: FeedbackCreate) -> Feedback:
+    """Whoever holds the link rates the request once; the link is spent."""
+    link = await links.find(session, keys, token, PURPOSE)
+    await links.use(session, link)  # first: of two racing uses, the second is `link-used`
+    r = await _linked_request(session, link.subject, lock=True)
+    return await _give(session, Actor(org_id=link.organisation_id, kind="link"), r, data, "link")
+
+
+async def rate_as_customer(
+    session: AsyncSession, actor: Actor, request_id: UUID, data: FeedbackCreate
+) -> Feedback:
+    """A signed-in customer of the request's account rates it once."""
+    r = await requests.locked(session, actor, request_id)
+    if actor.kind != "customer":
+        raise Forbidden("Only the request's customer rates it.", slug="customers-only")
+    return await _give(session, actor, r, data, "customer")
+
+
+def scope(actor: Actor) -> Any:
+    """Feedback goes with its request: readable by who sees the (live) request."""
+    visible = select(ServiceRequest.id).where(
+        request_queries.scope(actor), ServiceRequest.deleted_at.is_(None)
+    )
+    return (Feedback.org_id == actor.org_id) & Feedback.service_request_id.in_(visible)
+
+
+def filtered(actor: Actor, f: FeedbackListQuery) -> Select[Any]:
+    stmt = select(Feedback).where(scope(actor))
+    if f.service_request_id is not None:
+        stmt = stmt.where(Feedback.service_request_id == f.service_request_id)
+    if f.rating is not None:
+        stmt = stmt.where(Feedback.rating == f.rating)
+    if f.created_from:
+        stmt = stmt.where(Feedback.created_at >= f.created_from)
+    if f.created_to:
+        stmt = stmt.where(Feedback.created_at < f.created_to)
+    return stmt

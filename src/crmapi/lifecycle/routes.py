@@ -1,0 +1,127 @@
+"""The routes every work item has alike (leads, activities, service requests): remove, restore,
+take from the unit, close the reminder, history. Each kind's router adds them with its own path
+parameter, answer model and reader; the moves, which differ, stay in the kind's router.
+
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Annotated, Any
+from uuid import UUID
+
+from fastapi import APIRouter, Path, Query, Request, Response, status
+
+from crmapi import history
+from crmapi.access.actor import Actor
+from crmapi.concurrency import IfMatch, expected_version
+from crmapi.db import DbSession
+from crmapi.errors import problem_responses
+from crmapi.lifecycle import work
+from crmapi.pagination import Page, PageParams
+
+ONE = problem_responses(401, 403, 404, 422, 503)
+MOVE = problem_responses(401, 403, 404, 409, 422, 503)
+
+
+@dataclass(frozen=True)
+class WorkRoutes:
+    spec: work.WorkKind[Any]
+    param: str  # the path parameter: lead_id
+    read_model: type[Any]
+    render: Callable[[Any, Response], Any]  # the kind's `_one`: the answer with its ETag
+    reader: Any  # the actor dependency: `Depends(current_actor)`, `staff_or(...)`
+    reminders: bool = False  # the kind has a reminder to close
+
+    @property
+    def article(self) -> str:
+        return "an" if self.spec.noun[0] in "aeiou" else "a"
+
+    def add(self, router: APIRouter) -> None:
+        """Register the routes on the kind's router."""
+        spec, render, noun, a = self.spec, self.render, self.spec.noun, self.article
+        reader = self.reader
+
+        def item_id() -> Any:
+            return Path(alias=self.param, description=f"{noun} id")
+
+        one = f"/{{{self.param}}}"
+
+        @router.delete(
+            one,
+            operation_id=f"delete_{spec.entity}",
+            summary=f"Remove {a} {noun} (soft)",
+            description=f"Gone from every read until `{spec.manage}` restores it.",
+            status_code=status.HTTP_204_NO_CONTENT,
+            responses=problem_responses(401, 403, 404, 412, 422, 503),
+        )
+        async def delete(
+            session: DbSession, actor: Actor = reader, item: UUID = item_id(), if_match: IfMatch = None
+        ) -> Response:
+            await work.remove(session, actor, spec, item, expected_version(if_match))
+            return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+        @router.post(
+            f"{one}/restore",
+            operation_id=f"restore_{spec.entity}",
+            summary=f"Restore a removed {noun}",
+            description=f"Needs `{spec.manage}`.",
+            response_model=self.read_model,
+            responses=ONE,
+        )
+        async def restore(
+            session: DbSession, response: Response, actor: Actor = reader, item: UUID = item_id()
+        ) -> Any:
+            return render(await work.restore(session, actor, spec, item), response)
+
+        @router.post(
+            f"{one}/accept",
+            operation_id=f"accept_{spec.entity}",
+            summary=f"Take {a} {noun} assigned to your unit",
+            description=f"A member of its business unit becomes the assignee, while it is "
+            f"{spec.kind.initial} and nobody is assigned (409 otherwise), only a unit member "
+            "(403 `not-unit-member`).",
+            response_model=self.read_model,
+            responses=MOVE,
+        )
+        async def accept(
+            session: DbSession, response: Response, actor: Actor = reader, item: UUID = item_id()
+        ) -> Any:
+            return render(await work.take(session, actor, spec, item), response)
+
+        if self.reminders:
+
+            @router.post(
+                f"{one}/reminder/close",
+                operation_id=f"close_{spec.entity}_reminder",
+                summary=f"Close {a} {noun}'s reminder",
+                description="The reminder leaves the caller's reminders (`GET /v1/me/reminders`) until "
+                "`reminder_at` is set again; 409 `no-reminder` when none is set.",
+                response_model=self.read_model,
+                responses=MOVE,
+            )
+            async def close_reminder(
+                session: DbSession, response: Response, actor: Actor = reader, item: UUID = item_id()
+            ) -> Any:
+                return render(await work.close_reminder_of(session, actor, spec, item), response)
+
+        @router.get(
+            f"{one}/history",
+            operation_id=f"list_{spec.entity}_history",
+            summary=f"{a.capitalize()} {noun}'s history",
+            description="Who changed or moved it and when, newest first; a move's row has action "
+            "`transition` with the old and new status and state (and the rule that let it through).",
+            response_model=Page[history.HistoryRead],
+            response_model_exclude_unset=True,
+            responses=problem_responses(400, 401, 403, 404, 422, 503),
+        )
+        async def list_history(
+            request: Request,
+            session: DbSession,
+            page: Annotated[PageParams, Query()],
+            actor: Actor = reader,
+            item: UUID = item_id(),
+        ) -> dict[str, Any]:
+            await work.fetch(session, actor, spec, item)
+            return await history.page_of(session, spec.entity, item, page, request.app.state.cursors)

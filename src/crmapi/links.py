@@ -1,0 +1,68 @@
+"""Link tokens: single-purpose credentials sent to a contact (accept an answer, rate a request)
+that need no sign-in. Only a keyed hash is stored; a token is used once and expires after the
+organisation's `link_token_seconds`."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from uuid import UUID
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from crmapi.db import bind_org
+from crmapi.errors import Conflict, Gone, NotFound
+from crmapi.identity.models import LinkToken, Organisation
+from crmapi.identity.security import Keys, new_secret
+from crmapi.identity.service import LINK_TOKEN_SECONDS, SETTINGS
+
+PREFIX = "lt_"
+
+
+async def issue(
+    session: AsyncSession, keys: Keys, org_id: UUID, purpose: str, subject: UUID
+) -> tuple[str, datetime]:
+    """A new token for `purpose` about `subject`, and when it expires."""
+    settings = await session.scalar(select(Organisation.settings).where(Organisation.id == org_id))
+    seconds = (settings or {}).get(LINK_TOKEN_SECONDS, SETTINGS[LINK_TOKEN_SECONDS])
+    token = PREFIX + new_secret()
+    expires_at = datetime.now(UTC) + timedelta(seconds=seconds)
+    session.add(
+        LinkToken(
+            organisation_id=org_id,
+            purpose=purpose,
+            subject=subject,
+            token_hash=keys.secret_hash(token),
+            expires_at=expires_at,
+        )
+    )
+    return token, expires_at
+
+
+async def find(session: AsyncSession, keys: Keys, token: str, purpose_prefix: str) -> LinkToken:
+    """The token's row while it can be used, with the session bound to its organisation:
+    404 unknown (or for another purpose), 409 used, 410 expired."""
+    found = (
+        await session.execute(select(LinkToken).where(LinkToken.token_hash == keys.secret_hash(token)))
+    ).scalar_one_or_none()
+    if found is None or not found.purpose.startswith(purpose_prefix):
+        raise NotFound("No such link.", slug="unknown-link")
+    if found.used_at is not None:
+        raise Conflict("This link was already used.", slug="link-used")
+    if found.expires_at <= datetime.now(UTC):
+        raise Gone("This link has expired.", slug="link-expired")
+    await bind_org(session, found.organisation_id)
+    return found
+
+
+async def use(session: AsyncSession, link: LinkToken) -> None:
+    """Spend the token; of two requests racing with it, the second gets 409."""
+    spent = await session.execute(
+        update(LinkToken)
+        .where(LinkToken.id == link.id, LinkToken.used_at.is_(None))
+        .values(used_at=datetime.now(UTC))
+        .returning(LinkToken.id)
+        .execution_options(synchronize_session=False)
+    )
+    if spent.first() is None:
+        raise Conflict("This link was already used.", slug="link-used")

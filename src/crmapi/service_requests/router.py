@@ -1,0 +1,448 @@
+"""HTTP for service requests: the record, its moves with their answers, the contact's
+acceptance (signed in, or through a link), related requests and history."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Annotated, Any
+from uuid import UUID
+
+from fastapi import APIRouter, Body, Depends, Path, Query, Request, Response, status
+
+from crmapi.access.actor import Actor
+from crmapi.access.dependencies import CurrentActor, current_actor, require
+from crmapi.concurrency import IfMatch, etag, expected_version
+from crmapi.db import DbSession
+from crmapi.errors import problem_responses
+from crmapi.feedback import service as feedback
+from crmapi.idempotency import CrmRoute, Idempotent
+from crmapi.lifecycle.routes import WorkRoutes
+from crmapi.pagination import Page, paginate, render, render_page, select_fields
+from crmapi.ratelimit import Token, link_limits
+from crmapi.service_requests import acceptance, queries, service
+from crmapi.service_requests.dashboard import dashboard
+from crmapi.service_requests.models import ServiceRequest
+from crmapi.service_requests.schemas import (
+    AcceptanceRead,
+    Dashboard,
+    RequestAnswer,
+    RequestCancel,
+    RequestMove,
+    RequestTransition,
+    ServiceRequestCreate,
+    ServiceRequestListQuery,
+    ServiceRequestRead,
+    ServiceRequestUpdate,
+)
+
+router = APIRouter(
+    prefix="/v1/service-requests", tags=["service requests"], route_class=CrmRoute, dependencies=[Idempotent]
+)
+# Reached from a link in a message to the contact: the token is the only credential.
+acceptances = APIRouter(
+    prefix="/v1/acceptances",
+    tags=["service requests"],
+    route_class=CrmRoute,
+    dependencies=[Depends(link_limits)],
+)
+
+Creator = Annotated[Actor, require("service_requests.create")]
+RequestPath = Annotated[UUID, Path(description="service request id")]
+ONE = problem_responses(401, 403, 404, 422, 503)
+MOVE = problem_responses(401, 403, 404, 409, 422, 503)
+_COPIED = tuple(k for k in ServiceRequestRead.model_fields if hasattr(ServiceRequest, k))
+RELATED_LIMIT = 200
+
+
+def _rows(found: Sequence[ServiceRequest]) -> list[dict[str, Any]]:
+    now = datetime.now(UTC)
+    return [
+        {
+            **{k: getattr(r, k) for k in _COPIED},
+            "overdue": r.completed_at is None
+            and r.expected_completion_at is not None
+            and r.expected_completion_at < now,
+        }
+        for r in found
+    ]
+
+
+def _one(r: ServiceRequest, response: Response, fields: set[str] | None = None) -> ServiceRequestRead:
+    response.headers["ETag"] = etag(r.version)
+    return render(ServiceRequestRead, _rows([r])[0], fields)
+
+
+@router.get(
+    "",
+    operation_id="list_service_requests",
+    summary="List service requests",
+    response_model=Page[ServiceRequestRead],
+    response_model_exclude_unset=True,
+    responses=problem_responses(400, 401, 403, 422, 503),
+)
+async def list_service_requests(
+    request: Request,
+    session: DbSession,
+    actor: CurrentActor,
+    query: Annotated[ServiceRequestListQuery, Query()],
+) -> dict[str, Any]:
+    """The caller's own work (owned, assigned, its units') and the requests of the accounts it
+    can see; a customer, those of its accounts."""
+    select_fields(ServiceRequestRead, query.fields)
+    found, cursor, count = await paginate(
+        session,
+        queries.filtered(actor, query),
+        sorting=queries.SORTING,
+        params=query,
+        cursors=request.app.state.cursors,
+    )
+    return render_page(ServiceRequestRead, _rows(found), cursor, count, query.fields)
+
+
+@router.post(
+    "",
+    operation_id="create_service_request",
+    summary="Open a service request",
+    status_code=status.HTTP_201_CREATED,
+    response_model=ServiceRequestRead,
+    responses=problem_responses(401, 403, 404, 409, 422, 503),
+)
+async def create_service_request(
+    session: DbSession, actor: Creator, body: ServiceRequestCreate, response: Response
+) -> ServiceRequestRead:
+    """For an account the caller can see, in its type's default pending status; urgency and
+    impact give the priority through the organisation's prioritisation matrix."""
+    r = await service.create(session, actor, body)
+    response.headers["Location"] = f"/v1/service-requests/{r.id}"
+    return _one(r, response)
+
+
+@router.get(
+    "/dashboard",
+    operation_id="service_request_dashboard",
+    summary="Service request dashboard",
+    response_model=Dashboard,
+    responses=problem_responses(401, 403, 503),
+)
+async def service_request_dashboard(session: DbSession, actor: CurrentActor) -> dict[str, Any]:
+    """Counts in the caller's scope, one query: by state, and of the open requests the overdue,
+    the unassigned, per assignee and per priority. Each matches the list with the same filters."""
+    return await dashboard(session, actor)
+
+
+@router.get(
+    "/{service_request_id}",
+    operation_id="get_service_request",
+    summary="Get a service request",
+    response_model=ServiceRequestRead,
+    response_model_exclude_unset=True,
+    responses=ONE,
+)
+async def get_service_request(
+    session: DbSession,
+    actor: CurrentActor,
+    service_request_id: RequestPath,
+    response: Response,
+    fields: Annotated[str | None, Query(max_length=2048, description="Comma-separated fields.")] = None,
+) -> ServiceRequestRead:
+    chosen = select_fields(ServiceRequestRead, fields)
+    return _one(await service.get(session, actor, service_request_id), response, chosen)
+
+
+@router.patch(
+    "/{service_request_id}",
+    operation_id="update_service_request",
+    summary="Change a service request",
+    response_model=ServiceRequestRead,
+    responses=problem_responses(401, 403, 404, 409, 412, 422, 503),
+)
+async def update_service_request(
+    session: DbSession,
+    actor: CurrentActor,
+    service_request_id: RequestPath,
+    body: ServiceRequestUpdate,
+    response: Response,
+    if_match: IfMatch = None,
+) -> ServiceRequestRead:
+    """Merge semantics. Completed and cancelled requests are read-only (409)."""
+    r = await service.update(session, actor, service_request_id, body, expected_version(if_match))
+    return _one(r, response)
+
+
+async def _moved(
+    request: Request,
+    session: DbSession,
+    actor: Actor,
+    service_request_id: UUID,
+    response: Response,
+    **move: Any,
+) -> ServiceRequestRead:
+    moved = await service.move(session, actor, service_request_id, **move)
+    keys = request.app.state.keys
+    accepting = await acceptance.after_move(session, keys, actor, moved)
+    rating = await feedback.after_completion(session, keys, actor, moved)
+    read = _one(moved.request, response)
+    # The links are the contact's; only who may accept or rate for it sees them here.
+    if actor.can(service.WORK.manage):
+        read.acceptance_link = accepting["path"] if accepting else None
+        read.feedback_link = rating["path"] if rating else None
+    return read
+
+
+@router.post(
+    "/{service_request_id}/start",
+    operation_id="start_service_request",
+    summary="Start work on a service request",
+    response_model=ServiceRequestRead,
+    responses=MOVE,
+)
+async def start_service_request(
+    request: Request,
+    session: DbSession,
+    actor: CurrentActor,
+    service_request_id: RequestPath,
+    response: Response,
+    body: Annotated[RequestMove | None, Body()] = None,
+) -> ServiceRequestRead:
+    """Pending -> in progress; it must be assigned first (409 `not-assigned`)."""
+    move = body or RequestMove()
+    return await _moved(
+        request, session, actor, service_request_id, response, state="in_progress", status_id=move.status_id
+    )
+
+
+def _answer_route(state: str, path: str, summary: str, doc: str) -> None:
+    async def answer(
+        request: Request,
+        session: DbSession,
+        actor: CurrentActor,
+        service_request_id: RequestPath,
+        body: RequestAnswer,
+        response: Response,
+    ) -> ServiceRequestRead:
+        return await _moved(
+            request,
+            session,
+            actor,
+            service_request_id,
+            response,
+            state=state,
+            status_id=body.status_id,
+            category_id=body.category_id,
+            text=body.text,
+        )
+
+    answer.__doc__ = doc
+    router.post(
+        f"/{{service_request_id}}/{path}",
+        operation_id=f"{path.replace('-', '_')}_service_request",
+        summary=summary,
+        response_model=ServiceRequestRead,
+        responses=MOVE,
+        name=f"{path}_service_request",
+    )(answer)
+
+
+ACCEPTANCE_NOTE = (
+    " When the category requires acceptance the request waits for the contact (409 "
+    "`awaiting-acceptance` on further moves) and the answer carries `acceptance_link`, the link "
+    "for the contact (also in the outbox event)."
+)
+_answer_route(
+    "responded",
+    "respond",
+    "Respond to a service request",
+    "In progress -> responded, with a response category and text." + ACCEPTANCE_NOTE,
+)
+_answer_route(
+    "temporarily_resolved",
+    "resolve-temporarily",
+    "Resolve a service request temporarily",
+    "Responded -> temporarily resolved, with a temporary resolution category; only types with a "
+    "status in that state (409 otherwise)." + ACCEPTANCE_NOTE,
+)
+_answer_route(
+    "finally_resolved",
+    "resolve",
+    "Resolve a service request finally",
+    "Responded or temporarily resolved -> finally resolved, with a final resolution category."
+    + ACCEPTANCE_NOTE,
+)
+
+
+@router.post(
+    "/{service_request_id}/complete",
+    operation_id="complete_service_request",
+    summary="Complete a service request",
+    response_model=ServiceRequestRead,
+    responses=MOVE,
+)
+async def complete_service_request(
+    request: Request,
+    session: DbSession,
+    actor: CurrentActor,
+    service_request_id: RequestPath,
+    response: Response,
+    body: Annotated[RequestMove | None, Body()] = None,
+) -> ServiceRequestRead:
+    """Finally resolved (and accepted, when asked) -> completed; 409 `open-activities` while
+    activities planned for it are pending or in progress."""
+    move = body or RequestMove()
+    return await _moved(
+        request, session, actor, service_request_id, response, state="completed", status_id=move.status_id
+    )
+
+
+@router.post(
+    "/{service_request_id}/cancel",
+    operation_id="cancel_service_request",
+    summary="Cancel a pending service request",
+    response_model=ServiceRequestRead,
+    responses=MOVE,
+)
+async def cancel_service_request(
+    request: Request,
+    session: DbSession,
+    actor: CurrentActor,
+    service_request_id: RequestPath,
+    response: Response,
+    body: Annotated[RequestCancel | None, Body()] = None,
+) -> ServiceRequestRead:
+    """Pending -> cancelled (409 from any other state)."""
+    move = body or RequestCancel()
+    return await _moved(
+        request,
+        session,
+        actor,
+        service_request_id,
+        response,
+        state="cancelled",
+        status_id=move.status_id,
+        cancellation_reason_id=move.cancellation_reason_id,
+    )
+
+
+@router.post(
+    "/{service_request_id}/transitions",
+    operation_id="transition_service_request",
+    summary="Move a service request to any status its type allows",
+    response_model=ServiceRequestRead,
+    responses=MOVE,
+)
+async def transition_service_request(
+    request: Request,
+    session: DbSession,
+    actor: CurrentActor,
+    service_request_id: RequestPath,
+    body: RequestTransition,
+    response: Response,
+) -> ServiceRequestRead:
+    """Entering a response or resolution state needs `category_id` as its action does."""
+    return await _moved(
+        request,
+        session,
+        actor,
+        service_request_id,
+        response,
+        state=None,
+        status_id=body.status_id,
+        category_id=body.category_id,
+        text=body.text,
+        cancellation_reason_id=body.cancellation_reason_id,
+    )
+
+
+@router.post(
+    "/{service_request_id}/acceptance",
+    operation_id="accept_service_request_answer",
+    summary="Accept the answer a service request waits on (its customer)",
+    response_model=ServiceRequestRead,
+    responses=MOVE,
+)
+async def accept_service_request_answer(
+    session: DbSession, actor: CurrentActor, service_request_id: RequestPath, response: Response
+) -> ServiceRequestRead:
+    """A signed-in customer of the request's account accepts the response or resolution; staff
+    with `service_requests.manage` may record an acceptance given another way. 409
+    `nothing-to-accept` when nothing waits."""
+    return _one(await service.accept_as_customer(session, actor, service_request_id), response)
+
+
+@router.get(
+    "/{service_request_id}/related",
+    operation_id="list_related_service_requests",
+    summary="A service request's related requests",
+    response_model=list[ServiceRequestRead],
+    responses=ONE,
+)
+async def list_related_service_requests(
+    session: DbSession, actor: CurrentActor, service_request_id: RequestPath
+) -> list[dict[str, Any]]:
+    """Those the caller can see, by number (at most 200)."""
+    return _rows(await service.related(session, actor, service_request_id, RELATED_LIMIT))
+
+
+@router.put(
+    "/{service_request_id}/related/{related_id}",
+    operation_id="relate_service_requests",
+    summary="Relate two service requests",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses=MOVE,
+)
+async def relate_service_requests(
+    session: DbSession,
+    actor: CurrentActor,
+    service_request_id: RequestPath,
+    related_id: Annotated[UUID, Path(description="the related request's id")],
+) -> Response:
+    """Each then lists the other; relating them again changes nothing."""
+    await service.relate(session, actor, service_request_id, related_id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.delete(
+    "/{service_request_id}/related/{related_id}",
+    operation_id="unrelate_service_requests",
+    summary="Stop relating two service requests",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses=MOVE,
+)
+async def unrelate_service_requests(
+    session: DbSession,
+    actor: CurrentActor,
+    service_request_id: RequestPath,
+    related_id: Annotated[UUID, Path(description="the related request's id")],
+) -> Response:
+    await service.unrelate(session, actor, service_request_id, related_id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+WorkRoutes(service.WORK, "service_request_id", ServiceRequestRead, _one, Depends(current_actor)).add(router)
+
+
+@acceptances.get(
+    "/{token}",
+    operation_id="show_acceptance",
+    summary="What a contact's acceptance link accepts",
+    response_model=AcceptanceRead,
+    responses=problem_responses(404, 409, 410, 422, 429, 503),
+)
+async def show_acceptance(request: Request, session: DbSession, token: Token) -> dict[str, Any]:
+    """No credential but the token: 404 unknown link, 409 `link-used` (or `nothing-to-accept`
+    once the request moved on), 410 `link-expired`; 429 with `Retry-After` past 10 calls a minute
+    from one address or 5 with one token (every public link route counts)."""
+    return await acceptance.show(session, request.app.state.keys, token)
+
+
+@acceptances.post(
+    "/{token}",
+    operation_id="use_acceptance",
+    summary="Accept through a contact's link",
+    response_model=AcceptanceRead,
+    responses=problem_responses(404, 409, 410, 422, 429, 503),
+)
+async def use_acceptance(request: Request, session: DbSession, token: Token) -> dict[str, Any]:
+    """The contact accepts the response or resolution; the link is spent (a second use: 409
+    `link-used`)."""
+    return await acceptance.consume(session, request.app.state.keys, token)
