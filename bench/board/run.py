@@ -149,6 +149,7 @@ class Subject:
     path: str
     load: Callable[[str, UUID, UUID, int], Awaitable[None]]
     shown: Callable[[dict[str, Any]], int]  # what one answer holds: cards, requests counted
+    target_p95_ms: float | None  # the issue's target, when it sets one
 
 
 SUBJECTS = {
@@ -157,12 +158,14 @@ SUBJECTS = {
         "/v1/leads/board",
         _load_leads,
         lambda body: sum(len(c["cards"]) for c in body["columns"]),
+        TARGET_P95_MS,
     ),
     "dashboard": Subject(
         "Service request dashboard over {n:,} requests",
         "/v1/service-requests/dashboard",
         _load_requests,
         lambda body: int(body["total"]),
+        None,  # issue 9 asks for "cheap enough to poll" and the figure, not a number
     ),
 }
 
@@ -246,19 +249,22 @@ def collect(opts: Options) -> dict[str, Any]:
 
 def table(result: dict[str, Any]) -> str:
     o = result["options"]
-    title = SUBJECTS[o.get("subject", "board")].noun.format(n=o["leads"])
+    subject = SUBJECTS[o.get("subject", "board")]
+    target = subject.target_p95_ms
     lines = [
-        f"{title}, {o['connections']} connections, {o['workers']} server "
+        f"{subject.noun.format(n=o['leads'])}, {o['connections']} connections, {o['workers']} server "
         f"process(es), medians of {o['runs']} x "
         f"{o['seconds']} s (PostgreSQL {result['postgres']}, {result['machine']['cores']} cores)",
         f"{'caller':8} {'shown':>6} {'req/s':>8} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8}"
-        f"  p95 target <= {TARGET_P95_MS:.0f} ms",
+        + (f"  p95 target <= {target:.0f} ms" if target is not None else "  (no target)"),
     ]
     for name, s in result["scenarios"].items():
-        verdict = "met" if s["p95_ms"] <= TARGET_P95_MS else f"MISSED by {s['p95_ms'] - TARGET_P95_MS:.1f} ms"
-        cards = result["board"][name]["cards"]
+        verdict = ""
+        if target is not None:
+            verdict = "met" if s["p95_ms"] <= target else f"MISSED by {s['p95_ms'] - target:.1f} ms"
+        shown = result["board"][name]["cards"]
         figures = f"{s['req_per_s']:>8} {s['p50_ms']:>8} {s['p95_ms']:>8} {s['p99_ms']:>8}"
-        lines.append(f"{name:8} {cards:>6} {figures}  {verdict}")
+        lines.append(f"{name:8} {shown:>6} {figures}  {verdict}".rstrip())
     return "\n".join(lines)
 
 
