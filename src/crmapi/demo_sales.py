@@ -269,20 +269,8 @@ def _rate(sales: Sales, rng: random.Random, request: dict[str, Any], at: datetim
         }
     )
     changes = {"rating": {"old": None, "new": rating}, "via": {"old": None, "new": "link"}}
-    sales.history.append(
-        {
-            "org_id": org_id,
-            "id": new_id(),
-            "entity": "service_request",
-            "entity_id": request["id"],
-            "actor_member_id": None,
-            "actor_api_key_id": None,
-            "request_id": None,
-            "at": at,
-            "action": "rated",
-            "changes": changes,
-        }
-    )
+    row = _history_row(request, "service_request", None)
+    sales.history.append({**row, "id": new_id(), "at": at, "action": "rated", "changes": changes})
 
 
 def _answers(state: str, at: datetime) -> dict[str, Any]:
@@ -313,12 +301,22 @@ def _place(record: dict[str, Any], cfg: Config, kind: str, state: str) -> None:
     record["state"] = state
 
 
+def _history_row(record: dict[str, Any], entity: str, actor: UUID | None) -> dict[str, Any]:
+    """What every history row of a demo record has (a link token's actor is nobody)."""
+    return {
+        "org_id": record["org_id"],
+        "entity": entity,
+        "entity_id": record["id"],
+        "actor_member_id": actor,
+        "actor_api_key_id": None,
+        "request_id": None,
+    }
+
+
 def _history(sales: Sales, record: dict[str, Any], entity: str) -> None:
     """A "created" row, and a "transition" row when the record is past its first state."""
     code = record.pop("_code")
-    actor = record["owner_member_id"]
-    row = {"org_id": record["org_id"], "entity": entity, "entity_id": record["id"], "actor_member_id": actor}
-    row |= {"actor_api_key_id": None, "request_id": None}
+    row = _history_row(record, entity, record["owner_member_id"])
     sales.history.append(
         {**row, "id": new_id(), "at": record["created_at"], "action": "created", "changes": {}}
     )

@@ -5,6 +5,7 @@ organisation's `link_token_seconds`."""
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 from uuid import UUID
 
 from sqlalchemy import select, update
@@ -20,9 +21,10 @@ PREFIX = "lt_"
 
 
 async def issue(
-    session: AsyncSession, keys: Keys, org_id: UUID, purpose: str, subject: UUID
-) -> tuple[str, datetime]:
-    """A new token for `purpose` about `subject`, and when it expires."""
+    session: AsyncSession, keys: Keys, org_id: UUID, purpose: str, subject: UUID, path: str
+) -> dict[str, Any]:
+    """A new token for `purpose` about `subject`: the token, its link (`path` + token) and when it
+    expires, as events carry it for notifications to send."""
     settings = await session.scalar(select(Organisation.settings).where(Organisation.id == org_id))
     seconds = (settings or {}).get(LINK_TOKEN_SECONDS, SETTINGS[LINK_TOKEN_SECONDS])
     token = PREFIX + new_secret()
@@ -36,7 +38,7 @@ async def issue(
             expires_at=expires_at,
         )
     )
-    return token, expires_at
+    return {"token": token, "path": path + token, "expires_at": expires_at}
 
 
 async def find(session: AsyncSession, keys: Keys, token: str, purpose_prefix: str) -> LinkToken:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from datetime import UTC, datetime
 from typing import Annotated, Any
 from uuid import UUID
 
@@ -23,12 +21,12 @@ from crmapi.activities.schemas import (
     ActivityTransition,
     ActivityUpdate,
 )
-from crmapi.concurrency import IfMatch, etag, expected_version
+from crmapi.concurrency import IfMatch, expected_version
 from crmapi.db import DbSession
 from crmapi.errors import problem_responses
 from crmapi.idempotency import CrmRoute, Idempotent
-from crmapi.lifecycle.routes import WorkRoutes
-from crmapi.pagination import Page, paginate, render, render_page, select_fields
+from crmapi.lifecycle.routes import Answers, WorkRoutes
+from crmapi.pagination import Page, paginate, render_page, select_fields
 
 router = APIRouter(
     prefix="/v1/activities", tags=["activities"], route_class=CrmRoute, dependencies=[Idempotent]
@@ -38,25 +36,8 @@ Creator = Annotated[Actor, require("activities.create")]
 ActivityPath = Annotated[UUID, Path(description="activity id")]
 ONE = problem_responses(401, 403, 404, 422, 503)
 MOVE = problem_responses(401, 403, 404, 409, 422, 503)
-_COPIED = tuple(k for k in ActivityRead.model_fields if hasattr(Activity, k))
-
-
-def _rows(found: Sequence[Activity]) -> list[dict[str, Any]]:
-    now = datetime.now(UTC)
-    return [
-        {
-            **{k: getattr(a, k) for k in _COPIED},
-            "overdue": a.completed_at is None
-            and a.expected_completion_at is not None
-            and a.expected_completion_at < now,
-        }
-        for a in found
-    ]
-
-
-def _one(a: Activity, response: Response, fields: set[str] | None = None) -> ActivityRead:
-    response.headers["ETag"] = etag(a.version)
-    return render(ActivityRead, _rows([a])[0], fields)
+ANSWERS = Answers(ActivityRead, Activity)
+_rows, _one = ANSWERS.rows, ANSWERS.one
 
 
 @router.get(
@@ -235,9 +216,7 @@ async def transition_activity(
     return _one(a, response)
 
 
-WorkRoutes(service.WORK, "activity_id", ActivityRead, _one, Depends(current_actor), reminders=True).add(
-    router
-)
+WorkRoutes(service.WORK, "activity_id", ANSWERS, Depends(current_actor), reminders=True).add(router)
 
 
 # Scheduling from the records activities are planned for -----------------------------------------

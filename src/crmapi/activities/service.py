@@ -13,16 +13,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from crmapi import history, outbox, search
 from crmapi.access.actor import Actor
-from crmapi.accounts import queries as account_queries
-from crmapi.accounts.models import Account
 from crmapi.accounts.service import next_numbers
 from crmapi.activities import queries, services
 from crmapi.activities.models import Activity
 from crmapi.activities.schemas import ActivityCreate, ActivitySchedule, ActivityUpdate
 from crmapi.changes import announce
 from crmapi.concurrency import check_version
-from crmapi.contacts import queries as contact_queries
-from crmapi.contacts.models import Contact
 from crmapi.errors import Conflict, NotFound, Unprocessable
 from crmapi.ids import new_id
 from crmapi.leads import service as lead_service
@@ -59,8 +55,7 @@ _SKIP = {
 FIELDS = tuple(c.key for c in Activity.__table__.columns if c.key not in _SKIP)
 # What an activity belongs to: each set once, each checked in the actor's scope of its kind.
 PARENTS: dict[str, tuple[Any, Any]] = {
-    "contact_id": (Contact, contact_queries.readable),
-    "account_id": (Account, account_queries.readable),
+    **work.IN_SCOPE,
     "opportunity_id": (Opportunity, opportunity_queries.readable),
 }
 # Work items an activity is planned for (the seed's "Schedule an activity"): only by who may
@@ -83,12 +78,7 @@ def derive(a: Activity) -> None:
 async def _check(
     session: AsyncSession, actor: Actor, a: Activity, changed: set[str], allowed: list[UUID]
 ) -> None:
-    for key, (model, readable) in PARENTS.items():
-        if key in changed and getattr(a, key) is not None:
-            stmt = readable(actor).with_only_columns(model.id).where(model.id == getattr(a, key))
-            await engine.require_row(
-                session, stmt, f"body.{key}", f"No {key.removesuffix('_id')} with this id."
-            )
+    await work.check_in_scope(session, actor, a, changed, PARENTS)
     for key in PLANNED_FOR.keys() & changed:
         if getattr(a, key) is not None:
             await _planned_for(session, actor, a, key)

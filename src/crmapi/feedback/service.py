@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from crmapi import history, links, outbox
 from crmapi.access.actor import Actor
-from crmapi.errors import Conflict, Forbidden, NotFound
+from crmapi.errors import Conflict, Forbidden
 from crmapi.feedback.models import Feedback
 from crmapi.feedback.schemas import FeedbackCreate, FeedbackListQuery
 from crmapi.identity.security import Keys
@@ -39,21 +39,14 @@ async def after_completion(
     r = moved.request
     if moved.entered != "completed":
         return None
-    token, expires_at = await links.issue(session, keys, r.org_id, PURPOSE, r.id)
-    link = {"token": token, "path": PATH + token, "expires_at": expires_at}
+    link = await links.issue(session, keys, r.org_id, PURPOSE, r.id, PATH)
     outbox.emit(
         session,
         actor,
         topic=f"{requests.ENTITY}.completed",
         entity=requests.ENTITY,
         entity_id=r.id,
-        payload={
-            "number": r.number,
-            "subject": r.subject,
-            "contact_id": r.contact_id,
-            "account_id": r.account_id,
-            "feedback": link,
-        },
+        payload=requests.about(r) | {"feedback": link},
     )
     return link
 
@@ -90,17 +83,9 @@ async def _give(
     return given
 
 
-async def _linked_request(session: AsyncSession, subject: UUID, *, lock: bool) -> ServiceRequest:
-    stmt = select(ServiceRequest).where(ServiceRequest.id == subject, ServiceRequest.deleted_at.is_(None))
-    r = (await session.execute(stmt.with_for_update() if lock else stmt)).scalar_one_or_none()
-    if r is None:
-        raise NotFound("The service request of this link no longer exists.", slug="unknown-link")
-    return r
-
-
 async def show_link(session: AsyncSession, keys: Keys, token: str) -> dict[str, Any]:
     link = await links.find(session, keys, token, PURPOSE)
-    r = await _linked_request(session, link.subject, lock=False)
+    r = await requests.linked(session, link, lock=False)
     rated = await session.scalar(select(Feedback.id).where(Feedback.service_request_id == r.id))
     return {
         "service_request_id": r.id,
@@ -116,7 +101,7 @@ async def rate_through_link(session: AsyncSession, keys: Keys, token: str, data:
     """Whoever holds the link rates the request once; the link is spent."""
     link = await links.find(session, keys, token, PURPOSE)
     await links.use(session, link)  # first: of two racing uses, the second is `link-used`
-    r = await _linked_request(session, link.subject, lock=True)
+    r = await requests.linked(session, link, lock=True)
     return await _give(session, Actor(org_id=link.organisation_id, kind="link"), r, data, "link")
 
 

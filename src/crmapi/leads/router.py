@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from datetime import UTC, datetime
 from typing import Annotated, Any
 from uuid import UUID
 
@@ -12,7 +10,7 @@ from fastapi import APIRouter, Body, Path, Query, Request, Response, status
 from crmapi.access.actor import Actor
 from crmapi.access.dependencies import require, staff_or
 from crmapi.bulk import BulkAssign, BulkMove, StepResult, each
-from crmapi.concurrency import IfMatch, etag, expected_version
+from crmapi.concurrency import IfMatch, expected_version
 from crmapi.db import DbSession
 from crmapi.errors import problem_responses
 from crmapi.idempotency import CrmRoute, Idempotent
@@ -34,8 +32,8 @@ from crmapi.leads.schemas import (
 )
 from crmapi.lifecycle import engine
 from crmapi.lifecycle.board import Board, board
-from crmapi.lifecycle.routes import WorkRoutes
-from crmapi.pagination import Page, paginate, render, render_page, select_fields
+from crmapi.lifecycle.routes import Answers, WorkRoutes
+from crmapi.pagination import Page, paginate, render_page, select_fields
 
 router = APIRouter(prefix="/v1/leads", tags=["leads"], route_class=CrmRoute, dependencies=[Idempotent])
 
@@ -45,26 +43,8 @@ Creator = Annotated[Actor, require("leads.create")]
 LeadPath = Annotated[UUID, Path(description="lead id")]
 ONE = problem_responses(401, 403, 404, 422, 503)
 MOVE = problem_responses(401, 403, 404, 409, 422, 503)
-_COPIED = tuple(k for k in LeadRead.model_fields if hasattr(Lead, k))
-
-
-def _row(lead: Lead, now: datetime) -> dict[str, Any]:
-    late = (
-        lead.completed_at is None
-        and lead.expected_completion_at is not None
-        and lead.expected_completion_at < now
-    )
-    return {**{k: getattr(lead, k) for k in _COPIED}, "overdue": late}
-
-
-def _rows(leads: Sequence[Lead]) -> list[dict[str, Any]]:
-    now = datetime.now(UTC)
-    return [_row(lead, now) for lead in leads]
-
-
-def _one(lead: Lead, response: Response, fields: set[str] | None = None) -> LeadRead:
-    response.headers["ETag"] = etag(lead.version)
-    return render(LeadRead, _rows([lead])[0], fields)
+ANSWERS = Answers(LeadRead, Lead)
+_rows, _one = ANSWERS.rows, ANSWERS.one
 
 
 @router.get(
@@ -354,4 +334,4 @@ async def bulk_assign_leads(session: DbSession, actor: Reader, body: BulkAssign)
     return await each(session, body.ids, step)
 
 
-WorkRoutes(service.WORK, "lead_id", LeadRead, _one, staff_or("leads.view_any"), reminders=True).add(router)
+WorkRoutes(service.WORK, "lead_id", ANSWERS, staff_or("leads.view_any"), reminders=True).add(router)

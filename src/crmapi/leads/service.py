@@ -11,13 +11,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from crmapi import history, search
 from crmapi.access.actor import Actor
-from crmapi.accounts import queries as account_queries
-from crmapi.accounts.models import Account
 from crmapi.accounts.service import next_numbers
 from crmapi.changes import announce
 from crmapi.concurrency import check_version
-from crmapi.contacts import queries as contact_queries
-from crmapi.contacts.models import Contact
 from crmapi.errors import Conflict, Unprocessable
 from crmapi.ids import new_id
 from crmapi.leads import conversion, queries
@@ -107,16 +103,7 @@ async def _check(
         await _lookup(session, CALL_CODE, lead.call_code, "body.call_code")
     if "call_status" in changed and lead.call_status is not None:
         await _lookup(session, CALL_STATUS, lead.call_status, "body.call_status")
-    if "contact_id" in changed and lead.contact_id is not None:
-        stmt = (
-            contact_queries.readable(actor).with_only_columns(Contact.id).where(Contact.id == lead.contact_id)
-        )
-        await engine.require_row(session, stmt, "body.contact_id", "No contact with this id.")
-    if "account_id" in changed and lead.account_id is not None:
-        stmt = (
-            account_queries.readable(actor).with_only_columns(Account.id).where(Account.id == lead.account_id)
-        )
-        await engine.require_row(session, stmt, "body.account_id", "No account with this id.")
+    await work.check_in_scope(session, actor, lead, changed)
 
 
 # Create, read, change ------------------------------------------------------------------------

@@ -18,7 +18,17 @@ from crmapi import history, outbox
 from crmapi.access.actor import Actor
 from crmapi.access.models import MemberUnit
 from crmapi.errors import FieldError, NotFound, ProblemError, Unprocessable
-from crmapi.lifecycle.decide import NEEDS_REASON, Move, Mover, Refused, Rule, Status, TypeConfig, decide
+from crmapi.lifecycle.decide import (
+    NEEDS_REASON,
+    Allowed,
+    Move,
+    Mover,
+    Refused,
+    Rule,
+    Status,
+    TypeConfig,
+    decide,
+)
 from crmapi.lifecycle.kinds import KINDS
 from crmapi.lifecycle.models import LifecycleStatus, LifecycleType, TransitionRule
 from crmapi.options.models import CancellationReason, LostReason
@@ -138,16 +148,30 @@ async def _reason(session: AsyncSession, model: Any, reason_id: UUID | None, fie
     await require_row(session, stmt, field, "No active reason with this id.")
 
 
+@dataclass(frozen=True)
+class Checked:
+    """A move the engine allows: from which status, and the decision (target and rule)."""
+
+    current: Status
+    allowed: Allowed
+
+
 async def check(
-    session: AsyncSession, actor: Actor, record: Any, loaded: Loaded, to_status_id: UUID
-) -> Status:
-    """The status a move (with no reason) would enter, or the refusal `move` would raise: for
-    kinds that check more of their own before writing, so the engine's answer comes first."""
+    session: AsyncSession,
+    actor: Actor,
+    record: Any,
+    loaded: Loaded,
+    to_status_id: UUID,
+    lost_reason_id: UUID | None = None,
+) -> Checked:
+    """The move's decision, or the refusal: kinds that check more of their own before writing
+    ask first, so the engine's answer comes first, and hand the result to `move`."""
     current = loaded.status(record.status_id) or await current_status(session, record.status_id)
-    decision = decide(loaded.config, current, Move(to_status_id), await mover(session, actor))
+    reason = str(lost_reason_id) if lost_reason_id else None
+    decision = decide(loaded.config, current, Move(to_status_id, reason), await mover(session, actor))
     if isinstance(decision, Refused):
         raise refusal(decision)
-    return decision.status
+    return Checked(current, decision)
 
 
 async def move(
@@ -162,17 +186,17 @@ async def move(
     cancellation_reason_id: UUID | None = None,
     completed: str | None = None,
     changes: dict[str, Any] | None = None,
+    checked: Checked | None = None,
 ) -> Status:
     """Move a locked record (with `status_id`, `state` and, for kinds that can be lost or
     cancelled with a reason, `lost_reason_id` / `cancellation_reason_id`) to another status of its
     type, or raise the refusal; write the history row and the event. Entering a final state
     stamps the record's `completed` column once; `updated_at` moves on. `changes` are the
-    move's other field changes, recorded in the same row."""
-    current = loaded.status(record.status_id) or await current_status(session, record.status_id)
+    move's other field changes, recorded in the same row; `checked` is this move's `check`, when
+    the caller asked it already."""
+    checked = checked or await check(session, actor, record, loaded, to_status_id, lost_reason_id)
+    current, decision = checked.current, checked.allowed
     reason = str(lost_reason_id) if lost_reason_id else None
-    decision = decide(loaded.config, current, Move(to_status_id, reason), await mover(session, actor))
-    if isinstance(decision, Refused):
-        raise refusal(decision)
     target = decision.status
     recorded = {
         "status": {"old": current.code, "new": target.code},

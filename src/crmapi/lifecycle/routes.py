@@ -6,22 +6,59 @@ parameter, answer model and reader; the moves, which differ, stay in the kind's 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Annotated, Any
+from datetime import UTC, datetime
+from functools import cached_property
+from typing import Annotated, Any, Generic, TypeVar
 from uuid import UUID
 
 from fastapi import APIRouter, Path, Query, Request, Response, status
+from pydantic import BaseModel
 
 from crmapi import history
 from crmapi.access.actor import Actor
-from crmapi.concurrency import IfMatch, expected_version
+from crmapi.concurrency import IfMatch, etag, expected_version
 from crmapi.db import DbSession
 from crmapi.errors import problem_responses
 from crmapi.lifecycle import work
-from crmapi.pagination import Page, PageParams
+from crmapi.pagination import Page, PageParams, render
 
 ONE = problem_responses(401, 403, 404, 422, 503)
+
+
+R = TypeVar("R", bound=BaseModel)
+
+
+@dataclass(frozen=True)
+class Answers(Generic[R]):
+    """How a kind's work items are answered: the read model's fields the record has, plus
+    `overdue` (open and past its expected completion), with the ETag for one."""
+
+    read_model: type[R]
+    model: type[Any]
+
+    @cached_property
+    def copied(self) -> tuple[str, ...]:
+        return tuple(k for k in self.read_model.model_fields if hasattr(self.model, k))
+
+    def rows(self, found: Sequence[Any]) -> list[dict[str, Any]]:
+        now, copied = datetime.now(UTC), self.copied
+        return [
+            {
+                **{k: getattr(r, k) for k in copied},
+                "overdue": r.completed_at is None
+                and r.expected_completion_at is not None
+                and r.expected_completion_at < now,
+            }
+            for r in found
+        ]
+
+    def one(self, record: Any, response: Response, fields: set[str] | None = None) -> R:
+        response.headers["ETag"] = etag(record.version)
+        return render(self.read_model, self.rows([record])[0], fields)
+
+
 MOVE = problem_responses(401, 403, 404, 409, 422, 503)
 
 
@@ -29,8 +66,7 @@ MOVE = problem_responses(401, 403, 404, 409, 422, 503)
 class WorkRoutes:
     spec: work.WorkKind[Any]
     param: str  # the path parameter: lead_id
-    read_model: type[Any]
-    render: Callable[[Any, Response], Any]  # the kind's `_one`: the answer with its ETag
+    answers: Answers[Any]
     reader: Any  # the actor dependency: `Depends(current_actor)`, `staff_or(...)`
     reminders: bool = False  # the kind has a reminder to close
 
@@ -40,7 +76,7 @@ class WorkRoutes:
 
     def add(self, router: APIRouter) -> None:
         """Register the routes on the kind's router."""
-        spec, render, noun, a = self.spec, self.render, self.spec.noun, self.article
+        spec, render, noun, a = self.spec, self.answers.one, self.spec.noun, self.article
         reader = self.reader
 
         def item_id() -> Any:
@@ -67,7 +103,7 @@ class WorkRoutes:
             operation_id=f"restore_{spec.entity}",
             summary=f"Restore a removed {noun}",
             description=f"Needs `{spec.manage}`.",
-            response_model=self.read_model,
+            response_model=self.answers.read_model,
             responses=ONE,
         )
         async def restore(
@@ -82,7 +118,7 @@ class WorkRoutes:
             description=f"A member of its business unit becomes the assignee, while it is "
             f"{spec.kind.initial} and nobody is assigned (409 otherwise), only a unit member "
             "(403 `not-unit-member`).",
-            response_model=self.read_model,
+            response_model=self.answers.read_model,
             responses=MOVE,
         )
         async def accept(
@@ -98,7 +134,7 @@ class WorkRoutes:
                 summary=f"Close {a} {noun}'s reminder",
                 description="The reminder leaves the caller's reminders (`GET /v1/me/reminders`) until "
                 "`reminder_at` is set again; 409 `no-reminder` when none is set.",
-                response_model=self.read_model,
+                response_model=self.answers.read_model,
                 responses=MOVE,
             )
             async def close_reminder(

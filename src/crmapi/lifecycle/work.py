@@ -18,8 +18,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from crmapi.access.actor import Actor
 from crmapi.access.models import MemberUnit
 from crmapi.access.units import require_unit
+from crmapi.accounts import queries as account_queries
+from crmapi.accounts.models import Account
 from crmapi.changes import announce, bring_back, soft_delete
 from crmapi.concurrency import check_version
+from crmapi.contacts import queries as contact_queries
+from crmapi.contacts.models import Contact
 from crmapi.errors import Conflict, Forbidden, NotFound, Unprocessable
 from crmapi.identity.models import Member
 from crmapi.lifecycle import engine
@@ -153,12 +157,36 @@ async def check_references(
     if "business_unit_id" in changed:
         await require_unit(session, record.business_unit_id)
     if "assigned_member_id" in changed and record.assigned_member_id is not None:
-        stmt = select(Member.id).where(
-            Member.id == record.assigned_member_id, Member.kind == "staff", Member.status == "active"
-        )
-        await engine.require_row(
-            session, stmt, "body.assigned_member_id", "No active staff member with this id."
-        )
+        await require_staff(session, record.assigned_member_id, "body.assigned_member_id")
+
+
+async def require_staff(session: AsyncSession, member_id: UUID, field: str) -> None:
+    """422 naming `field` unless the member is active staff (who may own or work on an item)."""
+    stmt = select(Member.id).where(Member.id == member_id, Member.kind == "staff", Member.status == "active")
+    await engine.require_row(session, stmt, field, "No active staff member with this id.")
+
+
+# The records a work item is for, each checked in the actor's scope of its kind.
+IN_SCOPE: dict[str, tuple[Any, Callable[..., Any]]] = {
+    "contact_id": (Contact, contact_queries.readable),
+    "account_id": (Account, account_queries.readable),
+}
+
+
+async def check_in_scope(
+    session: AsyncSession,
+    actor: Actor,
+    record: Any,
+    changed: set[str],
+    references: dict[str, tuple[Any, Callable[..., Any]]] = IN_SCOPE,
+) -> None:
+    """Each changed reference names a live record the actor can see (422 naming the field)."""
+    for key, (model, readable) in references.items():
+        if key in changed and getattr(record, key) is not None:
+            stmt = readable(actor).with_only_columns(model.id).where(model.id == getattr(record, key))
+            await engine.require_row(
+                session, stmt, f"body.{key}", f"No {key.removesuffix('_id')} with this id."
+            )
 
 
 def paths(actor: Actor, model: Any) -> list[Any]:

@@ -14,17 +14,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from crmapi import history, search
 from crmapi.access.actor import Actor
 from crmapi.access.units import require_unit
-from crmapi.accounts import queries as account_queries
-from crmapi.accounts.models import Account
 from crmapi.accounts.service import FOUR_PLACES, next_numbers, org_currency
 from crmapi.changes import announce, bring_back, soft_delete
 from crmapi.concurrency import check_version
-from crmapi.contacts import queries as contact_queries
-from crmapi.contacts.models import Contact
 from crmapi.errors import Conflict, Forbidden, NotFound, Unprocessable
-from crmapi.identity.models import Member
 from crmapi.ids import new_id
-from crmapi.lifecycle import engine
+from crmapi.lifecycle import engine, work
 from crmapi.lifecycle.kinds import OPPORTUNITY
 from crmapi.opportunities import queries
 from crmapi.opportunities.models import Opportunity
@@ -74,12 +69,7 @@ async def _apply(session: AsyncSession, actor: Actor, o: Opportunity, values: di
 
 
 async def _check(session: AsyncSession, actor: Actor, o: Opportunity, changed: set[str]) -> None:
-    if "account_id" in changed:
-        stmt = account_queries.readable(actor).with_only_columns(Account.id).where(Account.id == o.account_id)
-        await engine.require_row(session, stmt, "body.account_id", "No account with this id.")
-    if "contact_id" in changed and o.contact_id is not None:
-        stmt = contact_queries.readable(actor).with_only_columns(Contact.id).where(Contact.id == o.contact_id)
-        await engine.require_row(session, stmt, "body.contact_id", "No contact with this id.")
+    await work.check_in_scope(session, actor, o, changed)
     if "source" in changed and o.source is not None:
         stmt = select(LeadSource.id).where(LeadSource.code == o.source, LeadSource.active)
         await engine.require_row(session, stmt, "body.source", "No active lead source with this code.")
@@ -87,10 +77,7 @@ async def _check(session: AsyncSession, actor: Actor, o: Opportunity, changed: s
         await require_unit(session, o.business_unit_id)
     for key in ("owner_member_id", "assigned_member_id"):
         if key in changed and getattr(o, key) is not None:
-            stmt = select(Member.id).where(
-                Member.id == getattr(o, key), Member.kind == "staff", Member.status == "active"
-            )
-            await engine.require_row(session, stmt, f"body.{key}", "No active staff member with this id.")
+            await work.require_staff(session, getattr(o, key), f"body.{key}")
 
 
 async def create(

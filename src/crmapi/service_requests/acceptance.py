@@ -10,12 +10,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from crmapi import links
 from crmapi.access.actor import Actor
-from crmapi.errors import Conflict, NotFound
+from crmapi.errors import Conflict
 from crmapi.identity.models import LinkToken
 from crmapi.identity.security import Keys
 from crmapi.options.models import Category
 from crmapi.service_requests.models import ServiceRequest
-from crmapi.service_requests.service import ANSWERS, Moved, accept_answer, announce_answer
+from crmapi.service_requests.service import ANSWERS, Moved, accept_answer, announce_answer, linked
 
 PURPOSE = "service_request.acceptance."  # + the state whose answer is accepted
 PATH = "/v1/acceptances/"
@@ -24,8 +24,7 @@ PATH = "/v1/acceptances/"
 async def issue(session: AsyncSession, keys: Keys, r: ServiceRequest) -> dict[str, Any]:
     """The link the contact gets for the answer the request now waits on."""
     assert r.awaiting_acceptance_of is not None
-    token, expires_at = await links.issue(session, keys, r.org_id, PURPOSE + r.awaiting_acceptance_of, r.id)
-    return {"token": token, "path": PATH + token, "expires_at": expires_at}
+    return await links.issue(session, keys, r.org_id, PURPOSE + r.awaiting_acceptance_of, r.id, PATH)
 
 
 async def after_move(session: AsyncSession, keys: Keys, actor: Actor, moved: Moved) -> dict[str, Any] | None:
@@ -40,12 +39,7 @@ async def after_move(session: AsyncSession, keys: Keys, actor: Actor, moved: Mov
 
 async def _waiting(session: AsyncSession, link: LinkToken, *, lock: bool) -> ServiceRequest:
     """The request the link is about, still waiting for the answer the link was sent for."""
-    stmt = select(ServiceRequest).where(
-        ServiceRequest.id == link.subject, ServiceRequest.deleted_at.is_(None)
-    )
-    r = (await session.execute(stmt.with_for_update() if lock else stmt)).scalar_one_or_none()
-    if r is None:
-        raise NotFound("The service request of this link no longer exists.", slug="unknown-link")
+    r = await linked(session, link, lock=lock)
     if r.awaiting_acceptance_of != link.purpose.removeprefix(PURPOSE):
         raise Conflict("Nothing of this service request waits for acceptance.", slug="nothing-to-accept")
     return r

@@ -3,8 +3,6 @@ acceptance (signed in, or through a link), related requests and history."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from datetime import UTC, datetime
 from typing import Annotated, Any
 from uuid import UUID
 
@@ -12,13 +10,13 @@ from fastapi import APIRouter, Body, Depends, Path, Query, Request, Response, st
 
 from crmapi.access.actor import Actor
 from crmapi.access.dependencies import CurrentActor, current_actor, require
-from crmapi.concurrency import IfMatch, etag, expected_version
+from crmapi.concurrency import IfMatch, expected_version
 from crmapi.db import DbSession
 from crmapi.errors import problem_responses
 from crmapi.feedback import service as feedback
 from crmapi.idempotency import CrmRoute, Idempotent
-from crmapi.lifecycle.routes import WorkRoutes
-from crmapi.pagination import Page, paginate, render, render_page, select_fields
+from crmapi.lifecycle.routes import Answers, WorkRoutes
+from crmapi.pagination import Page, paginate, render_page, select_fields
 from crmapi.ratelimit import Token, link_limits
 from crmapi.service_requests import acceptance, queries, service
 from crmapi.service_requests.dashboard import dashboard
@@ -51,26 +49,9 @@ Creator = Annotated[Actor, require("service_requests.create")]
 RequestPath = Annotated[UUID, Path(description="service request id")]
 ONE = problem_responses(401, 403, 404, 422, 503)
 MOVE = problem_responses(401, 403, 404, 409, 422, 503)
-_COPIED = tuple(k for k in ServiceRequestRead.model_fields if hasattr(ServiceRequest, k))
 RELATED_LIMIT = 200
-
-
-def _rows(found: Sequence[ServiceRequest]) -> list[dict[str, Any]]:
-    now = datetime.now(UTC)
-    return [
-        {
-            **{k: getattr(r, k) for k in _COPIED},
-            "overdue": r.completed_at is None
-            and r.expected_completion_at is not None
-            and r.expected_completion_at < now,
-        }
-        for r in found
-    ]
-
-
-def _one(r: ServiceRequest, response: Response, fields: set[str] | None = None) -> ServiceRequestRead:
-    response.headers["ETag"] = etag(r.version)
-    return render(ServiceRequestRead, _rows([r])[0], fields)
+ANSWERS = Answers(ServiceRequestRead, ServiceRequest)
+_rows, _one = ANSWERS.rows, ANSWERS.one
 
 
 @router.get(
@@ -418,7 +399,7 @@ async def unrelate_service_requests(
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
-WorkRoutes(service.WORK, "service_request_id", ServiceRequestRead, _one, Depends(current_actor)).add(router)
+WorkRoutes(service.WORK, "service_request_id", ANSWERS, Depends(current_actor)).add(router)
 
 
 @acceptances.get(

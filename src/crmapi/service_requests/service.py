@@ -16,15 +16,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from crmapi import history, outbox, search
 from crmapi.access.actor import Actor
-from crmapi.accounts import queries as account_queries
-from crmapi.accounts.models import Account
 from crmapi.accounts.service import next_numbers
 from crmapi.activities.models import Activity
 from crmapi.changes import announce
 from crmapi.concurrency import check_version
-from crmapi.contacts import queries as contact_queries
-from crmapi.contacts.models import Contact
 from crmapi.errors import Conflict, Forbidden, NotFound, Unprocessable
+from crmapi.identity.models import LinkToken
 from crmapi.ids import new_id
 from crmapi.lifecycle import engine, work
 from crmapi.lifecycle.dates import expected_completion
@@ -88,12 +85,7 @@ async def _check(
     session: AsyncSession, actor: Actor, r: ServiceRequest, changed: set[str], allowed: list[UUID]
 ) -> None:
     await work.check_references(session, WORK, r, changed, allowed)
-    if "account_id" in changed:
-        stmt = account_queries.readable(actor).with_only_columns(Account.id).where(Account.id == r.account_id)
-        await engine.require_row(session, stmt, "body.account_id", "No account with this id.")
-    if "contact_id" in changed and r.contact_id is not None:
-        stmt = contact_queries.readable(actor).with_only_columns(Contact.id).where(Contact.id == r.contact_id)
-        await engine.require_row(session, stmt, "body.contact_id", "No contact with this id.")
+    await work.check_in_scope(session, actor, r, changed)
 
 
 async def create(session: AsyncSession, actor: Actor, data: ServiceRequestCreate) -> ServiceRequest:
@@ -259,7 +251,8 @@ async def move(
     if state in SERVICE_REQUEST.optional and state not in loaded.config.uses:
         raise Conflict(f"This service request's type skips the state '{state}'.", slug="no-such-transition")
     to_status_id = loaded.target(state, status_id)
-    target = await engine.check(session, actor, r, loaded, to_status_id)
+    checked = await engine.check(session, actor, r, loaded, to_status_id)
+    target = checked.allowed.status
     now = datetime.now(UTC)
     changes: dict[str, Any] = {}
     answer = None
@@ -292,6 +285,7 @@ async def move(
         cancellation_reason_id=cancellation_reason_id,
         completed="completed_at",
         changes=changes,
+        checked=checked,
     )
     await session.flush()
     return Moved(r, entered=entered, needs_acceptance=needs_acceptance)
@@ -315,6 +309,22 @@ def _before_leaving(r: ServiceRequest, target_state: str) -> None:
         )
 
 
+def about(r: ServiceRequest) -> dict[str, Any]:
+    """What an event for the contact names of its request."""
+    return {"number": r.number, "subject": r.subject, "contact_id": r.contact_id, "account_id": r.account_id}
+
+
+async def linked(session: AsyncSession, link: LinkToken, *, lock: bool) -> ServiceRequest:
+    """The live request a link token is about (locked when it is acted on); 404 once removed."""
+    stmt = select(ServiceRequest).where(
+        ServiceRequest.id == link.subject, ServiceRequest.deleted_at.is_(None)
+    )
+    r = (await session.execute(stmt.with_for_update() if lock else stmt)).scalar_one_or_none()
+    if r is None:
+        raise NotFound("The service request of this link no longer exists.", slug="unknown-link")
+    return r
+
+
 def announce_answer(
     session: AsyncSession, actor: Actor, r: ServiceRequest, link: dict[str, Any] | None
 ) -> None:
@@ -327,15 +337,8 @@ def announce_answer(
         topic=f"{ENTITY}.{r.state}",
         entity=ENTITY,
         entity_id=r.id,
-        payload={
-            "number": r.number,
-            "subject": r.subject,
-            "contact_id": r.contact_id,
-            "account_id": r.account_id,
-            "category_id": getattr(r, answer.category),
-            "text": getattr(r, answer.kind),
-            "acceptance": link,
-        },
+        payload=about(r)
+        | {"category_id": getattr(r, answer.category), "text": getattr(r, answer.kind), "acceptance": link},
     )
 
 
