@@ -9,12 +9,8 @@ from contextlib import asynccontextmanager, suppress
 from typing import Any
 
 from fastapi import FastAPI
-from fastapi.openapi.docs import get_swagger_ui_html
-from fastapi.responses import HTMLResponse
-from fastapi.staticfiles import StaticFiles
-from swagger_ui_bundle import swagger_ui_path
 
-from crmapi import embedded, errors, garbage, logs
+from crmapi import apidocs, embedded, errors, garbage, logs
 from crmapi.access.api_keys.router import router as api_keys_router
 from crmapi.access.business_units.router import router as business_units_router
 from crmapi.access.groups import router as groups
@@ -168,18 +164,7 @@ def create_app(
     errors.install(app)
     app.add_middleware(BodySizeLimit)
     app.add_middleware(RequestIdMiddleware)
-    app.mount("/docs/assets", StaticFiles(directory=swagger_ui_path), name="swagger-assets")
-
-    @app.get("/docs", include_in_schema=False)
-    async def docs() -> HTMLResponse:
-        return get_swagger_ui_html(
-            openapi_url="/openapi.json",
-            title="crmapi — API docs",
-            swagger_js_url="/docs/assets/swagger-ui-bundle.js",
-            swagger_css_url="/docs/assets/swagger-ui.css",
-            swagger_favicon_url="/docs/assets/favicon-32x32.png",
-        )
-
+    apidocs.install(app)
     app.include_router(health_router)
     routers = (
         identity.auth,
