@@ -22,6 +22,7 @@ from typing import Any
 import httpx
 import pytest
 from filelock import FileLock
+from httpx import AsyncClient
 
 from crmapi.embedded import free_port
 
@@ -121,6 +122,18 @@ def _rendered(chromium: Path, url: str, tmp_path: Path) -> str:
 def _operations(base: str) -> list[dict[str, Any]]:
     document = httpx.get(f"{base}/openapi.json", timeout=10).json()
     return [operation for item in document["paths"].values() for operation in item.values()]
+
+
+@pytest.mark.parametrize("page", ["/docs", "/redoc"])
+async def test_pages_load_only_their_own_assets(client: AsyncClient, page: str) -> None:
+    """No CDN is reachable where the service runs: every script, style and icon is served here."""
+    answer = await client.get(page)
+    assert answer.status_code == 200
+    links = re.findall(r'(?:src|href)="([^"]+)"', answer.text)
+    assert links
+    for link in links:
+        assert link.startswith("/docs/assets/"), link
+        assert (await client.get(link)).status_code == 200, link
 
 
 def test_swagger_ui_renders_the_operations(chromium: Path, served: str, tmp_path: Path) -> None:
