@@ -127,7 +127,7 @@ class Browser:
         self._buffer = b""
         self._ids = itertools.count(1)
 
-    def page(self, url: str, ready: str, timeout: float = 60) -> str:
+    def page(self, url: str, ready: str, timeout: float = 120) -> str:
         """The page's DOM once the JavaScript expression `ready` is true in it."""
         target = self._send("Target.createTarget", {"url": "about:blank"})["targetId"]
         session = self._send("Target.attachToTarget", {"targetId": target, "flatten": True})["sessionId"]
@@ -167,7 +167,9 @@ class Browser:
                 assert "error" not in answer, f"{method}: {answer['error']}"
                 return answer["result"]
 
-    def _receive(self, timeout: float = 30) -> dict[str, Any]:
+    def _receive(self, timeout: float = 120) -> dict[str, Any]:
+        # Generous: an evaluation waits while the page's own script holds its thread, and the
+        # suite shares two cores with the other xdist worker.
         while b"\0" not in self._buffer:
             readable, _, _ = select.select([self._events], [], [], timeout)
             assert readable, f"Chromium did not answer within {timeout} s"
