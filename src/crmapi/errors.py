@@ -281,7 +281,9 @@ def install(app: FastAPI) -> None:
         StarletteHTTPException,
         OSError,
         TimeoutError,
-        sa_exc.SQLAlchemyError,
+        sa_exc.DBAPIError,
+        sa_exc.TimeoutError,
+        sa_exc.DisconnectionError,
         asyncpg.PostgresError,
         asyncpg.InterfaceError,
     )
