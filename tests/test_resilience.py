@@ -12,6 +12,7 @@ from pathlib import Path
 import asyncpg
 import pytest
 from httpx import ASGITransport, AsyncClient
+from sqlalchemy import exc as sa_exc
 from sqlalchemy import text
 
 from crmapi.app import create_app
@@ -147,3 +148,52 @@ async def test_a_deadlock_answers_503_with_retry_after_not_500(committed_db: Dat
     problem = to_problem_error(aborted)
     assert (problem.status, problem.slug) == (503, "transaction-conflict")
     assert problem.headers == {"Retry-After": "1"}
+
+
+def _wrapped(error: BaseException, how: str) -> BaseException:
+    """`error` as it reaches the error handler: raw, in SQLAlchemy's wrapper around the dialect's
+    own error, as the cause of another exception, or as what was being handled when one arose."""
+    if how == "raw":
+        return error
+    if how == "sqlalchemy":
+        adapter = Exception(str(error))
+        adapter.__cause__ = error
+        return sa_exc.OperationalError("SELECT 1", None, adapter)
+    try:
+        try:
+            raise error
+        except Exception as inner:
+            if how == "cause":
+                raise RuntimeError("the unit of work failed") from inner
+            raise KeyError("raised while handling")  # noqa: B904 (the context is the point)
+    except Exception as outer:
+        return outer
+
+
+LOST = [
+    asyncpg.CannotConnectNowError("the database system is starting up"),
+    asyncpg.AdminShutdownError("terminating connection due to administrator command"),
+    asyncpg.CrashShutdownError("terminating connection because of crash of another server process"),
+    asyncpg.TooManyConnectionsError("sorry, too many clients already"),
+    asyncpg.ConnectionDoesNotExistError("connection was closed in the middle of operation"),
+    asyncpg.QueryCanceledError("canceling statement due to statement timeout"),
+    ConnectionRefusedError(111, "Connection refused"),
+    TimeoutError(),
+    sa_exc.TimeoutError("QueuePool limit of size 2 overflow 2 reached, connection timed out"),
+]
+
+
+@pytest.mark.parametrize("how", ["raw", "sqlalchemy", "cause", "context"])
+@pytest.mark.parametrize(
+    "error", LOST, ids=lambda e: f"{type(e).__module__.split('.')[0]}.{type(e).__name__}"
+)
+def test_a_lost_database_answers_503_however_its_error_arrives(error: BaseException, how: str) -> None:
+    problem = to_problem_error(_wrapped(error, how))
+    assert (problem.status, problem.slug) == (503, "database-unavailable")
+    assert int(problem.headers["Retry-After"]) >= 1
+
+
+@pytest.mark.parametrize("how", ["raw", "sqlalchemy", "cause"])
+def test_a_wrong_statement_still_answers_500(how: str) -> None:
+    problem = to_problem_error(_wrapped(asyncpg.PostgresSyntaxError('syntax error at or near "SELEC"'), how))
+    assert (problem.status, problem.slug) == (500, "internal")

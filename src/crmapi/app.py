@@ -73,7 +73,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         else:
             log.info("database: %s", _redact(owner_url))
         url = app_database_url(settings, owner_url)
-        engine = make_engine(url)
+        engine = make_engine(url, settings)
         owned = Database(engine=engine, sessions=make_sessions(engine), url=url)
         app.state.db = owned
     if app.state.background:

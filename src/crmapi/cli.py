@@ -105,7 +105,7 @@ def cmd_worker(settings: Settings, args: argparse.Namespace) -> None:
     redis_url = settings.redis_url or embedded.start_redis(settings.data_dir)
 
     async def run() -> None:
-        engine = make_engine(url, pool_size=5)
+        engine = make_engine(url, settings, pool_size=5)
         db = Database(engine=engine, sessions=make_sessions(engine), url=url)
         queue = Queue(redis_url)
         log.info("worker started: relay and jobs on %s", redis_url)
@@ -136,7 +136,7 @@ def cmd_create_org(settings: Settings, args: argparse.Namespace) -> None:
     url = app_database_url(settings, owner_url(settings))
 
     async def run() -> dict[str, str]:
-        engine = make_engine(url, pool_size=1)
+        engine = make_engine(url, settings, pool_size=1)
         try:
             async with make_sessions(engine)() as session, session.begin():
                 org, member = await create_organisation(
@@ -157,13 +157,18 @@ def cmd_create_org(settings: Settings, args: argparse.Namespace) -> None:
     print(json.dumps(asyncio.run(run())), flush=True)
 
 
-async def _analyze(url: str) -> None:
+def _loading(settings: Settings) -> Settings:
+    """A bulk load's statements may run far longer than a request's."""
+    return settings.model_copy(update={"db_statement_timeout_seconds": 3600.0})
+
+
+async def _analyze(url: str, settings: Settings) -> None:
     """Fresh statistics, so the first queries on a bulk load get index plans, not guesses."""
     from sqlalchemy import text
 
     from crmapi.db import make_engine
 
-    engine = make_engine(url, pool_size=1)
+    engine = make_engine(url, _loading(settings), pool_size=1)
     try:
         async with engine.begin() as conn:
             await conn.execute(text("ANALYZE"))
@@ -180,7 +185,7 @@ def cmd_demo_data(settings: Settings, args: argparse.Namespace) -> None:
     url = app_database_url(settings, owner)
 
     async def run() -> dict[str, object]:
-        engine = make_engine(url, pool_size=1)
+        engine = make_engine(url, _loading(settings), pool_size=1)
         try:
             loading = time.perf_counter()
             async with make_sessions(engine)() as session, session.begin():
@@ -188,7 +193,7 @@ def cmd_demo_data(settings: Settings, args: argparse.Namespace) -> None:
             loaded = time.perf_counter() - loading
         finally:
             await engine.dispose()
-        await _analyze(owner)
+        await _analyze(owner, settings)
         customer = demo.customers[0]
         return {
             "organisation_id": str(demo.organisation_id),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Annotated, Any
@@ -10,14 +11,17 @@ from uuid import UUID
 import asyncpg
 from fastapi import Depends, Request
 from sqlalchemy import event, exc, text
-from sqlalchemy.engine import URL, Connection, make_url
+from sqlalchemy.engine import URL, Connection, ExceptionContext, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import Session, SessionTransaction
 from sqlalchemy.pool import ConnectionPoolEntry, PoolProxiedConnection
 
-from crmapi.settings import APP_ROLE, Settings
+from crmapi.errors import connection_broken
+from crmapi.settings import APP_ROLE, Settings, get_settings
 
 ORG_KEY = "org_id"
+# How much longer than the server's `statement_timeout` the client waits for an answer.
+STATEMENT_GRACE_SECONDS = 1.0
 
 
 def app_database_url(settings: Settings, owner_url: str) -> str:
@@ -62,6 +66,15 @@ class BindingConnection(asyncpg.Connection):
             query = f"{query} {suffix}"
         return await super().execute(query, *args, timeout=timeout)
 
+    def _cancel_current_command(self, waiter: Any, cancel_waiter: Any = None) -> None:
+        # asyncpg's answer to a statement that outlived `command_timeout` (or whose task was
+        # cancelled) is a CancelRequest on a new connection, and the next statement here (the
+        # request's ROLLBACK) waits for it. The server cancels slow statements itself
+        # (`statement_timeout`, a moment earlier), so the server that reaches this point is silent
+        # and would leave the CancelRequest unanswered too: drop the connection at once instead.
+        # After the current callback, so the statement's waiter gets its TimeoutError first.
+        asyncio.get_running_loop().call_soon(self.terminate)
+
 
 def _drop_dead_connection(
     dbapi_connection: Any, record: ConnectionPoolEntry, proxy: PoolProxiedConnection
@@ -83,14 +96,35 @@ def _forget_binding(dbapi_connection: Any, record: ConnectionPoolEntry) -> None:
         driver.forget_binding()
 
 
-def make_engine(url: str, **kw: Any) -> AsyncEngine:
+def _forget_broken_connection(context: ExceptionContext) -> None:
+    # SQLAlchemy keeps a connection unless asyncpg already reports it closed. One that received the
+    # server's FATAL goodbye, or failed to write to a closed socket, may not report it yet: marked
+    # a disconnect, it leaves the pool, and `RetryingSession` may run its first statement again.
+    if not context.is_disconnect and connection_broken(context.original_exception):
+        context.is_disconnect = True
+
+
+def make_engine(url: str, settings: Settings | None = None, **kw: Any) -> AsyncEngine:
+    """An engine whose every wait on the server is bounded by `settings`' database timeouts."""
+    settings = settings or get_settings()
     if "poolclass" not in kw:
         kw.setdefault("pool_size", 10)
         kw.setdefault("max_overflow", 10)
-    kw["connect_args"] = {"connection_class": BindingConnection, **kw.get("connect_args", {})}
+        kw.setdefault("pool_timeout", settings.db_pool_timeout_seconds)
+    statement_ms = round(settings.db_statement_timeout_seconds * 1000)
+    kw["connect_args"] = {
+        "connection_class": BindingConnection,
+        "timeout": settings.db_connect_timeout_seconds,
+        # The server ends a slow statement and keeps the connection; the client waits a moment
+        # longer and gives up on a server that does not answer at all.
+        "server_settings": {"statement_timeout": str(statement_ms)},
+        "command_timeout": settings.db_statement_timeout_seconds + STATEMENT_GRACE_SECONDS,
+        **kw.get("connect_args", {}),
+    }
     engine = create_async_engine(asyncpg_url(url), pool_recycle=1800, **kw)
     event.listen(engine.sync_engine.pool, "checkout", _drop_dead_connection)
     event.listen(engine.sync_engine.pool, "checkin", _forget_binding)
+    event.listen(engine.sync_engine, "handle_error", _forget_broken_connection)
     return engine
 
 

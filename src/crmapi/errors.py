@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
+import asyncpg
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -147,22 +148,69 @@ def validation_problem(exc: RequestValidationError) -> ProblemError:
     return Unprocessable(detail or "The request is not valid.", errors=errors)
 
 
+# The server ended the session or would not start one: admin_shutdown, crash_shutdown,
+# cannot_connect_now, and the connection exceptions (class 08; asyncpg also gives a connection lost
+# mid-statement 08003).
+SESSION_ENDED = {"57P01", "57P02", "57P03"}
+CONNECTION_EXCEPTION_CLASS = "08"
+# Also unavailable, with the connection still good: too_many_connections, and query_canceled, which
+# is the server's `statement_timeout` running out.
+BUSY = {"53300", "57014"}
+
+
+def causes(exc: BaseException) -> Iterator[BaseException]:
+    """The exception and everything it carries: its cause, its context, the driver's error inside
+    SQLAlchemy's wrapper (`.orig`) and the members of an exception group, each once."""
+    seen: set[int] = set()
+    waiting = [exc]
+    while waiting:
+        current = waiting.pop()
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        yield current
+        carried = [current.__cause__, current.__context__, getattr(current, "orig", None)]
+        if isinstance(current, BaseExceptionGroup):
+            carried.extend(current.exceptions)
+        waiting.extend(e for e in carried if isinstance(e, BaseException))
+
+
+def sqlstates(exc: BaseException) -> set[str]:
+    """Every SQLSTATE the exception carries (asyncpg's errors and SQLAlchemy's adapters hold one)."""
+    return {state for e in causes(exc) if isinstance(state := getattr(e, "sqlstate", None), str)}
+
+
+def _sqlstate_in(exc: BaseException, states: set[str]) -> bool:
+    state = getattr(exc, "sqlstate", None)
+    return isinstance(state, str) and (state in states or state.startswith(CONNECTION_EXCEPTION_CLASS))
+
+
+def _broken(exc: BaseException) -> bool:
+    # Refused, reset, no socket file; a protocol whose state asyncpg lost track of.
+    return _sqlstate_in(exc, SESSION_ENDED) or isinstance(exc, (OSError, asyncpg.InternalClientError))
+
+
+def connection_broken(exc: BaseException) -> bool:
+    """True when the connection that raised `exc` must not serve another statement, whether or not
+    asyncpg has noticed its socket close yet."""
+    return any(_broken(e) for e in causes(exc))
+
+
+def _unavailable(exc: BaseException) -> bool:
+    if _broken(exc) or _sqlstate_in(exc, BUSY):
+        return True
+    if isinstance(exc, sa_exc.DBAPIError) and exc.connection_invalidated:
+        return True
+    # A bound that ran out (connecting, the pool, a statement); a connection in an unusable state.
+    return isinstance(
+        exc, (TimeoutError, sa_exc.TimeoutError, sa_exc.DisconnectionError, asyncpg.InterfaceError)
+    )
+
+
 def is_database_lost(exc: BaseException) -> bool:
-    """True when the database is unreachable, not when a statement is wrong."""
-    if isinstance(exc, sa_exc.DBAPIError):
-        if exc.connection_invalidated:
-            return True
-        orig = exc.orig
-        if orig is not None and type(orig).__name__ in {
-            "ConnectionDoesNotExistError",
-            "CannotConnectNowError",
-            "ConnectionFailureError",
-            "AdminShutdownError",
-            "TooManyConnectionsError",
-        }:
-            return True
-        return isinstance(orig, OSError) or isinstance(exc, sa_exc.InterfaceError)
-    return isinstance(exc, (OSError, TimeoutError, sa_exc.TimeoutError))
+    """True when the database is unreachable or did not answer in time, however the driver's error
+    arrived: raw, wrapped by SQLAlchemy, or as the cause or context of another exception."""
+    return any(_unavailable(e) for e in causes(exc))
 
 
 def database_lost() -> ServiceUnavailable:
@@ -198,16 +246,17 @@ def to_problem_error(exc: BaseException) -> ProblemError:
         )
     if is_database_lost(exc):
         return database_lost()
-    if isinstance(exc, sa_exc.DBAPIError) and getattr(exc.orig, "sqlstate", None) in UNSTORABLE_TEXT:
+    states = sqlstates(exc)
+    if states & UNSTORABLE_TEXT:
         # A safety net: input models already refuse such text with the field named.
         return Unprocessable("The request holds text the database cannot store (e.g. a NUL character).")
-    if isinstance(exc, sa_exc.DBAPIError) and getattr(exc.orig, "sqlstate", None) in TRANSIENT:
+    if states & TRANSIENT:
         return ServiceUnavailable(
             "The change collided with a concurrent one and was not made; send it again.",
             slug="transaction-conflict",
             headers={"Retry-After": "1"},
         )
-    if isinstance(exc, sa_exc.DBAPIError) and getattr(exc.orig, "sqlstate", None) == UNIQUE_VIOLATION:
+    if UNIQUE_VIOLATION in states:
         # A safety net for a race between a uniqueness check and the insert of a concurrent request.
         return Conflict("Another record already has this value; read it and try again.", slug="conflict")
     return ProblemError("An unexpected error occurred.", status=500, slug="internal", title="Internal error")
@@ -217,7 +266,12 @@ def install(app: FastAPI) -> None:
     async def handle(request: Request, exc: Exception) -> JSONResponse:
         error = to_problem_error(exc)
         if error.status >= 500:
-            log.error("request failed: %s", exc, exc_info=exc if error.status == 500 else None)
+            log.error(
+                "request failed: %s: %s",
+                type(exc).__name__,
+                exc,
+                exc_info=exc if error.status == 500 else None,
+            )
         return problem_response(error, request)
 
     # Listed apart from Exception so they are answered here, not re-raised by the server-error layer.
@@ -226,9 +280,12 @@ def install(app: FastAPI) -> None:
         RequestValidationError,
         StarletteHTTPException,
         OSError,
+        TimeoutError,
         sa_exc.DBAPIError,
         sa_exc.TimeoutError,
-        TimeoutError,
+        sa_exc.DisconnectionError,
+        asyncpg.PostgresError,
+        asyncpg.InterfaceError,
     )
     for exc_type in (*handled, Exception):
         app.add_exception_handler(exc_type, handle)

@@ -28,6 +28,13 @@ class Settings(BaseSettings):
     refresh_token_days: int = 30
     # Reconnect wait suggested to clients when the database is unreachable.
     db_retry_after_seconds: int = 5
+    # How long anything waits on PostgreSQL before giving up with 503: to connect, for a pooled
+    # connection, for one statement (the server cancels it; the client gives up a moment later),
+    # and the whole of `/healthz`.
+    db_connect_timeout_seconds: float = Field(default=5.0, gt=0)
+    db_pool_timeout_seconds: float = Field(default=5.0, gt=0)
+    db_statement_timeout_seconds: float = Field(default=15.0, gt=0)
+    health_timeout_seconds: float = Field(default=2.0, gt=0)
     relay_interval_seconds: float = 0.5
     # Server processes; more than one shares the embedded servers the first process starts.
     workers: int = Field(default=1, ge=1, le=64)

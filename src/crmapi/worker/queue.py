@@ -9,16 +9,32 @@ from typing import Any
 from arq import ArqRedis, create_pool
 from arq.connections import RedisSettings
 from arq.constants import job_key_prefix
+from redis.asyncio import ConnectionPool
 
 QUEUE_NAME = "crmapi:queue"
+
+
+CONNECT_TIMEOUT_SECONDS = 2
+# The worker's commands are short polls, never blocking reads: one that has no answer after this
+# long has met a silent Redis.
+COMMAND_TIMEOUT_SECONDS = 5.0
 
 
 def redis_settings(url: str) -> RedisSettings:
     # No connection retries here: the relay retries on its own schedule and must not stall.
     settings = RedisSettings.from_dsn(url)
     settings.conn_retries = 0
-    settings.conn_timeout = 2
+    settings.conn_timeout = CONNECT_TIMEOUT_SECONDS
     return settings
+
+
+def worker_pool(url: str, queue_name: str = QUEUE_NAME) -> ArqRedis:
+    """The worker's Redis client. arq's own has no socket timeout: a Redis that stops answering
+    would hold the worker for good; this one fails the worker's run, which is started again."""
+    connections = ConnectionPool.from_url(
+        url, socket_connect_timeout=CONNECT_TIMEOUT_SECONDS, socket_timeout=COMMAND_TIMEOUT_SECONDS
+    )
+    return ArqRedis(connections, default_queue_name=queue_name)
 
 
 class Queue:

@@ -11,7 +11,7 @@ from arq.worker import func
 
 from crmapi.db import Database
 from crmapi.worker.jobs import deliver_outbox
-from crmapi.worker.queue import QUEUE_NAME, redis_settings
+from crmapi.worker.queue import QUEUE_NAME, worker_pool
 from crmapi.worker.relay import DELIVER_JOB
 
 log = logging.getLogger("crmapi.worker")
@@ -22,7 +22,7 @@ def make_worker(db: Database, redis_url: str, queue_name: str = QUEUE_NAME, **kw
     return Worker(
         # No kept result: an event whose job failed can be enqueued again under the same id.
         functions=[func(deliver_outbox, name=DELIVER_JOB, keep_result=0, max_tries=5)],
-        redis_settings=redis_settings(redis_url),
+        redis_pool=worker_pool(redis_url, queue_name),
         queue_name=queue_name,
         ctx={"sessions": db.sessions},
         handle_signals=False,
