@@ -1,21 +1,22 @@
-"""`crmapi serve` with several server processes answers like one."""
+"""`crmapi serve` as a user runs it: several server processes answer like one; the embedded servers
+stop with it, and a restart after a kill -9 reuses what the killed one left."""
 
 from __future__ import annotations
 
-import contextlib
 import os
 import signal
 import subprocess
 import sys
-import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
-import psutil
+import pytest
 
 from crmapi.embedded import free_port
+from tests.served import ROOT, Served, data_folder, postmasters_in, valkeys_in
 
-ROOT = Path(__file__).resolve().parents[1]
+ADMIN_ARGS = ("--admin-email", "a@acme.test", "--admin-password", "secret-123")
 
 
 def test_serve_with_two_processes(owner_url: str, redis_url: str, tmp_path: Path) -> None:
@@ -28,69 +29,82 @@ def test_serve_with_two_processes(owner_url: str, redis_url: str, tmp_path: Path
         "PORT": str(port),
         "DATA_DIR": str(tmp_path),
     }
-    server = _serve(env)
+    server = Served(env, tmp_path / "serve.log")
     try:
-        health = _wait_for(f"http://127.0.0.1:{port}/healthz")
+        health = server.wait_for(f"http://127.0.0.1:{port}/healthz")
         docs = httpx.get(f"http://127.0.0.1:{port}/docs", timeout=5)
     finally:
-        server.send_signal(signal.SIGINT)
-        output, _ = server.communicate(timeout=30)
+        exit_code = server.stop(signal.SIGINT)
+    output = server.output()
     assert health.json() == {"status": "ok", "database": "ok"}
     assert docs.status_code == 200
     assert "2 server process(es)" in output
     assert output.count("Application startup complete") == 2, output
-    assert server.returncode == 0, output
+    assert exit_code == 0, output
 
 
-def _serve(env: dict[str, str]) -> subprocess.Popen[str]:
-    """`crmapi serve` as a user starts it, its output kept for the assertions."""
-    return subprocess.Popen(
-        [sys.executable, "-m", "crmapi.cli", "serve"],
-        env=env,
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
+@pytest.fixture
+def data_dir() -> Iterator[Path]:
+    with data_folder() as folder:
+        yield folder
 
 
-def _wait_for(url: str) -> httpx.Response:
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            answer = httpx.get(url, timeout=2)
-            if answer.status_code == 200:
-                return answer
-        except httpx.TransportError:
-            pass
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{url} did not answer 200 within 60 s")
-        time.sleep(0.2)
-
-
-def test_a_stopped_server_leaves_no_embedded_server_behind(tmp_path: Path) -> None:
+def test_a_stopped_server_leaves_no_embedded_server_behind(data_dir: Path) -> None:
     port = free_port()
-    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL", "WORKERS")}
-    env |= {"PORT": str(port), "DATA_DIR": str(tmp_path)}
-    server = _serve(env)
+    server = Served(_embedded(data_dir, port), data_dir / "serve.log")
     try:
-        _wait_for(f"http://127.0.0.1:{port}/healthz")
-        assert (tmp_path / "pg" / "postmaster.pid").exists()
-        assert _valkeys_in(tmp_path), "the embedded Valkey should run in the data folder"
+        server.wait_for(f"http://127.0.0.1:{port}/healthz")
+        assert len(postmasters_in(data_dir)) == 1
+        assert len(valkeys_in(data_dir)) == 1, "the embedded Valkey should run in the data folder"
     finally:
         # What a service manager or `kill` sends; uvicorn re-raises it once it has shut down.
-        server.send_signal(signal.SIGTERM)
-        output, _ = server.communicate(timeout=60)
-    assert server.returncode == 0, output
-    assert not (tmp_path / "pg" / "postmaster.pid").exists(), "embedded PostgreSQL outlived the server"
-    assert not _valkeys_in(tmp_path), "embedded Valkey outlived the server"
+        exit_code = server.stop(signal.SIGTERM)
+    assert exit_code == 0, server.output()
+    assert not postmasters_in(data_dir), "embedded PostgreSQL outlived the server"
+    assert not valkeys_in(data_dir), "embedded Valkey outlived the server"
 
 
-def _valkeys_in(folder: Path) -> list[int]:
-    """Valkey servers working in the folder (their working directory is their data folder)."""
-    found = []
-    for process in psutil.process_iter(["name", "cwd"]):
-        with contextlib.suppress(psutil.Error):
-            if "valkey" in (process.info["name"] or "") and str(folder) in (process.info["cwd"] or ""):
-                found.append(process.pid)
-    return found
+def test_a_restart_after_kill_9_reuses_what_the_killed_server_left(data_dir: Path) -> None:
+    port = free_port()
+    killed = Served(_embedded(data_dir, port), data_dir / "killed.log")
+    try:
+        killed.wait_for(f"http://127.0.0.1:{port}/healthz")
+        # A second user of the running PostgreSQL, which leaves it running when it ends.
+        created = subprocess.run(
+            [sys.executable, "-m", "crmapi.cli", "create-org", "--name", "Acme", *ADMIN_ARGS],
+            env=_embedded(data_dir, port),
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert created.returncode == 0, created.stderr
+        assert len(postmasters_in(data_dir)) == 1
+    finally:
+        killed.stop(signal.SIGKILL)
+    left = (postmasters_in(data_dir), valkeys_in(data_dir))
+    assert all(len(servers) == 1 for servers in left), "a killed server's embedded servers live on"
+
+    port = free_port()
+    restarted = Served(_embedded(data_dir, port) | {"WORKERS": "2"}, data_dir / "restarted.log")
+    try:
+        restarted.wait_for(f"http://127.0.0.1:{port}/healthz")
+        running = (postmasters_in(data_dir), valkeys_in(data_dir))
+        signed_in = httpx.post(
+            f"http://127.0.0.1:{port}/v1/auth/token",
+            data={"username": "a@acme.test", "password": "secret-123"},
+            timeout=10,
+        )
+    finally:
+        exit_code = restarted.stop(signal.SIGTERM)
+    assert running == left, "the restart should reuse the servers the killed one left, and start no other"
+    assert signed_in.status_code == 200, signed_in.text
+    assert exit_code == 0, restarted.output()
+    assert not postmasters_in(data_dir), "embedded PostgreSQL outlived the restarted server"
+    assert not valkeys_in(data_dir), "embedded Valkey outlived the restarted server"
+
+
+def _embedded(data_dir: Path, port: int) -> dict[str, str]:
+    """The environment of `crmapi serve` with embedded servers in data_dir."""
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL", "WORKERS")}
+    return env | {"PORT": str(port), "DATA_DIR": str(data_dir)}

@@ -50,7 +50,10 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> None:
         "port": settings.port,
         "log_config": None,
         "access_log": False,
-        "proxy_headers": True,
+        # Explicit in every mode: uvicorn's default believes the forwarded headers of any local
+        # process, so one client could spread its rate limits over addresses it makes up.
+        "proxy_headers": bool(settings.forwarded_allow_ips),
+        "forwarded_allow_ips": settings.forwarded_allow_ips,
     }
     # uvicorn ends a graceful shutdown by raising the signal again under the handler it found:
     # with the default one, SIGTERM kills the process before exit handlers stop the embedded

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import ipaddress
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 APP_ROLE = "crmapi_app"
@@ -41,6 +42,21 @@ class Settings(BaseSettings):
     # Run the job worker inside the API process: by default when the queue is embedded.
     in_process_worker: bool | None = None
     log_level: str = "INFO"
+
+    # The proxy in front: whose X-Forwarded-For / X-Forwarded-Proto are believed (addresses or
+    # networks, comma-separated; "*" for any). Nobody's by default: a header anyone can send must
+    # not choose the address rate limits count.
+    forwarded_allow_ips: str = ""
+
+    @field_validator("forwarded_allow_ips")
+    @classmethod
+    def _addresses_or_networks(cls, value: str) -> str:
+        # uvicorn would take a mistyped address (or a network with host bits) for a host name and
+        # trust nobody, silently.
+        for item in filter(None, (part.strip() for part in value.split(","))):
+            if item != "*":
+                ipaddress.ip_network(item)
+        return value
 
 
 @lru_cache
