@@ -9,7 +9,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import exc as sa_exc
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -26,6 +26,8 @@ TYPE_PREFIX = "/problems/"
 
 
 class FieldError(BaseModel):
+    model_config = ConfigDict(frozen=True)  # hashable: repeated errors collapse into one
+
     field: str = Field(examples=["body.last_name"])
     message: str = Field(examples=["Field required"])
 
@@ -136,13 +138,17 @@ def problem_response(error: ProblemError, request: Request | None = None) -> JSO
 
 
 def validation_problem(exc: RequestValidationError) -> ProblemError:
-    errors = [
-        FieldError(
-            field=".".join(str(p) for p in e.get("loc", ())),
-            message=str(e.get("msg", "invalid")).removeprefix("Value error, "),
+    # A parameter that a route dependency declares too (a link's token, counted by the rate
+    # limit before anything else) is validated once per declaration: each error is said once.
+    errors = list(
+        dict.fromkeys(
+            FieldError(
+                field=".".join(str(p) for p in e.get("loc", ())),
+                message=str(e.get("msg", "invalid")).removeprefix("Value error, "),
+            )
+            for e in exc.errors()
         )
-        for e in exc.errors()
-    ]
+    )
     detail = "; ".join(f"{e.field}: {e.message}" for e in errors[:5])
     return Unprocessable(detail or "The request is not valid.", errors=errors)
 
