@@ -14,7 +14,7 @@ from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 from swagger_ui_bundle import swagger_ui_path
 
-from crmapi import embedded, errors, garbage, logs
+from crmapi import embedded, errors, garbage, logs, routing
 from crmapi.access.api_keys.router import router as api_keys_router
 from crmapi.access.business_units.router import router as business_units_router
 from crmapi.access.groups import router as groups
@@ -166,6 +166,7 @@ def create_app(
     if settings.secret_key:
         _use_keys(app, settings)
     errors.install(app)
+    routing.install(app)  # innermost: its 405s carry the request id and are logged like any answer
     app.add_middleware(BodySizeLimit)
     app.add_middleware(RequestIdMiddleware)
     app.mount("/docs/assets", StaticFiles(directory=swagger_ui_path), name="swagger-assets")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -117,6 +117,14 @@ class Unprocessable(ProblemError):
     @classmethod
     def on(cls, field: str, message: str) -> Unprocessable:
         return cls(message, errors=[FieldError(field=field, message=message)])
+
+
+class MethodNotAllowed(ProblemError):
+    status, slug, title = 405, "method-not-allowed", "Method not allowed"
+
+    def __init__(self, method: str, served: Iterable[str]) -> None:
+        allow = ", ".join(sorted(served))
+        super().__init__(f"{method} is not served here; this path serves {allow}.", headers={"Allow": allow})
 
 
 class PayloadTooLarge(ProblemError):
