@@ -10,7 +10,7 @@ from typing import Any
 
 from fastapi import FastAPI
 
-from crmapi import apidocs, embedded, errors, garbage, logs
+from crmapi import apidocs, embedded, errors, garbage, logs, routing
 from crmapi.access.api_keys.router import router as api_keys_router
 from crmapi.access.business_units.router import router as business_units_router
 from crmapi.access.groups import router as groups
@@ -162,6 +162,7 @@ def create_app(
     if settings.secret_key:
         _use_keys(app, settings)
     errors.install(app)
+    routing.install(app)  # innermost: its 405s carry the request id and are logged like any answer
     app.add_middleware(BodySizeLimit)
     app.add_middleware(RequestIdMiddleware)
     apidocs.install(app)

@@ -227,6 +227,22 @@ def _at_least(minimum: int) -> Callable[[str], int]:
     return parse
 
 
+def _valid(kind: str) -> Callable[[str], str]:
+    """An argument checked as the API checks its `kind` (`email`, `currency`), so an organisation
+    created here holds nothing the API would refuse."""
+
+    def parse(text: str) -> str:
+        from crmapi import types
+
+        check = {"email": types.email_address, "currency": types.currency_code}[kind]
+        try:
+            return check(text)
+        except ValueError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from exc
+
+    return parse
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="crmapi", description="An API-first CRM backend.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -236,9 +252,9 @@ def main(argv: list[str] | None = None) -> None:
     sub.add_parser("openapi", help="print the OpenAPI document")
     org = sub.add_parser("create-org", help="create an organisation and its administrator")
     org.add_argument("--name", required=True)
-    org.add_argument("--admin-email", required=True)
+    org.add_argument("--admin-email", required=True, type=_valid("email"))
     org.add_argument("--admin-password", required=True)
-    org.add_argument("--currency", default="EUR")
+    org.add_argument("--currency", default="EUR", type=_valid("currency"))
     demo = sub.add_parser(
         "demo-data",
         help="create a new organisation 'Demo <n>' full of realistic demo data and print its sign-ins",

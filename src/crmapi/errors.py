@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 import asyncpg
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import exc as sa_exc
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -27,6 +27,8 @@ TYPE_PREFIX = "/problems/"
 
 
 class FieldError(BaseModel):
+    model_config = ConfigDict(frozen=True)  # hashable: repeated errors collapse into one
+
     field: str = Field(examples=["body.last_name"])
     message: str = Field(examples=["Field required"])
 
@@ -118,6 +120,14 @@ class Unprocessable(ProblemError):
         return cls(message, errors=[FieldError(field=field, message=message)])
 
 
+class MethodNotAllowed(ProblemError):
+    status, slug, title = 405, "method-not-allowed", "Method not allowed"
+
+    def __init__(self, method: str, served: Iterable[str]) -> None:
+        allow = ", ".join(sorted(served))
+        super().__init__(f"{method} is not served here; this path serves {allow}.", headers={"Allow": allow})
+
+
 class PayloadTooLarge(ProblemError):
     status, slug, title = 413, "payload-too-large", "Payload too large"
 
@@ -137,13 +147,17 @@ def problem_response(error: ProblemError, request: Request | None = None) -> JSO
 
 
 def validation_problem(exc: RequestValidationError) -> ProblemError:
-    errors = [
-        FieldError(
-            field=".".join(str(p) for p in e.get("loc", ())),
-            message=str(e.get("msg", "invalid")).removeprefix("Value error, "),
+    # A parameter that a route dependency declares too (a link's token, counted by the rate
+    # limit before anything else) is validated once per declaration: each error is said once.
+    errors = list(
+        dict.fromkeys(
+            FieldError(
+                field=".".join(str(p) for p in e.get("loc", ())),
+                message=str(e.get("msg", "invalid")).removeprefix("Value error, "),
+            )
+            for e in exc.errors()
         )
-        for e in exc.errors()
-    ]
+    )
     detail = "; ".join(f"{e.field}: {e.message}" for e in errors[:5])
     return Unprocessable(detail or "The request is not valid.", errors=errors)
 

@@ -40,6 +40,14 @@ class ContactEmail(Input):
     primary: bool = Field(False, strict=True)
 
 
+class ContactEmailRead(BaseModel):
+    """An address as stored: one kept before today's checks still reads."""
+
+    address: str
+    label: str | None = None
+    primary: bool = False
+
+
 class ContactPhone(Input):
     model_config = ConfigDict(extra="forbid")
     number: Phone = Field(examples=["+48 600 100 200"])
@@ -147,7 +155,7 @@ class ContactRead(BaseModel):
     last_name: str | None = None
     name: str | None = None
     job_title: str | None = None
-    emails: list[ContactEmail] | None = None
+    emails: list[ContactEmailRead] | None = None
     phones: list[ContactPhone] | None = None
     addresses: list[ContactAddress] | None = None
     website: str | None = None

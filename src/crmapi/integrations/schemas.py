@@ -11,7 +11,15 @@ from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field, GetCoreSchemaHandler, GetJsonSchemaHandler, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    GetCoreSchemaHandler,
+    GetJsonSchemaHandler,
+    field_validator,
+)
 from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import CoreSchema, core_schema
 
@@ -19,7 +27,7 @@ from crmapi.access.sales_reps.schemas import Code as SalesRepCode
 from crmapi.accounts.schemas import AccountStatus, Code, Label
 from crmapi.errors import FieldError
 from crmapi.limits import MAX_BULK
-from crmapi.types import Email, Input, MoneyInput, Name, ShortText
+from crmapi.types import Email, Input, MoneyInput, Name, ShortText, distinct
 
 DEBTOR_EXAMPLE: dict[str, Any] = {
     "code": "D-10042",
@@ -34,6 +42,13 @@ SALES_REP_EXAMPLE: dict[str, Any] = {
     "name": "Anna Kowalska",
     "email": "anna.kowalska@example.com",
 }
+
+
+# The account API drops a repeated code as it does a repeated tag; a record the ERP sends
+# mirrors the ERP's data, and a repeat there means its export is wrong: that record's error.
+SalesRepCodes = Annotated[
+    list[Code], Field(max_length=50, json_schema_extra={"uniqueItems": True}), AfterValidator(distinct)
+]
 
 
 def _not_null(value: Any) -> Any:
@@ -67,8 +82,8 @@ class DebtorRecord(Input):
     custom: dict[str, Any] | None = Field(
         None, max_length=100, description="Merged key by key; a null value removes its key."
     )
-    sales_rep_codes: list[Code] | None = Field(
-        None, max_length=50, description="Replaces the account's sales-rep codes; [] clears them."
+    sales_rep_codes: SalesRepCodes | None = Field(
+        None, description="Replaces the account's sales-rep codes; [] clears them; each code once."
     )
 
     _required_when_sent = field_validator(

@@ -22,7 +22,7 @@ from crmapi.changes import announce
 from crmapi.contacts import queries as contact_queries
 from crmapi.contacts import service as contacts
 from crmapi.contacts.models import Contact
-from crmapi.contacts.schemas import ContactCreate, ContactPhone
+from crmapi.contacts.schemas import ContactCreate, ContactEmail, ContactPhone
 from crmapi.errors import Conflict, Forbidden, Unprocessable
 from crmapi.leads.models import Lead
 from crmapi.lifecycle.models import LifecycleType
@@ -150,6 +150,17 @@ def _phones(lead: Lead) -> list[ContactPhone]:
         return []
 
 
+def _emails(lead: Lead) -> list[ContactEmail]:
+    """The lead's e-mail when a contact can hold it (one stored before addresses were checked
+    as today may not be)."""
+    if not lead.email:
+        return []
+    try:
+        return [ContactEmail(address=lead.email, primary=True)]
+    except ValidationError:
+        return []
+
+
 async def _new_contact(session: AsyncSession, actor: Actor, lead: Lead) -> UUID:
     names: dict[str, Any]
     if lead.first_name or lead.last_name:  # an empty one ("" from a form) is left out
@@ -161,7 +172,7 @@ async def _new_contact(session: AsyncSession, actor: Actor, lead: Lead) -> UUID:
     data = ContactCreate(
         **names,
         job_title=lead.title,
-        emails=[{"address": lead.email, "primary": True}] if lead.email else None,
+        emails=_emails(lead) or None,
         phones=_phones(lead) or None,
         time_zone=lead.time_zone,
     )
