@@ -21,11 +21,13 @@ def install(app: FastAPI) -> None:
     """Serve both pages and their assets (under /docs/assets); none of them is in the contract."""
     app.mount("/docs/assets", StaticFiles(directory=ASSETS), name="docs-assets")
 
+    # The pages read the app from the request, not from this closure: FastAPI keeps every
+    # endpoint function in a process-wide cache, and a closure over `app` kept each app alive.
     @app.get("/docs", include_in_schema=False)
     async def swagger_ui(request: Request) -> HTMLResponse:
         root = _root_path(request)
         return get_swagger_ui_html(
-            openapi_url=f"{root}{app.openapi_url}",
+            openapi_url=f"{root}{request.app.openapi_url}",
             title=TITLE,
             swagger_js_url=f"{root}/docs/assets/swagger-ui/swagger-ui-bundle.js",
             swagger_css_url=f"{root}/docs/assets/swagger-ui/swagger-ui.css",
@@ -36,7 +38,7 @@ def install(app: FastAPI) -> None:
     async def redoc(request: Request) -> HTMLResponse:
         root = _root_path(request)
         return get_redoc_html(
-            openapi_url=f"{root}{app.openapi_url}",
+            openapi_url=f"{root}{request.app.openapi_url}",
             title=TITLE,
             redoc_js_url=f"{root}/docs/assets/redoc/redoc.standalone.js",
             redoc_favicon_url=f"{root}/docs/assets/swagger-ui/favicon-32x32.png",
