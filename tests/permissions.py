@@ -3,7 +3,9 @@
 One organisation ("Acme") holds the records; around them:
 - `admin`: in the Administrators group (org.admin);
 - `granted`: a staff member in a group granted exactly the capability a route names;
-- `rep`: staff working as sales-rep record R1, which the target account carries;
+- `rep`: staff working as sales-rep record R1, which the target account carries; the work items
+  are assigned to it (the target opportunity is on the other account, so the rep sees it only
+  as its assignee);
 - `other_rep`: staff working as R2, on another account;
 - `customer`: a customer member personally assigned to the target account;
 - `other_customer`: a customer assigned to another account;
@@ -188,8 +190,12 @@ class Records:
             assert answer.status_code == 204, answer.text
             body = await self._request_body(suffix, business_unit_id=unit)
             return str((await self._post("/v1/service-requests", body))["id"])
-        if name == "service_request_id":
-            body = await self._request_body(suffix, assigned_member_id=str(self.people.ids["rep"]))
+        if name == "service_request_id":  # with the account's contact: links go to it
+            body = await self._request_body(
+                suffix,
+                assigned_member_id=str(self.people.ids["rep"]),
+                contact_id=await self.get("contact_id"),
+            )
             return str((await self._post("/v1/service-requests", body))["id"])
         before, action, body = REQUEST_MAKERS[name]
         r = await self.get(before)
@@ -218,7 +224,7 @@ class Records:
         other = await self._post("/v1/accounts", {"name": f"Other {suffix}", "sales_rep_codes": ["R2"]})
         other_customer = {"member_id": str(self.people.ids["other_customer"])}
         await self._post(f"/v1/accounts/{other['id']}/assignments", other_customer)
-        self.made |= {"contact_id": contact, "account_id": account}
+        self.made |= {"contact_id": contact, "account_id": account, "other_account_id": str(other["id"])}
 
     async def option_body(self, spec: OptionList, suffix: str) -> dict[str, Any]:
         """A body that creates a value of the list."""
@@ -247,7 +253,7 @@ class Records:
 
     async def _make(self, name: str) -> str:
         suffix = new_id().hex[-8:]
-        if name in ("contact_id", "account_id"):
+        if name in ("contact_id", "account_id", "other_account_id"):
             await self._target_account(suffix)
             return self.made[name]
         if name == "note_id":
@@ -276,9 +282,9 @@ class Records:
                 "reminder_at": "2026-01-01T09:00:00Z",
             }
             return str((await self._post("/v1/leads", body))["id"])
-        if name == "opportunity_id":  # on the target account, assigned to the rep
+        if name == "opportunity_id":  # on the other account (R2's), assigned to the rep
             body = {
-                "account_id": await self.get("account_id"),
+                "account_id": await self.get("other_account_id"),
                 "name": f"Deal {suffix}",
                 "assigned_member_id": str(self.people.ids["rep"]),
             }

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import random
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
-from httpx import Response
+from httpx import ASGITransport, AsyncClient, Response
 from sqlalchemy import select
 
 from crmapi.access.actor import Actor
+from crmapi.app import create_app
 from crmapi.db import Database, bind_org
 from crmapi.identity.models import AuthSession
 from crmapi.identity.schemas import MemberCreate
@@ -99,3 +103,15 @@ async def rows_of(db: Database, tenant: Tenant, model: Any, **where: Any) -> lis
     async with db.sessions() as session:
         await bind_org(session, tenant.org_id)
         return list((await session.execute(select(model).filter_by(**where))).scalars())
+
+
+@asynccontextmanager
+async def rate_limited(db: Database, settings: Settings, redis_url: str) -> AsyncIterator[AsyncClient]:
+    """A client whose app counts calls in Redis (the rate limits), from an address of its own."""
+    app = create_app(settings.model_copy(update={"redis_url": redis_url}), db=db, background=False)
+    address = f"10.{random.randrange(256)}.{random.randrange(256)}.{random.randrange(1, 255)}"
+    async with AsyncClient(
+        transport=ASGITransport(app=app, client=(address, 1234)), base_url="http://test"
+    ) as c:
+        yield c
+    await app.state.limiter.close()

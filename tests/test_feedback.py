@@ -3,26 +3,26 @@ service request dashboard against the list's counts."""
 
 from __future__ import annotations
 
-import random
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any
+from uuid import UUID
 
 import pytest
-from httpx import ASGITransport, AsyncClient
+from httpx import AsyncClient
 from sqlalchemy import text, update
 from sqlalchemy.exc import DBAPIError
 from starlette.requests import Request
 
-from crmapi.app import create_app
 from crmapi.db import Database, bind_org
 from crmapi.feedback.models import Feedback
+from crmapi.identity.models import LinkToken
 from crmapi.ids import new_id
 from crmapi.outbox import OutboxEvent
 from crmapi.ratelimit import client_address
 from crmapi.settings import Settings
 from tests.permissions import api_key, work_as_rep
-from tests.support import Member, Tenant, Tenants, assert_problem, error_fields, rows_of
+from tests.support import Member, Tenant, Tenants, assert_problem, error_fields, rate_limited, rows_of
 
 REQUESTS = "/v1/service-requests"
 
@@ -42,8 +42,14 @@ async def category(client: AsyncClient, acme: Tenant, kind: str, code: str) -> s
     return str(next(c["id"] for c in found["items"] if c["code"] == code))
 
 
+async def contact(client: AsyncClient, acme: Tenant) -> str:
+    body = {"kind": "person", "first_name": "Anna", "last_name": f"Nowak {new_id().hex[-6:]}"}
+    return str(ok(await client.post("/v1/contacts", json=body, headers=acme.admin.headers), 201)["id"])
+
+
 async def completed(client: AsyncClient, acme: Tenant, agent: Member, **extra: Any) -> dict[str, Any]:
-    """A request on a new account, assigned to `agent`, taken through to completion by it."""
+    """A request on a new account with a new contact (unless `contact_id` says otherwise),
+    assigned to `agent`, taken through to completion by it."""
     h = acme.admin.headers
     account = (
         extra.pop("account_id", None)
@@ -51,6 +57,8 @@ async def completed(client: AsyncClient, acme: Tenant, agent: Member, **extra: A
             await client.post("/v1/accounts", json={"name": f"Account {new_id().hex[-6:]}"}, headers=h), 201
         )["id"]
     )
+    if "contact_id" not in extra:
+        extra["contact_id"] = await contact(client, acme)
     body = {"subject": "Broken", "account_id": account, "urgency": 3, "impact": 3, **extra}
     r = ok(await client.post(REQUESTS, json={**body, "assigned_member_id": str(agent.id)}, headers=h), 201)
     answers = {"respond": ("response", "ACKNOWLEDGED"), "resolve": ("final_resolution", "RESOLVED")}
@@ -94,6 +102,50 @@ async def test_the_contact_rates_a_completed_request_once_through_its_link(
     assert [(m["month"], m["average"]) for m in summary["by_month"]] == [(month, 5.0)]
     stranger = await tenants.member(acme)
     assert ok(await client.get("/v1/feedback/summary", headers=stranger.headers))["overall"]["count"] == 0
+
+
+async def test_an_expired_feedback_link_is_issued_again(
+    client: AsyncClient, tenants: Tenants, acme: Tenant, db: Database
+) -> None:
+    agent = await tenants.member(acme)
+    done = await completed(client, acme, agent)
+    first = done["feedback_link"]
+    again = f"{REQUESTS}/{done['id']}/feedback-link"
+    # The agent who completed it sends the contact a new one; it does not see it.
+    by_agent = ok(await client.post(again, headers=agent.headers))
+    assert (by_agent["purpose"], by_agent["link"]) == ("feedback", None)
+    assert_problem(await client.get(first), 410, "link-expired")
+    issued = ok(await client.post(again, headers=acme.admin.headers))
+    link = issued["link"]
+    assert link.startswith("/v1/feedback-links/lt_") and link != first
+    events = await rows_of(db, acme, OutboxEvent, topic="service_request.feedback_link_issued")
+    assert [e.payload["feedback"]["path"] for e in events][-1] == link
+    assert_problem(await client.get(events[0].payload["feedback"]["path"]), 410, "link-expired")
+    history = ok(await client.get(f"{REQUESTS}/{done['id']}/history", headers=acme.admin.headers))["items"]
+    assert [e["action"] for e in history].count("feedback_link_issued") == 2
+
+    ok(await client.post(link, json={"rating": 4}), 201)
+    assert_problem(await client.post(again, headers=acme.admin.headers), 409, "already-rated")
+
+
+async def test_a_request_without_a_contact_gets_no_feedback_link(
+    client: AsyncClient, tenants: Tenants, acme: Tenant, db: Database
+) -> None:
+    done = await completed(client, acme, await tenants.member(acme), contact_id=None)
+    assert done["feedback_link"] is None
+    (event,) = await rows_of(db, acme, OutboxEvent, topic="service_request.completed")
+    assert event.payload["feedback"] is None
+    assert await rows_of(db, acme, LinkToken, subject=UUID(done["id"])) == []
+    again = f"{REQUESTS}/{done['id']}/feedback-link"
+    assert_problem(await client.post(again, headers=acme.admin.headers), 409, "no-contact")
+
+
+async def test_a_feedback_link_waits_for_completion(client: AsyncClient, acme: Tenant) -> None:
+    account = ok(await client.post("/v1/accounts", json={"name": "Nowak"}, headers=acme.admin.headers), 201)
+    body = {"subject": "x", "account_id": account["id"], "urgency": 1, "impact": 1}
+    pending = ok(await client.post(REQUESTS, json=body, headers=acme.admin.headers), 201)
+    r = await client.post(f"{REQUESTS}/{pending['id']}/feedback-link", headers=acme.admin.headers)
+    assert_problem(r, 409, "not-completed")
 
 
 async def test_a_signed_in_customer_rates_its_accounts_request(
@@ -191,14 +243,8 @@ async def test_months_are_the_callers(
 
 @pytest.fixture
 async def limited_client(db: Database, settings: Settings, redis_url: str) -> AsyncIterator[AsyncClient]:
-    """A client whose app counts calls in Redis, from an address of its own."""
-    app = create_app(settings.model_copy(update={"redis_url": redis_url}), db=db, background=False)
-    address = f"10.{random.randrange(256)}.{random.randrange(256)}.{random.randrange(1, 255)}"
-    async with AsyncClient(
-        transport=ASGITransport(app=app, client=(address, 1234)), base_url="http://test"
-    ) as c:
+    async with rate_limited(db, settings, redis_url) as c:
         yield c
-    await app.state.limiter.close()
 
 
 async def test_the_eleventh_attempt_in_a_minute_from_one_address_is_refused(

@@ -14,6 +14,7 @@ from crmapi.contacts.models import Contact
 from crmapi.db import Database
 from crmapi.history import HistoryEntry
 from crmapi.opportunities.models import Opportunity
+from crmapi.outbox import OutboxEvent
 from tests.support import Member, Tenant, Tenants, assert_problem, error_fields, rows_of
 
 LEADS, CONFIG = "/v1/leads", "/v1/config"
@@ -634,3 +635,64 @@ async def test_a_cancelled_lead_takes_no_tags(client: AsyncClient, acme: Tenant)
         await client.post(f"{LEADS}/bulk/tags", json={"ids": [lead["id"]], "add": ["cold"]}, headers=h)
     )
     assert [(r["outcome"], r["reason"]) for r in bulk["results"]] == [("error", "forbidden")]
+
+
+async def test_converting_twice_answers_409_with_what_the_lead_became(
+    client: AsyncClient, tenants: Tenants, acme: Tenant
+) -> None:
+    """One answer whether the first conversion came from winning or from `convert`."""
+    admin = acme.admin
+    h, me = admin.headers, str(admin.id)
+    lead_type = await converting_type(client, admin)
+    won = await new_lead(client, admin, type_id=lead_type["id"], last_name="Nowak", assigned_member_id=me)
+    await ok(await act(client, admin, won, "start"))
+    won = await ok(await act(client, admin, won, "win"))
+    (deal,) = (await ok(await client.get("/v1/opportunities", params={"lead_id": won["id"]}, headers=h)))[
+        "items"
+    ]
+    again = assert_problem(await act(client, admin, won, "convert"), 409, "already-converted")
+    assert again["conversion"] == {
+        "lead_id": won["id"],
+        "contact_id": won["contact_id"],
+        "account_id": won["account_id"],
+        "opportunity_id": deal["id"],
+    }
+    converted = await new_lead(client, admin, last_name="Kowal", assigned_member_id=me)
+    made = await ok(await act(client, admin, converted, "convert"))
+    again = assert_problem(await act(client, admin, converted, "convert"), 409, "already-converted")
+    assert again["conversion"] == made
+
+
+async def test_a_replayed_bulk_call_reports_each_lead_where_it_was_sent(
+    client: AsyncClient, db: Database, tenants: Tenants, acme: Tenant
+) -> None:
+    """A retried bulk move answers `unchanged` for leads already in the status (a cancelled,
+    read-only one too), writing no history, event or version; so do assignments and tags."""
+    admin = acme.admin
+    h, me = admin.headers, str(admin.id)
+    won = (await config(client, admin, "statuses", kind="lead", state="won"))[0]["id"]
+    cancelled = (await config(client, admin, "statuses", kind="lead", state="cancelled"))[0]["id"]
+    started = [await new_lead(client, admin, assigned_member_id=me) for _ in range(3)]
+    for lead in started:
+        await ok(await act(client, admin, lead, "start"))
+    waiting = [await new_lead(client, admin, assigned_member_id=me) for _ in range(2)]
+    await ok(await client.post("/v1/tags", json={"name": "hot"}, headers=h), 201)
+    calls = [
+        ("tags", {"ids": [lead["id"] for lead in started + waiting], "add": ["hot"]}),
+        ("assignments", {"ids": [lead["id"] for lead in started + waiting], "assigned_member_id": me}),
+        ("moves", {"ids": [lead["id"] for lead in started], "status_id": won}),
+        ("moves", {"ids": [lead["id"] for lead in waiting], "status_id": cancelled}),
+    ]
+    for action, body in calls:
+        await ok(await client.post(f"{LEADS}/bulk/{action}", json=body, headers=h))
+    before = [len(await rows_of(db, acme, model)) for model in (HistoryEntry, OutboxEvent)]
+    versions = {
+        lead["id"]: (await ok(await client.get(f"{LEADS}/{lead['id']}", headers=h)))["version"]
+        for lead in started + waiting
+    }
+    for action, body in calls:
+        answer = await ok(await client.post(f"{LEADS}/bulk/{action}", json=body, headers=h))
+        assert {(r["outcome"], r.get("reason")) for r in answer["results"]} == {("unchanged", None)}, answer
+    assert [len(await rows_of(db, acme, model)) for model in (HistoryEntry, OutboxEvent)] == before
+    for lead_id, version in versions.items():
+        assert (await ok(await client.get(f"{LEADS}/{lead_id}", headers=h)))["version"] == version

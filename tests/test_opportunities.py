@@ -198,3 +198,32 @@ async def test_reassigning_is_the_owners_call_and_a_deleted_account_takes_its_op
     assert_problem(await client.get(f"{OPPORTUNITIES}/{deal['id']}", headers=h), 404, "not-found")
     board = await ok(await client.get(f"{OPPORTUNITIES}/board", headers=h))
     assert all(not column["cards"] for column in board["columns"])
+
+
+async def test_a_replayed_bulk_move_answers_unchanged_and_another_reason_is_refused(
+    client: AsyncClient, acme: Tenant
+) -> None:
+    admin, h = acme.admin, acme.admin.headers
+    account_id = await account(client, admin)
+    ids = [(await new(client, admin, account_id, name=f"Deal {n}"))["id"] for n in range(3)]
+    lost = (
+        await ok(
+            await client.get(f"{CONFIG}/statuses", params={"kind": "opportunity", "state": "lost"}, headers=h)
+        )
+    )["items"][0]["id"]
+    reasons = (await ok(await client.get(f"{CONFIG}/lost-reasons", headers=h)))["items"]
+    body = {"ids": ids, "status_id": lost, "lost_reason_id": reasons[0]["id"]}
+    first = await ok(await client.post(f"{OPPORTUNITIES}/bulk/moves", json=body, headers=h))
+    assert (first["updated"], first["unchanged"], first["errors"]) == (3, 0, 0)
+    versions = [(await ok(await client.get(f"{OPPORTUNITIES}/{i}", headers=h)))["version"] for i in ids]
+    again = await ok(await client.post(f"{OPPORTUNITIES}/bulk/moves", json=body, headers=h))
+    assert (again["updated"], again["unchanged"], again["errors"]) == (0, 3, 0)
+    assert [
+        (await ok(await client.get(f"{OPPORTUNITIES}/{i}", headers=h)))["version"] for i in ids
+    ] == versions
+    other = await ok(
+        await client.post(
+            f"{OPPORTUNITIES}/bulk/moves", json={**body, "lost_reason_id": reasons[1]["id"]}, headers=h
+        )
+    )
+    assert {(r["outcome"], r["reason"]) for r in other["results"]} == {("error", "no-such-transition")}

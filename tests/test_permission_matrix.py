@@ -125,6 +125,10 @@ MATRIX: dict[str, Entry] = {
     "PATCH /v1/members/{member_id}": entry(
         "org.admin", "401 200 200 403 403 403 403 404 403", fixed({"time_zone": "Europe/Berlin"})
     ),
+    # The target is the customer: once an administrator chose its password, its session is over.
+    "POST /v1/members/{member_id}/password": entry(
+        "org.admin", "401 204 204 403 403 401 403 404 403", fixed({"new_password": "password-456"})
+    ),
     "GET /v1/contacts": entry("contacts.view_any", "401 200+ 200+ 200+ 200- 200+ 200- 200- 403", listed="id"),
     "POST /v1/contacts": entry(
         "contacts.create",
@@ -381,25 +385,27 @@ def lead_entries() -> dict[str, Entry]:
 
 
 def opportunity_entries() -> dict[str, Entry]:
-    """The target opportunity is on the target account (the rep's, through R1), owned by the
-    administrator and assigned to the rep. Reading goes through the account's scope."""
-    seen, change = "401 200 200 200 404 403 403 404 403", "opportunities.manage accounts.view_any"
+    """The target opportunity is on the other account (the other rep's, through R2), owned by the
+    administrator and assigned to the rep: the rep sees and works it as its assignee, the other
+    rep sees it through the account but may not change it (not its owner or assignee)."""
+    seen, change = "401 200 200 200 200 403 403 404 403", "opportunities.manage accounts.view_any"
+    worked = "401 200 200 200 403 403 403 404 403"
     one = "/v1/opportunities/{opportunity_id}"
     return {
         "GET /v1/opportunities": entry(
-            "accounts.view_any", "401 200+ 200+ 200+ 200- 403 403 200- 403", listed="id"
+            "accounts.view_any", "401 200+ 200+ 200+ 200+ 403 403 200- 403", listed="id"
         ),
         "POST /v1/opportunities": entry(
             "accounts.view_any", "401 201 201 201 422 403 403 422 403", target_opportunity
         ),
         f"GET {one}": entry("accounts.view_any", seen),
-        f"PATCH {one}": entry(change, seen, fixed({"probability": 50})),
-        f"DELETE {one}": entry(change, seen.replace("200", "204")),
+        f"PATCH {one}": entry(change, worked, fixed({"probability": 50})),
+        f"DELETE {one}": entry(change, worked.replace("200", "204")),
         f"POST {one}/restore": entry(change, "401 200 200 403 403 403 403 404 403", deleted="opportunity_id"),
-        f"POST {one}/win": entry(change, seen),
-        f"POST {one}/lose": entry(change, seen, lost_reason),
-        f"POST {one}/cancel": entry(change, seen),
-        f"POST {one}/transitions": entry(change, seen, status_in("opportunity", "won")),
+        f"POST {one}/win": entry(change, worked),
+        f"POST {one}/lose": entry(change, worked, lost_reason),
+        f"POST {one}/cancel": entry(change, worked),
+        f"POST {one}/transitions": entry(change, worked, status_in("opportunity", "won")),
         f"GET {one}/history": entry("accounts.view_any", seen),
         "GET /v1/opportunities/board": entry("accounts.view_any", "401 200 200 200 200 403 403 200 403"),
         "GET /v1/opportunities/pipeline": entry("accounts.view_any", "401 200 200 200 200 403 403 200 403"),
@@ -411,7 +417,7 @@ def opportunity_entries() -> dict[str, Entry]:
         "POST /v1/opportunities/bulk/assignments": entry(
             change, "401 200 200 200 200 403 403 200 403", bulk(rep_assignee, "opportunity")
         ),
-        **tagging("opportunity", change),
+        **tagging("opportunity", change, other_rep="403"),
     }
 
 
@@ -446,16 +452,18 @@ def activity_entries() -> dict[str, Entry]:
     }
 
 
-def tagging(kind: str, manage: str) -> dict[str, Entry]:
-    """A lead or an opportunity is tagged by those who may change it; customers never see one."""
+def tagging(kind: str, manage: str, other_rep: str = "404") -> dict[str, Entry]:
+    """A lead or an opportunity is tagged by those who may change it; customers never see one.
+    `other_rep`: what the other rep gets (403 when it sees the record but may not change it)."""
     plural = "opportunities" if kind == "opportunity" else "leads"
     one = f"/v1/{plural}/{{{kind}_id}}/tags"
+    tagged = f"401 200 200 200 {other_rep} 404 404 404 403"
     return {
         f"POST /v1/{plural}/bulk/tags": entry(
             manage, "401 200 200 200 200 403 403 422 403", tag_target(kind)
         ),
-        f"POST {one}": entry(manage, "401 200 200 200 404 404 404 404 403", fixed({"name": "vip"})),
-        f"DELETE {one}/{{name}}": entry(manage, "401 200 200 200 404 404 404 404 403"),
+        f"POST {one}": entry(manage, tagged, fixed({"name": "vip"})),
+        f"DELETE {one}/{{name}}": entry(manage, tagged),
     }
 
 
@@ -558,6 +566,8 @@ def service_request_entries() -> dict[str, Entry]:
         f"POST {one}/acceptance": entry(
             manage, "401 200 200 403 404 200 404 404 403", params=on("awaiting_service_request_id")
         ),
+        # Who may change the request sends the contact a new link.
+        f"POST {one}/acceptance-link": entry(manage, change, params=on("awaiting_service_request_id")),
         f"GET {one}/related": entry("service_requests.view_any", seen),
         f"PUT {one}/related/{{related_id}}": entry(manage, change.replace("200", "204")),
         f"DELETE {one}/related/{{related_id}}": entry(manage, change.replace("200", "204")),
@@ -601,6 +611,11 @@ def feedback_entries() -> dict[str, Entry]:
             "service_requests.manage",
             "401 403 403 403 404 201 404 404 403",
             fixed({"rating": 5}),
+            params={"service_request_id": "completed_service_request_id"},
+        ),
+        "POST /v1/service-requests/{service_request_id}/feedback-link": entry(
+            "service_requests.manage",
+            "401 200 200 200 404 403 404 404 403",
             params={"service_request_id": "completed_service_request_id"},
         ),
         # The token is the credential: whoever holds a fresh one may look and rate.

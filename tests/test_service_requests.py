@@ -42,6 +42,11 @@ async def category(client: AsyncClient, acme: Tenant, kind: str, name: str, acce
     )
 
 
+async def contact(client: AsyncClient, acme: Tenant) -> str:
+    body = {"kind": "person", "first_name": "Anna", "last_name": "Nowak"}
+    return str(ok(await client.post("/v1/contacts", json=body, headers=acme.admin.headers), 201)["id"])
+
+
 async def open_request(client: AsyncClient, who: Member, account_id: str, **body: Any) -> dict[str, Any]:
     body = {"subject": "Router drops", "account_id": account_id, "urgency": 3, "impact": 3, **body}
     return ok(await client.post(REQUESTS, json=body, headers=who.headers), 201)
@@ -71,7 +76,15 @@ async def test_a_request_from_opening_to_completion(
     ok(await client.put(f"{CONFIG}/prioritisation-matrix", json={"cells": matrix}, headers=h))
     nowak = await account(client, acme)
     unit = await unit_with(client, acme, agent)
-    r = await open_request(client, acme.admin, nowak["id"], urgency=2, impact=3, business_unit_id=unit)
+    r = await open_request(
+        client,
+        acme.admin,
+        nowak["id"],
+        urgency=2,
+        impact=3,
+        business_unit_id=unit,
+        contact_id=await contact(client, acme),
+    )
     assert (r["state"], r["priority"], r["number"]) == ("pending", 7, 1)
 
     assert_problem(await act(client, agent, r, "start"), 409, "not-assigned")
@@ -128,7 +141,11 @@ async def test_an_expired_link_is_refused_and_links_stay_out_of_the_log(
 ) -> None:
     agent = await tenants.member(acme)
     r = await open_request(
-        client, acme.admin, (await account(client, acme))["id"], assigned_member_id=str(agent.id)
+        client,
+        acme.admin,
+        (await account(client, acme))["id"],
+        assigned_member_id=str(agent.id),
+        contact_id=await contact(client, acme),
     )
     ok(await act(client, agent, r, "start"))
     confirm = await category(client, acme, "response", "Confirm", accept=True)
@@ -146,6 +163,70 @@ async def test_an_expired_link_is_refused_and_links_stay_out_of_the_log(
     assert logged == ["GET /v1/acceptances/lt_… 410", "POST /v1/acceptances/lt_… 410"]
     still = ok(await client.get(f"{REQUESTS}/{r['id']}", headers=agent.headers))
     assert still["awaiting_acceptance_of"] == "responded"
+
+
+async def test_an_expired_acceptance_link_is_issued_again(
+    client: AsyncClient, tenants: Tenants, acme: Tenant, db: Database
+) -> None:
+    agent = await tenants.member(acme)
+    r = await open_request(
+        client,
+        acme.admin,
+        (await account(client, acme))["id"],
+        assigned_member_id=str(agent.id),
+        contact_id=await contact(client, acme),
+    )
+    again = f"{REQUESTS}/{r['id']}/acceptance-link"
+    assert_problem(await client.post(again, headers=agent.headers), 409, "nothing-to-accept")
+    ok(await act(client, agent, r, "start"))
+    confirm = await category(client, acme, "response", "Confirm", accept=True)
+    first = ok(await act(client, acme.admin, r, "respond", category_id=confirm))["acceptance_link"]
+    async with db.sessions() as session, session.begin():
+        await session.execute(
+            update(LinkToken)
+            .where(LinkToken.subject == r["id"])
+            .values(expires_at=datetime.now(UTC) - timedelta(seconds=1))
+        )
+    assert_problem(await client.get(first), 410, "link-expired")
+
+    # The contact calls: the agent sends a new link (notifications take it from the event)...
+    by_agent = ok(await client.post(again, headers=agent.headers))
+    assert (by_agent["purpose"], by_agent["link"]) == ("acceptance", None)
+    assert datetime.fromisoformat(by_agent["expires_at"]) > datetime.now(UTC) + timedelta(days=6)
+    # ...and so does the administrator, who sees it; the agent's stops working.
+    link = ok(await client.post(again, headers=acme.admin.headers))["link"]
+    events = await rows_of(db, acme, OutboxEvent, topic="service_request.acceptance_link_issued")
+    sent = [e.payload["acceptance"]["path"] for e in events]
+    assert sent[-1] == link and len({*sent, first}) == 3
+    assert events[0].payload["text"] is None and events[0].payload["category_id"] == confirm
+    assert_problem(await client.get(sent[0]), 410, "link-expired")
+    history = ok(await client.get(f"{REQUESTS}/{r['id']}/history", headers=acme.admin.headers))["items"]
+    issued = [e for e in history if e["action"] == "acceptance_link_issued"]
+    assert len(issued) == 2 and "acceptance_link_expires_at" in issued[0]["changes"]
+
+    assert ok(await client.post(link))["accepted_at"] is not None
+    assert_problem(await client.post(again, headers=acme.admin.headers), 409, "nothing-to-accept")
+
+
+async def test_an_answer_to_a_request_without_a_contact_issues_no_link(
+    client: AsyncClient, acme: Tenant, db: Database
+) -> None:
+    r = await open_request(
+        client, acme.admin, (await account(client, acme))["id"], assigned_member_id=str(acme.admin.id)
+    )
+    ok(await act(client, acme.admin, r, "start"))
+    confirm = await category(client, acme, "response", "Confirm", accept=True)
+    responded = ok(await act(client, acme.admin, r, "respond", category_id=confirm))
+    assert responded["awaiting_acceptance_of"] == "responded" and responded["acceptance_link"] is None
+    (event,) = await rows_of(db, acme, OutboxEvent, topic="service_request.responded")
+    assert event.payload["acceptance"] is None
+    again = f"{REQUESTS}/{r['id']}/acceptance-link"
+    assert_problem(await client.post(again, headers=acme.admin.headers), 409, "no-contact")
+    # Once the contact is known, the link can be sent.
+    patch = {"contact_id": await contact(client, acme)}
+    ok(await client.patch(f"{REQUESTS}/{r['id']}", json=patch, headers=acme.admin.headers))
+    link = ok(await client.post(again, headers=acme.admin.headers))["link"]
+    assert ok(await client.get(link))["stage"] == "responded"
 
 
 async def test_customers_see_and_accept_only_their_accounts_requests(

@@ -6,11 +6,10 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
-from typing import Any
 
 from fastapi import FastAPI
 
-from crmapi import apidocs, embedded, errors, garbage, logs, routing
+from crmapi import apidocs, contract, embedded, errors, garbage, logs, routing
 from crmapi.access.api_keys.router import router as api_keys_router
 from crmapi.access.business_units.router import router as business_units_router
 from crmapi.access.groups import router as groups
@@ -152,7 +151,6 @@ def create_app(
         lifespan=lifespan,
         docs_url=None,
         redoc_url=None,
-        separate_input_output_schemas=False,
     )
     app.state.settings = settings
     app.state.db = db
@@ -204,34 +202,5 @@ def create_app(
     )
     for router in routers:
         app.include_router(router)
-    app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
+    app.openapi = lambda: contract.document(app)  # type: ignore[method-assign]
     return app
-
-
-def _openapi(app: FastAPI) -> dict[str, Any]:
-    """The generated document, with problem answers under application/problem+json only."""
-    if app.openapi_schema:
-        return app.openapi_schema
-    from fastapi.openapi.utils import get_openapi
-
-    schema = get_openapi(
-        title=app.title,
-        version=app.version,
-        description=app.description,
-        routes=app.routes,
-        separate_input_output_schemas=False,
-    )
-    for path in schema.get("paths", {}).values():
-        for operation in path.values():
-            for status, answer in operation.get("responses", {}).items():
-                content = answer.get("content", {})
-                if errors.PROBLEM_JSON in content and "application/json" in content:
-                    content[errors.PROBLEM_JSON] = content.pop("application/json")
-                elif status == "422" and "application/json" in content:
-                    answer["content"] = {
-                        errors.PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}
-                    }
-    schema["components"]["schemas"].pop("HTTPValidationError", None)
-    schema["components"]["schemas"].pop("ValidationError", None)
-    app.openapi_schema = schema
-    return schema

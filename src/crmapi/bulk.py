@@ -72,7 +72,10 @@ class BulkAssign(Input):
 
 class StepOutcome(BaseModel):
     id: UUID
-    outcome: Literal["updated", "unchanged", "error"]
+    outcome: Literal["updated", "unchanged", "error"] = Field(
+        description="`unchanged`: the record was already where the call sends it (already in the "
+        "status, already assigned so), so a replayed call reports no errors for what it did."
+    )
     reason: str | None = Field(
         None,
         description="With `error`: the problem type's slug a single call would have answered "

@@ -8,11 +8,13 @@ from typing import Any
 
 import asyncpg
 from fastapi import FastAPI, Request
+from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import exc as sa_exc
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from crmapi.settings import get_settings
 
@@ -60,6 +62,7 @@ class ProblemError(Exception):
         status: int | None = None,
         errors: Sequence[FieldError] | None = None,
         headers: Mapping[str, str] | None = None,
+        extensions: Mapping[str, Any] | None = None,
     ) -> None:
         super().__init__(detail or self.title)
         self.detail = detail
@@ -68,6 +71,8 @@ class ProblemError(Exception):
         self.status = status or self.status
         self.errors = list(errors) if errors else None
         self.headers = dict(headers or {})
+        # RFC 9457 extension members: what the client needs to act on this problem.
+        self.extensions = dict(extensions or {})
 
     def to_problem(self, instance: str | None = None) -> Problem:
         return Problem(
@@ -139,7 +144,7 @@ class ServiceUnavailable(ProblemError):
 def problem_response(error: ProblemError, request: Request | None = None) -> JSONResponse:
     body = error.to_problem(instance=request.url.path if request else None)
     return JSONResponse(
-        body.model_dump(exclude_none=True),
+        body.model_dump(exclude_none=True) | jsonable_encoder(error.extensions),
         status_code=error.status,
         media_type=PROBLEM_JSON,
         headers=error.headers,
@@ -276,19 +281,55 @@ def to_problem_error(exc: BaseException) -> ProblemError:
     return ProblemError("An unexpected error occurred.", status=500, slug="internal", title="Internal error")
 
 
-def install(app: FastAPI) -> None:
-    async def handle(request: Request, exc: Exception) -> JSONResponse:
-        error = to_problem_error(exc)
-        if error.status >= 500:
-            log.error(
-                "request failed: %s: %s",
-                type(exc).__name__,
-                exc,
-                exc_info=exc if error.status == 500 else None,
-            )
-        return problem_response(error, request)
+def _answer(request: Request, exc: Exception) -> JSONResponse:
+    error = to_problem_error(exc)
+    if error.status >= 500:
+        log.error(
+            "request failed: %s: %s",
+            type(exc).__name__,
+            exc,
+            exc_info=exc if error.status == 500 else None,
+        )
+    return problem_response(error, request)
 
-    # Listed apart from Exception so they are answered here, not re-raised by the server-error layer.
+
+class UnexpectedErrors:
+    """Answers an exception no handler took as a problem and keeps the connection.
+
+    Starlette's server-error layer answers a handler registered for `Exception` too, but then
+    re-raises, and the server closes the client's keep-alive connection after the 500. This
+    layer sits inside the request-id one, so the answer carries `X-Request-Id` as well.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def watched(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, watched)
+        except Exception as exc:
+            if started:
+                raise  # half an answer is out: only closing the connection tells the client
+            await _answer(Request(scope), exc)(scope, receive, send)
+
+
+def install(app: FastAPI) -> None:
+    """Problem answers for every exception; call before adding the request-id middleware."""
+
+    async def handle(request: Request, exc: Exception) -> JSONResponse:
+        return _answer(request, exc)
+
+    # The expected ones, answered beside the route; anything else by `UnexpectedErrors`.
     handled = (
         ProblemError,
         RequestValidationError,
@@ -301,8 +342,9 @@ def install(app: FastAPI) -> None:
         asyncpg.PostgresError,
         asyncpg.InterfaceError,
     )
-    for exc_type in (*handled, Exception):
+    for exc_type in handled:
         app.add_exception_handler(exc_type, handle)
+    app.add_middleware(UnexpectedErrors)
 
 
 def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:

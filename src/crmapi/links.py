@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crmapi.db import bind_org
@@ -39,6 +39,28 @@ async def issue(
         )
     )
     return {"token": token, "path": path + token, "expires_at": expires_at}
+
+
+async def replace(
+    session: AsyncSession, keys: Keys, org_id: UUID, purpose: str, subject: UUID, path: str
+) -> tuple[dict[str, Any], datetime | None]:
+    """A new token in place of those issued before for `purpose` about `subject`: the unused ones
+    stop working at once (410 `link-expired`). The new link, and when the latest before it
+    expired or would have (None when there was none)."""
+    about = (
+        LinkToken.organisation_id == org_id,
+        LinkToken.purpose == purpose,
+        LinkToken.subject == subject,
+    )
+    before = await session.scalar(select(func.max(LinkToken.expires_at)).where(*about))
+    now = datetime.now(UTC)
+    await session.execute(
+        update(LinkToken)
+        .where(*about, LinkToken.used_at.is_(None), LinkToken.expires_at > now)
+        .values(expires_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    return await issue(session, keys, org_id, purpose, subject, path), before
 
 
 async def find(session: AsyncSession, keys: Keys, token: str, purpose_prefix: str) -> LinkToken:

@@ -8,7 +8,7 @@ import hashlib
 import hmac
 import json
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, ClassVar, Generic, TypeVar
@@ -29,6 +29,8 @@ CUSTOM = "custom"
 _CUSTOM_KEY = re.compile(CUSTOM_KEY_PATTERN)
 RELEVANCE = "relevance"
 ModelT = TypeVar("ModelT", bound=BaseModel)
+EndpointT = TypeVar("EndpointT", bound=Callable[..., Any])
+_SORTS = "__crmapi_sorts__"
 
 
 class PageParams(Input):
@@ -41,6 +43,7 @@ class PageParams(Input):
     cursor: str | None = Field(None, max_length=2048, description="`next_cursor` of the previous page.")
     sort: str | None = Field(
         None,
+        min_length=1,
         max_length=64,
         description="A sortable field, `-` in front for descending.",
         examples=["-created_at"],
@@ -79,6 +82,11 @@ class Sorting:
     id_column: InstrumentedAttribute[Any]
     default: str
 
+    def values(self, relevance: bool = False) -> list[str]:
+        """Every `sort` a list takes: each key ascending, then descending, then `relevance`."""
+        keys = sorted(self.columns)
+        return [*keys, *(f"-{key}" for key in keys), *([RELEVANCE] if relevance else [])]
+
     def resolve(
         self, sort: str | None, location: str = "query"
     ) -> tuple[str, InstrumentedAttribute[Any], bool]:
@@ -89,6 +97,28 @@ class Sorting:
             message = f"Cannot sort by '{name}'; sortable fields: {allowed}."
             raise Unprocessable.on(f"{location}.sort", message)
         return spec, self.columns[name], descending
+
+
+def sorted_by(sorting: Sorting, *, relevance: bool = False) -> Callable[[EndpointT], EndpointT]:
+    """Marks a list endpoint with the sorts it takes, which the contract lists as `sort`'s values
+    (`relevance`: best match first, with `q`)."""
+
+    def mark(endpoint: EndpointT) -> EndpointT:
+        setattr(endpoint, _SORTS, SortValues(sorting.default, tuple(sorting.values(relevance))))
+        return endpoint
+
+    return mark
+
+
+@dataclass(frozen=True)
+class SortValues:
+    default: str
+    values: tuple[str, ...]
+
+
+def sort_values(endpoint: Callable[..., Any]) -> SortValues | None:
+    """The sorts `sorted_by` marked the endpoint with."""
+    return getattr(endpoint, _SORTS, None)
 
 
 class Cursors:

@@ -1,6 +1,7 @@
-"""Sliding-window rate limits for the routes anyone may call with a link (no other credential),
-counted in Redis so a flood costs the database nothing. Without Redis (a test app) or while it
-is down, requests pass: the tokens themselves are unguessable, the limit only blunts abuse."""
+"""Sliding-window rate limits for what anyone may call without being signed in — the link routes
+and sign-in — and for wrong passwords, counted in Redis so a flood costs the database (and
+Argon2) nothing. Without Redis (a test app) or while it is down, requests pass: the tokens are
+unguessable and the passwords hashed, the limits only blunt abuse."""
 
 from __future__ import annotations
 
@@ -30,7 +31,7 @@ class TooManyRequests(ProblemError):
 
 @dataclass(frozen=True)
 class Limit:
-    name: str  # what is limited: link-address, link-token
+    name: str  # what is limited: link-address, link-token, sign-in-address, password-failures
     hits: int  # allowed within any `seconds`
     seconds: int
 
@@ -49,7 +50,7 @@ class Limiter:
         now = time.time()
         if self._client is None or now < self._paused_until:
             return
-        key = f"{PREFIX}{limit.name}:{hashlib.sha256(subject.encode()).hexdigest()[:32]}"
+        key = _key(limit, subject)
         call = new_id().hex
         try:
             async with self._client.pipeline(transaction=True) as pipe:
@@ -62,8 +63,7 @@ class Limiter:
             if calls > limit.hits:
                 await self._client.zrem(key, call)  # a refused call does not hold the window open
         except (RedisError, OSError) as exc:
-            log.warning("rate limits paused for %.0f s, Redis unavailable: %s", PAUSE_SECONDS, exc)
-            self._paused_until = now + PAUSE_SECONDS
+            self._pause(now, exc)
             return
         if calls > limit.hits:
             retry = max(1, math.ceil(oldest[0][1] + limit.seconds - now))
@@ -72,13 +72,37 @@ class Limiter:
                 headers={"Retry-After": str(retry)},
             )
 
+    async def forget(self, limit: Limit, subject: str) -> None:
+        """Drop what was counted for `subject` (a password that turned out right)."""
+        now = time.time()
+        if self._client is None or now < self._paused_until:
+            return
+        try:
+            await self._client.delete(_key(limit, subject))
+        except (RedisError, OSError) as exc:
+            self._pause(now, exc)
+
+    def _pause(self, now: float, exc: Exception) -> None:
+        log.warning("rate limits paused for %.0f s, Redis unavailable: %s", PAUSE_SECONDS, exc)
+        self._paused_until = now + PAUSE_SECONDS
+
     async def close(self) -> None:
         if self._client is not None:
             await self._client.aclose()
 
 
+def _key(limit: Limit, subject: str) -> str:
+    return f"{PREFIX}{limit.name}:{hashlib.sha256(subject.encode()).hexdigest()[:32]}"
+
+
 BY_ADDRESS = Limit("link-address", hits=10, seconds=60)
 BY_TOKEN = Limit("link-token", hits=5, seconds=60)
+# Every sign-in from one address, whatever its body: Argon2 costs ~0.1 s of CPU a call, so at
+# most ~3 s a minute per address, while an office behind one NAT still signs in at nine.
+SIGN_IN_BY_ADDRESS = Limit("sign-in-address", hits=30, seconds=60)
+# Password attempts per user (e-mail), at sign-in and at a password change: counted before the
+# hash and forgotten once a password is right, so they count the wrong ones.
+PASSWORD_FAILURES = Limit("password-failures", hits=10, seconds=15 * 60)
 Token = Annotated[str, Path(min_length=10, max_length=100, description="The token from the link.")]
 
 
@@ -94,6 +118,12 @@ def client_address(request: Request) -> str:
             return str(address.ipv4_mapped)
         return str(ipaddress.ip_network(f"{address}/64", strict=False))
     return str(address)
+
+
+async def sign_in_limits(request: Request) -> None:
+    """A dependency of sign-in: each call counts before its form is read."""
+    limiter: Limiter = request.app.state.limiter
+    await limiter.hit(SIGN_IN_BY_ADDRESS, client_address(request))
 
 
 async def link_limits(request: Request, token: Token) -> None:

@@ -27,6 +27,8 @@ class Settings(BaseSettings):
     secret_key: str | None = None
     access_token_minutes: int = 60
     refresh_token_days: int = 30
+    # How long a just-rotated refresh token still answers the same new pair (tabs refreshing at once).
+    refresh_grace_seconds: int = Field(default=30, ge=0, le=300)
     # Reconnect wait suggested to clients when the database is unreachable.
     db_retry_after_seconds: int = 5
     # How long anything waits on PostgreSQL before giving up with 503: to connect, for a pooled

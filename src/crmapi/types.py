@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from datetime import UTC, date, datetime
 from decimal import Decimal
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 import iso4217
@@ -17,6 +17,7 @@ from pydantic import (
     ConfigDict,
     Field,
     StringConstraints,
+    WithJsonSchema,
     field_validator,
 )
 
@@ -102,6 +103,31 @@ def storable(value: Any) -> Any:
     return value
 
 
+T = TypeVar("T")
+
+
+def _refuse_null(value: object) -> object:
+    # Runs only on a value sent: pydantic does not validate a field's default.
+    if value is None:
+        raise ValueError("May be left out, but not null.")
+    return value
+
+
+def _not_nullable(schema: dict[str, Any]) -> None:
+    """The field's JSON schema without its null branch and its null default."""
+    schema.pop("default", None)
+    branches = [b for b in schema.pop("anyOf", []) if b != {"type": "null"}]
+    if len(branches) == 1:
+        schema.update(branches[0])
+    elif branches:
+        schema["anyOf"] = branches
+
+
+# A field of a merge (PATCH) body whose column cannot be empty: left out it keeps its value,
+# null is 422 naming it, and the contract does not call it nullable. `x: Omittable[Name] = None`.
+Omittable = Annotated[T | None, BeforeValidator(_refuse_null), Field(json_schema_extra=_not_nullable)]
+
+
 class Input(BaseModel):
     """Base of every request body and query model: unknown keys and unstorable text are 422."""
 
@@ -124,7 +150,15 @@ Currency = Annotated[
 ]
 # What a stored amount reads with: rows written before ISO 4217 was checked keep reading.
 StoredCurrency = Annotated[str, Field(description="ISO 4217 code", examples=["PLN"])]
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+
+
+def trimmed(max_length: int) -> StringConstraints:
+    """Text that is trimmed and must not be blank; the contract says so with the pattern `\\S`
+    (a blank value is refused, whatever its length)."""
+    return StringConstraints(strip_whitespace=True, min_length=1, max_length=max_length, pattern=r"\S")
+
+
+Name = Annotated[str, trimmed(200)]
 ShortText = Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)]
 Password = Annotated[str, Field(min_length=8, max_length=200)]
 
@@ -153,9 +187,47 @@ def _day(value: object) -> object:
 
 
 Day = Annotated[date, BeforeValidator(_day)]
-Timestamp = Annotated[datetime, BeforeValidator(_timestamp), AfterValidator(_in_range)]
+Timestamp = Annotated[
+    datetime,
+    BeforeValidator(_timestamp),
+    AfterValidator(_in_range),
+    Field(json_schema_extra={"pattern": r"^[1-8][0-9]{3}-"}),  # the years FIRST_YEAR to LAST_YEAR
+]
 # A custom field's stable key: what records' `custom` JSON, `custom.<key>` filters and `fields` use.
 CUSTOM_KEY_PATTERN = r"^[a-z][a-z0-9_]{0,49}$"
+
+
+AMOUNT_PATTERN = r"^-?[0-9]{1,15}(\.[0-9]{1,4})?$"  # NUMERIC(19,4)
+
+
+def _amount_text(value: object) -> object:
+    # A JSON number would pass through a float on many clients and lose digits on the way.
+    if isinstance(value, Decimal):
+        return value
+    if not isinstance(value, str) or not re.fullmatch(AMOUNT_PATTERN, value):
+        raise ValueError('expected a decimal number as a string, e.g. "1234.50"')
+    return value
+
+
+# An amount of money: a decimal number as a string, up to 15 digits and 4 decimals.
+Amount = Annotated[
+    Decimal,
+    BeforeValidator(_amount_text),
+    Field(max_digits=19, decimal_places=4),
+    WithJsonSchema({"type": "string", "pattern": AMOUNT_PATTERN, "examples": ["1234.50"]}),
+]
+# An amount that cannot be negative (prices, limits, budgets): what every money input takes.
+NonNegativeAmount = Annotated[
+    Decimal,
+    BeforeValidator(_amount_text),
+    Field(max_digits=19, decimal_places=4, ge=0),
+    WithJsonSchema({"type": "string", "pattern": AMOUNT_PATTERN.replace("-?", ""), "examples": ["1234.50"]}),
+]
+# A sum of amounts, as a string (it may have more than 15 digits before the point).
+AmountSum = Annotated[
+    Decimal,
+    WithJsonSchema({"type": "string", "pattern": r"^-?[0-9]+(\.[0-9]{1,4})?$", "examples": ["48000.0000"]}),
+]
 
 
 class Money(BaseModel):
@@ -164,7 +236,7 @@ class Money(BaseModel):
     model_config = ConfigDict(
         extra="forbid", json_schema_extra={"examples": [{"amount": "1234.50", "currency": "PLN"}]}
     )
-    amount: Decimal = Field(max_digits=19, decimal_places=4)
+    amount: Amount
     currency: StoredCurrency
 
 
@@ -174,5 +246,5 @@ class MoneyInput(Input):
     model_config = ConfigDict(
         extra="forbid", json_schema_extra={"examples": [{"amount": "5000", "currency": "PLN"}]}
     )
-    amount: Decimal = Field(max_digits=19, decimal_places=4, allow_inf_nan=False, ge=0)
+    amount: NonNegativeAmount
     currency: Currency | None = None

@@ -31,7 +31,7 @@ from crmapi.custom_fields import service as custom_fields
 from crmapi.db import DbSession
 from crmapi.errors import problem_responses
 from crmapi.idempotency import CrmRoute, Idempotent, reads_only
-from crmapi.pagination import Page, PageParams, paginate, render, render_page, select_fields
+from crmapi.pagination import Page, PageParams, paginate, render, render_page, select_fields, sorted_by
 
 router = APIRouter(prefix="/v1/accounts", tags=["accounts"], route_class=CrmRoute, dependencies=[Idempotent])
 contact_accounts = APIRouter(prefix="/v1/contacts", tags=["accounts"], route_class=CrmRoute)
@@ -95,6 +95,7 @@ async def _list(
     response_model_exclude_unset=True,
     responses=LIST,
 )
+@sorted_by(queries.SORTING, relevance=True)
 async def list_accounts(
     request: Request, session: DbSession, actor: CurrentActor, query: Annotated[AccountListQuery, Query()]
 ) -> dict[str, Any]:
@@ -115,6 +116,7 @@ async def list_accounts(
     responses=LIST,
 )
 @reads_only
+@sorted_by(queries.SORTING, relevance=True)
 async def search_accounts(
     request: Request, session: DbSession, actor: CurrentActor, body: AccountSearch
 ) -> dict[str, Any]:
@@ -199,12 +201,12 @@ async def delete_account(
     operation_id="restore_account",
     summary="Restore a deleted account",
     response_model=AccountRead,
-    responses=ONE,
+    responses=problem_responses(401, 403, 404, 412, 422, 503),
 )
 async def restore_account(
-    session: DbSession, actor: CurrentActor, account_id: UUID, response: Response
+    session: DbSession, actor: CurrentActor, account_id: UUID, response: Response, if_match: IfMatch = None
 ) -> AccountRead:
-    account = await service.restore(session, actor, account_id)
+    account = await service.restore(session, actor, account_id, expected_version(if_match))
     return await _one(session, account, response)
 
 
@@ -216,6 +218,7 @@ async def restore_account(
     response_model_exclude_unset=True,
     responses=problem_responses(400, 401, 403, 404, 422, 503),
 )
+@sorted_by(history.HISTORY_SORTING)
 async def list_account_history(
     request: Request,
     session: DbSession,
@@ -322,6 +325,7 @@ async def unassign_account_member(
     response_model_exclude_unset=True,
     responses=problem_responses(400, 401, 403, 404, 422, 503),
 )
+@sorted_by(queries.SORTING)
 async def list_contact_accounts(
     request: Request,
     session: DbSession,

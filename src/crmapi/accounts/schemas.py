@@ -4,17 +4,17 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field
 
 from crmapi.custom_fields.schemas import CustomBody, CustomQuery
 from crmapi.pagination import PageBody, PageParams
-from crmapi.types import Input, Money, MoneyInput, Name, ShortText, Timestamp
+from crmapi.types import Input, Money, MoneyInput, Name, Omittable, ShortText, Timestamp, trimmed
 
 AccountStatus = Literal["active", "on_hold", "closed"]
-Code = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
-Label = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
-Tag = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
-SearchText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+Code = Annotated[str, trimmed(64)]
+Label = Annotated[str, trimmed(64)]
+Tag = Annotated[str, trimmed(64)]
+SearchText = Annotated[str, trimmed(200)]
 
 
 class _AccountFields(Input):
@@ -24,20 +24,20 @@ class _AccountFields(Input):
     credit_rating: ShortText | None = Field(None, examples=["A"])
     credit_limit: MoneyInput | None = None
     payment_terms: ShortText | None = Field(None, examples=["30 days net"])
-    payment_methods: list[Label] | None = Field(None, max_length=20, examples=[["transfer", "card"]])
+    payment_methods: Omittable[list[Label]] = Field(None, max_length=20, examples=[["transfer", "card"]])
     price_level: ShortText | None = Field(None, examples=["B"])
-    status: AccountStatus | None = None
-    is_retail_default: bool | None = Field(
+    status: Omittable[AccountStatus] = None
+    is_retail_default: Omittable[bool] = Field(
         None,
         strict=True,
         description="The one account for customers without their own; setting it moves it here.",
     )
     owner_member_id: UUID | None = None
     business_unit_id: UUID | None = None
-    tags: list[Tag] | None = Field(None, max_length=50)
-    custom: dict[str, Any] | None = Field(None, max_length=100)
-    sales_rep_codes: list[Code] | None = Field(
-        None, max_length=50, description="ERP sales-rep codes serving this account (replaces the set)."
+    tags: Omittable[list[Tag]] = Field(None, max_length=50)
+    custom: Omittable[dict[str, Any]] = Field(None, max_length=100)
+    sales_rep_codes: Omittable[list[Code]] = Field(
+        None, max_length=50, description="The ERP sales-rep codes serving it (replace the set; [] clears it)."
     )
 
 
@@ -67,13 +67,39 @@ class AccountUpdate(_AccountFields):
     """Merge semantics: only the fields sent change; null clears an optional field."""
 
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"status": "on_hold"}]})
-    name: Name | None = None
+    name: Omittable[Name] = None
 
 
 class AccountRead(BaseModel):
     """Every field but id is optional: `fields` may leave any of them out."""
 
-    model_config = ConfigDict(from_attributes=True)
+    model_config = ConfigDict(
+        from_attributes=True,
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": "0192f0a8-0000-7000-8000-000000000007",
+                    "number": 1042,
+                    "code": "D-10042",
+                    "name": "Hurtownia Nowak Sp. z o.o.",
+                    "primary_contact_id": "0192f0a8-0000-7000-8000-000000000005",
+                    "classification": "wholesale",
+                    "credit_limit": {"amount": "25000.0000", "currency": "PLN"},
+                    "payment_terms": "30 days net",
+                    "payment_methods": ["transfer"],
+                    "status": "active",
+                    "is_retail_default": False,
+                    "owner_member_id": "0192f0a8-0000-7000-8000-000000000041",
+                    "tags": ["key-account"],
+                    "custom": {},
+                    "sales_rep_codes": ["PH01"],
+                    "created_at": "2026-11-30T09:00:00Z",
+                    "updated_at": "2026-12-02T10:15:00Z",
+                    "version": 2,
+                }
+            ]
+        },
+    )
     id: UUID
     number: int | None = None
     code: str | None = None

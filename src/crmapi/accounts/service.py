@@ -46,7 +46,6 @@ SIMPLE = (
     "tags",
     "custom",
 )
-NOT_NULL = {"name", "status", "is_retail_default", "payment_methods", "tags", "custom"}
 
 
 async def next_numbers(session: AsyncSession, org_id: UUID, series: str, count: int = 1) -> range:
@@ -88,9 +87,6 @@ def derive(a: Account) -> None:
 
 
 async def _apply(session: AsyncSession, actor: Actor, account: Account, values: dict[str, Any]) -> None:
-    for key, value in values.items():
-        if key in NOT_NULL and value is None:
-            raise Unprocessable.on(f"body.{key}", "May not be null.")
     if "credit_limit" in values:
         limit = values.pop("credit_limit")
         if limit is None:
@@ -302,8 +298,6 @@ async def update(
         )
     codes_before = (await sales_rep_codes(session, [account.id]))[account.id]
     codes_after = sorted(set(data.sales_rep_codes)) if data.sales_rep_codes is not None else codes_before
-    if "sales_rep_codes" in data.model_fields_set and data.sales_rep_codes is None:
-        raise Unprocessable.on("body.sales_rep_codes", "May not be null; send [] to clear.")
     before = snapshot(account, codes_before)
     # The checks query the database; an autoflush of the half-changed account would trip a
     # constraint (taken code, unknown owner, a second retail default) as a 500 before they answer.
@@ -345,11 +339,14 @@ async def delete(session: AsyncSession, actor: Actor, account_id: UUID, expected
     outbox.emit(session, actor, topic="account.deleted", entity=ENTITY, entity_id=account.id)
 
 
-async def restore(session: AsyncSession, actor: Actor, account_id: UUID) -> Account:
+async def restore(
+    session: AsyncSession, actor: Actor, account_id: UUID, expected: int | None = None
+) -> Account:
     """Bring back a soft-deleted account (accounts.manage)."""
     if not actor.can("accounts.manage"):
         raise Forbidden("Restoring an account needs 'accounts.manage'.", slug="missing-capability")
     account = await get_for_change(session, actor, account_id, deleted=True)
+    check_version(account.version, expected)
     account.deleted_at = None
     account.updated_at = datetime.now(UTC)
     await session.flush()

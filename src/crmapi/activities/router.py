@@ -26,7 +26,7 @@ from crmapi.db import DbSession
 from crmapi.errors import problem_responses
 from crmapi.idempotency import CrmRoute, Idempotent
 from crmapi.lifecycle.routes import Answers, WorkRoutes
-from crmapi.pagination import Page, paginate, render_page, select_fields
+from crmapi.pagination import Page, paginate, render_page, select_fields, sorted_by
 
 router = APIRouter(
     prefix="/v1/activities", tags=["activities"], route_class=CrmRoute, dependencies=[Idempotent]
@@ -35,7 +35,7 @@ router = APIRouter(
 Creator = Annotated[Actor, require("activities.create")]
 ActivityPath = Annotated[UUID, Path(description="activity id")]
 ONE = problem_responses(401, 403, 404, 422, 503)
-MOVE = problem_responses(401, 403, 404, 409, 422, 503)
+MOVE = problem_responses(401, 403, 404, 409, 412, 422, 503)
 ANSWERS = Answers(ActivityRead, Activity)
 _rows, _one = ANSWERS.rows, ANSWERS.one
 
@@ -48,6 +48,7 @@ _rows, _one = ANSWERS.rows, ANSWERS.one
     response_model_exclude_unset=True,
     responses=problem_responses(400, 401, 403, 422, 503),
 )
+@sorted_by(queries.SORTING)
 async def list_activities(
     request: Request, session: DbSession, actor: CurrentActor, query: Annotated[ActivityListQuery, Query()]
 ) -> dict[str, Any]:
@@ -134,13 +135,19 @@ async def start_activity(
     activity_id: ActivityPath,
     response: Response,
     body: Annotated[ActivityMove | None, Body()] = None,
+    if_match: IfMatch = None,
 ) -> ActivityRead:
     """Pending -> in progress; it must be assigned first (409 `not-assigned`)."""
     move = body or ActivityMove()
-    return _one(
-        await service.move(session, actor, activity_id, state="in_progress", status_id=move.status_id),
-        response,
+    a = await service.move(
+        session,
+        actor,
+        activity_id,
+        state="in_progress",
+        status_id=move.status_id,
+        expected=expected_version(if_match),
     )
+    return _one(a, response)
 
 
 @router.post(
@@ -156,12 +163,19 @@ async def complete_activity(
     activity_id: ActivityPath,
     response: Response,
     body: Annotated[ActivityMove | None, Body()] = None,
+    if_match: IfMatch = None,
 ) -> ActivityRead:
     """In progress -> completed (read-only from then on); its opportunity's last activity moves on."""
     move = body or ActivityMove()
-    return _one(
-        await service.move(session, actor, activity_id, state="completed", status_id=move.status_id), response
+    a = await service.move(
+        session,
+        actor,
+        activity_id,
+        state="completed",
+        status_id=move.status_id,
+        expected=expected_version(if_match),
     )
+    return _one(a, response)
 
 
 @router.post(
@@ -177,6 +191,7 @@ async def cancel_activity(
     activity_id: ActivityPath,
     response: Response,
     body: Annotated[ActivityCancel | None, Body()] = None,
+    if_match: IfMatch = None,
 ) -> ActivityRead:
     """Pending -> cancelled (409 from any other state)."""
     move = body or ActivityCancel()
@@ -187,6 +202,7 @@ async def cancel_activity(
         state="cancelled",
         status_id=move.status_id,
         cancellation_reason_id=move.cancellation_reason_id,
+        expected=expected_version(if_match),
     )
     return _one(a, response)
 
@@ -204,6 +220,7 @@ async def transition_activity(
     activity_id: ActivityPath,
     body: ActivityTransition,
     response: Response,
+    if_match: IfMatch = None,
 ) -> ActivityRead:
     a = await service.move(
         session,
@@ -212,6 +229,7 @@ async def transition_activity(
         state=None,
         status_id=body.status_id,
         cancellation_reason_id=body.cancellation_reason_id,
+        expected=expected_version(if_match),
     )
     return _one(a, response)
 

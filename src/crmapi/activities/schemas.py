@@ -7,12 +7,12 @@ from uuid import UUID
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from crmapi.pagination import PageParams
-from crmapi.types import Input, Timestamp
+from crmapi.types import Input, Omittable, Timestamp, trimmed
 
-Subject = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+Subject = Annotated[str, trimmed(200)]
 LongText = Annotated[str, StringConstraints(strip_whitespace=True, max_length=10_000)]
 Priority = Annotated[int, Field(ge=1, le=10, strict=True, description="1 is the highest.")]
-SearchText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+SearchText = Annotated[str, trimmed(200)]
 
 
 class _WorkFields(Input):
@@ -75,14 +75,40 @@ class ActivityUpdate(_ActivityFields):
     model_config = ConfigDict(
         extra="forbid", json_schema_extra={"examples": [{"notes": "Asked for a callback"}]}
     )
-    type_id: UUID | None = None
-    subject: Subject | None = None
+    type_id: Omittable[UUID] = None
+    subject: Omittable[Subject] = None
+    start_at: Omittable[Timestamp] = Field(None, description="When it starts.")
 
 
 class ActivityRead(BaseModel):
     """Every field but id is optional: `fields` may leave any of them out."""
 
-    model_config = ConfigDict(from_attributes=True)
+    model_config = ConfigDict(
+        from_attributes=True,
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": "0192f0a8-0000-7000-8000-000000000013",
+                    "number": 31,
+                    "type_id": "0192f0a8-0000-7000-8000-000000000025",
+                    "status_id": "0192f0a8-0000-7000-8000-000000000026",
+                    "state": "pending",
+                    "subject": "Call about the offer",
+                    "priority": 3,
+                    "account_id": "0192f0a8-0000-7000-8000-000000000007",
+                    "opportunity_id": "0192f0a8-0000-7000-8000-000000000012",
+                    "owner_member_id": "0192f0a8-0000-7000-8000-000000000041",
+                    "start_at": "2026-11-30T09:00:00Z",
+                    "expected_completion_at": "2026-12-14T09:00:00Z",
+                    "overdue": False,
+                    "reminder_at": "2026-12-01T09:00:00Z",
+                    "created_at": "2026-11-30T09:00:00Z",
+                    "updated_at": "2026-11-30T09:00:00Z",
+                    "version": 1,
+                }
+            ]
+        },
+    )
     id: UUID
     number: int | None = None
     type_id: UUID | None = None

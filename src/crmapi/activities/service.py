@@ -132,8 +132,6 @@ async def create(
     loaded = await work.creatable_type(session, actor, WORK, data.type_id)
     kind_type = loaded.type
     values = data.model_dump(exclude_unset=True, exclude={"type_id"})
-    if "subject" in values and values["subject"] is None:
-        raise Unprocessable.on("body.subject", "May not be null.")
     initial = loaded.default_status(ACTIVITY.initial)
     now = datetime.now(UTC)
     a = Activity(
@@ -221,11 +219,16 @@ async def get(session: AsyncSession, actor: Actor, activity_id: UUID) -> Activit
 
 
 async def get_for_change(
-    session: AsyncSession, actor: Actor, activity_id: UUID, *, deleted: bool = False
+    session: AsyncSession,
+    actor: Actor,
+    activity_id: UUID,
+    *,
+    deleted: bool = False,
+    expected: int | None = None,
 ) -> Activity:
     """The activity, locked, if the actor may work on it: its owner, its assignee, a member of its
-    unit, or `manage`."""
-    return await work.for_change(session, actor, WORK, activity_id, deleted=deleted)
+    unit, or `manage`; at the `expected` version when one is given (412 otherwise)."""
+    return await work.for_change(session, actor, WORK, activity_id, deleted=deleted, expected=expected)
 
 
 async def update(
@@ -235,8 +238,6 @@ async def update(
     WORK.writable(a)
     check_version(a.version, expected)
     sent = data.model_dump(include=data.model_fields_set)
-    if "subject" in sent and sent["subject"] is None:
-        raise Unprocessable.on("body.subject", "May not be null.")
     if "type_id" in sent and sent.pop("type_id") != a.type_id:
         raise Conflict("An activity's type cannot change.", slug="type-fixed")
     for key in BELONGS_TO:
@@ -252,8 +253,6 @@ async def update(
             setattr(a, key, value)
         loaded = await engine.load_type(session, "activity", a.type_id)
         if "start_at" in sent:
-            if a.start_at is None:
-                raise Unprocessable.on("body.start_at", "May not be null.")
             a.expected_completion_at = expected_completion(a.start_at, loaded.type.complete_within)
         if a.reminder_at != before["reminder_at"]:
             a.reminder_closed_at = None  # a new reminder time opens the reminder again
@@ -282,9 +281,10 @@ async def move(
     state: str | None,
     status_id: UUID | None,
     cancellation_reason_id: UUID | None = None,
+    expected: int | None = None,
 ) -> Activity:
     """Start (needs an assignee), complete, cancel (pending only) or any move the type allows."""
-    a = await get_for_change(session, actor, activity_id)
+    a = await get_for_change(session, actor, activity_id, expected=expected)
     WORK.writable(a)
     loaded = await engine.load_type(session, "activity", a.type_id)
     to_status_id = loaded.target(state, status_id)

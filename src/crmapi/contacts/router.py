@@ -17,7 +17,7 @@ from crmapi.custom_fields import service as custom_fields
 from crmapi.db import DbSession
 from crmapi.errors import problem_responses
 from crmapi.idempotency import CrmRoute, Idempotent, reads_only
-from crmapi.pagination import Page, PageParams, paginate, render, render_page, select_fields
+from crmapi.pagination import Page, PageParams, paginate, render, render_page, select_fields, sorted_by
 
 router = APIRouter(prefix="/v1/contacts", tags=["contacts"], route_class=CrmRoute, dependencies=[Idempotent])
 
@@ -52,6 +52,7 @@ async def _list(
     response_model_exclude_unset=True,
     responses=problem_responses(400, 401, 403, 422, 503),
 )
+@sorted_by(queries.SORTING, relevance=True)
 async def list_contacts(
     request: Request, session: DbSession, actor: CurrentActor, query: Annotated[ContactListQuery, Query()]
 ) -> dict[str, Any]:
@@ -72,6 +73,7 @@ async def list_contacts(
     responses=problem_responses(400, 401, 403, 422, 503),
 )
 @reads_only
+@sorted_by(queries.SORTING, relevance=True)
 async def search_contacts(
     request: Request, session: DbSession, actor: CurrentActor, body: ContactSearch
 ) -> dict[str, Any]:
@@ -159,12 +161,16 @@ async def delete_contact(
     operation_id="restore_contact",
     summary="Restore a deleted contact",
     response_model=ContactRead,
-    responses=ONE,
+    responses=problem_responses(401, 403, 404, 412, 422, 503),
 )
 async def restore_contact(
-    session: DbSession, actor: CurrentActor, contact_id: ContactPath, response: Response
+    session: DbSession,
+    actor: CurrentActor,
+    contact_id: ContactPath,
+    response: Response,
+    if_match: IfMatch = None,
 ) -> ContactRead:
-    contact = await service.restore(session, actor, contact_id)
+    contact = await service.restore(session, actor, contact_id, expected_version(if_match))
     response.headers["ETag"] = etag(contact.version)
     return render(ContactRead, contact)
 
@@ -177,6 +183,7 @@ async def restore_contact(
     response_model_exclude_unset=True,
     responses=problem_responses(400, 401, 403, 404, 422, 503),
 )
+@sorted_by(history.HISTORY_SORTING)
 async def list_contact_history(
     request: Request,
     session: DbSession,

@@ -16,11 +16,11 @@ from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from crmapi.custom_fields.schemas import CustomBody, CustomQuery
 from crmapi.pagination import PageBody, PageParams
-from crmapi.types import Email, Input, Name, ShortText, Timestamp, TimeZone
+from crmapi.types import Email, Input, Name, Omittable, ShortText, Timestamp, TimeZone, trimmed
 
 ContactKind = Literal["person", "organisation"]
 LifecycleState = Literal["prospect", "financial"]
-Tag = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
+Tag = Annotated[str, trimmed(64)]
 Phone = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^\+?[0-9 ()./-]{3,32}$")]
 Country = Annotated[str, StringConstraints(pattern=r"^[A-Z]{2}$")]
 Url = Annotated[str, StringConstraints(strip_whitespace=True, max_length=500, pattern=r"^https?://\S+$")]
@@ -30,7 +30,7 @@ Domain = Annotated[
         strip_whitespace=True, to_lower=True, max_length=253, pattern=r"^[a-z0-9.-]+\.[a-z]{2,}$"
     ),
 ]
-TaxId = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
+TaxId = Annotated[str, trimmed(64)]
 
 
 class ContactEmail(Input):
@@ -83,7 +83,7 @@ class _ContactFields(Input):
     custom: dict[str, Any] | None = Field(None, max_length=100)
     owner_member_id: UUID | None = None
     business_unit_id: UUID | None = None
-    lifecycle_state: LifecycleState | None = None
+    lifecycle_state: Omittable[LifecycleState] = None
     parent_payer_id: UUID | None = Field(None, description="The contact who pays for this one.")
 
 
@@ -141,13 +141,37 @@ class ContactUpdate(_ContactFields):
     """Merge semantics: only the fields sent change; null clears an optional field."""
 
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"job_title": "CFO"}]})
-    kind: ContactKind | None = None
+    kind: Omittable[ContactKind] = None
 
 
 class ContactRead(BaseModel):
     """Every field but id is optional: `fields` may leave any of them out."""
 
-    model_config = ConfigDict(from_attributes=True)
+    model_config = ConfigDict(
+        from_attributes=True,
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": "0192f0a8-0000-7000-8000-000000000005",
+                    "kind": "person",
+                    "display_name": "Anna Nowak",
+                    "first_name": "Anna",
+                    "last_name": "Nowak",
+                    "job_title": "CFO",
+                    "emails": [{"address": "anna@example.com", "label": "work", "primary": True}],
+                    "phones": [{"number": "+48 600 100 200", "label": "mobile", "primary": True}],
+                    "addresses": [],
+                    "tags": ["vip"],
+                    "custom": {"region": "north"},
+                    "owner_member_id": "0192f0a8-0000-7000-8000-000000000041",
+                    "lifecycle_state": "financial",
+                    "created_at": "2026-11-30T09:00:00Z",
+                    "updated_at": "2026-12-02T10:15:00Z",
+                    "version": 3,
+                }
+            ]
+        },
+    )
     id: UUID
     kind: ContactKind | None = None
     display_name: str | None = None
@@ -166,7 +190,7 @@ class ContactRead(BaseModel):
     custom: dict[str, Any] | None = None
     owner_member_id: UUID | None = None
     business_unit_id: UUID | None = None
-    lifecycle_state: LifecycleState | None = None
+    lifecycle_state: Omittable[LifecycleState] = None
     parent_payer_id: UUID | None = None
     created_at: datetime | None = None
     updated_at: datetime | None = None
@@ -180,13 +204,11 @@ class ContactFilter(Input):
         default_factory=list, max_length=20, description="Every tag given must be present."
     )
     owner_member_id: UUID | None = None
-    lifecycle_state: LifecycleState | None = None
+    lifecycle_state: Omittable[LifecycleState] = None
     parent_payer_id: UUID | None = None
     created_from: Timestamp | None = Field(None, description="Created at or after (RFC 3339).")
     created_to: Timestamp | None = Field(None, description="Created before (RFC 3339).")
-    q: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)] | None = Field(
-        None, description="Part of a name or an email address."
-    )
+    q: Annotated[str, trimmed(200)] | None = Field(None, description="Part of a name or an email address.")
     deleted: Literal["only"] | None = Field(
         None, description="`only`: the deleted contacts (contacts.manage)."
     )

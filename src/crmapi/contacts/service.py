@@ -187,8 +187,6 @@ async def update(
     contact = await get_for_change(session, actor, contact_id)
     check_version(contact.version, expected)
     values = _sent(data)
-    if "kind" in values and values["kind"] is None:
-        raise Unprocessable.on("body.kind", "May not be null.")
     for key in ("emails", "phones", "addresses", "tags"):
         if key in values and values[key] is None:
             values[key] = []
@@ -197,8 +195,6 @@ async def update(
         values["custom"] = await custom_fields.validate_values(
             session, actor, ENTITY, values["custom"], creating=False, current=contact.custom
         )
-    if "lifecycle_state" in values and values["lifecycle_state"] is None:
-        raise Unprocessable.on("body.lifecycle_state", "May not be null.")
     for key in ("owner_member_id", "business_unit_id", "parent_payer_id"):
         if values.get(key):
             values[key] = UUID(values[key])
@@ -245,11 +241,14 @@ async def delete(session: AsyncSession, actor: Actor, contact_id: UUID, expected
     outbox.emit(session, actor, topic="contact.deleted", entity=ENTITY, entity_id=contact.id)
 
 
-async def restore(session: AsyncSession, actor: Actor, contact_id: UUID) -> Contact:
+async def restore(
+    session: AsyncSession, actor: Actor, contact_id: UUID, expected: int | None = None
+) -> Contact:
     """Bring back a soft-deleted contact (contacts.manage)."""
     if not actor.can("contacts.manage"):
         raise Forbidden("Restoring a contact needs 'contacts.manage'.", slug="missing-capability")
     contact = await get_for_change(session, actor, contact_id, deleted=True)
+    check_version(contact.version, expected)
     contact.deleted_at = None
     contact.updated_at = datetime.now(UTC)
     await session.flush()

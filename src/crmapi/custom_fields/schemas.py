@@ -20,7 +20,7 @@ from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from crmapi.pagination import PageParams
 from crmapi.subjects import SubjectKind
-from crmapi.types import CUSTOM_KEY_PATTERN, Input, Name
+from crmapi.types import CUSTOM_KEY_PATTERN, Input, Name, Omittable, trimmed
 
 FieldType = Literal["text", "number", "date", "bool", "select"]
 Key = Annotated[
@@ -32,7 +32,7 @@ Key = Annotated[
         examples=["region"],
     ),
 ]
-Option = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+Option = Annotated[str, trimmed(200)]
 Position = Annotated[
     int,
     Field(ge=0, le=100_000, strict=True, description="Order within the kind, for forms and columns."),
@@ -100,14 +100,14 @@ class CustomFieldUpdate(Input):
     """Merge semantics. `kind`, `key` and `type` never change: delete the field and create another."""
 
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"label": "Sales region"}]})
-    label: Name | None = None
-    options: list[Option] | None = Field(
+    label: Omittable[Name] = None
+    options: Omittable[list[Option]] = Field(
         None,
         max_length=MAX_OPTIONS,
         description="Select fields only; replaces the list. Records keep values no longer listed.",
     )
-    required: bool | None = Field(None, strict=True, description="Checked when records are created.")
-    position: Position | None = None
+    required: Omittable[bool] = Field(None, strict=True, description="Checked when records are created.")
+    position: Omittable[Position] = None
 
     @model_validator(mode="before")
     @classmethod

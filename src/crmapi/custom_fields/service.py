@@ -39,7 +39,6 @@ MAX_TEXT = 2000
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _INTEGER = re.compile(r"^-?\d{1,30}$")
 _DECIMAL = re.compile(r"^-?\d{1,30}(\.\d{1,30})?([eE][-+]?\d{1,3})?$")
-_NOT_NULL = ("label", "options", "required", "position")
 
 
 def _snapshot(d: CustomFieldDefinition) -> dict[str, Any]:
@@ -161,9 +160,6 @@ async def update(
     definition = await _for_change(session, actor, field_id)
     check_version(definition.version, expected)
     sent = data.model_dump(include=data.model_fields_set)
-    for key in _NOT_NULL:
-        if key in sent and sent[key] is None:
-            raise Unprocessable.on(f"body.{key}", "May not be null.")
     if "options" in sent:
         if definition.type == "select" and not sent["options"]:
             raise Unprocessable.on("body.options", "A select field needs at least one option.")

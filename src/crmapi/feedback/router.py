@@ -22,8 +22,10 @@ from crmapi.feedback.schemas import (
 )
 from crmapi.feedback.summary import summary
 from crmapi.idempotency import CrmRoute, Idempotent
-from crmapi.pagination import Page, paginate, render_page, select_fields
+from crmapi.pagination import Page, paginate, render_page, select_fields, sorted_by
 from crmapi.ratelimit import Token, link_limits
+from crmapi.service_requests import service as requests
+from crmapi.service_requests.schemas import IssuedLink
 
 router = APIRouter(prefix="/v1/feedback", tags=["feedback"], route_class=CrmRoute, dependencies=[Idempotent])
 rating = APIRouter(
@@ -45,6 +47,7 @@ PUBLIC = problem_responses(404, 409, 410, 422, 429, 503)
     response_model_exclude_unset=True,
     responses=problem_responses(400, 401, 403, 422, 503),
 )
+@sorted_by(service.SORTING)
 async def list_feedback(
     request: Request, session: DbSession, actor: CurrentActor, query: Annotated[FeedbackListQuery, Query()]
 ) -> dict[str, Any]:
@@ -94,6 +97,33 @@ async def rate_service_request(
     """A signed-in customer of the request's account, once (409 `already-rated`), on a completed
     request (409 `not-completed`); staff 403 `customers-only`."""
     return await service.rate_as_customer(session, actor, service_request_id, body)
+
+
+@rating.post(
+    "/{service_request_id}/feedback-link",
+    operation_id="reissue_feedback_link",
+    summary="Issue the contact's feedback link again",
+    response_model=IssuedLink,
+    responses=problem_responses(401, 403, 404, 409, 422, 503),
+)
+async def reissue_feedback_link(
+    request: Request,
+    session: DbSession,
+    actor: CurrentActor,
+    service_request_id: Annotated[UUID, Path(description="service request id")],
+) -> IssuedLink:
+    """For whoever may change the request, once it is completed (409 `not-completed`) and while
+    it is not rated (409 `already-rated`), when it has a contact (409 `no-contact`). The links
+    sent before stop working (410 `link-expired`); the new one is in the event
+    `service_request.feedback_link_issued` for notifications to send, and in the answer for
+    callers with `service_requests.manage`."""
+    r, link = await service.reissue_link(session, request.app.state.keys, actor, service_request_id)
+    return IssuedLink(
+        service_request_id=r.id,
+        purpose="feedback",
+        expires_at=link["expires_at"],
+        link=requests.link_shown_to(actor, link),
+    )
 
 
 @public.get(

@@ -34,21 +34,47 @@ SORTING = Sorting(
 async def after_completion(
     session: AsyncSession, keys: Keys, actor: Actor, moved: requests.Moved
 ) -> dict[str, Any] | None:
-    """A request just completed gets its feedback link, announced for notifications to send to
-    the contact (nothing is sent from here)."""
+    """A request just completed is announced; with a contact to send it to, it gets its feedback
+    link, carried by the event for notifications to send (nothing is sent from here)."""
     r = moved.request
     if moved.entered != "completed":
         return None
-    link = await links.issue(session, keys, r.org_id, PURPOSE, r.id, PATH)
+    link = None
+    if r.contact_id is not None:
+        link = await links.issue(session, keys, r.org_id, PURPOSE, r.id, PATH)
+    _announce(session, actor, r, link, "completed")
+    return link
+
+
+async def reissue_link(
+    session: AsyncSession, keys: Keys, actor: Actor, request_id: UUID
+) -> tuple[ServiceRequest, dict[str, Any]]:
+    """A new feedback link for a completed, unrated request, for whoever may change the request
+    (the contact's expired or got lost): the earlier links stop working, and the new one is
+    announced for notifications to send, as on completion."""
+    r = await requests.get_for_change(session, actor, request_id)
+    if r.state != "completed":
+        raise Conflict("Only a completed service request can be rated.", slug="not-completed")
+    requests.require_contact(r)
+    if await session.scalar(select(Feedback.id).where(Feedback.service_request_id == r.id)):
+        raise Conflict("This service request was already rated.", slug="already-rated")
+    link, before = await links.replace(session, keys, r.org_id, PURPOSE, r.id, PATH)
+    requests.record_link(session, actor, r, "feedback_link", link, before)
+    _announce(session, actor, r, link, "feedback_link_issued")
+    return r, link
+
+
+def _announce(
+    session: AsyncSession, actor: Actor, r: ServiceRequest, link: dict[str, Any] | None, what: str
+) -> None:
     outbox.emit(
         session,
         actor,
-        topic=f"{requests.ENTITY}.completed",
+        topic=f"{requests.ENTITY}.{what}",
         entity=requests.ENTITY,
         entity_id=r.id,
         payload=requests.about(r) | {"feedback": link},
     )
-    return link
 
 
 async def _give(

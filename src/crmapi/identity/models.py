@@ -93,6 +93,9 @@ class AuthSession(Tenant, Base):
     refresh_hash: Mapped[bytes] = mapped_column(LargeBinary)
     # The refresh token this one replaced: seen again, it was copied, and the session ends.
     previous_refresh_hash: Mapped[bytes | None] = mapped_column(LargeBinary)
+    # When `previous_refresh_hash` was replaced: within the grace interval after it, the previous
+    # token answers the same new pair (two tabs refreshing at once), later it ends the session.
+    rotated_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     expires_at: Mapped[datetime]
     revoked_at: Mapped[datetime | None]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import APIRouter, Form, Query, Request, Response, status
+from fastapi import APIRouter, Depends, Form, Query, Request, Response, status
 from pydantic import AfterValidator
 
 from crmapi.access.actor import Actor
@@ -15,7 +15,7 @@ from crmapi.db import DbSession
 from crmapi.errors import Forbidden, problem_responses
 from crmapi.idempotency import CrmRoute, Idempotent
 from crmapi.identity import service
-from crmapi.identity.pages import member_page
+from crmapi.identity.pages import MEMBER_SORTS, member_page
 from crmapi.identity.schemas import (
     MemberCreate,
     MemberListQuery,
@@ -25,10 +25,12 @@ from crmapi.identity.schemas import (
     OrganisationRead,
     OrganisationUpdate,
     PasswordChange,
+    PasswordReset,
     RefreshRequest,
     TokenRead,
 )
-from crmapi.pagination import Page, render
+from crmapi.pagination import Page, render, sorted_by
+from crmapi.ratelimit import sign_in_limits
 from crmapi.types import storable
 
 auth = APIRouter(prefix="/v1/auth", tags=["auth"], route_class=CrmRoute)
@@ -46,6 +48,7 @@ def _policy(request: Request) -> service.TokenPolicy:
         keys=request.app.state.keys,
         access_minutes=settings.access_token_minutes,
         refresh_days=settings.refresh_token_days,
+        refresh_grace_seconds=settings.refresh_grace_seconds,
     )
 
 
@@ -54,7 +57,8 @@ def _policy(request: Request) -> service.TokenPolicy:
     operation_id="create_token",
     summary="Sign in with email and password",
     response_model=TokenRead,
-    responses=problem_responses(400, 401, 422, 503),
+    responses=problem_responses(400, 401, 422, 429, 503),
+    dependencies=[Depends(sign_in_limits)],
 )
 async def create_token(
     request: Request,
@@ -65,9 +69,16 @@ async def create_token(
         UUID | None, Form(description="Required when the user belongs to several organisations.")
     ] = None,
 ) -> dict[str, Any]:
-    """OAuth2 password flow. The tokens are bound to one organisation."""
+    """OAuth2 password flow. The tokens are bound to one organisation. 429 `too-many-requests`
+    with `Retry-After` past 30 sign-ins a minute from one address, or 10 wrong passwords for one
+    e-mail in 15 minutes (here or at a password change; a right one clears them)."""
     return await service.login(
-        session, _policy(request), email=username, password=password, organisation=organisation
+        session,
+        _policy(request),
+        request.app.state.limiter,
+        email=username,
+        password=password,
+        organisation=organisation,
     )
 
 
@@ -79,7 +90,9 @@ async def create_token(
     responses=problem_responses(401, 422, 503),
 )
 async def refresh_token(request: Request, session: DbSession, body: RefreshRequest) -> dict[str, Any]:
-    """The refresh token is rotated: the old one stops working."""
+    """The refresh token is rotated. The one just replaced answers the same new pair for
+    `REFRESH_GRACE_SECONDS` (30 by default: two tabs refreshing at once); presented after that,
+    it ends the session (401 `refresh-token-reused`)."""
     return await service.refresh(session, _policy(request), body.refresh_token)
 
 
@@ -112,15 +125,21 @@ async def get_me(actor: CurrentActor) -> MeRead:
     operation_id="change_my_password",
     summary="Choose your own password",
     status_code=status.HTTP_204_NO_CONTENT,
-    responses=AUTHED,
+    responses=problem_responses(401, 403, 422, 429, 503),
 )
-async def change_my_password(session: DbSession, actor: CurrentActor, body: PasswordChange) -> Response:
-    """For members: 422 on `body.current_password` when it is wrong, 403 `members-only` for an
-    API key. A password an administrator chose opens only that administrator's organisation;
-    once you choose your own, it opens every organisation you belong to."""
+async def change_my_password(
+    request: Request, session: DbSession, actor: CurrentActor, body: PasswordChange
+) -> Response:
+    """For members: 422 on `body.current_password` when it is wrong (counted with wrong
+    sign-ins: 429 past 10 in 15 minutes), 403 `members-only` for an API key. A password an
+    administrator chose opens only that administrator's organisation; once you choose your own,
+    it opens every organisation you belong to. Every other session you have, in every
+    organisation, ends; this one goes on."""
     if actor.member_id is None:
         raise Forbidden("Only members have passwords.", slug="members-only")
-    await service.change_password(session, actor, body.current_password, body.new_password)
+    await service.change_password(
+        session, actor, request.app.state.limiter, body.current_password, body.new_password
+    )
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
@@ -150,6 +169,7 @@ async def create_member(
     response_model_exclude_unset=True,
     responses=problem_responses(400, 401, 403, 422, 503),
 )
+@sorted_by(MEMBER_SORTS)
 async def list_members(
     request: Request,
     session: DbSession,
@@ -193,6 +213,24 @@ async def update_member(
     row = await service.update_member(session, actor, member_id, body, expected_version(if_match))
     response.headers["ETag"] = etag(row["version"])
     return MemberRead.model_validate(row)
+
+
+@members.post(
+    "/{member_id}/password",
+    operation_id="reset_member_password",
+    summary="Choose a member's password (administrators)",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses=problem_responses(401, 403, 404, 409, 422, 503),
+)
+async def reset_member_password(
+    session: DbSession, actor: Admin, member_id: UUID, body: PasswordReset
+) -> Response:
+    """The password opens only this organisation until the member chooses their own, and the
+    member's sessions here end at once. 409 `password-used-elsewhere` when the member's password
+    also opens another organisation (only they can change it); 403 `own-password` for your own
+    (use `POST /v1/me/password`)."""
+    await service.reset_password(session, actor, member_id, body.new_password)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
 @organisation.get(

@@ -7,7 +7,7 @@ from uuid import UUID
 from pydantic import BaseModel, ConfigDict, Field
 
 from crmapi.pagination import PageParams
-from crmapi.types import Currency, Email, Input, Name, Password, TimeZone
+from crmapi.types import Currency, Email, Input, Name, Omittable, Password, TimeZone
 
 MemberKind = Literal["staff", "customer"]
 MemberStatus = Literal["active", "suspended"]
@@ -36,6 +36,13 @@ class PasswordChange(Input):
     new_password: Password
 
 
+class PasswordReset(Input):
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"new_password": "s3cret-pass"}]}
+    )
+    new_password: Password
+
+
 class MemberCreate(Input):
     model_config = ConfigDict(
         extra="forbid",
@@ -52,9 +59,9 @@ class MemberCreate(Input):
 
 class MemberUpdate(Input):
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"status": "suspended"}]})
-    status: MemberStatus | None = None
-    time_zone: TimeZone | None = None
-    display_name: Name | None = None
+    status: Omittable[MemberStatus] = None
+    time_zone: Omittable[TimeZone] = None
+    display_name: Omittable[Name] = None
 
 
 class MemberRead(BaseModel):
@@ -88,16 +95,16 @@ class OrganisationUpdate(Input):
         extra="forbid",
         json_schema_extra={"examples": [{"name": "Acme sp. z o.o.", "default_currency": "PLN"}]},
     )
-    name: Name | None = None
-    default_currency: Currency | None = None
-    time_zone: TimeZone | None = None
-    unit_visibility: bool | None = Field(
+    name: Omittable[Name] = None
+    default_currency: Omittable[Currency] = None
+    time_zone: Omittable[TimeZone] = None
+    unit_visibility: Omittable[bool] = Field(
         None,
         strict=True,
         description="Staff also see the records of their business units and the units below them "
         "(kept in `settings.unit_visibility`; off until turned on).",
     )
-    link_token_seconds: int | None = Field(
+    link_token_seconds: Omittable[int] = Field(
         None,
         strict=True,
         ge=60,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 import secrets
@@ -75,9 +76,17 @@ class Keys:
         return hashlib.sha256(self._jwt_key).hexdigest()[:12]
 
     def access_token(
-        self, *, user_id: UUID, org_id: UUID, member_id: UUID, session_id: UUID, minutes: int
+        self,
+        *,
+        user_id: UUID,
+        org_id: UUID,
+        member_id: UUID,
+        session_id: UUID,
+        minutes: int,
+        issued_at: datetime | None = None,
     ) -> str:
-        now = datetime.now(UTC)
+        """A signed access token; the same claims and `issued_at` give the same token again."""
+        now = issued_at or datetime.now(UTC)
         claims = {
             "sub": str(user_id),
             "org": str(org_id),
@@ -118,6 +127,17 @@ class Keys:
         except jwt.PyJWTError as exc:
             raise Unauthorized("The access token is not valid.", slug="invalid-token") from exc
         return claims
+
+    @cached_property
+    def _rotation_key(self) -> bytes:
+        return self.derive("refresh-rotation")
+
+    def next_refresh_secret(self, secret: str) -> str:
+        """The secret that replaces a refresh token's on rotation: a keyed hash of the old one,
+        so the old token (and only it, with the server's key) yields its successor again when
+        presented within the grace interval; nothing that could recover it is stored."""
+        digest = hmac.new(self._rotation_key, secret.encode(), hashlib.sha256).digest()
+        return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
 
     def secret_hash(self, secret: str) -> bytes:
         """HMAC-SHA256 of a refresh-token, API-key or link-token secret (cheap, unlike argon2)."""

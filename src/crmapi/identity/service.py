@@ -17,12 +17,13 @@ from crmapi.access.actor import Actor
 from crmapi.access.policy import UNIT_VISIBILITY
 from crmapi.concurrency import check_version
 from crmapi.db import bind_org
-from crmapi.errors import BadRequest, Conflict, NotFound, Unauthorized, Unprocessable
+from crmapi.errors import BadRequest, Conflict, Forbidden, NotFound, Unauthorized, Unprocessable
 from crmapi.identity.models import AuthSession, Member, Organisation, User
 from crmapi.identity.schemas import MemberCreate, MemberUpdate, OrganisationUpdate
 from crmapi.identity.security import Keys, hash_password, new_secret, same, verify_password
 from crmapi.ids import new_id
 from crmapi.lifecycle import defaults as lifecycle_defaults
+from crmapi.ratelimit import PASSWORD_FAILURES, Limiter
 
 
 @dataclass(frozen=True)
@@ -30,6 +31,8 @@ class TokenPolicy:
     keys: Keys
     access_minutes: int
     refresh_days: int
+    # How long a just-rotated refresh token answers the same new pair again.
+    refresh_grace_seconds: int = 0
 
 
 async def _user_for(session: AsyncSession, email: str, password: str | None, org_id: UUID) -> User:
@@ -149,8 +152,6 @@ async def update_member(
         raise Conflict("You cannot suspend yourself.", slug="cannot-suspend-self")
     before = {k: getattr(member, k) for k in changes}
     for key, value in changes.items():
-        if value is None:
-            raise Unprocessable.on(f"body.{key}", "May not be null.")
         setattr(member, key, value)
     if changes := history.diff(before, changes):
         member.updated_at = datetime.now(UTC)
@@ -186,10 +187,21 @@ async def _open_session(
     )
     session.add(auth)
     await session.flush()
-    return _tokens(policy, auth, user_id, secret)
+    now = datetime.now(UTC)
+    return _tokens(policy, auth, user_id, secret, issued_at=now, now=now)
 
 
-def _tokens(policy: TokenPolicy, auth: AuthSession, user_id: UUID, secret: str) -> dict[str, Any]:
+def _tokens(
+    policy: TokenPolicy,
+    auth: AuthSession,
+    user_id: UUID,
+    secret: str,
+    issued_at: datetime,
+    now: datetime,
+) -> dict[str, Any]:
+    """The pair for a session; the same secret and `issued_at` give the same pair again, with
+    what is left of the access token's life at `now`."""
+    spent = int(now.timestamp()) - int(issued_at.timestamp())
     return {
         "access_token": policy.keys.access_token(
             user_id=user_id,
@@ -197,22 +209,43 @@ def _tokens(policy: TokenPolicy, auth: AuthSession, user_id: UUID, secret: str) 
             member_id=auth.member_id,
             session_id=auth.id,
             minutes=policy.access_minutes,
+            issued_at=issued_at,
         ),
         "token_type": "bearer",
-        "expires_in": policy.access_minutes * 60,
+        "expires_in": max(policy.access_minutes * 60 - spent, 0),
         "refresh_token": f"{auth.org_id}.{auth.id}.{secret}",
     }
 
 
+async def _check_password(limiter: Limiter, user: User | None, email: str, password: str) -> bool:
+    """Whether `password` is the user's. Each try is counted for the e-mail before Argon2 runs
+    (429 past 10 wrong ones in 15 minutes, however many arrive at once); a right one is
+    forgiven with those before it."""
+    await limiter.hit(PASSWORD_FAILURES, email)
+    # Argon2 takes ~100 ms of CPU: off the event loop, so other requests go on meanwhile.
+    verified = await asyncio.to_thread(verify_password, user.password_hash if user else None, password)
+    if verified:
+        await limiter.forget(PASSWORD_FAILURES, email)
+    return verified
+
+
 async def login(
-    session: AsyncSession, policy: TokenPolicy, *, email: str, password: str, organisation: UUID | None
+    session: AsyncSession,
+    policy: TokenPolicy,
+    limiter: Limiter,
+    *,
+    email: str,
+    password: str,
+    organisation: UUID | None,
 ) -> dict[str, Any]:
     """Exchange an email and password for tokens bound to one organisation."""
+    email = email.strip().lower()
+    # Shared lock: a password change waits for this sign-in and then ends its session too, so
+    # no session opened with the old password outlives the change.
     user = (
-        await session.execute(select(User).where(func.lower(User.email) == email.strip().lower()))
+        await session.execute(select(User).where(func.lower(User.email) == email).with_for_update(read=True))
     ).scalar_one_or_none()
-    verified = await asyncio.to_thread(verify_password, user.password_hash if user else None, password)
-    if not verified or user is None:
+    if not await _check_password(limiter, user, email, password) or user is None:
         raise Unauthorized("Wrong email or password.", slug="invalid-credentials")
     # Cross-organisation lookup: only this SECURITY DEFINER function may see every membership.
     memberships = (
@@ -242,29 +275,94 @@ async def login(
     return await _open_session(session, policy, user_id=user.id, org_id=org_id, member_id=member_id)
 
 
-async def change_password(session: AsyncSession, actor: Actor, current: str, new: str) -> None:
+async def change_password(
+    session: AsyncSession, actor: Actor, limiter: Limiter, current: str, new: str
+) -> None:
     """The member's own password, replacing the current one: from now on it is the user's, and
-    opens every organisation the user belongs to."""
+    opens every organisation the user belongs to. Every other session of the user, in every
+    organisation, ends (access tokens included); the one making the change goes on."""
     user = (
         await session.execute(
-            select(User).join(Member, Member.user_id == User.id).where(Member.id == actor.member_id)
+            select(User)
+            .join(Member, Member.user_id == User.id)
+            .where(Member.id == actor.member_id)
+            .with_for_update(of=User)
         )
     ).scalar_one()
-    if not await asyncio.to_thread(verify_password, user.password_hash, current):
+    if not await _check_password(limiter, user, user.email.lower(), current):
         raise Unprocessable.on("body.current_password", "This is not the current password.")
     user.password_hash = await asyncio.to_thread(hash_password, new)
     user.password_org_id = None
     user.updated_at = datetime.now(UTC)
+    # Cross-organisation: only this SECURITY DEFINER function reaches the user's other members.
+    await session.execute(
+        text("SELECT crmapi_end_user_sessions(:user, :keep)"), {"user": user.id, "keep": actor.session_id}
+    )
+
+
+async def reset_password(session: AsyncSession, actor: Actor, member_id: UUID, new: str) -> None:
+    """An administrator chooses a member's password: it opens only this organisation (until the
+    member chooses their own), and the member's sessions here end. Refused when the member's
+    password also opens another organisation, whose access it would take away."""
+    if member_id == actor.member_id:
+        raise Forbidden(
+            "Change your own password with POST /v1/me/password, which asks for the current one.",
+            slug="own-password",
+        )
+    found = (
+        await session.execute(
+            select(Member, User)
+            .join(User, User.id == Member.user_id)
+            .where(Member.id == member_id)
+            .with_for_update(of=User)
+        )
+    ).one_or_none()
+    if found is None:
+        raise NotFound("No member with this id.")
+    member, user = found
+    if user.password_org_id != actor.org_id and await _belongs_elsewhere(session, user.id, actor.org_id):
+        raise Conflict(
+            "This person's password also opens another organisation: only they can change it "
+            "(POST /v1/me/password).",
+            slug="password-used-elsewhere",
+        )
+    user.password_hash = await asyncio.to_thread(hash_password, new)
+    user.password_org_id = actor.org_id
+    user.updated_at = datetime.now(UTC)
+    await session.execute(
+        update(AuthSession)
+        .where(
+            AuthSession.org_id == actor.org_id,
+            AuthSession.member_id == member.id,
+            AuthSession.revoked_at.is_(None),
+        )
+        .values(revoked_at=datetime.now(UTC))
+    )
+    history.record(session, actor, entity="member", entity_id=member.id, action="password_reset")
+    outbox.emit(session, actor, topic="member.password_reset", entity="member", entity_id=member.id)
+
+
+async def _belongs_elsewhere(session: AsyncSession, user_id: UUID, org_id: UUID) -> bool:
+    """Whether the user is a member (of any status) of another organisation."""
+    # Cross-organisation lookup: only this SECURITY DEFINER function may see every membership.
+    found = await session.execute(
+        text("SELECT 1 FROM crmapi_memberships(:user) WHERE org_id <> :org LIMIT 1"),
+        {"user": user_id, "org": org_id},
+    )
+    return found.first() is not None
 
 
 async def refresh(session: AsyncSession, policy: TokenPolicy, token: str) -> dict[str, Any]:
-    """Rotate the refresh token and issue a new access token for the same session."""
+    """Rotate the refresh token and issue a new access token for the same session. The token
+    just replaced answers the same new pair for `refresh_grace_seconds` (two tabs refreshing at
+    once); presented later, it ends the session."""
     try:
         org_part, sid_part, secret = token.split(".", 2)
         org_id, sid = UUID(org_part), UUID(sid_part)
     except ValueError as exc:
         raise Unauthorized("The refresh token is not valid.", slug="invalid-refresh-token") from exc
     await bind_org(session, org_id)
+    # Locked: of two refreshes with one token the second waits, then finds it just rotated.
     row = (
         await session.execute(
             select(AuthSession, Member.user_id)
@@ -274,35 +372,38 @@ async def refresh(session: AsyncSession, policy: TokenPolicy, token: str) -> dic
         )
     ).one_or_none()
     now = datetime.now(UTC)
-    presented = policy.keys.secret_hash(secret)
-    if row is not None and row[0].revoked_at is None and _replaced(row[0], presented):
-        # A token already exchanged comes back: two parties hold this session's tokens, and
-        # which is the thief is unknown, so neither keeps it (RFC 9700, 4.14.2). The revocation
-        # is committed here: the 401 below rolls the request's transaction back.
-        row[0].revoked_at = now
-        await session.commit()
-        raise Unauthorized(
-            "This refresh token was already used: the session is ended; sign in again.",
-            slug="refresh-token-reused",
-        )
-    if (
-        row is None
-        or row[0].revoked_at is not None
-        or row[0].expires_at <= now
-        or not same(row[0].refresh_hash, presented)
-    ):
+    if row is None or row[0].revoked_at is not None or row[0].expires_at <= now:
         raise Unauthorized("The refresh token is not valid.", slug="invalid-refresh-token")
     auth, user_id = row[0], row[1]
-    secret = new_secret()
-    auth.previous_refresh_hash = auth.refresh_hash
-    auth.refresh_hash = policy.keys.secret_hash(secret)
-    auth.expires_at = now + timedelta(days=policy.refresh_days)
-    await session.flush()
-    return _tokens(policy, auth, user_id, secret)
-
-
-def _replaced(auth: AuthSession, presented: bytes) -> bool:
-    return auth.previous_refresh_hash is not None and same(auth.previous_refresh_hash, presented)
+    presented = policy.keys.secret_hash(secret)
+    following = policy.keys.next_refresh_secret(secret)
+    if same(auth.refresh_hash, presented):
+        auth.previous_refresh_hash = auth.refresh_hash
+        auth.refresh_hash = policy.keys.secret_hash(following)
+        auth.rotated_at = now
+        auth.expires_at = now + timedelta(days=policy.refresh_days)
+        await session.flush()
+        return _tokens(policy, auth, user_id, following, issued_at=now, now=now)
+    if auth.previous_refresh_hash is None or not same(auth.previous_refresh_hash, presented):
+        raise Unauthorized("The refresh token is not valid.", slug="invalid-refresh-token")
+    rotated_at, grace = auth.rotated_at, timedelta(seconds=policy.refresh_grace_seconds)
+    if (
+        rotated_at is not None
+        and now - rotated_at <= grace
+        and same(auth.refresh_hash, policy.keys.secret_hash(following))
+    ):
+        # Its successor is a keyed hash of it, still current: the pair the first refresh
+        # answered, once more (the access token too, issued at the rotation).
+        return _tokens(policy, auth, user_id, following, issued_at=rotated_at, now=now)
+    # A token already exchanged comes back after the grace: two parties hold this session's
+    # tokens, and which is the thief is unknown, so neither keeps it (RFC 9700, 4.14.2). The
+    # revocation is committed here: the 401 below rolls the request's transaction back.
+    auth.revoked_at = now
+    await session.commit()
+    raise Unauthorized(
+        "This refresh token was already used: the session is ended; sign in again.",
+        slug="refresh-token-reused",
+    )
 
 
 async def logout(session: AsyncSession, actor: Actor) -> None:
@@ -339,9 +440,6 @@ async def update_organisation(
         raise NotFound("No such organisation.")
     check_version(org.version, expected)
     changes = data.model_dump(exclude_unset=True)
-    for key, value in changes.items():
-        if value is None:
-            raise Unprocessable.on(f"body.{key}", "May not be null.")
     # Some live in `settings` (with their defaults); the other fields are columns.
     settings = dict(org.settings)
     before = {k: settings.get(k, SETTINGS[k]) if k in SETTINGS else getattr(org, k) for k in changes}

@@ -11,15 +11,7 @@ from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from pydantic import (
-    AfterValidator,
-    BaseModel,
-    ConfigDict,
-    Field,
-    GetCoreSchemaHandler,
-    GetJsonSchemaHandler,
-    field_validator,
-)
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, GetCoreSchemaHandler, GetJsonSchemaHandler
 from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import CoreSchema, core_schema
 
@@ -27,7 +19,7 @@ from crmapi.access.sales_reps.schemas import Code as SalesRepCode
 from crmapi.accounts.schemas import AccountStatus, Code, Label
 from crmapi.errors import FieldError
 from crmapi.limits import MAX_BULK
-from crmapi.types import Email, Input, MoneyInput, Name, ShortText, distinct
+from crmapi.types import Email, Input, MoneyInput, Name, Omittable, ShortText, distinct
 
 DEBTOR_EXAMPLE: dict[str, Any] = {
     "code": "D-10042",
@@ -51,12 +43,6 @@ SalesRepCodes = Annotated[
 ]
 
 
-def _not_null(value: Any) -> Any:
-    if value is None:
-        raise ValueError("May not be null; leave the field out to keep the current value.")
-    return value
-
-
 class DebtorRecord(Input):
     """A customer account as the ERP knows it, keyed by its debtor `code`.
 
@@ -76,19 +62,15 @@ class DebtorRecord(Input):
     credit_rating: ShortText | None = None
     credit_limit: MoneyInput | None = None
     payment_terms: ShortText | None = None
-    payment_methods: list[Label] | None = Field(None, max_length=20)
+    payment_methods: Omittable[list[Label]] = Field(None, max_length=20)
     price_level: ShortText | None = None
-    status: AccountStatus | None = None
-    custom: dict[str, Any] | None = Field(
+    status: Omittable[AccountStatus] = None
+    custom: Omittable[dict[str, Any]] = Field(
         None, max_length=100, description="Merged key by key; a null value removes its key."
     )
-    sales_rep_codes: SalesRepCodes | None = Field(
+    sales_rep_codes: Omittable[SalesRepCodes] = Field(
         None, description="Replaces the account's sales-rep codes; [] clears them; each code once."
     )
-
-    _required_when_sent = field_validator(
-        "status", "payment_methods", "custom", "sales_rep_codes", mode="before"
-    )(_not_null)
 
 
 class SalesRepRecord(Input):
@@ -102,11 +84,9 @@ class SalesRepRecord(Input):
     code: SalesRepCode
     name: Name
     email: Email | None = Field(None, description="null clears it.")
-    active: bool | None = Field(
+    active: Omittable[bool] = Field(
         None, strict=True, description="false keeps the record but its members stop seeing its accounts."
     )
-
-    _required_when_sent = field_validator("active", mode="before")(_not_null)
 
 
 @dataclass(frozen=True)

@@ -94,14 +94,21 @@ async def _still_there(session: AsyncSession, actor: Actor, lead: Lead) -> None:
 
 
 async def convert(
-    session: AsyncSession, actor: Actor, lead: Lead, lead_type: LifecycleType, *, won: bool
+    session: AsyncSession, actor: Actor, lead: Lead, lead_type: LifecycleType, *, winning: bool
 ) -> dict[str, Any]:
-    """Fill the lead's contact and account (made when it names none) and make its opportunity;
-    `won` also makes the contact financial. The lead is locked and the actor may change it.
-    Anything refused on the way rolls the whole move back."""
+    """Fill the lead's contact and account (made when it names none) and make its opportunity; a
+    won lead's contact becomes financial. The lead is locked and the actor may change it.
+    Asked again (a second `convert`) it answers 409 `already-converted` with what the lead
+    became; `winning` a lead converted before only makes its contact financial. Anything
+    refused on the way rolls the whole move back."""
     existing = await existing_opportunity(session, lead)
-    if existing is not None and not won:
-        raise Conflict("This lead was already converted to an opportunity.", slug="already-converted")
+    if existing is not None and not winning:
+        raise Conflict(
+            "This lead was already converted to an opportunity.",
+            slug="already-converted",
+            extensions={"conversion": _made(lead, existing)},
+        )
+    won = lead.state == "won"
     await _still_there(session, actor, lead)
     contact_id, account_id = lead.contact_id, lead.account_id
     with _blocked():
@@ -132,11 +139,16 @@ async def convert(
         lead.updated_at = datetime.now(UTC)
         await session.flush()
         announce(session, actor, lead, entity=ENTITY, action="converted", changes=filled)
+    return _made(lead, existing)
+
+
+def _made(lead: Lead, opportunity_id: UUID) -> dict[str, Any]:
+    """What a converted lead became (its contact and account are filled by then)."""
     return {
         "lead_id": lead.id,
-        "contact_id": contact_id,
-        "account_id": account_id,
-        "opportunity_id": existing,
+        "contact_id": lead.contact_id,
+        "account_id": lead.account_id,
+        "opportunity_id": opportunity_id,
     }
 
 

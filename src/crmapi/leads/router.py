@@ -10,15 +10,16 @@ from fastapi import APIRouter, Body, Path, Query, Request, Response, status
 from crmapi.access.actor import Actor
 from crmapi.access.dependencies import require, staff_or
 from crmapi.bulk import BulkAssign, BulkMove, StepResult, each
-from crmapi.concurrency import IfMatch, expected_version
+from crmapi.concurrency import IfMatch, etag, expected_version
 from crmapi.db import DbSession
-from crmapi.errors import problem_responses
+from crmapi.errors import PROBLEM_JSON, problem_responses
 from crmapi.idempotency import CrmRoute, Idempotent
 from crmapi.leads import queries, service
 from crmapi.leads.models import Lead
 from crmapi.leads.schemas import (
     CancelMove,
     Conversion,
+    ConversionProblem,
     LeadBoardQuery,
     LeadCard,
     LeadCreate,
@@ -33,7 +34,7 @@ from crmapi.leads.schemas import (
 from crmapi.lifecycle import engine
 from crmapi.lifecycle.board import Board, board
 from crmapi.lifecycle.routes import Answers, WorkRoutes
-from crmapi.pagination import Page, paginate, render_page, select_fields
+from crmapi.pagination import Page, paginate, render_page, select_fields, sorted_by
 
 router = APIRouter(prefix="/v1/leads", tags=["leads"], route_class=CrmRoute, dependencies=[Idempotent])
 
@@ -42,7 +43,7 @@ Reader = Annotated[Actor, staff_or("leads.view_any")]
 Creator = Annotated[Actor, require("leads.create")]
 LeadPath = Annotated[UUID, Path(description="lead id")]
 ONE = problem_responses(401, 403, 404, 422, 503)
-MOVE = problem_responses(401, 403, 404, 409, 422, 503)
+MOVE = problem_responses(401, 403, 404, 409, 412, 422, 503)
 ANSWERS = Answers(LeadRead, Lead)
 _rows, _one = ANSWERS.rows, ANSWERS.one
 
@@ -55,6 +56,7 @@ _rows, _one = ANSWERS.rows, ANSWERS.one
     response_model_exclude_unset=True,
     responses=problem_responses(400, 401, 403, 422, 503),
 )
+@sorted_by(queries.SORTING)
 async def list_leads(
     request: Request, session: DbSession, actor: Reader, query: Annotated[LeadListQuery, Query()]
 ) -> dict[str, Any]:
@@ -174,14 +176,21 @@ async def start_lead(
     lead_id: LeadPath,
     response: Response,
     body: Annotated[StartMove | None, Body()] = None,
+    if_match: IfMatch = None,
 ) -> LeadRead:
     """Pending -> in progress (the type's default in-progress status unless `status_id` names
     another). The lead must be assigned to a member first (409 `not-assigned`). The type's rules
     apply (403 `transition-rule` naming them)."""
     move = body or StartMove()
-    return _one(
-        await service.move(session, actor, lead_id, state="in_progress", status_id=move.status_id), response
+    lead = await service.move(
+        session,
+        actor,
+        lead_id,
+        state="in_progress",
+        status_id=move.status_id,
+        expected=expected_version(if_match),
     )
+    return _one(lead, response)
 
 
 @router.post(
@@ -197,10 +206,14 @@ async def win_lead(
     lead_id: LeadPath,
     response: Response,
     body: Annotated[WinMove | None, Body()] = None,
+    if_match: IfMatch = None,
 ) -> LeadRead:
     """In progress -> won."""
     move = body or WinMove()
-    return _one(await service.move(session, actor, lead_id, state="won", status_id=move.status_id), response)
+    lead = await service.move(
+        session, actor, lead_id, state="won", status_id=move.status_id, expected=expected_version(if_match)
+    )
+    return _one(lead, response)
 
 
 @router.post(
@@ -216,11 +229,18 @@ async def lose_lead(
     lead_id: LeadPath,
     response: Response,
     body: Annotated[LoseMove | None, Body()] = None,
+    if_match: IfMatch = None,
 ) -> LeadRead:
     """In progress -> lost; `lost_reason_id` is required (422 `reason-required`)."""
     move = body or LoseMove()
     lead = await service.move(
-        session, actor, lead_id, state="lost", status_id=move.status_id, lost_reason_id=move.lost_reason_id
+        session,
+        actor,
+        lead_id,
+        state="lost",
+        status_id=move.status_id,
+        lost_reason_id=move.lost_reason_id,
+        expected=expected_version(if_match),
     )
     return _one(lead, response)
 
@@ -238,6 +258,7 @@ async def cancel_lead(
     lead_id: LeadPath,
     response: Response,
     body: Annotated[CancelMove | None, Body()] = None,
+    if_match: IfMatch = None,
 ) -> LeadRead:
     """Pending -> cancelled (409 `no-such-transition` from any other state); a cancelled lead is
     read-only."""
@@ -249,6 +270,7 @@ async def cancel_lead(
         state="cancelled",
         status_id=move.status_id,
         cancellation_reason_id=move.cancellation_reason_id,
+        expected=expected_version(if_match),
     )
     return _one(lead, response)
 
@@ -261,7 +283,12 @@ async def cancel_lead(
     responses=MOVE,
 )
 async def transition_lead(
-    session: DbSession, actor: Reader, lead_id: LeadPath, body: Transition, response: Response
+    session: DbSession,
+    actor: Reader,
+    lead_id: LeadPath,
+    body: Transition,
+    response: Response,
+    if_match: IfMatch = None,
 ) -> LeadRead:
     """The general move, also between statuses of one state (e.g. two in-progress steps). The
     life cycle and the type's rules decide: 409 for a move they lack, 403 `transition-rule`
@@ -275,6 +302,7 @@ async def transition_lead(
         status_id=body.status_id,
         lost_reason_id=body.lost_reason_id,
         cancellation_reason_id=body.cancellation_reason_id,
+        expected=expected_version(if_match),
     )
     return _one(lead, response)
 
@@ -284,15 +312,22 @@ async def transition_lead(
     operation_id="convert_lead",
     summary="Convert a lead to an opportunity",
     response_model=Conversion,
-    responses=MOVE,
+    responses=MOVE
+    | {409: {"model": ConversionProblem, "description": "Conflict", "content": {PROBLEM_JSON: {}}}},
 )
-async def convert_lead(session: DbSession, actor: Reader, lead_id: LeadPath) -> dict[str, Any]:
+async def convert_lead(
+    session: DbSession, actor: Reader, lead_id: LeadPath, response: Response, if_match: IfMatch = None
+) -> dict[str, Any]:
     """Makes the lead's contact (when it names none) from its names, company, email and phone, a
     customer account for it (classification and credit rating from the lead's type), and an
-    opportunity assigned to the lead's assignee; the lead keeps its status. Once per lead (409
-    `already-converted`); not for a lost or cancelled lead (409). Winning a lead whose type has
-    `auto_convert` does the same and also makes the contact financial."""
-    return await service.convert(session, actor, lead_id)
+    opportunity assigned to the lead's assignee; the lead keeps its status. Once per lead: a lead
+    converted before, by this call or by winning, answers 409 `already-converted` with what it
+    became in `conversion`. Not for a lost or cancelled lead (409). Winning a lead whose type has
+    `auto_convert` does the same and also makes the contact financial. The `ETag` is the
+    lead's."""
+    lead, made = await service.convert(session, actor, lead_id, expected_version(if_match))
+    response.headers["ETag"] = etag(lead.version)
+    return made
 
 
 @router.post(
@@ -305,13 +340,13 @@ async def convert_lead(session: DbSession, actor: Reader, lead_id: LeadPath) -> 
 async def bulk_move_leads(session: DbSession, actor: Reader, body: BulkMove) -> dict[str, Any]:
     """Each lead goes through the same engine as `transitions`: an outcome per id in the order
     sent, `error` with the refusal's slug and detail (a rule's 403 names the rule), the others
-    moved, each with its history row."""
+    moved, each with its history row. A lead already in the status is `unchanged`, so a
+    replayed call reports no failures for what the first one moved."""
 
     async def step(lead_id: UUID) -> bool:
-        await service.move(
-            session, actor, lead_id, state=None, status_id=body.status_id, lost_reason_id=body.lost_reason_id
+        return await service.settle(
+            session, actor, lead_id, status_id=body.status_id, lost_reason_id=body.lost_reason_id
         )
-        return True
 
     return await each(session, body.ids, step)
 
@@ -325,11 +360,11 @@ async def bulk_move_leads(session: DbSession, actor: Reader, body: BulkMove) -> 
 )
 async def bulk_assign_leads(session: DbSession, actor: Reader, body: BulkAssign) -> dict[str, Any]:
     """As `PATCH` would for each lead (the owner's or `leads.manage`'s call); `unchanged` when a
-    lead already had them."""
-    changes = LeadUpdate(**body.changes())
+    lead already had them (a cancelled one too)."""
+    wanted = body.changes()
 
     async def step(lead_id: UUID) -> bool:
-        return bool((await service.change(session, actor, lead_id, changes, None))[1])
+        return await service.assign(session, actor, lead_id, wanted)
 
     return await each(session, body.ids, step)
 

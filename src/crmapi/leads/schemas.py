@@ -6,15 +6,16 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from crmapi.errors import Problem
 from crmapi.pagination import PageParams
-from crmapi.types import Day, Email, Input, ShortText, Timestamp, TimeZone
+from crmapi.types import Day, Email, Input, Omittable, ShortText, Timestamp, TimeZone, trimmed
 
 LongText = Annotated[str, StringConstraints(strip_whitespace=True, max_length=10_000)]
-Description = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=10_000)]
-Code = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
-Reference = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+Description = Annotated[str, trimmed(10_000)]
+Code = Annotated[str, trimmed(64)]
+Reference = Annotated[str, trimmed(200)]
 Priority = Annotated[int, Field(ge=1, le=10, strict=True, description="1 is the highest.")]
-SearchText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+SearchText = Annotated[str, trimmed(200)]
 
 
 class _LeadFields(Input):
@@ -34,7 +35,7 @@ class _LeadFields(Input):
     time_zone: TimeZone | None = None
     notes: LongText | None = None
     objection: LongText | None = Field(None, description="Why they do not want to buy (yet).")
-    call_tries: int | None = Field(
+    call_tries: Omittable[int] = Field(
         None, ge=0, le=10_000, strict=True, description="How often the lead was called."
     )
     call_date: Day | None = None
@@ -43,10 +44,10 @@ class _LeadFields(Input):
     )
     call_status: Code | None = Field(None, description="A value of the CALL_STATUS lookup list.")
     reminder_at: Timestamp | None = Field(None, description="When to remind the assignee.")
-    product_refs: list[Reference] | None = Field(
+    product_refs: Omittable[list[Reference]] = Field(
         None, max_length=100, description="Products of interest, as free references for now."
     )
-    competitor_ids: list[UUID] | None = Field(None, max_length=50)
+    competitor_ids: Omittable[list[UUID]] = Field(None, max_length=50)
     contact_id: UUID | None = Field(None, description="The contact it concerns; set once.")
     account_id: UUID | None = Field(None, description="The account it concerns; set once.")
     business_unit_id: UUID | None = Field(None, description="The unit whose members may accept it.")
@@ -81,14 +82,46 @@ class LeadUpdate(_LeadFields):
     model_config = ConfigDict(
         extra="forbid", json_schema_extra={"examples": [{"call_tries": 2, "call_code": "BUSY"}]}
     )
-    type_id: UUID | None = None
-    description: Description | None = None
+    type_id: Omittable[UUID] = None
+    description: Omittable[Description] = None
+    start_at: Omittable[Timestamp] = Field(None, description="When work starts.")
 
 
 class LeadRead(BaseModel):
     """Every field but id is optional: `fields` may leave any of them out."""
 
-    model_config = ConfigDict(from_attributes=True)
+    model_config = ConfigDict(
+        from_attributes=True,
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": "0192f0a8-0000-7000-8000-000000000011",
+                    "number": 17,
+                    "type_id": "0192f0a8-0000-7000-8000-000000000021",
+                    "status_id": "0192f0a8-0000-7000-8000-000000000022",
+                    "state": "in_progress",
+                    "priority": 3,
+                    "description": "Wants 40 seats of the web shop module",
+                    "first_name": "Anna",
+                    "last_name": "Nowak",
+                    "company": "Nowak Trading",
+                    "email": "anna@nowak.example",
+                    "call_tries": 2,
+                    "product_refs": ["WEB-SHOP"],
+                    "competitor_ids": [],
+                    "owner_member_id": "0192f0a8-0000-7000-8000-000000000041",
+                    "assigned_member_id": "0192f0a8-0000-7000-8000-000000000041",
+                    "start_at": "2026-11-30T09:00:00Z",
+                    "expected_completion_at": "2026-12-14T09:00:00Z",
+                    "overdue": False,
+                    "tags": [],
+                    "created_at": "2026-11-30T09:00:00Z",
+                    "updated_at": "2026-12-02T10:15:00Z",
+                    "version": 4,
+                }
+            ]
+        },
+    )
     id: UUID
     number: int | None = None
     type_id: UUID | None = None
@@ -231,3 +264,12 @@ class Conversion(BaseModel):
     contact_id: UUID
     account_id: UUID
     opportunity_id: UUID
+
+
+class ConversionProblem(Problem):
+    """A refused conversion; a lead converted before says what it became."""
+
+    conversion: Conversion | None = Field(
+        None,
+        description="With `already-converted`: the contact, account and opportunity the lead became.",
+    )

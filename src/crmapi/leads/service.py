@@ -49,7 +49,6 @@ _SKIP = {
 }
 FIELDS = tuple(c.key for c in Lead.__table__.columns if c.key not in _SKIP)
 _ONCE = ("contact_id", "account_id")  # set once while empty (DESIGN: they never change after)
-_NOT_NULL = {"description", "call_tries", "product_refs", "competitor_ids"}
 
 
 def snapshot(lead: Lead) -> dict[str, Any]:
@@ -115,9 +114,6 @@ async def create(session: AsyncSession, actor: Actor, data: LeadCreate) -> Lead:
     loaded = await work.creatable_type(session, actor, WORK, data.type_id)
     kind_type = loaded.type
     values = data.model_dump(exclude_unset=True, exclude={"type_id"})
-    for key in _NOT_NULL & set(values):
-        if values[key] is None:
-            raise Unprocessable.on(f"body.{key}", "May not be null.")
     initial = loaded.default_status(LEAD.initial)
     now = datetime.now(UTC)
     lead = Lead(
@@ -155,11 +151,11 @@ async def get(session: AsyncSession, actor: Actor, lead_id: UUID) -> Lead:
 
 
 async def get_for_change(
-    session: AsyncSession, actor: Actor, lead_id: UUID, *, deleted: bool = False
+    session: AsyncSession, actor: Actor, lead_id: UUID, *, deleted: bool = False, expected: int | None = None
 ) -> Lead:
     """The lead, locked, if the actor may work on it: its owner, its assignee, a member of its
-    unit, or `manage`."""
-    return await work.for_change(session, actor, WORK, lead_id, deleted=deleted)
+    unit, or `manage`; at the `expected` version when one is given (412 otherwise)."""
+    return await work.for_change(session, actor, WORK, lead_id, deleted=deleted, expected=expected)
 
 
 async def get_writable(session: AsyncSession, actor: Actor, lead_id: UUID) -> Lead:
@@ -173,20 +169,27 @@ async def update(
     session: AsyncSession, actor: Actor, lead_id: UUID, data: LeadUpdate, expected: int | None
 ) -> Lead:
     """Merge the sent fields; nothing is written when nothing changes."""
-    return (await change(session, actor, lead_id, data, expected))[0]
-
-
-async def change(
-    session: AsyncSession, actor: Actor, lead_id: UUID, data: LeadUpdate, expected: int | None
-) -> tuple[Lead, dict[str, Any]]:
-    """`update`, also answering the field changes it wrote (none: nothing was written)."""
     lead = await get_for_change(session, actor, lead_id)
     WORK.writable(lead)
     check_version(lead.version, expected)
+    await amend(session, actor, lead, data)
+    return lead
+
+
+async def assign(session: AsyncSession, actor: Actor, lead_id: UUID, wanted: dict[str, Any]) -> bool:
+    """A bulk assignment's step: True when the lead changed. A lead that already has what is
+    assigned is left alone, even a read-only one (a replayed call answers it `unchanged`)."""
+    lead = await get_for_change(session, actor, lead_id)
+    if all(getattr(lead, key) == value for key, value in wanted.items()):
+        return False
+    WORK.writable(lead)
+    return bool(await amend(session, actor, lead, LeadUpdate(**wanted)))
+
+
+async def amend(session: AsyncSession, actor: Actor, lead: Lead, data: LeadUpdate) -> dict[str, Any]:
+    """Merge the sent fields into a locked, writable lead; the field changes written (none:
+    nothing was)."""
     sent = data.model_dump(include=data.model_fields_set)
-    for key in _NOT_NULL & set(sent):
-        if sent[key] is None:
-            raise Unprocessable.on(f"body.{key}", "May not be null.")
     if "type_id" in sent and sent.pop("type_id") != lead.type_id:
         raise Conflict("A lead's type cannot change.", slug="type-fixed")
     for key in _ONCE:
@@ -203,13 +206,11 @@ async def change(
             lead.reminder_closed_at = None  # a new reminder time opens the reminder again
             lead.reminder_notified_at = None  # ...and it is announced again when it falls due
         if "start_at" in sent:
-            if lead.start_at is None:
-                raise Unprocessable.on("body.start_at", "May not be null.")
             kind_type = (await engine.load_type(session, "lead", lead.type_id)).type
             lead.expected_completion_at = expected_completion(lead.start_at, kind_type.complete_within)
         changes = history.diff(before, snapshot(lead))
         if not changes:
-            return lead, {}
+            return {}
         work.check_assigner(actor, WORK, lead, changes)
         allowed = (await engine.load_type(session, "lead", lead.type_id)).type.category_ids
         await _check(session, actor, lead, set(changes), allowed)
@@ -217,7 +218,7 @@ async def change(
     lead.updated_at = datetime.now(UTC)
     await session.flush()
     announce(session, actor, lead, entity=ENTITY, action="updated", changes=changes)
-    return lead, changes
+    return changes
 
 
 # Moves ---------------------------------------------------------------------------------------
@@ -232,10 +233,47 @@ async def move(
     status_id: UUID | None,
     lost_reason_id: UUID | None = None,
     cancellation_reason_id: UUID | None = None,
+    expected: int | None = None,
 ) -> Lead:
     """Move the lead to `status_id` (or the type's default status of `state`); with `state`, the
     status must be in that state. Starting needs an assigned member (the seed: accept first)."""
+    lead = await get_for_change(session, actor, lead_id, expected=expected)
+    await advance(
+        session,
+        actor,
+        lead,
+        state=state,
+        status_id=status_id,
+        lost_reason_id=lost_reason_id,
+        cancellation_reason_id=cancellation_reason_id,
+    )
+    return lead
+
+
+async def settle(
+    session: AsyncSession, actor: Actor, lead_id: UUID, *, status_id: UUID, lost_reason_id: UUID | None
+) -> bool:
+    """A bulk move's step: True when the lead moved. A lead already in the status (with the lost
+    reason sent, if any) is left alone, so a replayed call answers it `unchanged`: no history,
+    no event, no new version, no second conversion."""
     lead = await get_for_change(session, actor, lead_id)
+    if engine.arrived(lead, status_id, lost_reason_id):
+        return False
+    await advance(session, actor, lead, state=None, status_id=status_id, lost_reason_id=lost_reason_id)
+    return True
+
+
+async def advance(
+    session: AsyncSession,
+    actor: Actor,
+    lead: Lead,
+    *,
+    state: str | None,
+    status_id: UUID | None,
+    lost_reason_id: UUID | None = None,
+    cancellation_reason_id: UUID | None = None,
+) -> None:
+    """`move` for a lead locked for change; a won lead of a converting type converts."""
     WORK.writable(lead)
     loaded = await engine.load_type(session, "lead", lead.type_id)
     to_status_id = loaded.target(state, status_id)
@@ -256,19 +294,20 @@ async def move(
     )
     await session.flush()
     if lead.state == "won" and loaded.type.auto_convert:
-        await conversion.convert(session, actor, lead, loaded.type, won=True)
+        await conversion.convert(session, actor, lead, loaded.type, winning=True)
         await session.flush()
-    return lead
 
 
-async def convert(session: AsyncSession, actor: Actor, lead_id: UUID) -> dict[str, Any]:
+async def convert(
+    session: AsyncSession, actor: Actor, lead_id: UUID, expected: int | None = None
+) -> tuple[Lead, dict[str, Any]]:
     """Channergy's "Convert to opportunity": the account (and contact) and an opportunity for
-    the lead's assignee, without deciding the lead."""
-    lead = await get_for_change(session, actor, lead_id)
+    the lead's assignee, without deciding the lead. The lead and what it became."""
+    lead = await get_for_change(session, actor, lead_id, expected=expected)
     WORK.writable(lead)
     if lead.state == "lost":
         raise Conflict("A lost lead is not converted.", slug="lead-lost")
     loaded = await engine.load_type(session, "lead", lead.type_id)
-    made = await conversion.convert(session, actor, lead, loaded.type, won=lead.state == "won")
+    made = await conversion.convert(session, actor, lead, loaded.type, winning=False)
     await session.flush()
-    return made
+    return lead, made

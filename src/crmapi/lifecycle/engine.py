@@ -174,6 +174,13 @@ async def check(
     return Checked(current, decision)
 
 
+def arrived(record: Any, to_status_id: UUID, lost_reason_id: UUID | None = None) -> bool:
+    """The record is already where a move would take it: in that status and, when a lost reason
+    is sent, lost for that reason. A bulk move leaves such a record alone (`unchanged`), so a
+    replayed call reports no failures; a single move there is still refused (409)."""
+    return record.status_id == to_status_id and lost_reason_id in (None, record.lost_reason_id)
+
+
 async def move(
     session: AsyncSession,
     actor: Actor,

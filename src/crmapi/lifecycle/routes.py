@@ -22,9 +22,10 @@ from crmapi.concurrency import IfMatch, etag, expected_version
 from crmapi.db import DbSession
 from crmapi.errors import problem_responses
 from crmapi.lifecycle import work
-from crmapi.pagination import Page, PageParams, render
+from crmapi.pagination import Page, PageParams, render, sorted_by
 
-ONE = problem_responses(401, 403, 404, 422, 503)
+# Every change of an existing item takes its ETag in If-Match (a stale one: 412).
+RESTORE = problem_responses(401, 403, 404, 412, 422, 503)
 
 
 R = TypeVar("R", bound=BaseModel)
@@ -59,7 +60,7 @@ class Answers(Generic[R]):
         return render(self.read_model, self.rows([record])[0], fields)
 
 
-MOVE = problem_responses(401, 403, 404, 409, 422, 503)
+MOVE = problem_responses(401, 403, 404, 409, 412, 422, 503)
 
 
 @dataclass(frozen=True)
@@ -104,12 +105,18 @@ class WorkRoutes:
             summary=f"Restore a removed {noun}",
             description=f"Needs `{spec.manage}`.",
             response_model=self.answers.read_model,
-            responses=ONE,
+            responses=RESTORE,
         )
         async def restore(
-            session: DbSession, response: Response, actor: Actor = reader, item: UUID = item_id()
+            session: DbSession,
+            response: Response,
+            actor: Actor = reader,
+            item: UUID = item_id(),
+            if_match: IfMatch = None,
         ) -> Any:
-            return render(await work.restore(session, actor, spec, item), response)
+            return render(
+                await work.restore(session, actor, spec, item, expected_version(if_match)), response
+            )
 
         @router.post(
             f"{one}/accept",
@@ -122,9 +129,13 @@ class WorkRoutes:
             responses=MOVE,
         )
         async def accept(
-            session: DbSession, response: Response, actor: Actor = reader, item: UUID = item_id()
+            session: DbSession,
+            response: Response,
+            actor: Actor = reader,
+            item: UUID = item_id(),
+            if_match: IfMatch = None,
         ) -> Any:
-            return render(await work.take(session, actor, spec, item), response)
+            return render(await work.take(session, actor, spec, item, expected_version(if_match)), response)
 
         if self.reminders:
 
@@ -138,9 +149,14 @@ class WorkRoutes:
                 responses=MOVE,
             )
             async def close_reminder(
-                session: DbSession, response: Response, actor: Actor = reader, item: UUID = item_id()
+                session: DbSession,
+                response: Response,
+                actor: Actor = reader,
+                item: UUID = item_id(),
+                if_match: IfMatch = None,
             ) -> Any:
-                return render(await work.close_reminder_of(session, actor, spec, item), response)
+                found = await work.close_reminder_of(session, actor, spec, item, expected_version(if_match))
+                return render(found, response)
 
         @router.get(
             f"{one}/history",
@@ -152,6 +168,7 @@ class WorkRoutes:
             response_model_exclude_unset=True,
             responses=problem_responses(400, 401, 403, 404, 422, 503),
         )
+        @sorted_by(history.HISTORY_SORTING)
         async def list_history(
             request: Request,
             session: DbSession,

@@ -23,7 +23,7 @@ from crmapi.lifecycle.models import LifecycleStatus, LifecycleType, TransitionRu
 from crmapi.options.catalogue import KindName
 from crmapi.options.models import Category, ImportanceLevel, Service
 from crmapi.options.spec import OptionCreate, OptionList, OptionQuery, OptionRead, OptionUpdate
-from crmapi.types import Input, ShortText
+from crmapi.types import Input, Omittable, ShortText
 
 TYPE = "lifecycle_type"
 Ids = Annotated[list[UUID], Field(max_length=200)]
@@ -54,7 +54,7 @@ class Duration(Input):
 
 
 class _TypeFields(Input):
-    is_default: bool | None = Field(
+    is_default: Omittable[bool] = Field(
         None,
         strict=True,
         description="The kind's default type (records naming no type get it); one per kind.",
@@ -79,7 +79,7 @@ class _TypeFields(Input):
     complete_within: Duration | None = Field(None, description="Expected completion = start + this.")
     default_priority: Priority | None = None
     default_importance_id: UUID | None = None
-    auto_convert: bool | None = Field(
+    auto_convert: Omittable[bool] = Field(
         None, strict=True, description="Leads: winning one makes the contact financial with an account."
     )
     conversion_classification: ShortText | None = None
@@ -87,7 +87,7 @@ class _TypeFields(Input):
     activity_type_ids: Ids | None = Field(
         None, description="Lead and service request types: the activity types one may schedule; none: any."
     )
-    recalculate_on_responding: bool | None = Field(
+    recalculate_on_responding: Omittable[bool] = Field(
         None, strict=True, description="Service request types: key dates are computed again on responding."
     )
     service_ids: Ids | None = Field(
@@ -393,10 +393,10 @@ class RuleCreate(OptionCreate):
 
 class RuleUpdate(OptionUpdate):
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"member_ids": []}]})
-    from_status_id: UUID | None = None
-    to_status_id: UUID | None = None
-    member_ids: Ids | None = None
-    unit_ids: Ids | None = None
+    from_status_id: Omittable[UUID] = None
+    to_status_id: Omittable[UUID] = None
+    member_ids: Omittable[Ids] = None
+    unit_ids: Omittable[Ids] = None
 
 
 class RuleRead(OptionRead):
@@ -408,9 +408,6 @@ class RuleRead(OptionRead):
 
 
 async def _prepare_rule(session: AsyncSession, actor: Actor, rule: TransitionRule, changed: set[str]) -> None:
-    for column in ("from_status_id", "to_status_id", "member_ids", "unit_ids"):
-        if column in changed and getattr(rule, column) is None:
-            raise _refuse(column, "May not be null.")
     owner = (
         await session.execute(select(LifecycleType).where(LifecycleType.id == rule.type_id))
     ).scalar_one()

@@ -71,11 +71,20 @@ async def locked(
 
 
 async def for_change(
-    session: AsyncSession, actor: Actor, spec: WorkKind[T], record_id: UUID, *, deleted: bool = False
+    session: AsyncSession,
+    actor: Actor,
+    spec: WorkKind[T],
+    record_id: UUID,
+    *,
+    deleted: bool = False,
+    expected: int | None = None,
 ) -> T:
-    """The item, locked, if the actor may work on it (`check_changer`)."""
+    """The item, locked, if the actor may work on it (`check_changer`), at the `expected`
+    version when one is given: every change of an item, moves included, answers a stale
+    If-Match with 412 after the 404 and 403 it would answer anyway (RFC 9110 §13.2.2)."""
     found = await locked(session, actor, spec, record_id, deleted=deleted)
     await check_changer(session, actor, spec, found)
+    check_version(found.version, expected)  # type: ignore[attr-defined]
     return found
 
 
@@ -83,29 +92,34 @@ async def remove(
     session: AsyncSession, actor: Actor, spec: WorkKind[T], record_id: UUID, expected: int | None
 ) -> None:
     """Soft remove (the seed's IsRemoved): gone from reads until `manage` restores it."""
-    found: Any = await for_change(session, actor, spec, record_id)
-    check_version(found.version, expected)
+    found: Any = await for_change(session, actor, spec, record_id, expected=expected)
     await soft_delete(session, actor, found, entity=spec.entity)
 
 
-async def restore(session: AsyncSession, actor: Actor, spec: WorkKind[T], record_id: UUID) -> T:
+async def restore(
+    session: AsyncSession, actor: Actor, spec: WorkKind[T], record_id: UUID, expected: int | None = None
+) -> T:
     if not actor.can(spec.manage):
         raise Forbidden(f"Restoring a {spec.noun} needs '{spec.manage}'.", slug="missing-capability")
-    found = await for_change(session, actor, spec, record_id, deleted=True)
+    found = await for_change(session, actor, spec, record_id, deleted=True, expected=expected)
     await bring_back(session, actor, found, entity=spec.entity)
     return found
 
 
-async def take(session: AsyncSession, actor: Actor, spec: WorkKind[T], record_id: UUID) -> T:
+async def take(
+    session: AsyncSession, actor: Actor, spec: WorkKind[T], record_id: UUID, expected: int | None = None
+) -> T:
     """`accept`, by id."""
-    found = await for_change(session, actor, spec, record_id)
+    found = await for_change(session, actor, spec, record_id, expected=expected)
     await accept(session, actor, spec, found)
     return found
 
 
-async def close_reminder_of(session: AsyncSession, actor: Actor, spec: WorkKind[T], record_id: UUID) -> T:
+async def close_reminder_of(
+    session: AsyncSession, actor: Actor, spec: WorkKind[T], record_id: UUID, expected: int | None = None
+) -> T:
     """`close_reminder`, by id."""
-    found = await for_change(session, actor, spec, record_id)
+    found = await for_change(session, actor, spec, record_id, expected=expected)
     await close_reminder(session, actor, spec, found)
     return found
 

@@ -16,7 +16,7 @@ from crmapi.errors import problem_responses
 from crmapi.idempotency import CrmRoute, Idempotent
 from crmapi.notes import queries, service
 from crmapi.notes.schemas import NoteCreate, NoteListQuery, NoteRead, NoteUpdate
-from crmapi.pagination import Page, PageParams, paginate, render, render_page, select_fields
+from crmapi.pagination import Page, PageParams, paginate, render, render_page, select_fields, sorted_by
 from crmapi.subjects import NoteSubject
 
 router = APIRouter(tags=["notes"], route_class=CrmRoute, dependencies=[Idempotent])
@@ -67,6 +67,7 @@ async def _create(
     response_model_exclude_unset=True,
     responses=LIST,
 )
+@sorted_by(queries.SORTING)
 async def list_contact_notes(
     request: Request,
     session: DbSession,
@@ -104,6 +105,7 @@ async def create_contact_note(
     response_model_exclude_unset=True,
     responses=LIST,
 )
+@sorted_by(queries.SORTING)
 async def list_account_notes(
     request: Request,
     session: DbSession,
@@ -141,6 +143,7 @@ async def create_account_note(
     response_model_exclude_unset=True,
     responses=LIST,
 )
+@sorted_by(queries.SORTING)
 async def list_lead_notes(
     request: Request,
     session: DbSession,
@@ -232,6 +235,7 @@ async def delete_note(
     response_model_exclude_unset=True,
     responses=problem_responses(400, 401, 403, 404, 422, 503),
 )
+@sorted_by(history.HISTORY_SORTING)
 async def list_note_history(
     request: Request,
     session: DbSession,

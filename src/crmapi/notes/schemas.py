@@ -6,13 +6,13 @@ from datetime import datetime
 from typing import Annotated
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field
 
 from crmapi.pagination import PageParams
 from crmapi.subjects import NoteSubject
-from crmapi.types import Input
+from crmapi.types import Input, Omittable, trimmed
 
-NoteBody = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=20_000)]
+NoteBody = Annotated[str, trimmed(20_000)]
 
 
 class NoteCreate(Input):
@@ -30,7 +30,7 @@ class NoteUpdate(Input):
         extra="forbid",
         json_schema_extra={"examples": [{"body": "Called about the overdue invoice; paid on Friday."}]},
     )
-    body: NoteBody | None = Field(None, description="The new text; may not be null.")
+    body: Omittable[NoteBody] = Field(None, description="The new text.")
 
 
 class NoteRead(BaseModel):

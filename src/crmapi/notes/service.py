@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from crmapi import history, outbox, subjects
 from crmapi.access.actor import Actor
 from crmapi.concurrency import check_version
-from crmapi.errors import Forbidden, NotFound, Unprocessable
+from crmapi.errors import Forbidden, NotFound
 from crmapi.notes import queries
 from crmapi.notes.models import Note
 from crmapi.notes.schemas import NoteCreate, NoteUpdate
@@ -124,8 +124,6 @@ async def update(
     note = await get_for_change(session, actor, note_id)
     check_version(note.version, expected)
     values = {k: getattr(data, k) for k in data.model_fields_set}
-    if "body" in values and values["body"] is None:
-        raise Unprocessable.on("body.body", "May not be null.")
     before = _snapshot(note)
     for key, value in values.items():
         setattr(note, key, value)

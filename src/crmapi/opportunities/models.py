@@ -27,6 +27,9 @@ class Opportunity(Tenant, Timestamps, Versioned, Base):
         tenant_fk(["assigned_member_id"], "members"),
         tenant_fk(["owner_member_id"], "members"),
         Index("ix_opportunities_account", "org_id", "account_id"),
+        # The owner's and the assignee's paths of the scope.
+        Index("ix_opportunities_owner", "org_id", "owner_member_id"),
+        Index("ix_opportunities_assignee", "org_id", "assigned_member_id"),
         Index("ix_opportunities_lead", "org_id", "lead_id"),
         # A board column, a pipeline stage: one status's cards in the order they came.
         Index("ix_opportunities_status_created", "org_id", "status_id", "created_at", "id"),

@@ -1,11 +1,11 @@
 """Which opportunities an actor may read: those of the accounts it may read (DESIGN: children
-inherit their account's scope)."""
+inherit their account's scope), and those it owns or is assigned."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Select, Text, case, cast, false, func, select
+from sqlalchemy import Select, Text, case, cast, false, func, select, union_all
 
 from crmapi import search
 from crmapi.access.actor import Actor
@@ -43,15 +43,29 @@ def scope(actor: Actor) -> Any:
 
 
 def _scope(actor: Actor) -> Any:
-    """The opportunities of the accounts the actor sees; customers, who see their own accounts,
-    never see the sales side of them."""
+    """The opportunities of the accounts the actor sees, and a member's own: those it owns or is
+    assigned, whatever their account (DESIGN: a work item is visible to its assignee). Customers,
+    who see their own accounts, never see the sales side of them."""
     if actor.kind == "customer":
         return false()
+    org = Opportunity.org_id == actor.org_id
+    # Children follow their account: a deleted account's opportunities are gone with it.
+    live = Opportunity.account_id.in_(select(Account.id).where(Account.deleted_at.is_(None)))
     if actor.can("accounts.view_any"):
-        # Children follow their account: a deleted account's opportunities are gone with it.
-        live = select(Account.id).where(Account.deleted_at.is_(None))
-        return (Opportunity.org_id == actor.org_id) & Opportunity.account_id.in_(live)
-    return (Opportunity.org_id == actor.org_id) & Opportunity.account_id.in_(accounts.visible_ids(actor))
+        return org & live
+    through_account = Opportunity.account_id.in_(accounts.visible_ids(actor))
+    if actor.member_id is None:
+        return org & through_account
+    # One indexed lookup per path, (org_id, account_id), (org_id, owner_member_id) and
+    # (org_id, assigned_member_id), collected first and joined (as accounts do): beside an OR,
+    # `IN (subquery)` is no index condition and every opportunity would be tested.
+    # `correlate(None)` keeps each a lookup of its own, not tied to the enclosing query's rows.
+    paths = [
+        select(Opportunity.id).where(through_account),
+        select(Opportunity.id).where(Opportunity.owner_member_id == actor.member_id, live),
+        select(Opportunity.id).where(Opportunity.assigned_member_id == actor.member_id, live),
+    ]
+    return org & Opportunity.id.in_(union_all(*(p.correlate(None) for p in paths)))
 
 
 def readable(actor: Actor, *, deleted: bool = False) -> Select[Opportunity]:

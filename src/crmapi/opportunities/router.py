@@ -33,7 +33,7 @@ from crmapi.opportunities.schemas import (
     Pipeline,
     WinOpportunity,
 )
-from crmapi.pagination import Page, PageParams, paginate, render, render_page, select_fields
+from crmapi.pagination import Page, PageParams, paginate, render, render_page, select_fields, sorted_by
 
 router = APIRouter(
     prefix="/v1/opportunities", tags=["opportunities"], route_class=CrmRoute, dependencies=[Idempotent]
@@ -44,7 +44,7 @@ Reader = Annotated[Actor, staff_or("accounts.view_any")]
 Creator = Annotated[Actor, require("opportunities.create")]
 OpportunityPath = Annotated[UUID, Path(description="opportunity id")]
 ONE = problem_responses(401, 403, 404, 422, 503)
-MOVE = problem_responses(401, 403, 404, 409, 422, 503)
+MOVE = problem_responses(401, 403, 404, 409, 412, 422, 503)
 _COPIED = tuple(k for k in OpportunityRead.model_fields if hasattr(Opportunity, k))
 DAY = 86_400
 
@@ -77,6 +77,7 @@ def _one(o: Opportunity, response: Response, fields: set[str] | None = None) -> 
     response_model_exclude_unset=True,
     responses=problem_responses(400, 401, 403, 422, 503),
 )
+@sorted_by(queries.SORTING)
 async def list_opportunities(
     request: Request, session: DbSession, actor: Reader, query: Annotated[OpportunityListQuery, Query()]
 ) -> dict[str, Any]:
@@ -212,13 +213,17 @@ async def delete_opportunity(
     operation_id="restore_opportunity",
     summary="Restore a removed opportunity",
     response_model=OpportunityRead,
-    responses=ONE,
+    responses=problem_responses(401, 403, 404, 412, 422, 503),
 )
 async def restore_opportunity(
-    session: DbSession, actor: Reader, opportunity_id: OpportunityPath, response: Response
+    session: DbSession,
+    actor: Reader,
+    opportunity_id: OpportunityPath,
+    response: Response,
+    if_match: IfMatch = None,
 ) -> OpportunityRead:
     """Needs `opportunities.manage`."""
-    return _one(await service.restore(session, actor, opportunity_id), response)
+    return _one(await service.restore(session, actor, opportunity_id, expected_version(if_match)), response)
 
 
 @router.post(
@@ -234,11 +239,18 @@ async def win_opportunity(
     opportunity_id: OpportunityPath,
     response: Response,
     body: Annotated[WinOpportunity | None, Body()] = None,
+    if_match: IfMatch = None,
 ) -> OpportunityRead:
     """Open -> won (the type's default won status unless `status_id` names another)."""
     move = body or WinOpportunity()
     o = await service.move(
-        session, actor, opportunity_id, state="won", status_id=move.status_id, won_reason=move.won_reason
+        session,
+        actor,
+        opportunity_id,
+        state="won",
+        status_id=move.status_id,
+        won_reason=move.won_reason,
+        expected=expected_version(if_match),
     )
     return _one(o, response)
 
@@ -256,6 +268,7 @@ async def lose_opportunity(
     opportunity_id: OpportunityPath,
     response: Response,
     body: Annotated[LoseOpportunity | None, Body()] = None,
+    if_match: IfMatch = None,
 ) -> OpportunityRead:
     """Open -> lost; `lost_reason_id` is required (422 `reason-required`)."""
     move = body or LoseOpportunity()
@@ -266,6 +279,7 @@ async def lose_opportunity(
         state="lost",
         status_id=move.status_id,
         lost_reason_id=move.lost_reason_id,
+        expected=expected_version(if_match),
     )
     return _one(o, response)
 
@@ -283,10 +297,18 @@ async def cancel_opportunity(
     opportunity_id: OpportunityPath,
     response: Response,
     body: Annotated[CancelOpportunity | None, Body()] = None,
+    if_match: IfMatch = None,
 ) -> OpportunityRead:
     """Open -> cancelled; a cancelled opportunity is read-only."""
     move = body or CancelOpportunity()
-    o = await service.move(session, actor, opportunity_id, state="cancelled", status_id=move.status_id)
+    o = await service.move(
+        session,
+        actor,
+        opportunity_id,
+        state="cancelled",
+        status_id=move.status_id,
+        expected=expected_version(if_match),
+    )
     return _one(o, response)
 
 
@@ -303,6 +325,7 @@ async def transition_opportunity(
     opportunity_id: OpportunityPath,
     body: OpportunityTransition,
     response: Response,
+    if_match: IfMatch = None,
 ) -> OpportunityRead:
     """Between open stages, or to won, lost or cancelled; the type's rules decide (403
     `transition-rule` naming them), a lost status needs `lost_reason_id`."""
@@ -314,6 +337,7 @@ async def transition_opportunity(
         status_id=body.status_id,
         lost_reason_id=body.lost_reason_id,
         won_reason=body.won_reason,
+        expected=expected_version(if_match),
     )
     return _one(o, response)
 
@@ -326,6 +350,7 @@ async def transition_opportunity(
     response_model_exclude_unset=True,
     responses=problem_responses(400, 401, 403, 404, 422, 503),
 )
+@sorted_by(history.HISTORY_SORTING)
 async def list_opportunity_history(
     request: Request,
     session: DbSession,
@@ -346,18 +371,14 @@ async def list_opportunity_history(
     responses=problem_responses(401, 403, 422, 503),
 )
 async def bulk_move_opportunities(session: DbSession, actor: Reader, body: BulkMove) -> dict[str, Any]:
-    """Each through the same engine as `transitions`; an outcome per id in the order sent."""
+    """Each through the same engine as `transitions`; an outcome per id in the order sent. One
+    already in the status is `unchanged`, so a replayed call reports no failures for what the
+    first one moved."""
 
     async def step(opportunity_id: UUID) -> bool:
-        await service.move(
-            session,
-            actor,
-            opportunity_id,
-            state=None,
-            status_id=body.status_id,
-            lost_reason_id=body.lost_reason_id,
+        return await service.settle(
+            session, actor, opportunity_id, status_id=body.status_id, lost_reason_id=body.lost_reason_id
         )
-        return True
 
     return await each(session, body.ids, step)
 
@@ -370,10 +391,10 @@ async def bulk_move_opportunities(session: DbSession, actor: Reader, body: BulkM
     responses=problem_responses(401, 403, 422, 503),
 )
 async def bulk_assign_opportunities(session: DbSession, actor: Reader, body: BulkAssign) -> dict[str, Any]:
-    """As `PATCH` would for each; `unchanged` when one already had them."""
-    changes = OpportunityUpdate(**body.changes())
+    """As `PATCH` would for each; `unchanged` when one already had them (a cancelled one too)."""
+    wanted = body.changes()
 
     async def step(opportunity_id: UUID) -> bool:
-        return bool((await service.change(session, actor, opportunity_id, changes, None))[1])
+        return await service.assign(session, actor, opportunity_id, wanted)
 
     return await each(session, body.ids, step)

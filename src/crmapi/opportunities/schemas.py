@@ -1,20 +1,30 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from decimal import Decimal
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from crmapi.pagination import PageParams
-from crmapi.types import Day, Input, Money, MoneyInput, Name, ShortText, Timestamp
+from crmapi.types import (
+    AmountSum,
+    Day,
+    Input,
+    Money,
+    MoneyInput,
+    Name,
+    Omittable,
+    ShortText,
+    Timestamp,
+    trimmed,
+)
 
 LongText = Annotated[str, StringConstraints(strip_whitespace=True, max_length=10_000)]
-Code = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
-Tag = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
+Code = Annotated[str, trimmed(64)]
+Tag = Annotated[str, trimmed(64)]
 Percent = Annotated[int, Field(ge=0, le=100, strict=True)]
-SearchText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+SearchText = Annotated[str, trimmed(200)]
 
 
 class _OpportunityFields(Input):
@@ -24,7 +34,7 @@ class _OpportunityFields(Input):
     partner: ShortText | None = None
     amount: MoneyInput | None = Field(None, description="What they are willing to pay.")
     budget: MoneyInput | None = Field(None, description="Their budget for the implementation.")
-    cost_conscious: bool | None = Field(None, strict=True)
+    cost_conscious: Omittable[bool] = Field(None, strict=True)
     expected_close_date: Day | None = None
     alternative_close_date: Day | None = None
     interest_level: ShortText | None = Field(None, examples=["high"])
@@ -32,10 +42,10 @@ class _OpportunityFields(Input):
     objection: LongText | None = None
     decision_maker: ShortText | None = None
     next_step: ShortText | None = Field(None, examples=["Send the offer"])
-    owner_member_id: UUID | None = None
+    owner_member_id: Omittable[UUID] = Field(None, description="The creator when left out.")
     assigned_member_id: UUID | None = None
     business_unit_id: UUID | None = None
-    tags: list[Tag] | None = Field(None, max_length=50)
+    tags: Omittable[list[Tag]] = Field(None, max_length=50)
 
 
 class OpportunityCreate(_OpportunityFields):
@@ -65,15 +75,41 @@ class OpportunityUpdate(_OpportunityFields):
     only while empty; stages change through the moves."""
 
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"probability": 60}]})
-    type_id: UUID | None = None
-    account_id: UUID | None = None
-    name: Name | None = None
+    type_id: Omittable[UUID] = None
+    account_id: Omittable[UUID] = None
+    name: Omittable[Name] = None
 
 
 class OpportunityRead(BaseModel):
     """Every field but id is optional: `fields` may leave any of them out."""
 
-    model_config = ConfigDict(from_attributes=True)
+    model_config = ConfigDict(
+        from_attributes=True,
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": "0192f0a8-0000-7000-8000-000000000012",
+                    "number": 8,
+                    "type_id": "0192f0a8-0000-7000-8000-000000000023",
+                    "status_id": "0192f0a8-0000-7000-8000-000000000024",
+                    "state": "open",
+                    "stage_entered_at": "2026-11-30T09:00:00Z",
+                    "days_in_stage": 3,
+                    "account_id": "0192f0a8-0000-7000-8000-000000000007",
+                    "name": "Web shop, 40 seats",
+                    "amount": {"amount": "48000.0000", "currency": "PLN"},
+                    "probability": 40,
+                    "expected_close_date": "2027-02-15",
+                    "age_days": 12,
+                    "owner_member_id": "0192f0a8-0000-7000-8000-000000000041",
+                    "tags": [],
+                    "created_at": "2026-11-30T09:00:00Z",
+                    "updated_at": "2026-12-02T10:15:00Z",
+                    "version": 2,
+                }
+            ]
+        },
+    )
     id: UUID
     number: int | None = None
     type_id: UUID | None = None
@@ -193,8 +229,8 @@ class OpportunityCard(BaseModel):
 
 class StageAmount(BaseModel):
     currency: str = Field(examples=["PLN"])
-    amount: Decimal = Field(description="The sum of the stage's amounts in this currency.")
-    weighted: Decimal = Field(description="Each amount times its probability, summed.")
+    amount: AmountSum = Field(description="The sum of the stage's amounts in this currency.")
+    weighted: AmountSum = Field(description="Each amount times its probability, summed.")
 
 
 class PipelineStage(BaseModel):

@@ -31,7 +31,6 @@ ENTITY = "opportunity"
 MONEY = ("amount", "budget")
 _SKIP = {"org_id", "id", "created_at", "updated_at", "version", "search_text", "deleted_at"}
 _COLUMNS = tuple(c.key for c in Opportunity.__table__.columns if c.key not in _SKIP)
-_NOT_NULL = {"name", "cost_conscious", "tags", "owner_member_id"}
 _FIXED = ("type_id", "account_id")
 
 
@@ -52,9 +51,6 @@ def derive(o: Opportunity) -> None:
 
 
 async def _apply(session: AsyncSession, actor: Actor, o: Opportunity, values: dict[str, Any]) -> None:
-    for key, value in values.items():
-        if key in _NOT_NULL and value is None:
-            raise Unprocessable.on(f"body.{key}", "May not be null.")
     for name in MONEY:
         if name in values:
             sent = values.pop(name)
@@ -131,9 +127,15 @@ def may_change(actor: Actor, o: Opportunity) -> bool:
 
 
 async def get_for_change(
-    session: AsyncSession, actor: Actor, opportunity_id: UUID, *, deleted: bool = False
+    session: AsyncSession,
+    actor: Actor,
+    opportunity_id: UUID,
+    *,
+    deleted: bool = False,
+    expected: int | None = None,
 ) -> Opportunity:
-    """The opportunity, locked, if the actor may change it: owner, assignee or opportunities.manage."""
+    """The opportunity, locked, if the actor may change it: owner, assignee or
+    opportunities.manage; at the `expected` version when one is given (412 otherwise)."""
     stmt = queries.readable(actor, deleted=deleted).where(Opportunity.id == opportunity_id).with_for_update()
     found = (await session.execute(stmt.execution_options(populate_existing=True))).scalar_one_or_none()
     if found is None:
@@ -143,6 +145,7 @@ async def get_for_change(
             "Only the opportunity's owner, assignee or 'opportunities.manage' may change it.",
             slug="not-owner",
         )
+    check_version(found.version, expected)
     return found
 
 
@@ -171,16 +174,29 @@ def _may_assign(actor: Actor, owner: UUID | None, changes: dict[str, Any]) -> No
 async def update(
     session: AsyncSession, actor: Actor, opportunity_id: UUID, data: OpportunityUpdate, expected: int | None
 ) -> Opportunity:
-    return (await change(session, actor, opportunity_id, data, expected))[0]
-
-
-async def change(
-    session: AsyncSession, actor: Actor, opportunity_id: UUID, data: OpportunityUpdate, expected: int | None
-) -> tuple[Opportunity, dict[str, Any]]:
-    """`update`, also answering the field changes it wrote (none: nothing was written)."""
+    """Merge the sent fields; nothing is written when nothing changes."""
     o = await get_for_change(session, actor, opportunity_id)
     _writable(o)
     check_version(o.version, expected)
+    await amend(session, actor, o, data)
+    return o
+
+
+async def assign(session: AsyncSession, actor: Actor, opportunity_id: UUID, wanted: dict[str, Any]) -> bool:
+    """A bulk assignment's step: True when the opportunity changed. One that already has what is
+    assigned is left alone, even a read-only one (a replayed call answers it `unchanged`)."""
+    o = await get_for_change(session, actor, opportunity_id)
+    if all(getattr(o, key) == value for key, value in wanted.items()):
+        return False
+    _writable(o)
+    return bool(await amend(session, actor, o, OpportunityUpdate(**wanted)))
+
+
+async def amend(
+    session: AsyncSession, actor: Actor, o: Opportunity, data: OpportunityUpdate
+) -> dict[str, Any]:
+    """Merge the sent fields into a locked, writable opportunity; the field changes written
+    (none: nothing was)."""
     sent = data.model_dump(include=data.model_fields_set)
     for key in _FIXED:
         if key in sent and sent.pop(key) != getattr(o, key):
@@ -195,26 +211,27 @@ async def change(
         await _apply(session, actor, o, sent)
         changes = history.diff(before, snapshot(o))
         if not changes:
-            return o, {}
+            return {}
         _may_assign(actor, owner, changes)
         await _check(session, actor, o, set(changes))
     derive(o)
     o.updated_at = datetime.now(UTC)
     await session.flush()
     announce(session, actor, o, entity=ENTITY, action="updated", changes=changes)
-    return o, changes
+    return changes
 
 
 async def delete(session: AsyncSession, actor: Actor, opportunity_id: UUID, expected: int | None) -> None:
-    o = await get_for_change(session, actor, opportunity_id)
-    check_version(o.version, expected)
+    o = await get_for_change(session, actor, opportunity_id, expected=expected)
     await soft_delete(session, actor, o, entity=ENTITY)
 
 
-async def restore(session: AsyncSession, actor: Actor, opportunity_id: UUID) -> Opportunity:
+async def restore(
+    session: AsyncSession, actor: Actor, opportunity_id: UUID, expected: int | None = None
+) -> Opportunity:
     if not actor.can("opportunities.manage"):
         raise Forbidden("Restoring an opportunity needs 'opportunities.manage'.", slug="missing-capability")
-    o = await get_for_change(session, actor, opportunity_id, deleted=True)
+    o = await get_for_change(session, actor, opportunity_id, deleted=True, expected=expected)
     await bring_back(session, actor, o, entity=ENTITY)
     return o
 
@@ -228,9 +245,10 @@ async def move(
     status_id: UUID | None,
     lost_reason_id: UUID | None = None,
     won_reason: str | None = None,
+    expected: int | None = None,
 ) -> Opportunity:
     """To another stage, or won, lost, cancelled; a new stage restarts the stage clock."""
-    o = await get_for_change(session, actor, opportunity_id)
+    o = await get_for_change(session, actor, opportunity_id, expected=expected)
     await advance(
         session,
         actor,
@@ -243,6 +261,19 @@ async def move(
     return o
 
 
+async def settle(
+    session: AsyncSession, actor: Actor, opportunity_id: UUID, *, status_id: UUID, lost_reason_id: UUID | None
+) -> bool:
+    """A bulk move's step: True when the opportunity moved. One already in the status (with the
+    lost reason sent, if any) is left alone, so a replayed call answers it `unchanged`: no
+    history, no event, no new version."""
+    o = await get_for_change(session, actor, opportunity_id)
+    if engine.arrived(o, status_id, lost_reason_id):
+        return False
+    await advance(session, actor, o, state=None, status_id=status_id, lost_reason_id=lost_reason_id)
+    return True
+
+
 async def advance(
     session: AsyncSession,
     actor: Actor,
@@ -253,7 +284,7 @@ async def advance(
     lost_reason_id: UUID | None = None,
     won_reason: str | None = None,
 ) -> None:
-    """Move a locked opportunity the actor may change (the bulk action's per-record step)."""
+    """`move` for an opportunity locked for change."""
     _writable(o)
     loaded = await engine.load_type(session, "opportunity", o.type_id)
     to_status_id = loaded.target(state, status_id)

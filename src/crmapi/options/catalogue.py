@@ -33,7 +33,7 @@ from crmapi.options.spec import (
     OptionRead,
     OptionUpdate,
 )
-from crmapi.types import ShortText
+from crmapi.types import Omittable, ShortText
 
 KindName = Literal["lead", "opportunity", "activity", "service_request"]
 Website = ShortText
@@ -129,7 +129,7 @@ class CategoryCreate(OptionCreate):
 class CategoryUpdate(OptionUpdate):
     model_config = _examples({"parent_id": None})
     parent_id: UUID | None = Field(None, description="Moves the category; null makes it a top one.")
-    requires_acceptance: RequiresAcceptance | None = None
+    requires_acceptance: Omittable[RequiresAcceptance] = None
 
 
 class CategoryRead(OptionRead):
@@ -146,8 +146,6 @@ class CategoryQuery(OptionQuery):
 async def _check_parent(session: AsyncSession, actor: Actor, category: Any, changed: set[str]) -> None:
     """The parent is a category of the same kind and not the category itself or one below it;
     only response and resolution categories can require acceptance."""
-    if category.requires_acceptance is None:
-        raise Unprocessable.on("body.requires_acceptance", "May not be null.")
     if category.requires_acceptance and category.kind not in ACCEPTING:
         raise Unprocessable.on("body.requires_acceptance", "Only response and resolution categories take it.")
     if "parent_id" not in changed or category.parent_id is None:
@@ -317,7 +315,7 @@ class ServiceCreate(OptionCreate):
 
 class ServiceUpdate(OptionUpdate):
     model_config = _examples({"minimum_minutes": 45})
-    minimum_minutes: Minutes | None = None
+    minimum_minutes: Omittable[Minutes] = None
 
 
 class ServiceRead(OptionRead):

@@ -17,7 +17,7 @@ from crmapi.errors import problem_responses
 from crmapi.idempotency import CrmRoute, Idempotent
 from crmapi.options import service
 from crmapi.options.spec import OptionList
-from crmapi.pagination import Page, paginate, render, render_page, select_fields
+from crmapi.pagination import Page, paginate, render, render_page, select_fields, sorted_by
 
 Manager = Annotated[Actor, require("config.manage")]
 Reader = Annotated[Actor, staff_or("config.manage")]
@@ -57,6 +57,7 @@ def _mount(router: APIRouter, spec: OptionList) -> None:
     ListQuery: Any = spec.query
     missing = (404,) if spec.parent else ()
 
+    @sorted_by(service.sorting(spec))
     async def list_options(
         request: Request,
         session: DbSession,

@@ -15,7 +15,7 @@ from crmapi import history, search
 from crmapi.access.actor import Actor
 from crmapi.changes import announce
 from crmapi.concurrency import check_version
-from crmapi.errors import Conflict, NotFound, Unprocessable
+from crmapi.errors import Conflict, NotFound
 from crmapi.ids import new_id
 from crmapi.options.models import Option
 from crmapi.options.spec import OptionList, OptionQuery
@@ -25,7 +25,6 @@ from crmapi.types import Input
 STEP = 10  # positions leave room in between
 _NOT_CODE = re.compile(r"[^A-Z0-9]+")
 _SHARED = set(PageParams.model_fields)
-_NOT_NULL = ("name", "code", "position", "active")
 
 
 def sorting(spec: OptionList) -> Sorting:
@@ -163,9 +162,6 @@ async def update(
     option = await get(session, actor, spec, option_id, parent_id, lock=True)
     check_version(option.version, expected)
     sent = data.model_dump(include=data.model_fields_set)
-    for key in _NOT_NULL:
-        if key in sent and sent[key] is None:
-            raise Unprocessable.on(f"body.{key}", "May not be null.")
     before = _snapshot(spec, option)
     with session.no_autoflush:
         for key, value in sent.items():

@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from crmapi.access.actor import Actor
 from crmapi.pagination import PageParams
-from crmapi.types import Input, Name, ShortText
+from crmapi.types import Input, Name, Omittable, ShortText
 
 OptionCode = Annotated[
     str,
@@ -38,20 +38,20 @@ class OptionCreate(Input):
 class OptionUpdate(Input):
     """Merge semantics; null clears `description` only."""
 
-    name: Name | None = None
-    code: OptionCode | None = None
+    name: Omittable[Name] = None
+    code: Omittable[OptionCode] = None
     description: ShortText | None = Field(None, description="null clears it.")
-    position: Position | None = None
-    active: Active | None = None
+    position: Omittable[Position] = None
+    active: Omittable[Active] = None
 
 
 class FixedUpdate(Input):
     """A fixed list's values keep their codes; the organisation labels, orders and retires them."""
 
-    name: Name | None = None
+    name: Omittable[Name] = None
     description: ShortText | None = Field(None, description="null clears it.")
-    position: Position | None = None
-    active: Active | None = None
+    position: Omittable[Position] = None
+    active: Omittable[Active] = None
 
 
 class OptionRead(BaseModel):

@@ -4,6 +4,7 @@ answer's category requires acceptance, shown, then spent once."""
 from __future__ import annotations
 
 from typing import Any
+from uuid import UUID
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -15,7 +16,17 @@ from crmapi.identity.models import LinkToken
 from crmapi.identity.security import Keys
 from crmapi.options.models import Category
 from crmapi.service_requests.models import ServiceRequest
-from crmapi.service_requests.service import ANSWERS, Moved, accept_answer, announce_answer, linked
+from crmapi.service_requests.service import (
+    ANSWERS,
+    ENTITY,
+    Moved,
+    accept_answer,
+    announce_answer,
+    get_for_change,
+    linked,
+    record_link,
+    require_contact,
+)
 
 PURPOSE = "service_request.acceptance."  # + the state whose answer is accepted
 PATH = "/v1/acceptances/"
@@ -28,13 +39,32 @@ async def issue(session: AsyncSession, keys: Keys, r: ServiceRequest) -> dict[st
 
 
 async def after_move(session: AsyncSession, keys: Keys, actor: Actor, moved: Moved) -> dict[str, Any] | None:
-    """A response or resolution is announced, with the acceptance link when it needs one (for
-    notifications to send: nothing is sent from here); the link is also the mover's answer."""
+    """A response or resolution is announced, with the acceptance link when it needs one and
+    the request has a contact to send it to (notifications send it: nothing is sent from here);
+    the link is also the mover's answer."""
     if not moved.answered:
         return None
-    link = await issue(session, keys, moved.request) if moved.needs_acceptance else None
+    wanted = moved.needs_acceptance and moved.request.contact_id is not None
+    link = await issue(session, keys, moved.request) if wanted else None
     announce_answer(session, actor, moved.request, link)
     return link
+
+
+async def reissue(
+    session: AsyncSession, keys: Keys, actor: Actor, request_id: UUID
+) -> tuple[ServiceRequest, dict[str, Any]]:
+    """A new link for the answer the request waits on, for whoever may change the request (the
+    contact's expired or got lost): the earlier links stop working, and the new one is announced
+    for notifications to send, as the answer's was."""
+    r = await get_for_change(session, actor, request_id)
+    if r.awaiting_acceptance_of is None:
+        raise Conflict("Nothing of this service request waits for acceptance.", slug="nothing-to-accept")
+    require_contact(r)
+    purpose = PURPOSE + r.awaiting_acceptance_of
+    link, before = await links.replace(session, keys, r.org_id, purpose, r.id, PATH)
+    record_link(session, actor, r, "acceptance_link", link, before)
+    announce_answer(session, actor, r, link, topic=f"{ENTITY}.acceptance_link_issued")
+    return r, link
 
 
 async def _waiting(session: AsyncSession, link: LinkToken, *, lock: bool) -> ServiceRequest:

@@ -16,7 +16,7 @@ from crmapi.errors import problem_responses
 from crmapi.feedback import service as feedback
 from crmapi.idempotency import CrmRoute, Idempotent
 from crmapi.lifecycle.routes import Answers, WorkRoutes
-from crmapi.pagination import Page, paginate, render_page, select_fields
+from crmapi.pagination import Page, paginate, render_page, select_fields, sorted_by
 from crmapi.ratelimit import Token, link_limits
 from crmapi.service_requests import acceptance, queries, service
 from crmapi.service_requests.dashboard import dashboard
@@ -24,6 +24,7 @@ from crmapi.service_requests.models import ServiceRequest
 from crmapi.service_requests.schemas import (
     AcceptanceRead,
     Dashboard,
+    IssuedLink,
     RequestAnswer,
     RequestCancel,
     RequestMove,
@@ -48,7 +49,9 @@ acceptances = APIRouter(
 Creator = Annotated[Actor, require("service_requests.create")]
 RequestPath = Annotated[UUID, Path(description="service request id")]
 ONE = problem_responses(401, 403, 404, 422, 503)
-MOVE = problem_responses(401, 403, 404, 409, 422, 503)
+MOVE = problem_responses(401, 403, 404, 409, 412, 422, 503)
+# Relating changes neither request's version: the pair is a resource of its own, without an ETag.
+RELATE = problem_responses(401, 403, 404, 409, 422, 503)
 RELATED_LIMIT = 200
 ANSWERS = Answers(ServiceRequestRead, ServiceRequest)
 _rows, _one = ANSWERS.rows, ANSWERS.one
@@ -62,6 +65,7 @@ _rows, _one = ANSWERS.rows, ANSWERS.one
     response_model_exclude_unset=True,
     responses=problem_responses(400, 401, 403, 422, 503),
 )
+@sorted_by(queries.SORTING)
 async def list_service_requests(
     request: Request,
     session: DbSession,
@@ -157,9 +161,12 @@ async def _moved(
     actor: Actor,
     service_request_id: UUID,
     response: Response,
+    if_match: str | None,
     **move: Any,
 ) -> ServiceRequestRead:
-    moved = await service.move(session, actor, service_request_id, **move)
+    moved = await service.move(
+        session, actor, service_request_id, expected=expected_version(if_match), **move
+    )
     keys = request.app.state.keys
     accepting = await acceptance.after_move(session, keys, actor, moved)
     rating = await feedback.after_completion(session, keys, actor, moved)
@@ -185,11 +192,19 @@ async def start_service_request(
     service_request_id: RequestPath,
     response: Response,
     body: Annotated[RequestMove | None, Body()] = None,
+    if_match: IfMatch = None,
 ) -> ServiceRequestRead:
     """Pending -> in progress; it must be assigned first (409 `not-assigned`)."""
     move = body or RequestMove()
     return await _moved(
-        request, session, actor, service_request_id, response, state="in_progress", status_id=move.status_id
+        request,
+        session,
+        actor,
+        service_request_id,
+        response,
+        if_match,
+        state="in_progress",
+        status_id=move.status_id,
     )
 
 
@@ -201,6 +216,7 @@ def _answer_route(state: str, path: str, summary: str, doc: str) -> None:
         service_request_id: RequestPath,
         body: RequestAnswer,
         response: Response,
+        if_match: IfMatch = None,
     ) -> ServiceRequestRead:
         return await _moved(
             request,
@@ -208,6 +224,7 @@ def _answer_route(state: str, path: str, summary: str, doc: str) -> None:
             actor,
             service_request_id,
             response,
+            if_match,
             state=state,
             status_id=body.status_id,
             category_id=body.category_id,
@@ -266,12 +283,20 @@ async def complete_service_request(
     service_request_id: RequestPath,
     response: Response,
     body: Annotated[RequestMove | None, Body()] = None,
+    if_match: IfMatch = None,
 ) -> ServiceRequestRead:
     """Finally resolved (and accepted, when asked) -> completed; 409 `open-activities` while
     activities planned for it are pending or in progress."""
     move = body or RequestMove()
     return await _moved(
-        request, session, actor, service_request_id, response, state="completed", status_id=move.status_id
+        request,
+        session,
+        actor,
+        service_request_id,
+        response,
+        if_match,
+        state="completed",
+        status_id=move.status_id,
     )
 
 
@@ -289,6 +314,7 @@ async def cancel_service_request(
     service_request_id: RequestPath,
     response: Response,
     body: Annotated[RequestCancel | None, Body()] = None,
+    if_match: IfMatch = None,
 ) -> ServiceRequestRead:
     """Pending -> cancelled (409 from any other state)."""
     move = body or RequestCancel()
@@ -298,6 +324,7 @@ async def cancel_service_request(
         actor,
         service_request_id,
         response,
+        if_match,
         state="cancelled",
         status_id=move.status_id,
         cancellation_reason_id=move.cancellation_reason_id,
@@ -318,6 +345,7 @@ async def transition_service_request(
     service_request_id: RequestPath,
     body: RequestTransition,
     response: Response,
+    if_match: IfMatch = None,
 ) -> ServiceRequestRead:
     """Entering a response or resolution state needs `category_id` as its action does."""
     return await _moved(
@@ -326,6 +354,7 @@ async def transition_service_request(
         actor,
         service_request_id,
         response,
+        if_match,
         state=None,
         status_id=body.status_id,
         category_id=body.category_id,
@@ -342,12 +371,17 @@ async def transition_service_request(
     responses=MOVE,
 )
 async def accept_service_request_answer(
-    session: DbSession, actor: CurrentActor, service_request_id: RequestPath, response: Response
+    session: DbSession,
+    actor: CurrentActor,
+    service_request_id: RequestPath,
+    response: Response,
+    if_match: IfMatch = None,
 ) -> ServiceRequestRead:
     """A signed-in customer of the request's account accepts the response or resolution; staff
     with `service_requests.manage` may record an acceptance given another way. 409
     `nothing-to-accept` when nothing waits."""
-    return _one(await service.accept_as_customer(session, actor, service_request_id), response)
+    r = await service.accept_as_customer(session, actor, service_request_id, expected_version(if_match))
+    return _one(r, response)
 
 
 @router.get(
@@ -369,7 +403,7 @@ async def list_related_service_requests(
     operation_id="relate_service_requests",
     summary="Relate two service requests",
     status_code=status.HTTP_204_NO_CONTENT,
-    responses=MOVE,
+    responses=RELATE,
 )
 async def relate_service_requests(
     session: DbSession,
@@ -387,7 +421,7 @@ async def relate_service_requests(
     operation_id="unrelate_service_requests",
     summary="Stop relating two service requests",
     status_code=status.HTTP_204_NO_CONTENT,
-    responses=MOVE,
+    responses=RELATE,
 )
 async def unrelate_service_requests(
     session: DbSession,
@@ -400,6 +434,30 @@ async def unrelate_service_requests(
 
 
 WorkRoutes(service.WORK, "service_request_id", ANSWERS, Depends(current_actor)).add(router)
+
+
+@router.post(
+    "/{service_request_id}/acceptance-link",
+    operation_id="reissue_acceptance_link",
+    summary="Issue the contact's acceptance link again",
+    response_model=IssuedLink,
+    responses=MOVE,
+)
+async def reissue_acceptance_link(
+    request: Request, session: DbSession, actor: CurrentActor, service_request_id: RequestPath
+) -> IssuedLink:
+    """For whoever may change the request, while an answer waits for the contact (409
+    `nothing-to-accept` otherwise) and the request has a contact (409 `no-contact`). The links
+    sent before stop working (410 `link-expired`); the new one is in the event
+    `service_request.acceptance_link_issued` for notifications to send, and in the answer for
+    callers with `service_requests.manage`."""
+    r, link = await acceptance.reissue(session, request.app.state.keys, actor, service_request_id)
+    return IssuedLink(
+        service_request_id=r.id,
+        purpose="acceptance",
+        expires_at=link["expires_at"],
+        link=service.link_shown_to(actor, link),
+    )
 
 
 @acceptances.get(

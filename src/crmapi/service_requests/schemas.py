@@ -7,11 +7,11 @@ from uuid import UUID
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from crmapi.pagination import PageParams
-from crmapi.types import Input, Timestamp
+from crmapi.types import Input, Omittable, Timestamp, trimmed
 
-Subject = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+Subject = Annotated[str, trimmed(200)]
 LongText = Annotated[str, StringConstraints(strip_whitespace=True, max_length=10_000)]
-SearchText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+SearchText = Annotated[str, trimmed(200)]
 Level = Annotated[int, Field(ge=1, le=5, strict=True, description="1 (highest) to 5.")]
 STAGES = ("responded", "temporarily_resolved", "finally_resolved")
 Stage = Literal["responded", "temporarily_resolved", "finally_resolved"]
@@ -55,17 +55,46 @@ class ServiceRequestUpdate(_RequestFields):
     read-only."""
 
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"urgency": 1}]})
-    type_id: UUID | None = None
-    account_id: UUID | None = None
-    subject: Subject | None = None
-    urgency: Level | None = None
-    impact: Level | None = None
+    type_id: Omittable[UUID] = None
+    account_id: Omittable[UUID] = None
+    subject: Omittable[Subject] = None
+    urgency: Omittable[Level] = None
+    impact: Omittable[Level] = None
+    start_at: Omittable[Timestamp] = Field(None, description="When work starts.")
 
 
 class ServiceRequestRead(BaseModel):
     """Every field but id is optional: `fields` may leave any of them out."""
 
-    model_config = ConfigDict(from_attributes=True)
+    model_config = ConfigDict(
+        from_attributes=True,
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": "0192f0a8-0000-7000-8000-000000000014",
+                    "number": 5,
+                    "type_id": "0192f0a8-0000-7000-8000-000000000027",
+                    "status_id": "0192f0a8-0000-7000-8000-000000000028",
+                    "state": "responded",
+                    "subject": "Router drops the connection every hour",
+                    "urgency": 2,
+                    "impact": 3,
+                    "priority": 4,
+                    "account_id": "0192f0a8-0000-7000-8000-000000000007",
+                    "contact_id": "0192f0a8-0000-7000-8000-000000000005",
+                    "owner_member_id": "0192f0a8-0000-7000-8000-000000000041",
+                    "start_at": "2026-11-30T09:00:00Z",
+                    "expected_completion_at": "2026-12-14T09:00:00Z",
+                    "overdue": False,
+                    "response": "We replace the router on Tuesday.",
+                    "responded_at": "2026-12-02T10:15:00Z",
+                    "created_at": "2026-11-30T09:00:00Z",
+                    "updated_at": "2026-12-02T10:15:00Z",
+                    "version": 3,
+                }
+            ]
+        },
+    )
     id: UUID
     number: int | None = None
     type_id: UUID | None = None
@@ -245,3 +274,32 @@ class AcceptanceRead(BaseModel):
     text: str | None = None
     expires_at: datetime | None = Field(None, description="Until when the link can be used.")
     accepted_at: datetime | None = None
+
+
+class IssuedLink(BaseModel):
+    """A contact's link issued again; the links issued before it for the same purpose no longer
+    work (410 `link-expired`)."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "service_request_id": "0190f2a8-7c3e-7000-8000-000000000001",
+                    "purpose": "acceptance",
+                    "expires_at": "2026-12-08T09:00:00Z",
+                    "link": "/v1/acceptances/lt_Zm9v...",
+                }
+            ]
+        }
+    )
+
+    service_request_id: UUID
+    purpose: Literal["acceptance", "feedback"]
+    expires_at: datetime = Field(description="Until when the new link can be used.")
+    link: str | None = Field(
+        None,
+        description="The path of the new link, to a caller with `service_requests.manage` only "
+        "(who may accept or rate for the contact anyway); the outbox event carries it for "
+        "notifications to send.",
+        examples=["/v1/acceptances/lt_Zm9v..."],
+    )

@@ -44,7 +44,6 @@ WORK = WorkKind(
 )
 _SKIP = {"org_id", "id", "created_at", "updated_at", "version", "search_text", "deleted_at"}
 FIELDS = tuple(c.key for c in ServiceRequest.__table__.columns if c.key not in _SKIP)
-_NOT_NULL = ("subject", "urgency", "impact", "start_at")
 OPEN_ACTIVITY_STATES = ("pending", "in_progress")
 
 
@@ -131,11 +130,16 @@ async def locked(session: AsyncSession, actor: Actor, request_id: UUID) -> Servi
 
 
 async def get_for_change(
-    session: AsyncSession, actor: Actor, request_id: UUID, *, deleted: bool = False
+    session: AsyncSession,
+    actor: Actor,
+    request_id: UUID,
+    *,
+    deleted: bool = False,
+    expected: int | None = None,
 ) -> ServiceRequest:
     """The service request, locked, if the actor may work on it: its owner, its assignee, a member of its
-    unit, or `manage`."""
-    return await work.for_change(session, actor, WORK, request_id, deleted=deleted)
+    unit, or `manage`; at the `expected` version when one is given (412 otherwise)."""
+    return await work.for_change(session, actor, WORK, request_id, deleted=deleted, expected=expected)
 
 
 async def update(
@@ -145,9 +149,6 @@ async def update(
     WORK.writable(r)
     check_version(r.version, expected)
     sent = data.model_dump(include=data.model_fields_set)
-    for key in _NOT_NULL:
-        if key in sent and sent[key] is None:
-            raise Unprocessable.on(f"body.{key}", "May not be null.")
     if "type_id" in sent and sent.pop("type_id") != r.type_id:
         raise Conflict("A service request's type cannot change.", slug="type-fixed")
     if "account_id" in sent and sent.pop("account_id") != r.account_id:
@@ -241,11 +242,12 @@ async def move(
     category_id: UUID | None = None,
     text: str | None = None,
     cancellation_reason_id: UUID | None = None,
+    expected: int | None = None,
 ) -> Moved:
     """Start (needs an assignee), respond, resolve temporarily or finally (each with its
     category), complete (no open activities), cancel (pending only), or any move the type allows;
     never while an answer waits for the contact."""
-    r = await get_for_change(session, actor, request_id)
+    r = await get_for_change(session, actor, request_id, expected=expected)
     WORK.writable(r)
     loaded = await engine.load_type(session, ENTITY, r.type_id)
     if state in SERVICE_REQUEST.optional and state not in loaded.config.uses:
@@ -326,20 +328,53 @@ async def linked(session: AsyncSession, link: LinkToken, *, lock: bool) -> Servi
 
 
 def announce_answer(
-    session: AsyncSession, actor: Actor, r: ServiceRequest, link: dict[str, Any] | None
+    session: AsyncSession,
+    actor: Actor,
+    r: ServiceRequest,
+    link: dict[str, Any] | None,
+    *,
+    topic: str | None = None,
 ) -> None:
     """Entering a response or resolution state is an event of its own, for notifications to
-    tell the contact (with the acceptance link when the answer needs accepting)."""
+    tell the contact (with the acceptance link when the answer needs accepting); a link issued
+    again is announced alike under `topic`."""
     answer = ANSWERS[r.state]
     outbox.emit(
         session,
         actor,
-        topic=f"{ENTITY}.{r.state}",
+        topic=topic or f"{ENTITY}.{r.state}",
         entity=ENTITY,
         entity_id=r.id,
         payload=about(r)
         | {"category_id": getattr(r, answer.category), "text": getattr(r, answer.kind), "acceptance": link},
     )
+
+
+def require_contact(r: ServiceRequest) -> None:
+    """A link goes to the request's contact: without one there is nobody to send it to."""
+    if r.contact_id is None:
+        raise Conflict("This service request has no contact to send a link to.", slug="no-contact")
+
+
+def link_shown_to(actor: Actor, link: dict[str, Any]) -> str | None:
+    """A contact's link is shown only to who may accept or rate for the contact anyway (the agent
+    who answers must not accept its own answer); notifications get it from the event."""
+    return str(link["path"]) if actor.can(WORK.manage) else None
+
+
+def record_link(
+    session: AsyncSession,
+    actor: Actor,
+    r: ServiceRequest,
+    name: str,
+    link: dict[str, Any],
+    before: datetime | None,
+) -> None:
+    """History of a link issued again (`<name>_issued`): when it expires, never the token."""
+    changes = {
+        f"{name}_expires_at": {"old": history.jsonable(before), "new": history.jsonable(link["expires_at"])}
+    }
+    history.record(session, actor, entity=ENTITY, entity_id=r.id, action=f"{name}_issued", changes=changes)
 
 
 # Acceptance by the contact --------------------------------------------------------------------
@@ -363,7 +398,9 @@ async def accept_answer(session: AsyncSession, actor: Actor, r: ServiceRequest, 
     announce(session, actor, r, entity=ENTITY, action="contact_accepted", changes=changes)
 
 
-async def accept_as_customer(session: AsyncSession, actor: Actor, request_id: UUID) -> ServiceRequest:
+async def accept_as_customer(
+    session: AsyncSession, actor: Actor, request_id: UUID, expected: int | None = None
+) -> ServiceRequest:
     """A signed-in customer of the request's account accepts; staff with `manage` may record an
     acceptance given another way (on the phone)."""
     r = await locked(session, actor, request_id)
@@ -372,6 +409,7 @@ async def accept_as_customer(session: AsyncSession, actor: Actor, request_id: UU
             "Only the request's customer (or 'service_requests.manage') accepts its answers.",
             slug="customers-only",
         )
+    check_version(r.version, expected)
     await accept_answer(session, actor, r, "customer" if actor.kind == "customer" else "staff")
     return r
 

@@ -61,18 +61,22 @@ class Carrier:
     manage: str  # the capability that may change any record of the kind
     # Who else may change one: the members these columns name (the owner; a lead's assignee).
     changers: tuple[str, ...] = ("owner_member_id",)
-    # States in which a record takes no changes (a cancelled lead): `forbidden` in bulk.
+    # States in which a record takes no changes (a cancelled lead): `forbidden` in bulk, unless
+    # the record already carries what was sent.
     read_only: frozenset[str] = frozenset()
 
-    def changeable(self, actor: Actor) -> Any:
+    def changer(self, actor: Actor) -> Any:
         """The kind's get_for_change rule as SQL: a member named in `changers`, or whoever holds
         `manage`. (A lead's unit members change it one by one, not in bulk.)"""
-        writable = self.model.state.not_in(self.read_only) if self.read_only else true()
         if actor.can(self.manage):
-            return writable
+            return true()
         if actor.member_id is None:
             return false()
-        return writable & or_(*(getattr(self.model, c) == actor.member_id for c in self.changers))
+        return or_(*(getattr(self.model, c) == actor.member_id for c in self.changers))
+
+    def writable(self) -> Any:
+        """The record is in a state that takes changes."""
+        return self.model.state.not_in(self.read_only) if self.read_only else true()
 
 
 ASSIGNED = ("owner_member_id", "assigned_member_id")

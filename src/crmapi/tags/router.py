@@ -16,7 +16,7 @@ from crmapi.concurrency import IfMatch, etag, expected_version
 from crmapi.db import DbSession
 from crmapi.errors import problem_responses
 from crmapi.idempotency import CrmRoute, Idempotent
-from crmapi.pagination import Page, paginate, render, render_page, select_fields
+from crmapi.pagination import Page, paginate, render, render_page, select_fields, sorted_by
 from crmapi.subjects import TaggedKind
 from crmapi.tags import queries, service
 from crmapi.tags.schemas import (
@@ -46,6 +46,7 @@ Reader = Annotated[Actor, staff_or("tags.manage")]
     response_model_exclude_unset=True,
     responses=problem_responses(400, 401, 403, 422, 503),
 )
+@sorted_by(queries.SORTING)
 async def list_tags(
     request: Request, session: DbSession, actor: Reader, query: Annotated[TagListQuery, Query()]
 ) -> dict[str, Any]:

@@ -8,10 +8,10 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstra
 
 from crmapi.limits import MAX_BULK
 from crmapi.pagination import PageParams
-from crmapi.types import Input
+from crmapi.types import Input, Omittable, trimmed
 
 # The same rule as a tag in a record's `tags` list: 1 to 64 characters once trimmed.
-TagName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
+TagName = Annotated[str, trimmed(64)]
 Colour = Annotated[
     str,
     StringConstraints(strip_whitespace=True, pattern=r"^#[0-9A-Fa-f]{6}$"),
@@ -33,7 +33,7 @@ class TagUpdate(Input):
     """Merge semantics: a new name is written on every contact and account carrying the old one."""
 
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"name": "super-klient"}]})
-    name: TagName | None = None
+    name: Omittable[TagName] = None
     colour: Colour | None = Field(None, description="`#RRGGBB`; null clears it.", examples=["#FF8800"])
 
 
@@ -51,7 +51,7 @@ class TagRead(BaseModel):
 
 class TagListQuery(PageParams):
     model_config = ConfigDict(extra="forbid")
-    q: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)] | None = Field(
+    q: Annotated[str, trimmed(64)] | None = Field(
         None, description="The start of a tag's name, in any case.", examples=["targi"]
     )
 
@@ -77,7 +77,12 @@ class BulkTags(Input):
                     "add": ["vip"],
                     "remove": ["prospekt-2025"],
                 }
-            ]
+            ],
+            # At least one tag to add or remove (`_something_to_do`).
+            "anyOf": [
+                {"required": ["add"], "properties": {"add": {"minItems": 1}}},
+                {"required": ["remove"], "properties": {"remove": {"minItems": 1}}},
+            ],
         },
     )
     ids: list[UUID] = Field(min_length=1, max_length=MAX_BULK)
@@ -106,7 +111,9 @@ class BulkOutcome(BaseModel):
     reason: Reason | None = Field(
         None,
         description="With `error`: `not-found` (missing or outside your scope), `forbidden` (visible "
-        "but you may not change it) or `duplicate` (the id came earlier in this call).",
+        "but you may not change it, or read-only, like a cancelled lead) or `duplicate` (the id came "
+        "earlier in this call). A record that already carries what was sent is `unchanged`, even a "
+        "read-only one, so a replayed call reports no errors for it.",
     )
 
 

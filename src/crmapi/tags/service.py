@@ -133,8 +133,6 @@ async def update(
     tag = await _for_change(session, actor, tag_id)
     check_version(tag.version, expected)
     sent = data.model_dump(include=data.model_fields_set)
-    if "name" in sent and sent["name"] is None:
-        raise Unprocessable.on("body.name", "May not be null.")
     before = _snapshot(tag)
     for key, value in sent.items():
         setattr(tag, key, value)
@@ -319,7 +317,13 @@ async def bulk(session: AsyncSession, actor: Actor, kind: TaggedKind, data: Bulk
     ids = bindparam("ids", list(dict.fromkeys(data.ids)), type_=ARRAY(Uuid))
     stmt = (
         carrier.readable(actor)
-        .with_only_columns(model.id, model.tags, model.version, carrier.changeable(actor).label("changeable"))
+        .with_only_columns(
+            model.id,
+            model.tags,
+            model.version,
+            carrier.changer(actor).label("changer"),
+            carrier.writable().label("writable"),
+        )
         .where(model.id == any_(ids))
         .order_by(model.id)  # one lock order, so two overlapping bulk calls cannot deadlock
         .with_for_update()
@@ -334,12 +338,14 @@ async def bulk(session: AsyncSession, actor: Actor, kind: TaggedKind, data: Bulk
             results.append(_outcome(record_id, "error", "duplicate"))
         elif row is None:
             results.append(_outcome(record_id, "error", "not-found"))
-        elif not row.changeable:
+        elif not row.changer:
             results.append(_outcome(record_id, "error", "forbidden"))
         else:
             tags = _apply(row.tags, add=add, remove=remove)
-            if tags == row.tags:
+            if tags == row.tags:  # a replayed call: even a read-only record is where it was sent
                 results.append(_outcome(record_id, "unchanged"))
+            elif not row.writable:
+                results.append(_outcome(record_id, "error", "forbidden"))
             else:
                 results.append(_outcome(record_id, "updated"))
                 changed.append(_Change(record_id, row.tags, tags, row.version + 1))

@@ -21,7 +21,7 @@ from crmapi.db import DbSession
 from crmapi.errors import Forbidden, Unprocessable, problem_responses
 from crmapi.idempotency import HEADER as IDEMPOTENCY_KEY
 from crmapi.idempotency import CrmRoute
-from crmapi.pagination import Page, paginate, render, render_page, select_fields
+from crmapi.pagination import Page, paginate, render, render_page, select_fields, sorted_by
 
 # No `Idempotent` here: a replayed create would have to store the answer, and so the secret.
 router = APIRouter(prefix="/v1/api-keys", tags=["api-keys"], route_class=CrmRoute)
@@ -59,6 +59,7 @@ def refuse_idempotency_key(request: Request) -> None:
     response_model_exclude_unset=True,
     responses=problem_responses(400, 401, 403, 422, 503),
 )
+@sorted_by(service.SORTING)
 async def list_api_keys(
     request: Request, session: DbSession, actor: Admin, query: Annotated[ApiKeyListQuery, Query()]
 ) -> dict[str, Any]:

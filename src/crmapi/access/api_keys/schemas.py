@@ -8,7 +8,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstra
 
 from crmapi.access.capabilities import CATALOGUE
 from crmapi.pagination import PageParams
-from crmapi.types import Input, Name
+from crmapi.types import Input, Name, Omittable
 
 # A key acts for a system, not a person: everything in the catalogue but org.admin, which would
 # let a key make more keys (outliving its own revocation), add members and change grants.
@@ -58,8 +58,8 @@ class ApiKeyUpdate(Input):
     """Merge semantics. New capabilities apply from the key's next request."""
 
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"name": "ERP feed (old)"}]})
-    name: KeyName | None = None
-    capabilities: Capabilities | None = None
+    name: Omittable[KeyName] = None
+    capabilities: Omittable[Capabilities] = None
 
 
 class ApiKeyRead(BaseModel):

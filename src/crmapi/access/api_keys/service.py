@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from crmapi import history, outbox
 from crmapi.access.actor import Actor
 from crmapi.access.api_keys.schemas import ApiKeyCreate, ApiKeyListQuery, ApiKeyUpdate
-from crmapi.errors import Conflict, NotFound, Unprocessable
+from crmapi.errors import Conflict, NotFound
 from crmapi.identity.models import ApiKey
 from crmapi.identity.security import Keys, new_secret
 from crmapi.ids import new_id
@@ -96,9 +96,6 @@ async def update(session: AsyncSession, actor: Actor, key_id: UUID, data: ApiKey
     """Rename a key or change its capabilities (from its next request); a revoked key is 409."""
     key = await get(session, actor, key_id, lock=True)
     sent = data.model_dump(include=data.model_fields_set)
-    for field in ("name", "capabilities"):
-        if field in sent and sent[field] is None:
-            raise Unprocessable.on(f"body.{field}", "May not be null.")
     if key.revoked_at is not None:
         raise Conflict("This API key is revoked; make a new one.", slug="api-key-revoked")
     before = _snapshot(key)

@@ -20,9 +20,9 @@ from crmapi.concurrency import IfMatch, etag, expected_version
 from crmapi.db import DbSession
 from crmapi.errors import problem_responses
 from crmapi.idempotency import CrmRoute, Idempotent
-from crmapi.identity.pages import member_page
+from crmapi.identity.pages import MEMBER_SORTS, member_page
 from crmapi.identity.schemas import MemberRead
-from crmapi.pagination import Page, PageParams, paginate, render, render_page, select_fields
+from crmapi.pagination import Page, PageParams, paginate, render, render_page, select_fields, sorted_by
 
 router = APIRouter(
     prefix="/v1/business-units", tags=["business-units"], route_class=CrmRoute, dependencies=[Idempotent]
@@ -44,6 +44,7 @@ ONE = problem_responses(401, 403, 404, 422, 503)
     response_model_exclude_unset=True,
     responses=problem_responses(400, 401, 403, 422, 503),
 )
+@sorted_by(queries.SORTING)
 async def list_business_units(
     request: Request, session: DbSession, actor: Reader, query: Annotated[BusinessUnitListQuery, Query()]
 ) -> dict[str, Any]:
@@ -145,6 +146,7 @@ async def delete_business_unit(
     response_model_exclude_unset=True,
     responses=problem_responses(400, 401, 403, 404, 422, 503),
 )
+@sorted_by(MEMBER_SORTS)
 async def list_business_unit_members(
     request: Request,
     session: DbSession,

@@ -4,10 +4,10 @@ from datetime import datetime
 from typing import Annotated
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field
 
 from crmapi.pagination import PageParams
-from crmapi.types import Input, Name
+from crmapi.types import Input, Name, Omittable, trimmed
 
 
 class BusinessUnitCreate(Input):
@@ -25,7 +25,7 @@ class BusinessUnitUpdate(Input):
     """Merge semantics. Moving a unit (a new `parent_id`) moves everything below it too."""
 
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"name": "Północ i Pomorze"}]})
-    name: Name | None = None
+    name: Omittable[Name] = None
     parent_id: UUID | None = Field(None, description="null makes it a top-level unit.")
 
 
@@ -43,7 +43,7 @@ class BusinessUnitRead(BaseModel):
 
 class BusinessUnitListQuery(PageParams):
     model_config = ConfigDict(extra="forbid")
-    q: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)] | None = Field(
+    q: Annotated[str, trimmed(200)] | None = Field(
         None, description="The start of a unit's name, in any case.", examples=["Pół"]
     )
     parent_id: UUID | None = Field(None, description="Only the units directly below this one.")

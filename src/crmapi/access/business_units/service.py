@@ -133,8 +133,6 @@ async def update(
     unit = await get(session, actor, unit_id, lock="update")
     check_version(unit.version, expected)
     sent = data.model_dump(include=data.model_fields_set)
-    if "name" in sent and sent["name"] is None:
-        raise Unprocessable.on("body.name", "May not be null.")
     moved = "parent_id" in sent and sent["parent_id"] != unit.parent_id
     if moved:
         # Bump first: the update locks the organisation's row until commit, so two moves in one

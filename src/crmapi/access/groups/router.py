@@ -24,9 +24,9 @@ from crmapi.concurrency import IfMatch, etag, expected_version
 from crmapi.db import DbSession
 from crmapi.errors import problem_responses
 from crmapi.idempotency import CrmRoute, Idempotent
-from crmapi.identity.pages import member_page
+from crmapi.identity.pages import MEMBER_SORTS, member_page
 from crmapi.identity.schemas import MemberRead
-from crmapi.pagination import Page, PageParams, paginate, render, render_page, select_fields
+from crmapi.pagination import Page, PageParams, paginate, render, render_page, select_fields, sorted_by
 
 router = APIRouter(prefix="/v1/groups", tags=["groups"], route_class=CrmRoute, dependencies=[Idempotent])
 capabilities = APIRouter(prefix="/v1/capabilities", tags=["groups"], route_class=CrmRoute)
@@ -37,6 +37,14 @@ CapabilityPath = Annotated[Capability, Path(description="a capability from GET /
 # Who holds what is the administrators' business, to read as much as to change.
 Admin = Annotated[Actor, require("org.admin")]
 ONE = problem_responses(401, 403, 404, 422, 503)
+# Members and grants are part of the group's version: they take its ETag in If-Match and answer
+# the new one.
+LINK = problem_responses(401, 403, 404, 412, 422, 503)
+UNLINK = problem_responses(401, 403, 404, 409, 412, 422, 503)
+
+
+def _changed(version: int) -> Response:
+    return Response(status_code=status.HTTP_204_NO_CONTENT, headers={"ETag": etag(version)})
 
 
 @capabilities.get(
@@ -70,6 +78,7 @@ async def list_capabilities(actor: CurrentActor) -> CapabilityList:
     response_model_exclude_unset=True,
     responses=problem_responses(400, 401, 403, 422, 503),
 )
+@sorted_by(queries.SORTING)
 async def list_groups(
     request: Request, session: DbSession, actor: Admin, query: Annotated[GroupListQuery, Query()]
 ) -> dict[str, Any]:
@@ -169,6 +178,7 @@ async def delete_group(
     response_model_exclude_unset=True,
     responses=problem_responses(400, 401, 403, 404, 422, 503),
 )
+@sorted_by(MEMBER_SORTS)
 async def list_group_members(
     request: Request,
     session: DbSession,
@@ -186,15 +196,15 @@ async def list_group_members(
     operation_id="add_group_member",
     summary="Put a staff member in a group",
     status_code=status.HTTP_204_NO_CONTENT,
-    responses=ONE,
+    responses=LINK,
 )
 async def add_group_member(
-    session: DbSession, actor: Admin, group_id: GroupPath, member_id: MemberPath
+    session: DbSession, actor: Admin, group_id: GroupPath, member_id: MemberPath, if_match: IfMatch = None
 ) -> Response:
     """Needs `org.admin`. The member holds the group's capabilities from its next request on.
     Idempotent; a customer answers 422: customers see only what is assigned to them."""
-    await service.add_member(session, actor, group_id, member_id)
-    return Response(status_code=status.HTTP_204_NO_CONTENT)
+    version = await service.add_member(session, actor, group_id, member_id, expected_version(if_match))
+    return _changed(version)
 
 
 @router.delete(
@@ -202,15 +212,15 @@ async def add_group_member(
     operation_id="remove_group_member",
     summary="Take a member out of a group",
     status_code=status.HTTP_204_NO_CONTENT,
-    responses=problem_responses(401, 403, 404, 409, 422, 503),
+    responses=UNLINK,
 )
 async def remove_group_member(
-    session: DbSession, actor: Admin, group_id: GroupPath, member_id: MemberPath
+    session: DbSession, actor: Admin, group_id: GroupPath, member_id: MemberPath, if_match: IfMatch = None
 ) -> Response:
     """Needs `org.admin`. A member not in the group answers 404; taking out the last active
     administrator answers 409 `last-administrator`."""
-    await service.remove_member(session, actor, group_id, member_id)
-    return Response(status_code=status.HTTP_204_NO_CONTENT)
+    version = await service.remove_member(session, actor, group_id, member_id, expected_version(if_match))
+    return _changed(version)
 
 
 @router.put(
@@ -218,15 +228,19 @@ async def remove_group_member(
     operation_id="grant_capability",
     summary="Grant a group a capability",
     status_code=status.HTTP_204_NO_CONTENT,
-    responses=ONE,
+    responses=LINK,
 )
 async def grant_capability(
-    session: DbSession, actor: Admin, group_id: GroupPath, capability: CapabilityPath
+    session: DbSession,
+    actor: Admin,
+    group_id: GroupPath,
+    capability: CapabilityPath,
+    if_match: IfMatch = None,
 ) -> Response:
     """Needs `org.admin`. Every member of the group holds it from its next request on, in every
     server process. Idempotent; a name outside the catalogue answers 422."""
-    await service.grant(session, actor, group_id, capability)
-    return Response(status_code=status.HTTP_204_NO_CONTENT)
+    version = await service.grant(session, actor, group_id, capability, expected_version(if_match))
+    return _changed(version)
 
 
 @router.delete(
@@ -234,12 +248,16 @@ async def grant_capability(
     operation_id="revoke_capability",
     summary="Take a capability from a group",
     status_code=status.HTTP_204_NO_CONTENT,
-    responses=problem_responses(401, 403, 404, 409, 422, 503),
+    responses=UNLINK,
 )
 async def revoke_capability(
-    session: DbSession, actor: Admin, group_id: GroupPath, capability: CapabilityPath
+    session: DbSession,
+    actor: Admin,
+    group_id: GroupPath,
+    capability: CapabilityPath,
+    if_match: IfMatch = None,
 ) -> Response:
     """Needs `org.admin`. A capability the group does not grant answers 404; revoking the last
     `org.admin` held by an active member answers 409 `last-administrator`."""
-    await service.revoke(session, actor, group_id, capability)
-    return Response(status_code=status.HTTP_204_NO_CONTENT)
+    version = await service.revoke(session, actor, group_id, capability, expected_version(if_match))
+    return _changed(version)

@@ -8,7 +8,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstra
 
 from crmapi.access.capabilities import CATALOGUE
 from crmapi.pagination import PageParams
-from crmapi.types import Input, Name
+from crmapi.types import Input, Name, Omittable, trimmed
 
 # Repeats are dropped after validation; the bound only keeps a body from being absurd.
 MAX_GRANTS = 4 * len(CATALOGUE)
@@ -68,7 +68,7 @@ class GroupUpdate(Input):
     """Merge semantics. Grants change through `/v1/groups/{id}/grants/{capability}`."""
 
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"name": "Sales managers"}]})
-    name: Name | None = None
+    name: Omittable[Name] = None
     description: Description | None = Field(None, description="null clears it.")
 
 
@@ -104,7 +104,7 @@ class GroupRead(BaseModel):
 
 class GroupListQuery(PageParams):
     model_config = ConfigDict(extra="forbid")
-    q: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)] | None = Field(
+    q: Annotated[str, trimmed(200)] | None = Field(
         None, description="Part of the group's name, in any case.", examples=["sprzeda"]
     )
     member_id: UUID | None = Field(None, description="Only the groups this member is in.")

@@ -104,12 +104,14 @@ async def get(session: AsyncSession, actor: Actor, group_id: UUID) -> GroupRead:
     return read(*row)
 
 
-async def _locked(session: AsyncSession, actor: Actor, group_id: UUID) -> Group:
-    """The group, locked: changes to one group (and a delete of it) happen one after another."""
+async def _locked(session: AsyncSession, actor: Actor, group_id: UUID, expected: int | None = None) -> Group:
+    """The group, locked, at the `expected` version when one is given (412 otherwise): changes to
+    one group (and a delete of it) happen one after another."""
     stmt = select(Group).where(Group.org_id == actor.org_id, Group.id == group_id).with_for_update()
     group = (await session.execute(stmt)).scalar_one_or_none()
     if group is None:
         raise NotFound("No group with this id.")
+    check_version(group.version, expected)
     return group
 
 
@@ -128,11 +130,8 @@ async def update(
     session: AsyncSession, actor: Actor, group_id: UUID, data: GroupUpdate, expected: int | None
 ) -> GroupRead:
     """Rename a group or change its description."""
-    group = await _locked(session, actor, group_id)
-    check_version(group.version, expected)
+    group = await _locked(session, actor, group_id, expected)
     sent = data.model_dump(include=data.model_fields_set)
-    if "name" in sent and sent["name"] is None:
-        raise Unprocessable.on("body.name", "May not be null.")
     before = _snapshot(group)
     for key, value in sent.items():
         setattr(group, key, value)
@@ -149,8 +148,7 @@ async def update(
 
 async def delete(session: AsyncSession, actor: Actor, group_id: UUID, expected: int | None) -> None:
     """Delete a group, its grants and its memberships; 409 when that leaves no administrator."""
-    group = await _locked(session, actor, group_id)
-    check_version(group.version, expected)
+    group = await _locked(session, actor, group_id, expected)
     # The cascade takes grants and memberships without a trace: the history row keeps them.
     granted = await session.scalars(
         select(GroupGrant.capability)
@@ -173,9 +171,12 @@ async def delete(session: AsyncSession, actor: Actor, group_id: UUID, expected: 
 # --- members ---------------------------------------------------------------------------------
 
 
-async def add_member(session: AsyncSession, actor: Actor, group_id: UUID, member_id: UUID) -> None:
-    """Put a staff member in the group; a member already in it changes nothing."""
-    group = await _locked(session, actor, group_id)
+async def add_member(
+    session: AsyncSession, actor: Actor, group_id: UUID, member_id: UUID, expected: int | None = None
+) -> int:
+    """Put a staff member in the group; a member already in it changes nothing. The group's
+    version after it."""
+    group = await _locked(session, actor, group_id, expected)
     member = await identity.get_member(session, actor, member_id)
     if member["kind"] != "staff":
         raise Unprocessable.on(
@@ -191,11 +192,15 @@ async def add_member(session: AsyncSession, actor: Actor, group_id: UUID, member
         await _changed(
             session, actor, group, "member_added", {"member_id": {"old": None, "new": str(member_id)}}
         )
+    return group.version
 
 
-async def remove_member(session: AsyncSession, actor: Actor, group_id: UUID, member_id: UUID) -> None:
-    """Take a member out of the group; 404 when it is not in it, 409 when that leaves no administrator."""
-    group = await _locked(session, actor, group_id)
+async def remove_member(
+    session: AsyncSession, actor: Actor, group_id: UUID, member_id: UUID, expected: int | None = None
+) -> int:
+    """Take a member out of the group; 404 when it is not in it, 409 when that leaves no
+    administrator. The group's version after it."""
+    group = await _locked(session, actor, group_id, expected)
     removed = await session.execute(
         sql_delete(GroupMember)
         .where(
@@ -211,14 +216,18 @@ async def remove_member(session: AsyncSession, actor: Actor, group_id: UUID, mem
         session, actor, group, "member_removed", {"member_id": {"old": str(member_id), "new": None}}
     )
     await administrators.ensure_one_remains(session, actor.org_id)
+    return group.version
 
 
 # --- grants ----------------------------------------------------------------------------------
 
 
-async def grant(session: AsyncSession, actor: Actor, group_id: UUID, capability: str) -> None:
-    """Grant the group a capability; one it already has changes nothing."""
-    group = await _locked(session, actor, group_id)
+async def grant(
+    session: AsyncSession, actor: Actor, group_id: UUID, capability: str, expected: int | None = None
+) -> int:
+    """Grant the group a capability; one it already has changes nothing. The group's version
+    after it."""
+    group = await _locked(session, actor, group_id, expected)
     added = await session.execute(
         insert(GroupGrant)
         .values(org_id=actor.org_id, id=new_id(), group_id=group.id, capability=capability)
@@ -227,12 +236,15 @@ async def grant(session: AsyncSession, actor: Actor, group_id: UUID, capability:
     )
     if added.first() is not None:
         await _changed(session, actor, group, "granted", {"capabilities": {"old": None, "new": capability}})
+    return group.version
 
 
-async def revoke(session: AsyncSession, actor: Actor, group_id: UUID, capability: str) -> None:
+async def revoke(
+    session: AsyncSession, actor: Actor, group_id: UUID, capability: str, expected: int | None = None
+) -> int:
     """Take a capability from the group; 404 when it does not have it, 409 when that leaves no
-    administrator."""
-    group = await _locked(session, actor, group_id)
+    administrator. The group's version after it."""
+    group = await _locked(session, actor, group_id, expected)
     removed = await session.execute(
         sql_delete(GroupGrant)
         .where(
@@ -246,3 +258,4 @@ async def revoke(session: AsyncSession, actor: Actor, group_id: UUID, capability
         raise NotFound("The group does not have this capability.")
     await _changed(session, actor, group, "revoked", {"capabilities": {"old": capability, "new": None}})
     await administrators.ensure_one_remains(session, actor.org_id)
+    return group.version

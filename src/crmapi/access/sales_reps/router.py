@@ -15,9 +15,9 @@ from crmapi.concurrency import IfMatch, etag, expected_version
 from crmapi.db import DbSession
 from crmapi.errors import problem_responses
 from crmapi.idempotency import CrmRoute, Idempotent
-from crmapi.identity.pages import member_page
+from crmapi.identity.pages import MEMBER_SORTS, member_page
 from crmapi.identity.schemas import MemberRead
-from crmapi.pagination import Page, PageParams, paginate, render, render_page, select_fields
+from crmapi.pagination import Page, PageParams, paginate, render, render_page, select_fields, sorted_by
 
 router = APIRouter(
     prefix="/v1/sales-reps", tags=["sales-reps"], route_class=CrmRoute, dependencies=[Idempotent]
@@ -41,6 +41,7 @@ ONE = problem_responses(401, 403, 404, 422, 503)
     response_model_exclude_unset=True,
     responses=problem_responses(400, 401, 403, 422, 503),
 )
+@sorted_by(queries.SORTING)
 async def list_sales_reps(
     request: Request, session: DbSession, actor: Reader, query: Annotated[SalesRepListQuery, Query()]
 ) -> dict[str, Any]:
@@ -144,6 +145,7 @@ async def delete_sales_rep(
     response_model_exclude_unset=True,
     responses=problem_responses(400, 401, 403, 404, 422, 503),
 )
+@sorted_by(MEMBER_SORTS)
 async def list_sales_rep_members(
     request: Request,
     session: DbSession,

@@ -4,15 +4,15 @@ from datetime import datetime
 from typing import Annotated
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field
 
 from crmapi.pagination import PageParams
-from crmapi.types import Email, Input, Name
+from crmapi.types import Email, Input, Name, Omittable, trimmed
 
 # The same rule as a code in an account's `sales_rep_codes`; compared exactly, case included.
 Code = Annotated[
     str,
-    StringConstraints(strip_whitespace=True, min_length=1, max_length=64),
+    trimmed(64),
     Field(description="The ERP's code for the rep; unique in the organisation.", examples=["PH01"]),
 ]
 
@@ -34,10 +34,10 @@ class SalesRepUpdate(Input):
     """Merge semantics. A new `code` is written on every account carrying the old one."""
 
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"active": False}]})
-    code: Code | None = None
-    name: Name | None = None
+    code: Omittable[Code] = None
+    name: Omittable[Name] = None
     email: Email | None = Field(None, description="null clears it.")
-    active: bool | None = Field(
+    active: Omittable[bool] = Field(
         None, strict=True, description="false keeps the record but its members stop seeing its accounts."
     )
 
@@ -59,6 +59,6 @@ class SalesRepRead(BaseModel):
 class SalesRepListQuery(PageParams):
     model_config = ConfigDict(extra="forbid")
     active: bool | None = Field(None, description="Only active (true) or inactive (false) records.")
-    q: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)] | None = Field(
+    q: Annotated[str, trimmed(200)] | None = Field(
         None, description="Part of the code or the name, in any case.", examples=["kowal"]
     )

@@ -137,9 +137,6 @@ async def update(
     rep = await get(session, actor, rep_id, lock="update")
     check_version(rep.version, expected)
     sent = data.model_dump(include=data.model_fields_set)
-    for key in ("code", "name", "active"):
-        if key in sent and sent[key] is None:
-            raise Unprocessable.on(f"body.{key}", "May not be null.")
     before = _snapshot(rep)
     for key, value in sent.items():
         setattr(rep, key, value)
