@@ -14,25 +14,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-SCHEMAS = "#/components/schemas/"
-
-
-def request_schemas(spec: dict[str, Any]) -> set[str]:
-    found: set[str] = set()
-    pending: list[Any] = [
-        op.get("requestBody", {}) for item in spec["paths"].values() for op in item.values()
-    ]
-    while pending:
-        node = pending.pop()
-        if isinstance(node, dict):
-            ref = node.get("$ref", "")
-            if ref.startswith(SCHEMAS) and (name := ref.removeprefix(SCHEMAS)) not in found:
-                found.add(name)
-                pending.append(spec["components"]["schemas"][name])
-            pending.extend(node.values())
-        elif isinstance(node, list):
-            pending.extend(node)
-    return found
+from crmapi.contract_bodies import request_schemas
 
 
 def required_in_typescript(spec: dict[str, Any], typescript: str) -> list[str]:

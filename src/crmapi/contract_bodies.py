@@ -35,7 +35,7 @@ def defaults_in_words(schema: dict[str, Any]) -> None:
     such a field may be left out.
     """
     components = schema["components"]["schemas"]
-    for name in _reachable(schema, [op.get("requestBody", {}) for _, _, op in operations(schema)]):
+    for name in request_schemas(schema):
         for field in components[name].get("properties", {}).values():
             if "default" in field:
                 left_out = f"Left out: `{json.dumps(field.pop('default'))}`."
@@ -44,10 +44,10 @@ def defaults_in_words(schema: dict[str, Any]) -> None:
                 )
 
 
-def _reachable(schema: dict[str, Any], roots: list[Any]) -> set[str]:
-    """The names of the components the roots refer to, directly or through others."""
+def request_schemas(schema: dict[str, Any]) -> set[str]:
+    """The names of the components request bodies use, directly or through others."""
     found: set[str] = set()
-    pending = list(roots)
+    pending: list[Any] = [op.get("requestBody", {}) for _, _, op in operations(schema)]
     while pending:
         node = pending.pop()
         if isinstance(node, dict):

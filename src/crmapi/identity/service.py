@@ -157,15 +157,7 @@ async def update_member(
         member.updated_at = datetime.now(UTC)
         await session.flush()
         if "status" in changes and member.status == "suspended":
-            await session.execute(
-                update(AuthSession)
-                .where(
-                    AuthSession.org_id == actor.org_id,
-                    AuthSession.member_id == member.id,
-                    AuthSession.revoked_at.is_(None),
-                )
-                .values(revoked_at=datetime.now(UTC))
-            )
+            await _end_member_sessions(session, actor.org_id, member.id)
             await administrators.ensure_one_remains(session, actor.org_id)
         history.record(
             session, actor, entity="member", entity_id=member.id, action="updated", changes=changes
@@ -329,17 +321,22 @@ async def reset_password(session: AsyncSession, actor: Actor, member_id: UUID, n
     user.password_hash = await asyncio.to_thread(hash_password, new)
     user.password_org_id = actor.org_id
     user.updated_at = datetime.now(UTC)
+    await _end_member_sessions(session, actor.org_id, member.id)
+    history.record(session, actor, entity="member", entity_id=member.id, action="password_reset")
+    outbox.emit(session, actor, topic="member.password_reset", entity="member", entity_id=member.id)
+
+
+async def _end_member_sessions(session: AsyncSession, org_id: UUID, member_id: UUID) -> None:
+    """Every open session of the member ends: its access and refresh tokens stop working."""
     await session.execute(
         update(AuthSession)
         .where(
-            AuthSession.org_id == actor.org_id,
-            AuthSession.member_id == member.id,
+            AuthSession.org_id == org_id,
+            AuthSession.member_id == member_id,
             AuthSession.revoked_at.is_(None),
         )
         .values(revoked_at=datetime.now(UTC))
     )
-    history.record(session, actor, entity="member", entity_id=member.id, action="password_reset")
-    outbox.emit(session, actor, topic="member.password_reset", entity="member", entity_id=member.id)
 
 
 async def _belongs_elsewhere(session: AsyncSession, user_id: UUID, org_id: UUID) -> bool:
