@@ -78,6 +78,16 @@ async def test_one_address_signs_in_thirty_times_a_minute(limited: AsyncClient, 
     refused(await sign_in(limited, acme.admin.email, PASSWORD), 60)
 
 
+async def test_an_operator_sets_how_many_sign_ins_an_address_makes_a_minute(
+    db: Database, settings: Settings, redis_url: str, tenants: Tenants
+) -> None:
+    acme = await tenants.create()
+    async with rate_limited(db, settings.model_copy(update={"sign_in_per_minute": 3}), redis_url) as c:
+        for _ in range(3):
+            assert (await sign_in(c, acme.admin.email, PASSWORD)).status_code == 200
+        refused(await sign_in(c, acme.admin.email, PASSWORD), 60)
+
+
 async def test_wrong_current_passwords_count_as_wrong_sign_ins(
     limited: AsyncClient, tenants: Tenants
 ) -> None:

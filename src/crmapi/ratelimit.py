@@ -97,9 +97,6 @@ def _key(limit: Limit, subject: str) -> str:
 
 BY_ADDRESS = Limit("link-address", hits=10, seconds=60)
 BY_TOKEN = Limit("link-token", hits=5, seconds=60)
-# Every sign-in from one address, whatever its body: Argon2 costs ~0.1 s of CPU a call, so at
-# most ~3 s a minute per address, while an office behind one NAT still signs in at nine.
-SIGN_IN_BY_ADDRESS = Limit("sign-in-address", hits=30, seconds=60)
 # Password attempts per user (e-mail), at sign-in and at a password change: counted before the
 # hash and forgotten once a password is right, so they count the wrong ones.
 PASSWORD_FAILURES = Limit("password-failures", hits=10, seconds=15 * 60)
@@ -123,7 +120,8 @@ def client_address(request: Request) -> str:
 async def sign_in_limits(request: Request) -> None:
     """A dependency of sign-in: each call counts before its form is read."""
     limiter: Limiter = request.app.state.limiter
-    await limiter.hit(SIGN_IN_BY_ADDRESS, client_address(request))
+    per_minute: int = request.app.state.settings.sign_in_per_minute
+    await limiter.hit(Limit("sign-in-address", hits=per_minute, seconds=60), client_address(request))
 
 
 async def link_limits(request: Request, token: Token) -> None:

@@ -29,6 +29,9 @@ class Settings(BaseSettings):
     refresh_token_days: int = 30
     # How long a just-rotated refresh token still answers the same new pair (tabs refreshing at once).
     refresh_grace_seconds: int = Field(default=30, ge=0, le=300)
+    # Sign-ins a minute from one address, whatever their body: Argon2 costs ~0.1 s of CPU a call,
+    # so at most ~3 s a minute per address, while an office behind one NAT still signs in at nine.
+    sign_in_per_minute: int = Field(default=30, ge=1)
     # Reconnect wait suggested to clients when the database is unreachable.
     db_retry_after_seconds: int = 5
     # How long anything waits on PostgreSQL before giving up with 503: to connect, for a pooled
