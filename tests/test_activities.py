@@ -70,6 +70,7 @@ async def test_completing_an_activity_marks_its_opportunity(client: AsyncClient,
     other = await ok(await client.post("/v1/accounts", json={"name": "Other"}, headers=h), 201)
     r = await client.patch(f"{ACTIVITIES}/{call['id']}", json={"account_id": other["id"]}, headers=h)
     assert_problem(r, 409, "read-only")
+    assert r.json()["detail"] == "An activity in state 'completed' cannot change."
     assert error_fields(await client.post(ACTIVITIES, json={"subject": ""}, headers=h)) == {"body.subject"}
 
 

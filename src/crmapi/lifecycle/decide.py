@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from uuid import UUID
 
-from crmapi.lifecycle.kinds import Kind
+from crmapi.lifecycle.kinds import Kind, a
 
 
 @dataclass(frozen=True)
@@ -91,7 +91,7 @@ NEEDS_REASON = frozenset({"lost"})
 def decide(config: TypeConfig, current: Status, move: Move, mover: Mover) -> Decision:
     kind = config.kind
     if current.state in kind.read_only:
-        return Refused(409, "read-only", f"A {_name(kind)} in state '{current.state}' cannot change.")
+        return Refused(409, "read-only", f"{a(_name(kind))} in state '{current.state}' cannot change.")
     target = config.statuses.get(move.to_status)
     if target is None:
         return Refused(422, "status-not-allowed", "This type does not allow that status.", "body.status_id")
@@ -101,7 +101,7 @@ def decide(config: TypeConfig, current: Status, move: Move, mover: Mover) -> Dec
         return Refused(
             409,
             "no-such-transition",
-            f"A {_name(kind)} cannot go from '{current.state}' to '{target.state}'.",
+            f"{a(_name(kind))} cannot go from '{current.state}' to '{target.state}'.",
         )
     if target.state in NEEDS_REASON and not (move.reason and move.reason.strip()):
         return Refused(

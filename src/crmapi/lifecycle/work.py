@@ -27,7 +27,7 @@ from crmapi.contacts.models import Contact
 from crmapi.errors import Conflict, Forbidden, NotFound, Unprocessable
 from crmapi.identity.models import Member
 from crmapi.lifecycle import engine
-from crmapi.lifecycle.kinds import Kind
+from crmapi.lifecycle.kinds import Kind, a
 from crmapi.options.models import Category
 
 T = TypeVar("T")
@@ -44,7 +44,7 @@ class WorkKind(Generic[T]):
 
     def writable(self, record: Any) -> None:
         if record.state in self.kind.read_only:
-            raise Conflict(f"A {self.noun} in state '{record.state}' cannot change.", slug="read-only")
+            raise Conflict(f"{a(self.noun)} in state '{record.state}' cannot change.", slug="read-only")
 
 
 async def fetch(session: AsyncSession, actor: Actor, spec: WorkKind[T], record_id: UUID) -> T:
@@ -239,7 +239,7 @@ def check_assigner(actor: Actor, spec: WorkKind[Any], record: Any, changes: dict
         raise Forbidden(f"Only the {spec.noun}'s owner or '{spec.manage}' may reassign it.", slug="not-owner")
     if record.assigned_member_id is None and record.state != spec.kind.initial:
         raise Unprocessable.on(
-            "body.assigned_member_id", f"A {spec.noun} past {spec.kind.initial} keeps an assignee."
+            "body.assigned_member_id", f"{a(spec.noun)} past {spec.kind.initial} keeps an assignee."
         )
 
 

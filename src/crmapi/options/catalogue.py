@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from crmapi.access.actor import Actor
 from crmapi.errors import Unprocessable
-from crmapi.lifecycle.kinds import KINDS
+from crmapi.lifecycle.kinds import KINDS, a
 from crmapi.lifecycle.models import LifecycleStatus
 from crmapi.options.models import (
     CancellationReason,
@@ -71,7 +71,8 @@ class StatusQuery(OptionQuery):
 async def _check_state(session: AsyncSession, actor: Actor, status: Any, changed: set[str]) -> None:
     kind = KINDS[status.kind]
     if status.state not in kind.states:
-        raise Unprocessable.on("body.state", f"A {status.kind} has the states {', '.join(kind.states)}.")
+        noun = a(status.kind.replace("_", " "))
+        raise Unprocessable.on("body.state", f"{noun} has the states {', '.join(kind.states)}.")
 
 
 STATUSES = OptionList(

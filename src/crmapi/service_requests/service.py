@@ -25,7 +25,7 @@ from crmapi.identity.models import LinkToken
 from crmapi.ids import new_id
 from crmapi.lifecycle import engine, work
 from crmapi.lifecycle.dates import expected_completion
-from crmapi.lifecycle.kinds import SERVICE_REQUEST
+from crmapi.lifecycle.kinds import SERVICE_REQUEST, a
 from crmapi.lifecycle.work import WorkKind
 from crmapi.options.matrix import priority_for
 from crmapi.options.models import Category
@@ -190,7 +190,7 @@ async def _answer(
     """Record a response or resolution on the request; its field changes, and whether its
     category asks the contact to accept it."""
     if category_id is None:
-        raise Unprocessable.on("body.category_id", f"A {answer.noun} needs its category.")
+        raise Unprocessable.on("body.category_id", f"{a(answer.noun)} needs its category.")
     category = (
         await session.execute(
             select(Category.requires_acceptance).where(
@@ -440,8 +440,8 @@ async def relate(session: AsyncSession, actor: Actor, request_id: UUID, other_id
     await get_for_change(session, actor, request_id)
     await get(session, actor, other_id)
     rows = [
-        {"org_id": actor.org_id, "id": new_id(), "service_request_id": a, "related_id": b}
-        for a, b in ((request_id, other_id), (other_id, request_id))
+        {"org_id": actor.org_id, "id": new_id(), "service_request_id": one, "related_id": other}
+        for one, other in ((request_id, other_id), (other_id, request_id))
     ]
     added = await session.execute(
         insert(RelatedServiceRequest)
