@@ -9,9 +9,9 @@ from pathlib import Path
 import asyncpg
 from sqlalchemy.engine import make_url
 
-from crmapi import embedded
-from crmapi.db import libpq_dsn, url_with_database
-from crmapi.migrate import migrate
+from crmapi.kit import embedded
+from crmapi.kit.db import libpq_dsn, url_with_database
+from crmapi.kit.migrate import migrate
 from crmapi.settings import APP_ROLE
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -17,7 +17,7 @@ from uuid import UUID
 
 import httpx
 
-from crmapi.embedded import free_port
+from crmapi.kit.embedded import free_port
 
 SECRET_KEY = "bench-secret-key-" + "b" * 32
 # Inherited settings that would point the server somewhere else.

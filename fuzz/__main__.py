@@ -16,7 +16,7 @@ from xml.etree import ElementTree
 
 import httpx
 
-from crmapi import embedded
+from crmapi.kit import embedded
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent

@@ -9,9 +9,9 @@ from alembic import context
 from sqlalchemy import Connection, pool
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from crmapi.db import asyncpg_url
+from crmapi.kit.db import asyncpg_url
+from crmapi.kit.migrate import ensure_app_role
 from crmapi.metadata import metadata
-from crmapi.migrate import ensure_app_role
 
 config = context.config
 target_metadata = metadata

@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from crmapi.contract_bodies import request_schemas
+from crmapi.kit.contract_bodies import request_schemas
 
 
 def required_in_typescript(spec: dict[str, Any], typescript: str) -> list[str]:

@@ -24,10 +24,10 @@ from filelock import FileLock
 from httpx import ASGITransport, AsyncClient
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from crmapi import embedded
 from crmapi.app import create_app
-from crmapi.db import Database, app_database_url, libpq_dsn, make_engine, make_sessions, url_with_database
-from crmapi.migrate import migrate
+from crmapi.kit import embedded
+from crmapi.kit.db import Database, app_database_url, libpq_dsn, make_engine, make_sessions, url_with_database
+from crmapi.kit.migrate import migrate
 from crmapi.settings import Settings
 from tests.support import Tenants
 
@@ -41,7 +41,7 @@ def _worker() -> str:
 
 def _schema_hash() -> str:
     digest = hashlib.sha256()
-    for path in sorted([*(ROOT / "migrations").rglob("*.py"), ROOT / "src/crmapi/migrate.py"]):
+    for path in sorted([*(ROOT / "migrations").rglob("*.py"), ROOT / "src/crmapi/kit/migrate.py"]):
         digest.update(path.read_bytes())
     return digest.hexdigest()[:12]
 

@@ -25,10 +25,10 @@ from httpx import AsyncClient
 
 from crmapi.access import policy
 from crmapi.access.models import Group, GroupGrant, GroupMember, SalesRep, SalesRepMember
-from crmapi.db import Database, bind_org
 from crmapi.identity.models import ApiKey
 from crmapi.identity.security import new_secret
-from crmapi.ids import new_id
+from crmapi.kit.db import Database, bind_org
+from crmapi.kit.ids import new_id
 from crmapi.lifecycle.types import RULES, TYPES
 from crmapi.options.catalogue import CATEGORIES, LISTS, STATUSES
 from crmapi.options.spec import OptionList

@@ -15,12 +15,12 @@ from sqlalchemy import select
 
 from crmapi.access.actor import Actor
 from crmapi.app import create_app
-from crmapi.db import Database, bind_org
 from crmapi.identity.models import AuthSession
 from crmapi.identity.schemas import MemberCreate
 from crmapi.identity.security import Keys, load_or_create_secret
 from crmapi.identity.service import add_member, create_organisation
-from crmapi.ids import new_id
+from crmapi.kit.db import Database, bind_org
+from crmapi.kit.ids import new_id
 from crmapi.settings import Settings
 
 PASSWORD = "password-123"

@@ -10,7 +10,7 @@ import pytest
 from httpx import AsyncClient, Response
 from sqlalchemy import event
 
-from crmapi.db import Database
+from crmapi.kit.db import Database
 from tests.support import Member, Tenant, Tenants, assert_problem, error_fields
 
 

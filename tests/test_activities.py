@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from httpx import AsyncClient
 
-from crmapi.reminders import end_of_today
+from crmapi.activities.reminders import end_of_today
 from tests.support import Member, Tenant, Tenants, assert_problem, error_fields
 
 ACTIVITIES = "/v1/activities"

@@ -10,11 +10,11 @@ import pytest
 from httpx import AsyncClient
 from sqlalchemy import select
 
-from crmapi.db import Database
-from crmapi.history import HistoryEntry
 from crmapi.identity.models import ApiKey
-from crmapi.ids import new_id
-from crmapi.outbox import OutboxEvent
+from crmapi.kit.db import Database
+from crmapi.kit.ids import new_id
+from crmapi.records.history import HistoryEntry
+from crmapi.records.outbox import OutboxEvent
 from tests.support import Member, Tenant, Tenants, assert_problem, error_fields, rows_of
 
 NOBODY = "00000000-0000-7000-8000-000000000000"

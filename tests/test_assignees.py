@@ -11,8 +11,8 @@ from httpx import AsyncClient
 from sqlalchemy.dialects import postgresql
 
 from crmapi.access.actor import Actor
-from crmapi.db import libpq_dsn
-from crmapi.ids import new_id
+from crmapi.kit.db import libpq_dsn
+from crmapi.kit.ids import new_id
 from crmapi.opportunities import queries as opportunity_queries
 from crmapi.opportunities.models import Opportunity
 from crmapi.settings import APP_ROLE

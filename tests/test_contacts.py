@@ -12,8 +12,8 @@ import pytest
 from httpx import AsyncClient, Response
 from sqlalchemy import event, text
 
-from crmapi.db import Database, bind_org
-from crmapi.ids import new_id
+from crmapi.kit.db import Database, bind_org
+from crmapi.kit.ids import new_id
 from tests.support import Member, Tenant, Tenants, assert_problem, error_fields
 
 READ_ONLY = {"id", "display_name", "created_at", "updated_at", "deleted_at", "version"}

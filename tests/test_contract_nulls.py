@@ -12,7 +12,7 @@ from typing import Any
 
 from httpx import AsyncClient
 
-from crmapi.ids import new_id
+from crmapi.kit.ids import new_id
 from tests.support import Tenants
 
 

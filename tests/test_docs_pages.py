@@ -29,7 +29,7 @@ from filelock import FileLock
 from httpx import AsyncClient
 
 from crmapi.app import create_app
-from crmapi.embedded import free_port
+from crmapi.kit.embedded import free_port
 from crmapi.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[1]

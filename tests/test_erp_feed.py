@@ -10,10 +10,10 @@ from httpx import AsyncClient, Response
 from sqlalchemy import event
 
 from crmapi.accounts.models import Account, AccountSalesRep
-from crmapi.db import Database
-from crmapi.history import HistoryEntry
 from crmapi.integrations import feed
-from crmapi.outbox import OutboxEvent
+from crmapi.kit.db import Database
+from crmapi.records.history import HistoryEntry
+from crmapi.records.outbox import OutboxEvent
 from tests.permissions import api_key, grant
 from tests.support import Tenant, Tenants, assert_problem, error_fields, rows_of
 

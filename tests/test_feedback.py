@@ -14,12 +14,12 @@ from sqlalchemy import text, update
 from sqlalchemy.exc import DBAPIError
 from starlette.requests import Request
 
-from crmapi.db import Database, bind_org
 from crmapi.feedback.models import Feedback
 from crmapi.identity.models import LinkToken
-from crmapi.ids import new_id
-from crmapi.outbox import OutboxEvent
-from crmapi.ratelimit import client_address
+from crmapi.kit.db import Database, bind_org
+from crmapi.kit.ids import new_id
+from crmapi.kit.ratelimit import client_address
+from crmapi.records.outbox import OutboxEvent
 from crmapi.settings import Settings
 from tests.permissions import api_key, work_as_rep
 from tests.support import Member, Tenant, Tenants, assert_problem, error_fields, rate_limited, rows_of

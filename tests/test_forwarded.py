@@ -12,8 +12,8 @@ import httpx
 import pytest
 from pydantic import ValidationError
 
-from crmapi.embedded import free_port
-from crmapi.ratelimit import BY_ADDRESS
+from crmapi.kit.embedded import free_port
+from crmapi.kit.ratelimit import BY_ADDRESS
 from crmapi.settings import Settings
 from tests.served import Served, data_folder
 

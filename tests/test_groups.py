@@ -14,10 +14,10 @@ from sqlalchemy import select
 
 from crmapi.access.capabilities import CATALOGUE
 from crmapi.app import create_app
-from crmapi.db import Database, bind_org
-from crmapi.history import HistoryEntry
 from crmapi.identity.models import Organisation
-from crmapi.outbox import OutboxEvent
+from crmapi.kit.db import Database, bind_org
+from crmapi.records.history import HistoryEntry
+from crmapi.records.outbox import OutboxEvent
 from crmapi.settings import Settings
 from tests.support import Member, Tenant, Tenants, assert_problem, error_fields, rows_of
 

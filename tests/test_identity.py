@@ -12,9 +12,9 @@ import pytest
 from httpx import AsyncClient, Response
 from sqlalchemy import update
 
-from crmapi.db import Database, bind_org
 from crmapi.identity import security
 from crmapi.identity.models import AuthSession
+from crmapi.kit.db import Database, bind_org
 from tests.support import PASSWORD, Member, Tenant, Tenants, assert_problem, error_fields
 
 NEW_PASSWORD = "another-password-456"

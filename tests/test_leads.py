@@ -11,10 +11,10 @@ from httpx import AsyncClient
 
 from crmapi.accounts.models import Account
 from crmapi.contacts.models import Contact
-from crmapi.db import Database
-from crmapi.history import HistoryEntry
+from crmapi.kit.db import Database
 from crmapi.opportunities.models import Opportunity
-from crmapi.outbox import OutboxEvent
+from crmapi.records.history import HistoryEntry
+from crmapi.records.outbox import OutboxEvent
 from tests.support import Member, Tenant, Tenants, assert_problem, error_fields, rows_of
 
 LEADS, CONFIG = "/v1/leads", "/v1/config"

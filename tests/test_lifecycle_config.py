@@ -7,8 +7,8 @@ from typing import Any
 import pytest
 from httpx import AsyncClient
 
-from crmapi.db import Database
-from crmapi.history import HistoryEntry
+from crmapi.kit.db import Database
+from crmapi.records.history import HistoryEntry
 from tests.support import Member, Tenant, Tenants, assert_problem, error_fields, rows_of
 
 STATUSES = "/v1/config/statuses"

@@ -11,7 +11,7 @@ from fastapi.routing import iter_route_contexts
 from httpx import AsyncClient
 
 from crmapi.app import create_app
-from crmapi.ids import new_id
+from crmapi.kit.ids import new_id
 from crmapi.settings import Settings
 from tests.support import Tenant, Tenants, assert_problem
 

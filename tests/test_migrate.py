@@ -8,8 +8,8 @@ import sys
 
 import asyncpg
 
-from crmapi.db import libpq_dsn
-from crmapi.migrate import alembic_config, head_revisions
+from crmapi.kit.db import libpq_dsn
+from crmapi.kit.migrate import alembic_config, head_revisions
 from tests.served import ROOT
 
 # What alembic's environment imports (the models, so the whole application): seconds of CPU.
@@ -47,10 +47,10 @@ def test_the_heads_read_from_the_files_are_alembics() -> None:
 
 
 async def _migrate_in_a_process(owner_url: str) -> list[str]:
-    """crmapi.migrate.migrate(owner_url) in a fresh interpreter; which of THE_APPLICATION it loaded."""
+    """crmapi.kit.migrate.migrate(owner_url) in a fresh interpreter; which of THE_APPLICATION it loaded."""
     script = (
         "import sys\n"
-        "from crmapi.migrate import migrate\n"
+        "from crmapi.kit.migrate import migrate\n"
         "migrate(sys.argv[1])\n"
         f"print(','.join(m for m in {THE_APPLICATION!r} if m in sys.modules))\n"
     )

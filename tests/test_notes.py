@@ -12,9 +12,9 @@ import pytest
 from httpx import AsyncClient, Response
 from sqlalchemy import event, select
 
-from crmapi.db import Database, bind_org
-from crmapi.history import HistoryEntry
-from crmapi.outbox import OutboxEvent
+from crmapi.kit.db import Database, bind_org
+from crmapi.records.history import HistoryEntry
+from crmapi.records.outbox import OutboxEvent
 from tests.support import Member, Tenant, Tenants, assert_problem, error_fields
 
 NOBODY = "00000000-0000-7000-8000-000000000000"

@@ -12,10 +12,10 @@ import jsonschema_rs
 import pytest
 from httpx import AsyncClient
 
-from crmapi import contract
 from crmapi.app import create_app
+from crmapi.kit import contract
+from crmapi.kit.scalars import AMOUNT_PATTERN
 from crmapi.settings import Settings
-from crmapi.types import AMOUNT_PATTERN
 from tests.support import Tenants, error_fields
 
 CONTRACT = Path(__file__).resolve().parents[1] / "openapi" / "openapi.json"

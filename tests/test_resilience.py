@@ -16,9 +16,9 @@ from sqlalchemy import exc as sa_exc
 from sqlalchemy import text
 
 from crmapi.app import create_app
-from crmapi.db import Database, libpq_dsn, make_engine, make_sessions
-from crmapi.embedded import free_port
-from crmapi.errors import to_problem_error
+from crmapi.kit.db import Database, libpq_dsn, make_engine, make_sessions
+from crmapi.kit.embedded import free_port
+from crmapi.kit.errors import to_problem_error
 from crmapi.settings import Settings
 from tests.support import Tenants
 
@@ -111,8 +111,8 @@ def test_embedded_data_survives_a_restart(tmp_path: Path) -> None:
             (
                 "import asyncio, asyncpg, sys\n"
                 "from pathlib import Path\n"
-                "from crmapi.embedded import start_postgres\n"
-                "from crmapi.db import libpq_dsn\n"
+                "from crmapi.kit.embedded import start_postgres\n"
+                "from crmapi.kit.db import libpq_dsn\n"
                 "async def main():\n"
                 "    conn = await asyncpg.connect(libpq_dsn(start_postgres(Path(sys.argv[1]))))\n"
                 "    ids = await conn.fetch('SELECT id FROM organisations ORDER BY name')\n"

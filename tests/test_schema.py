@@ -10,7 +10,7 @@ from httpx import AsyncClient
 from sqlalchemy.ext.asyncio import create_async_engine
 from sqlalchemy.pool import NullPool
 
-from crmapi.db import asyncpg_url, libpq_dsn
+from crmapi.kit.db import asyncpg_url, libpq_dsn
 from crmapi.metadata import metadata
 from crmapi.settings import APP_ROLE
 from tests.support import Tenants

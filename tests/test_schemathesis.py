@@ -19,7 +19,7 @@ from schemathesis.specs.openapi.checks import (
 from sqlalchemy.pool import NullPool
 
 from crmapi.app import create_app
-from crmapi.db import Database, make_engine, make_sessions
+from crmapi.kit.db import Database, make_engine, make_sessions
 from crmapi.settings import Settings
 from tests.support import Tenant
 

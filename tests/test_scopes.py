@@ -18,9 +18,9 @@ from crmapi.access import policy
 from crmapi.access.dependencies import member_actor
 from crmapi.access.models import BusinessUnit, MemberUnit, SalesRep, SalesRepMember
 from crmapi.accounts import queries as account_queries
-from crmapi.db import Database, bind_org
 from crmapi.identity.models import Organisation
-from crmapi.ids import new_id
+from crmapi.kit.db import Database, bind_org
+from crmapi.kit.ids import new_id
 from tests.support import Member, Tenant, Tenants
 
 

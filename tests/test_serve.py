@@ -13,7 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from crmapi.embedded import free_port
+from crmapi.kit.embedded import free_port
 from tests.served import ROOT, Served, data_folder, postmasters_in, valkeys_in
 
 ADMIN_ARGS = ("--admin-email", "a@acme.test", "--admin-password", "secret-123")

@@ -11,9 +11,9 @@ import pytest
 from httpx import AsyncClient
 from sqlalchemy import update
 
-from crmapi.db import Database
 from crmapi.identity.models import LinkToken
-from crmapi.outbox import OutboxEvent
+from crmapi.kit.db import Database
+from crmapi.records.outbox import OutboxEvent
 from tests.support import Member, Tenant, Tenants, assert_problem, error_fields, rows_of
 
 REQUESTS = "/v1/service-requests"

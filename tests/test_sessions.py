@@ -11,9 +11,9 @@ import pytest
 from httpx import AsyncClient
 from sqlalchemy import update
 
-from crmapi.db import Database, bind_org
-from crmapi.history import HistoryEntry
 from crmapi.identity.models import AuthSession
+from crmapi.kit.db import Database, bind_org
+from crmapi.records.history import HistoryEntry
 from tests.support import PASSWORD, Tenant, Tenants, assert_problem, rows_of
 from tests.test_identity import NEW_PASSWORD, bearer, own_password, sign_in, tokens
 

@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 import pytest
 from httpx import AsyncClient, Response
 
-from crmapi.db import Database
+from crmapi.kit.db import Database
 from crmapi.settings import Settings
 from tests.support import PASSWORD, Tenants, assert_problem, rate_limited
 

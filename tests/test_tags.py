@@ -12,11 +12,11 @@ from httpx import AsyncClient, Response
 from sqlalchemy import event, insert
 
 from crmapi.contacts.models import Contact
-from crmapi.db import Database, bind_org
-from crmapi.history import HistoryEntry
 from crmapi.identity.models import ApiKey
-from crmapi.ids import new_id
-from crmapi.outbox import OutboxEvent
+from crmapi.kit.db import Database, bind_org
+from crmapi.kit.ids import new_id
+from crmapi.records.history import HistoryEntry
+from crmapi.records.outbox import OutboxEvent
 from tests.support import Member, Tenant, Tenants, assert_problem, error_fields, rows_of
 
 NOBODY = "00000000-0000-7000-8000-000000000000"

@@ -13,7 +13,7 @@ import pytest
 import uvicorn
 
 from crmapi.app import create_app
-from crmapi.embedded import free_port
+from crmapi.kit.embedded import free_port
 from crmapi.settings import Settings
 
 

@@ -13,7 +13,7 @@ from sqlalchemy import update
 from crmapi.accounts.models import Account
 from crmapi.cli import main
 from crmapi.contacts.models import Contact
-from crmapi.db import Database, bind_org
+from crmapi.kit.db import Database, bind_org
 from crmapi.leads.models import Lead
 from tests.permissions import api_key
 from tests.support import Tenant, Tenants, error_fields

@@ -28,7 +28,7 @@ from crmapi.access.dependencies import MEMBER_ROW, _member_actor, member_actor
 from crmapi.access.policy import PolicyCache
 from crmapi.accounts import queries as account_queries
 from crmapi.contacts import queries as contact_queries
-from crmapi.db import bind_org
+from crmapi.kit.db import bind_org
 
 Sessions = async_sessionmaker[AsyncSession]
 

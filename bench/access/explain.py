@@ -25,7 +25,7 @@ from crmapi.accounts import router as account_router
 from crmapi.accounts.schemas import AccountListQuery
 from crmapi.contacts import router as contact_router
 from crmapi.contacts.schemas import ContactListQuery
-from crmapi.pagination import Cursors
+from crmapi.kit.pagination import Cursors
 
 # The big tables a scope reads; a sequential scan of any of them means the scope is not indexed.
 # account_assignments is left out: it holds a customer's handful of rows here, and reading a

@@ -31,7 +31,7 @@ import asyncpg
 from bench import database
 from crmapi.access.capabilities import CATALOGUE
 from crmapi.identity.security import hash_password
-from crmapi.ids import new_id
+from crmapi.kit.ids import new_id
 
 PASSWORD = "bench-access-password-1"
 DOMAIN = "bench-access.example.com"

@@ -13,7 +13,7 @@ from typing import Any
 from bench import database, wrk
 from bench import report as bench_report
 from bench.access import actor, explain, lists, load, report
-from crmapi.db import make_engine, make_sessions
+from crmapi.kit.db import make_engine, make_sessions
 
 NAME = "crmapi_bench_access"
 

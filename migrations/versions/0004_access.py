@@ -13,7 +13,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-from crmapi.migrate import tenant_isolation
+from crmapi.kit.migrate import tenant_isolation
 
 TENANT_TABLES = (
     "groups",

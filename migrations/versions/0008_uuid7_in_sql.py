@@ -16,7 +16,7 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    # The layout of crmapi.ids.new_id (RFC 9562): 48 bits of Unix milliseconds, version 7, the
+    # The layout of crmapi.kit.ids.new_id (RFC 9562): 48 bits of Unix milliseconds, version 7, the
     # rest random. PostgreSQL 18 has uuidv7(); PostgreSQL 15 does not.
     op.execute(
         """

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-from crmapi.migrate import tenant_isolation
+from crmapi.kit.migrate import tenant_isolation
 
 revision: str = "0009"
 down_revision: str | None = "0008"

@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
-from crmapi.migrate import tenant_isolation
+from crmapi.kit.migrate import tenant_isolation
 
 revision: str = "0012"
 down_revision: str | None = "0011"

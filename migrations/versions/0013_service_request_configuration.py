@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
-from crmapi.migrate import tenant_isolation
+from crmapi.kit.migrate import tenant_isolation
 
 revision: str = "0013"
 down_revision: str | None = "0012"

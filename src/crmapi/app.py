@@ -9,34 +9,35 @@ from contextlib import asynccontextmanager, suppress
 
 from fastapi import FastAPI
 
-from crmapi import apidocs, contract, embedded, errors, garbage, logs, routing
 from crmapi.access.api_keys.router import router as api_keys_router
 from crmapi.access.business_units.router import router as business_units_router
 from crmapi.access.groups import router as groups
 from crmapi.access.policy import PolicyCache
 from crmapi.access.sales_reps.router import router as sales_reps_router
 from crmapi.accounts import router as accounts
+from crmapi.activities.reminders import router as reminders_router
 from crmapi.activities.router import router as activities_router
 from crmapi.activities.router import scheduling as activity_scheduling_router
 from crmapi.activities.services_router import router as activity_services_router
 from crmapi.contacts.router import router as contacts_router
 from crmapi.custom_fields.router import router as custom_fields_router
-from crmapi.db import Database, app_database_url, make_engine, make_sessions
 from crmapi.feedback import router as feedback
-from crmapi.health import router as health_router
 from crmapi.identity import router as identity
 from crmapi.identity.security import Keys, load_or_create_secret
 from crmapi.integrations.router import router as integrations_router
+from crmapi.kit import apidocs, contract, embedded, errors, garbage, logs
+from crmapi.kit import methods as routing
+from crmapi.kit.db import Database, app_database_url, make_engine, make_sessions
+from crmapi.kit.health import router as health_router
+from crmapi.kit.limits import BodySizeLimit
+from crmapi.kit.logs import RequestIdMiddleware
+from crmapi.kit.pagination import Cursors
+from crmapi.kit.ratelimit import Limiter
 from crmapi.leads.router import router as leads_router
 from crmapi.lifecycle.router import router as lifecycle_router
-from crmapi.limits import BodySizeLimit
-from crmapi.logs import RequestIdMiddleware
 from crmapi.notes.router import router as notes_router
 from crmapi.opportunities.router import router as opportunities_router
 from crmapi.options.matrix import router as matrix_router
-from crmapi.pagination import Cursors
-from crmapi.ratelimit import Limiter
-from crmapi.reminders import router as reminders_router
 from crmapi.service_requests.router import acceptances as acceptances_router
 from crmapi.service_requests.router import router as service_requests_router
 from crmapi.settings import Settings, get_settings
@@ -65,7 +66,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         owner_url = settings.database_url
         if owner_url is None:
             owner_url = await asyncio.to_thread(embedded.start_postgres, settings.data_dir)
-            from crmapi.migrate import migrate
+            from crmapi.kit.migrate import migrate
 
             await asyncio.to_thread(migrate, owner_url, settings)
             log.info("database: embedded PostgreSQL in %s", (settings.data_dir / "pg").resolve())

@@ -15,7 +15,7 @@ from contextlib import suppress
 from types import FrameType
 from typing import Any
 
-from crmapi import embedded, logs
+from crmapi.kit import embedded, logs
 from crmapi.settings import Settings, get_settings
 
 log = logging.getLogger("crmapi.cli")
@@ -25,7 +25,7 @@ def owner_url(settings: Settings) -> str:
     """DATABASE_URL, or the embedded server's URL with the schema brought up to date."""
     if settings.database_url:
         return settings.database_url
-    from crmapi.migrate import migrate
+    from crmapi.kit.migrate import migrate
 
     url = embedded.start_postgres(settings.data_dir)
     migrate(url, settings)
@@ -75,7 +75,7 @@ def _exit_on_sigterm(signum: int, frame: FrameType | None) -> None:
 def _share_embedded_servers(settings: Settings) -> None:
     """Start what is embedded here, once, and point the server processes at it through the environment."""
     from crmapi.identity.security import load_or_create_secret
-    from crmapi.migrate import migrate
+    from crmapi.kit.migrate import migrate
 
     if settings.database_url is None:
         url = embedded.start_postgres(settings.data_dir)
@@ -91,7 +91,7 @@ def _share_embedded_servers(settings: Settings) -> None:
 
 
 def cmd_migrate(settings: Settings, args: argparse.Namespace) -> None:
-    from crmapi.migrate import migrate
+    from crmapi.kit.migrate import migrate
 
     url = settings.database_url or embedded.start_postgres(settings.data_dir)
     migrate(url, settings)
@@ -99,7 +99,7 @@ def cmd_migrate(settings: Settings, args: argparse.Namespace) -> None:
 
 
 def cmd_worker(settings: Settings, args: argparse.Namespace) -> None:
-    from crmapi.db import Database, app_database_url, make_engine, make_sessions
+    from crmapi.kit.db import Database, app_database_url, make_engine, make_sessions
     from crmapi.worker.queue import Queue
     from crmapi.worker.relay import Relay
     from crmapi.worker.runner import run_supervised
@@ -133,8 +133,8 @@ def cmd_openapi(settings: Settings, args: argparse.Namespace) -> None:
 
 
 def cmd_create_org(settings: Settings, args: argparse.Namespace) -> None:
-    from crmapi.db import app_database_url, make_engine, make_sessions
     from crmapi.identity.service import create_organisation
+    from crmapi.kit.db import app_database_url, make_engine, make_sessions
 
     url = app_database_url(settings, owner_url(settings))
 
@@ -169,7 +169,7 @@ async def _analyze(url: str, settings: Settings) -> None:
     """Fresh statistics, so the first queries on a bulk load get index plans, not guesses."""
     from sqlalchemy import text
 
-    from crmapi.db import make_engine
+    from crmapi.kit.db import make_engine
 
     engine = make_engine(url, _loading(settings), pool_size=1)
     try:
@@ -180,8 +180,8 @@ async def _analyze(url: str, settings: Settings) -> None:
 
 
 def cmd_demo_data(settings: Settings, args: argparse.Namespace) -> None:
-    from crmapi.db import app_database_url, make_engine, make_sessions
-    from crmapi.demo import PASSWORD, load
+    from crmapi.demo.data import PASSWORD, load
+    from crmapi.kit.db import app_database_url, make_engine, make_sessions
 
     started = time.perf_counter()
     owner = owner_url(settings)
@@ -232,9 +232,9 @@ def _valid(kind: str) -> Callable[[str], str]:
     created here holds nothing the API would refuse."""
 
     def parse(text: str) -> str:
-        from crmapi import types
+        from crmapi.kit import scalars
 
-        check = {"email": types.email_address, "currency": types.currency_code}[kind]
+        check = {"email": scalars.email_address, "currency": scalars.currency_code}[kind]
         try:
             return check(text)
         except ValueError as exc:

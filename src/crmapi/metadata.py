@@ -3,19 +3,19 @@
 from crmapi.access import models as _access
 from crmapi.accounts import models as _accounts
 from crmapi.activities import models as _activities
-from crmapi.base import Base
 from crmapi.contacts import models as _contacts
 from crmapi.custom_fields import models as _custom_fields
 from crmapi.feedback import models as _feedback
-from crmapi.history import HistoryEntry
-from crmapi.idempotency import IdempotencyKey
 from crmapi.identity import models as _identity
+from crmapi.kit.base import Base
+from crmapi.kit.idempotency import IdempotencyKey
 from crmapi.leads import models as _leads
 from crmapi.lifecycle import models as _lifecycle
 from crmapi.notes import models as _notes
 from crmapi.opportunities import models as _opportunities
 from crmapi.options import models as _options
-from crmapi.outbox import OutboxEvent
+from crmapi.records.history import HistoryEntry
+from crmapi.records.outbox import OutboxEvent
 from crmapi.service_requests import models as _service_requests
 from crmapi.tags import models as _tags
 

@@ -13,8 +13,8 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crmapi.access.models import GroupGrant, GroupMember
-from crmapi.errors import Conflict
 from crmapi.identity.models import Member, Organisation
+from crmapi.kit.errors import Conflict
 
 
 async def ensure_one_remains(session: AsyncSession, org_id: UUID) -> None:

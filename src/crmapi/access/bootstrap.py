@@ -7,7 +7,7 @@ from uuid import UUID
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crmapi.access.models import Group, GroupGrant, GroupMember
-from crmapi.ids import new_id
+from crmapi.kit.ids import new_id
 
 ADMINISTRATORS = "Administrators"
 

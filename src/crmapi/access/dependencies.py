@@ -13,10 +13,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from crmapi.access.actor import Actor
 from crmapi.access.capabilities import capabilities_of
 from crmapi.access.policy import Grants, PolicyCache
-from crmapi.db import DbSession, bind_org
-from crmapi.errors import Forbidden, Unauthorized
 from crmapi.identity.models import ApiKey, AuthSession, Member, Organisation
 from crmapi.identity.security import Keys, same
+from crmapi.kit import idempotency
+from crmapi.kit.db import DbSession, bind_org
+from crmapi.kit.errors import Forbidden, Unauthorized
 
 bearer = HTTPBearer(auto_error=False, description="An access token from /v1/auth/token, or an API key.")
 
@@ -157,3 +158,12 @@ def staff_or(capability: str) -> Any:
 
     check.__name__ = f"staff_or_{capability.replace('.', '_')}"
     return Depends(check)
+
+
+@idempotency.claims_key
+async def claim_idempotency_key(request: Request, session: DbSession, actor: CurrentActor) -> None:
+    """The caller's `Idempotency-Key`, claimed for the caller: a router-wide dependency."""
+    await idempotency.claim(request, session, actor)
+
+
+Idempotent = Depends(claim_idempotency_key)

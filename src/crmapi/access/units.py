@@ -8,7 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crmapi.access.models import BusinessUnit
-from crmapi.errors import Unprocessable
+from crmapi.kit.errors import Unprocessable
 
 
 async def require_unit(

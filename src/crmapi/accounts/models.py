@@ -11,7 +11,7 @@ from sqlalchemy import CHAR, BigInteger, Computed, Index, Numeric, UniqueConstra
 from sqlalchemy.dialects.postgresql import TSVECTOR
 from sqlalchemy.orm import Mapped, mapped_column
 
-from crmapi.base import Base, Tenant, Timestamps, Versioned, tenant_fk
+from crmapi.kit.base import Base, Tenant, Timestamps, Versioned, tenant_fk
 
 
 class Account(Tenant, Timestamps, Versioned, Base):

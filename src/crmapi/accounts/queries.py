@@ -7,13 +7,13 @@ from typing import Any
 from sqlalchemy import Select, func, or_, select, union_all
 from sqlalchemy.dialects.postgresql import aggregate_order_by
 
-from crmapi import search
 from crmapi.access.actor import Actor
 from crmapi.accounts.models import Account, AccountAssignment, AccountContact, AccountSalesRep
 from crmapi.accounts.schemas import AccountFilter
 from crmapi.contacts.models import Contact
-from crmapi.errors import Forbidden
-from crmapi.pagination import Sorting
+from crmapi.kit import search
+from crmapi.kit.errors import Forbidden
+from crmapi.kit.pagination import Sorting
 
 THROUGH_CONTACT = 0.9
 # An account's sales-rep codes in code order (null when it has none), as a column of a page.

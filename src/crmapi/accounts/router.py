@@ -9,9 +9,8 @@ from uuid import UUID
 from fastapi import APIRouter, Query, Request, Response, status
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from crmapi import history
 from crmapi.access.actor import Actor
-from crmapi.access.dependencies import CurrentActor, require, staff_or
+from crmapi.access.dependencies import CurrentActor, Idempotent, require, staff_or
 from crmapi.accounts import queries, service
 from crmapi.accounts.models import Account
 from crmapi.accounts.schemas import (
@@ -25,13 +24,15 @@ from crmapi.accounts.schemas import (
     AssignmentCreate,
     AssignmentRead,
 )
-from crmapi.concurrency import IfMatch, etag, expected_version
 from crmapi.contacts import service as contacts_service
 from crmapi.custom_fields import service as custom_fields
-from crmapi.db import DbSession
-from crmapi.errors import problem_responses
-from crmapi.idempotency import CrmRoute, Idempotent, reads_only
-from crmapi.pagination import Page, PageParams, paginate, render, render_page, select_fields, sorted_by
+from crmapi.kit.concurrency import IfMatch, etag, expected_version
+from crmapi.kit.db import DbSession
+from crmapi.kit.errors import problem_responses
+from crmapi.kit.idempotency import reads_only
+from crmapi.kit.pagination import Page, PageParams, paginate, render, render_page, select_fields, sorted_by
+from crmapi.kit.routes import CrmRoute
+from crmapi.records import history
 
 router = APIRouter(prefix="/v1/accounts", tags=["accounts"], route_class=CrmRoute, dependencies=[Idempotent])
 contact_accounts = APIRouter(prefix="/v1/contacts", tags=["accounts"], route_class=CrmRoute)

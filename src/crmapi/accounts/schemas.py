@@ -7,8 +7,8 @@ from uuid import UUID
 from pydantic import BaseModel, ConfigDict, Field
 
 from crmapi.custom_fields.schemas import CustomBody, CustomQuery
-from crmapi.pagination import PageBody, PageParams
-from crmapi.types import Input, Money, MoneyInput, Name, Omittable, ShortText, Timestamp, trimmed
+from crmapi.kit.pagination import PageBody, PageParams
+from crmapi.kit.scalars import Input, Money, MoneyInput, Name, Omittable, ShortText, Timestamp, trimmed
 
 AccountStatus = Literal["active", "on_hold", "closed"]
 Code = Annotated[str, trimmed(64)]

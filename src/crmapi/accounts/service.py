@@ -13,19 +13,20 @@ from sqlalchemy import update as sql_update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from crmapi import history, outbox, search
 from crmapi.access.actor import Actor
 from crmapi.access.units import require_unit
 from crmapi.accounts import queries
 from crmapi.accounts.models import Account, AccountAssignment, AccountContact, AccountSalesRep, Counter
 from crmapi.accounts.schemas import AccountCreate, AccountUpdate
-from crmapi.concurrency import check_version
 from crmapi.contacts import queries as contact_queries
 from crmapi.contacts.models import Contact
 from crmapi.custom_fields import service as custom_fields
-from crmapi.errors import Conflict, Forbidden, NotFound, Unprocessable
 from crmapi.identity.models import Member, Organisation
-from crmapi.ids import new_id
+from crmapi.kit import search
+from crmapi.kit.concurrency import check_version
+from crmapi.kit.errors import Conflict, Forbidden, NotFound, Unprocessable
+from crmapi.kit.ids import new_id
+from crmapi.records import history, outbox
 from crmapi.tags import service as tags
 
 ENTITY = "account"

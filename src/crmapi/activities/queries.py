@@ -7,20 +7,20 @@ from typing import Any
 
 from sqlalchemy import Select, or_, select
 
-from crmapi import search
 from crmapi.access.actor import Actor
 from crmapi.accounts import queries as accounts
 from crmapi.activities.models import Activity
 from crmapi.activities.schemas import ActivityListQuery
 from crmapi.contacts import queries as contacts
 from crmapi.contacts.models import Contact
-from crmapi.errors import Forbidden
+from crmapi.kit import search
+from crmapi.kit.errors import Forbidden
+from crmapi.kit.pagination import Sorting
 from crmapi.leads import queries as leads
 from crmapi.leads.models import Lead
 from crmapi.lifecycle import work
 from crmapi.opportunities import queries as opportunities
 from crmapi.opportunities.models import Opportunity
-from crmapi.pagination import Sorting
 from crmapi.service_requests import queries as service_requests
 from crmapi.service_requests.models import ServiceRequest
 

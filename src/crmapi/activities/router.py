@@ -8,7 +8,7 @@ from uuid import UUID
 from fastapi import APIRouter, Body, Depends, Path, Query, Request, Response, status
 
 from crmapi.access.actor import Actor
-from crmapi.access.dependencies import CurrentActor, current_actor, require
+from crmapi.access.dependencies import CurrentActor, Idempotent, current_actor, require
 from crmapi.activities import queries, service
 from crmapi.activities.models import Activity
 from crmapi.activities.schemas import (
@@ -21,12 +21,12 @@ from crmapi.activities.schemas import (
     ActivityTransition,
     ActivityUpdate,
 )
-from crmapi.concurrency import IfMatch, expected_version
-from crmapi.db import DbSession
-from crmapi.errors import problem_responses
-from crmapi.idempotency import CrmRoute, Idempotent
+from crmapi.kit.concurrency import IfMatch, expected_version
+from crmapi.kit.db import DbSession
+from crmapi.kit.errors import problem_responses
+from crmapi.kit.pagination import Page, paginate, render_page, select_fields, sorted_by
+from crmapi.kit.routes import CrmRoute
 from crmapi.lifecycle.routes import Answers, WorkRoutes
-from crmapi.pagination import Page, paginate, render_page, select_fields, sorted_by
 
 router = APIRouter(
     prefix="/v1/activities", tags=["activities"], route_class=CrmRoute, dependencies=[Idempotent]

@@ -11,16 +11,15 @@ from sqlalchemy import select
 from sqlalchemy import update as sql_update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from crmapi import history, outbox, search
 from crmapi.access.actor import Actor
 from crmapi.accounts.service import next_numbers
 from crmapi.activities import queries, services
 from crmapi.activities.models import Activity
 from crmapi.activities.schemas import ActivityCreate, ActivitySchedule, ActivityUpdate
-from crmapi.changes import announce
-from crmapi.concurrency import check_version
-from crmapi.errors import Conflict, NotFound, Unprocessable
-from crmapi.ids import new_id
+from crmapi.kit import search
+from crmapi.kit.concurrency import check_version
+from crmapi.kit.errors import Conflict, NotFound, Unprocessable
+from crmapi.kit.ids import new_id
 from crmapi.leads import service as lead_service
 from crmapi.lifecycle import engine, work
 from crmapi.lifecycle.dates import expected_completion
@@ -29,6 +28,8 @@ from crmapi.lifecycle.models import LifecycleType
 from crmapi.lifecycle.work import WorkKind
 from crmapi.opportunities import queries as opportunity_queries
 from crmapi.opportunities.models import Opportunity
+from crmapi.records import history, outbox
+from crmapi.records.changes import announce
 from crmapi.service_requests import service as request_service
 from crmapi.service_requests.models import ServiceRequest
 

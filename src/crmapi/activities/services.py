@@ -14,12 +14,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from crmapi.access.actor import Actor
 from crmapi.activities import service
 from crmapi.activities.models import Activity, ActivityService
-from crmapi.changes import announce
-from crmapi.concurrency import check_version
-from crmapi.errors import Conflict, NotFound, Unprocessable
-from crmapi.ids import new_id
+from crmapi.kit.concurrency import check_version
+from crmapi.kit.errors import Conflict, NotFound, Unprocessable
+from crmapi.kit.ids import new_id
 from crmapi.lifecycle.models import LifecycleType
 from crmapi.options.models import Service
+from crmapi.records.changes import announce
 
 
 def _line(line: ActivityService) -> dict[str, Any]:

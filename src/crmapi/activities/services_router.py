@@ -9,14 +9,14 @@ from uuid import UUID
 from fastapi import APIRouter, Path, Response, status
 from pydantic import BaseModel, ConfigDict, Field
 
-from crmapi.access.dependencies import CurrentActor
+from crmapi.access.dependencies import CurrentActor, Idempotent
 from crmapi.activities import services
 from crmapi.activities.models import ActivityService
-from crmapi.concurrency import IfMatch, etag, expected_version
-from crmapi.db import DbSession
-from crmapi.errors import problem_responses
-from crmapi.idempotency import CrmRoute, Idempotent
-from crmapi.types import Input
+from crmapi.kit.concurrency import IfMatch, etag, expected_version
+from crmapi.kit.db import DbSession
+from crmapi.kit.errors import problem_responses
+from crmapi.kit.routes import CrmRoute
+from crmapi.kit.scalars import Input
 
 router = APIRouter(
     prefix="/v1/activities", tags=["activities"], route_class=CrmRoute, dependencies=[Idempotent]

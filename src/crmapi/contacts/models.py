@@ -8,7 +8,7 @@ from sqlalchemy import Computed, Index, text
 from sqlalchemy.dialects.postgresql import TSVECTOR
 from sqlalchemy.orm import Mapped, mapped_column
 
-from crmapi.base import Base, Tenant, Timestamps, Versioned, tenant_fk
+from crmapi.kit.base import Base, Tenant, Timestamps, Versioned, tenant_fk
 
 
 class Contact(Tenant, Timestamps, Versioned, Base):

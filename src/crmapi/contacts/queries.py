@@ -6,13 +6,13 @@ from typing import Any
 
 from sqlalchemy import Select, select, union_all
 
-from crmapi import search
 from crmapi.access.actor import Actor
 from crmapi.accounts import queries as account_queries
 from crmapi.contacts.models import Contact
 from crmapi.contacts.schemas import ContactFilter
-from crmapi.errors import Forbidden
-from crmapi.pagination import Sorting
+from crmapi.kit import search
+from crmapi.kit.errors import Forbidden
+from crmapi.kit.pagination import Sorting
 
 SORTING = Sorting(
     columns={

@@ -7,17 +7,18 @@ from uuid import UUID
 
 from fastapi import APIRouter, Query, Request, Response, status
 
-from crmapi import history
 from crmapi.access.actor import Actor
-from crmapi.access.dependencies import CurrentActor, require, staff_or
-from crmapi.concurrency import IfMatch, etag, expected_version
+from crmapi.access.dependencies import CurrentActor, Idempotent, require, staff_or
 from crmapi.contacts import queries, service
 from crmapi.contacts.schemas import ContactCreate, ContactListQuery, ContactRead, ContactSearch, ContactUpdate
 from crmapi.custom_fields import service as custom_fields
-from crmapi.db import DbSession
-from crmapi.errors import problem_responses
-from crmapi.idempotency import CrmRoute, Idempotent, reads_only
-from crmapi.pagination import Page, PageParams, paginate, render, render_page, select_fields, sorted_by
+from crmapi.kit.concurrency import IfMatch, etag, expected_version
+from crmapi.kit.db import DbSession
+from crmapi.kit.errors import problem_responses
+from crmapi.kit.idempotency import reads_only
+from crmapi.kit.pagination import Page, PageParams, paginate, render, render_page, select_fields, sorted_by
+from crmapi.kit.routes import CrmRoute
+from crmapi.records import history
 
 router = APIRouter(prefix="/v1/contacts", tags=["contacts"], route_class=CrmRoute, dependencies=[Idempotent])
 

@@ -15,8 +15,8 @@ from pydantic import (
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from crmapi.custom_fields.schemas import CustomBody, CustomQuery
-from crmapi.pagination import PageBody, PageParams
-from crmapi.types import Email, Input, Name, Omittable, ShortText, Timestamp, TimeZone, trimmed
+from crmapi.kit.pagination import PageBody, PageParams
+from crmapi.kit.scalars import Email, Input, Name, Omittable, ShortText, Timestamp, TimeZone, trimmed
 
 ContactKind = Literal["person", "organisation"]
 LifecycleState = Literal["prospect", "financial"]

@@ -9,16 +9,17 @@ from uuid import UUID
 from sqlalchemy import Select, bindparam, exists, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from crmapi import history, outbox, search
 from crmapi.access.actor import Actor
 from crmapi.access.units import require_unit
-from crmapi.concurrency import check_version
 from crmapi.contacts import queries
 from crmapi.contacts.models import Contact
 from crmapi.contacts.schemas import ContactCreate, ContactUpdate, MissingName, check_names
 from crmapi.custom_fields import service as custom_fields
-from crmapi.errors import FieldError, Forbidden, NotFound, Unprocessable
 from crmapi.identity.models import Member
+from crmapi.kit import search
+from crmapi.kit.concurrency import check_version
+from crmapi.kit.errors import FieldError, Forbidden, NotFound, Unprocessable
+from crmapi.records import history, outbox
 from crmapi.tags import service as tags
 
 ENTITY = "contact"

@@ -3,7 +3,7 @@ from __future__ import annotations
 from sqlalchemy import UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from crmapi.base import Base, Tenant, Timestamps, Versioned
+from crmapi.kit.base import Base, Tenant, Timestamps, Versioned
 
 
 class CustomFieldDefinition(Tenant, Timestamps, Versioned, Base):

@@ -8,8 +8,7 @@ from uuid import UUID
 from fastapi import APIRouter, Path, Query, Request, Response, status
 
 from crmapi.access.actor import Actor
-from crmapi.access.dependencies import require, staff_or
-from crmapi.concurrency import IfMatch, etag, expected_version
+from crmapi.access.dependencies import Idempotent, require, staff_or
 from crmapi.custom_fields import service
 from crmapi.custom_fields.schemas import (
     CustomFieldCreate,
@@ -17,10 +16,11 @@ from crmapi.custom_fields.schemas import (
     CustomFieldRead,
     CustomFieldUpdate,
 )
-from crmapi.db import DbSession
-from crmapi.errors import problem_responses
-from crmapi.idempotency import CrmRoute, Idempotent
-from crmapi.pagination import Page, render, render_page, select_fields
+from crmapi.kit.concurrency import IfMatch, etag, expected_version
+from crmapi.kit.db import DbSession
+from crmapi.kit.errors import problem_responses
+from crmapi.kit.pagination import Page, render, render_page, select_fields
+from crmapi.kit.routes import CrmRoute
 
 router = APIRouter(
     prefix="/v1/custom-fields", tags=["custom fields"], route_class=CrmRoute, dependencies=[Idempotent]

@@ -18,9 +18,9 @@ from pydantic import (
 )
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
-from crmapi.pagination import PageParams
-from crmapi.subjects import SubjectKind
-from crmapi.types import CUSTOM_KEY_PATTERN, Input, Name, Omittable, trimmed
+from crmapi.kit.pagination import PageParams
+from crmapi.kit.scalars import CUSTOM_KEY_PATTERN, Input, Name, Omittable, trimmed
+from crmapi.records.subjects import SubjectKind
 
 FieldType = Literal["text", "number", "date", "bool", "select"]
 Key = Annotated[

@@ -18,9 +18,7 @@ from sqlalchemy import update as update_rows
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from crmapi import history, outbox
 from crmapi.access.actor import Actor
-from crmapi.concurrency import check_version
 from crmapi.custom_fields import queries
 from crmapi.custom_fields.models import CustomFieldDefinition
 from crmapi.custom_fields.schemas import (
@@ -29,10 +27,12 @@ from crmapi.custom_fields.schemas import (
     CustomFieldUpdate,
     CustomFilter,
 )
-from crmapi.errors import BadRequest, Conflict, FieldError, NotFound, Unprocessable
-from crmapi.ids import new_id
-from crmapi.pagination import COUNT_CAP, Cursors
-from crmapi.types import storable
+from crmapi.kit.concurrency import check_version
+from crmapi.kit.errors import BadRequest, Conflict, FieldError, NotFound, Unprocessable
+from crmapi.kit.ids import new_id
+from crmapi.kit.pagination import COUNT_CAP, Cursors
+from crmapi.kit.scalars import storable
+from crmapi.records import history, outbox
 
 ENTITY = "custom_field"
 MAX_TEXT = 2000

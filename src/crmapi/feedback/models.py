@@ -8,7 +8,7 @@ from uuid import UUID
 from sqlalchemy import CheckConstraint, Index, SmallInteger, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from crmapi.base import Base, Tenant, tenant_fk, utcnow
+from crmapi.kit.base import Base, Tenant, tenant_fk, utcnow
 
 
 class Feedback(Tenant, Base):

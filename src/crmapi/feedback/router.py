@@ -8,9 +8,7 @@ from uuid import UUID
 
 from fastapi import APIRouter, Depends, Path, Query, Request, status
 
-from crmapi.access.dependencies import CurrentActor
-from crmapi.db import DbSession
-from crmapi.errors import problem_responses
+from crmapi.access.dependencies import CurrentActor, Idempotent
 from crmapi.feedback import service
 from crmapi.feedback.schemas import (
     FeedbackCreate,
@@ -21,9 +19,11 @@ from crmapi.feedback.schemas import (
     SummaryQuery,
 )
 from crmapi.feedback.summary import summary
-from crmapi.idempotency import CrmRoute, Idempotent
-from crmapi.pagination import Page, paginate, render_page, select_fields, sorted_by
-from crmapi.ratelimit import Token, link_limits
+from crmapi.kit.db import DbSession
+from crmapi.kit.errors import problem_responses
+from crmapi.kit.pagination import Page, paginate, render_page, select_fields, sorted_by
+from crmapi.kit.ratelimit import Token, link_limits
+from crmapi.kit.routes import CrmRoute
 from crmapi.service_requests import service as requests
 from crmapi.service_requests.schemas import IssuedLink
 

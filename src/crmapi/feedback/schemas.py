@@ -6,8 +6,8 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
-from crmapi.pagination import PageParams
-from crmapi.types import Input, Timestamp
+from crmapi.kit.pagination import PageParams
+from crmapi.kit.scalars import Input, Timestamp
 
 Rating = Annotated[int, Field(ge=1, le=5, strict=True, description="1 (poor) to 5 (excellent).")]
 Comment = Annotated[str, StringConstraints(strip_whitespace=True, max_length=4000)]

@@ -10,14 +10,15 @@ from sqlalchemy import Select, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from crmapi import history, links, outbox
 from crmapi.access.actor import Actor
-from crmapi.errors import Conflict, Forbidden
 from crmapi.feedback.models import Feedback
 from crmapi.feedback.schemas import FeedbackCreate, FeedbackListQuery
+from crmapi.identity import links
 from crmapi.identity.security import Keys
-from crmapi.ids import new_id
-from crmapi.pagination import Sorting
+from crmapi.kit.errors import Conflict, Forbidden
+from crmapi.kit.ids import new_id
+from crmapi.kit.pagination import Sorting
+from crmapi.records import history, outbox
 from crmapi.service_requests import queries as request_queries
 from crmapi.service_requests import service as requests
 from crmapi.service_requests.models import ServiceRequest

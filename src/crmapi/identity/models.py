@@ -9,8 +9,8 @@ from uuid import UUID
 from sqlalchemy import CHAR, ForeignKey, Index, Integer, LargeBinary, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from crmapi.base import Base, Tenant, Timestamps, Versioned, tenant_fk, utcnow
-from crmapi.ids import new_id
+from crmapi.kit.base import Base, Tenant, Timestamps, Versioned, tenant_fk, utcnow
+from crmapi.kit.ids import new_id
 
 
 class User(Timestamps, Base):

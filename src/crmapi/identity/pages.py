@@ -12,7 +12,7 @@ from crmapi.access.actor import Actor
 from crmapi.identity import service
 from crmapi.identity.models import Member
 from crmapi.identity.schemas import MemberRead
-from crmapi.pagination import PageParams, Sorting, paginate, render_page, select_fields
+from crmapi.kit.pagination import PageParams, Sorting, paginate, render_page, select_fields
 
 MEMBER_SORTS = Sorting(
     columns={"created_at": Member.created_at, "updated_at": Member.updated_at},

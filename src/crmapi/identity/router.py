@@ -9,11 +9,7 @@ from fastapi import APIRouter, Depends, Form, Query, Request, Response, status
 from pydantic import AfterValidator
 
 from crmapi.access.actor import Actor
-from crmapi.access.dependencies import CurrentActor, StaffActor, require
-from crmapi.concurrency import IfMatch, etag, expected_version
-from crmapi.db import DbSession
-from crmapi.errors import Forbidden, problem_responses
-from crmapi.idempotency import CrmRoute, Idempotent
+from crmapi.access.dependencies import CurrentActor, Idempotent, StaffActor, require
 from crmapi.identity import service
 from crmapi.identity.pages import MEMBER_SORTS, member_page
 from crmapi.identity.schemas import (
@@ -29,9 +25,13 @@ from crmapi.identity.schemas import (
     RefreshRequest,
     TokenRead,
 )
-from crmapi.pagination import Page, render, sorted_by
-from crmapi.ratelimit import sign_in_limits
-from crmapi.types import storable
+from crmapi.kit.concurrency import IfMatch, etag, expected_version
+from crmapi.kit.db import DbSession
+from crmapi.kit.errors import Forbidden, problem_responses
+from crmapi.kit.pagination import Page, render, sorted_by
+from crmapi.kit.ratelimit import sign_in_limits
+from crmapi.kit.routes import CrmRoute
+from crmapi.kit.scalars import storable
 
 auth = APIRouter(prefix="/v1/auth", tags=["auth"], route_class=CrmRoute)
 members = APIRouter(prefix="/v1/members", tags=["members"], route_class=CrmRoute, dependencies=[Idempotent])

@@ -6,8 +6,8 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from crmapi.pagination import PageParams
-from crmapi.types import Currency, Email, Input, Name, Omittable, Password, TimeZone
+from crmapi.kit.pagination import PageParams
+from crmapi.kit.scalars import Currency, Email, Input, Name, Omittable, Password, TimeZone
 
 MemberKind = Literal["staff", "customer"]
 MemberStatus = Literal["active", "suspended"]

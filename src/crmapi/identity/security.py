@@ -18,7 +18,7 @@ import jwt
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
-from crmapi.errors import Unauthorized
+from crmapi.kit.errors import Unauthorized
 
 _hasher = PasswordHasher()
 # Verifying against this keeps an unknown email as slow as a wrong password.

@@ -11,19 +11,19 @@ from uuid import UUID
 from sqlalchemy import func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from crmapi import history, outbox
 from crmapi.access import administrators, bootstrap, policy
 from crmapi.access.actor import Actor
 from crmapi.access.policy import UNIT_VISIBILITY
-from crmapi.concurrency import check_version
-from crmapi.db import bind_org
-from crmapi.errors import BadRequest, Conflict, Forbidden, NotFound, Unauthorized, Unprocessable
 from crmapi.identity.models import AuthSession, Member, Organisation, User
 from crmapi.identity.schemas import MemberCreate, MemberUpdate, OrganisationUpdate
 from crmapi.identity.security import Keys, hash_password, new_secret, same, verify_password
-from crmapi.ids import new_id
+from crmapi.kit.concurrency import check_version
+from crmapi.kit.db import bind_org
+from crmapi.kit.errors import BadRequest, Conflict, Forbidden, NotFound, Unauthorized, Unprocessable
+from crmapi.kit.ids import new_id
+from crmapi.kit.ratelimit import PASSWORD_FAILURES, Limiter
 from crmapi.lifecycle import defaults as lifecycle_defaults
-from crmapi.ratelimit import PASSWORD_FAILURES, Limiter
+from crmapi.records import history, outbox
 
 
 @dataclass(frozen=True)

@@ -10,17 +10,17 @@ from sqlalchemy import Text, any_, bindparam, select
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from crmapi import search
 from crmapi.access.actor import Actor
 from crmapi.access.models import SalesRep
 from crmapi.accounts import service as accounts
 from crmapi.custom_fields import service as custom_fields
-from crmapi.errors import FieldError
-from crmapi.garbage import quiet_gc
-from crmapi.ids import new_id
 from crmapi.integrations import feed
 from crmapi.integrations.feed import Batch, Column, created_only, same
 from crmapi.integrations.schemas import DebtorRecord
+from crmapi.kit import search
+from crmapi.kit.errors import FieldError
+from crmapi.kit.garbage import quiet_gc
+from crmapi.kit.ids import new_id
 
 # The record's fields and their bits in the staged `sent` mask (name is always sent).
 _BITS = {

@@ -23,9 +23,9 @@ from pydantic import BaseModel, ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crmapi.access.actor import Actor
-from crmapi.errors import FieldError
-from crmapi.garbage import quiet_gc
-from crmapi.logs import request_id_var
+from crmapi.kit.errors import FieldError
+from crmapi.kit.garbage import quiet_gc
+from crmapi.kit.logs import request_id_var
 
 RecordT = TypeVar("RecordT", bound=BaseModel)
 

@@ -8,13 +8,13 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Response
 
 from crmapi.access.actor import Actor
-from crmapi.access.dependencies import require
-from crmapi.db import DbSession
-from crmapi.errors import problem_responses
-from crmapi.garbage import quiet_gc
-from crmapi.idempotency import CrmRoute, Idempotent
+from crmapi.access.dependencies import Idempotent, require
 from crmapi.integrations import debtors, sales_reps
 from crmapi.integrations.schemas import DebtorBatch, PushResult, SalesRepBatch
+from crmapi.kit.db import DbSession
+from crmapi.kit.errors import problem_responses
+from crmapi.kit.garbage import quiet_gc
+from crmapi.kit.routes import CrmRoute
 
 router = APIRouter(
     prefix="/v1/integrations/erp", tags=["integrations"], route_class=CrmRoute, dependencies=[Idempotent]

@@ -10,10 +10,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from crmapi.access import policy
 from crmapi.access.actor import Actor
 from crmapi.access.sales_reps.service import ENTITY
-from crmapi.ids import new_id
 from crmapi.integrations import feed
 from crmapi.integrations.feed import Column, created_only, same
 from crmapi.integrations.schemas import SalesRepRecord
+from crmapi.kit.ids import new_id
 
 _BITS = {"email": 1, "active": 2}
 

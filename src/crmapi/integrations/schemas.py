@@ -17,9 +17,9 @@ from pydantic_core import CoreSchema, core_schema
 
 from crmapi.access.sales_reps.schemas import Code as SalesRepCode
 from crmapi.accounts.schemas import AccountStatus, Code, Label
-from crmapi.errors import FieldError
-from crmapi.limits import MAX_BULK
-from crmapi.types import Email, Input, MoneyInput, Name, Omittable, ShortText, distinct
+from crmapi.kit.errors import FieldError
+from crmapi.kit.limits import MAX_BULK
+from crmapi.kit.scalars import Email, Input, MoneyInput, Name, Omittable, ShortText, distinct
 
 DEBTOR_EXAMPLE: dict[str, Any] = {
     "code": "D-10042",

@@ -18,18 +18,18 @@ from crmapi.accounts import queries as account_queries
 from crmapi.accounts import service as accounts
 from crmapi.accounts.models import Account
 from crmapi.accounts.schemas import AccountCreate
-from crmapi.changes import announce
 from crmapi.contacts import queries as contact_queries
 from crmapi.contacts import service as contacts
 from crmapi.contacts.models import Contact
 from crmapi.contacts.schemas import ContactCreate, ContactEmail, ContactPhone
-from crmapi.errors import Conflict, Forbidden, Unprocessable
+from crmapi.kit.errors import Conflict, Forbidden, Unprocessable
 from crmapi.leads.models import Lead
 from crmapi.lifecycle.models import LifecycleType
 from crmapi.opportunities import service as opportunities
 from crmapi.opportunities.models import Opportunity
 from crmapi.opportunities.schemas import OpportunityCreate
 from crmapi.options.models import LeadSource
+from crmapi.records.changes import announce
 
 ENTITY = "lead"
 NAME_LENGTH = 200

@@ -9,7 +9,7 @@ from sqlalchemy import Index, UniqueConstraint, Uuid, text
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Mapped, mapped_column
 
-from crmapi.base import Base, Tenant, Timestamps, Versioned, tenant_fk
+from crmapi.kit.base import Base, Tenant, Timestamps, Versioned, tenant_fk
 
 
 class Lead(Tenant, Timestamps, Versioned, Base):

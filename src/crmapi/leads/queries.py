@@ -6,14 +6,14 @@ from typing import Any
 
 from sqlalchemy import Select, false, func, or_, select
 
-from crmapi import search
 from crmapi.access.actor import Actor
-from crmapi.errors import Forbidden
+from crmapi.kit import search
+from crmapi.kit.errors import Forbidden
+from crmapi.kit.pagination import Sorting
 from crmapi.leads.models import Lead
 from crmapi.leads.schemas import LeadFilter
 from crmapi.lifecycle import work
 from crmapi.lifecycle.board import utc
-from crmapi.pagination import Sorting
 
 SORTING = Sorting(
     columns={"created_at": Lead.created_at, "updated_at": Lead.updated_at, "number": Lead.number},

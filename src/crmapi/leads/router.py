@@ -8,12 +8,12 @@ from uuid import UUID
 from fastapi import APIRouter, Body, Path, Query, Request, Response, status
 
 from crmapi.access.actor import Actor
-from crmapi.access.dependencies import require, staff_or
-from crmapi.bulk import BulkAssign, BulkMove, StepResult, each
-from crmapi.concurrency import IfMatch, etag, expected_version
-from crmapi.db import DbSession
-from crmapi.errors import PROBLEM_JSON, problem_responses
-from crmapi.idempotency import CrmRoute, Idempotent
+from crmapi.access.dependencies import Idempotent, require, staff_or
+from crmapi.kit.concurrency import IfMatch, etag, expected_version
+from crmapi.kit.db import DbSession
+from crmapi.kit.errors import PROBLEM_JSON, problem_responses
+from crmapi.kit.pagination import Page, paginate, render_page, select_fields, sorted_by
+from crmapi.kit.routes import CrmRoute
 from crmapi.leads import queries, service
 from crmapi.leads.models import Lead
 from crmapi.leads.schemas import (
@@ -34,7 +34,7 @@ from crmapi.leads.schemas import (
 from crmapi.lifecycle import engine
 from crmapi.lifecycle.board import Board, board
 from crmapi.lifecycle.routes import Answers, WorkRoutes
-from crmapi.pagination import Page, paginate, render_page, select_fields, sorted_by
+from crmapi.records.bulk import BulkAssign, BulkMove, StepResult, each
 
 router = APIRouter(prefix="/v1/leads", tags=["leads"], route_class=CrmRoute, dependencies=[Idempotent])
 

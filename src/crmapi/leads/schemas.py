@@ -6,9 +6,9 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from crmapi.errors import Problem
-from crmapi.pagination import PageParams
-from crmapi.types import Day, Email, Input, Omittable, ShortText, Timestamp, TimeZone, trimmed
+from crmapi.kit.errors import Problem
+from crmapi.kit.pagination import PageParams
+from crmapi.kit.scalars import Day, Email, Input, Omittable, ShortText, Timestamp, TimeZone, trimmed
 
 LongText = Annotated[str, StringConstraints(strip_whitespace=True, max_length=10_000)]
 Description = Annotated[str, trimmed(10_000)]

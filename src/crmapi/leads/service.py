@@ -9,13 +9,12 @@ from uuid import UUID
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from crmapi import history, search
 from crmapi.access.actor import Actor
 from crmapi.accounts.service import next_numbers
-from crmapi.changes import announce
-from crmapi.concurrency import check_version
-from crmapi.errors import Conflict, Unprocessable
-from crmapi.ids import new_id
+from crmapi.kit import search
+from crmapi.kit.concurrency import check_version
+from crmapi.kit.errors import Conflict, Unprocessable
+from crmapi.kit.ids import new_id
 from crmapi.leads import conversion, queries
 from crmapi.leads.models import Lead
 from crmapi.leads.schemas import LeadCreate, LeadUpdate
@@ -31,6 +30,8 @@ from crmapi.options.models import (
     LookupList,
     LookupValue,
 )
+from crmapi.records import history
+from crmapi.records.changes import announce
 
 ENTITY = "lead"
 WORK = WorkKind(

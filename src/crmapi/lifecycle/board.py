@@ -20,8 +20,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
 from crmapi.access.actor import Actor
+from crmapi.kit.pagination import Cursors
 from crmapi.lifecycle.models import LifecycleStatus
-from crmapi.pagination import Cursors
 
 MAX_CARDS = 100
 CardT = TypeVar("CardT", bound=BaseModel)

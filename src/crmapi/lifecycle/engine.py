@@ -14,10 +14,9 @@ from uuid import UUID
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from crmapi import history, outbox
 from crmapi.access.actor import Actor
 from crmapi.access.models import MemberUnit
-from crmapi.errors import FieldError, NotFound, ProblemError, Unprocessable
+from crmapi.kit.errors import FieldError, NotFound, ProblemError, Unprocessable
 from crmapi.lifecycle.decide import (
     NEEDS_REASON,
     Allowed,
@@ -32,6 +31,7 @@ from crmapi.lifecycle.decide import (
 from crmapi.lifecycle.kinds import KINDS
 from crmapi.lifecycle.models import LifecycleStatus, LifecycleType, TransitionRule
 from crmapi.options.models import CancellationReason, LostReason
+from crmapi.records import history, outbox
 
 TITLES = {403: "Forbidden", 409: "Conflict", 422: "Validation error"}
 

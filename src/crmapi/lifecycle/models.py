@@ -10,7 +10,7 @@ from sqlalchemy import Index, UniqueConstraint, Uuid, text
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Mapped, mapped_column
 
-from crmapi.base import Base, tenant_fk
+from crmapi.kit.base import Base, tenant_fk
 from crmapi.options.models import Option
 
 

@@ -16,13 +16,13 @@ from uuid import UUID
 from fastapi import APIRouter, Path, Query, Request, Response, status
 from pydantic import BaseModel
 
-from crmapi import history
 from crmapi.access.actor import Actor
-from crmapi.concurrency import IfMatch, etag, expected_version
-from crmapi.db import DbSession
-from crmapi.errors import problem_responses
+from crmapi.kit.concurrency import IfMatch, etag, expected_version
+from crmapi.kit.db import DbSession
+from crmapi.kit.errors import problem_responses
+from crmapi.kit.pagination import Page, PageParams, render, sorted_by
 from crmapi.lifecycle import work
-from crmapi.pagination import Page, PageParams, render, sorted_by
+from crmapi.records import history
 
 # Every change of an existing item takes its ETag in If-Match (a stale one: 412).
 RESTORE = problem_responses(401, 403, 404, 412, 422, 503)

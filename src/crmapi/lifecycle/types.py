@@ -13,17 +13,17 @@ from sqlalchemy import func, select
 from sqlalchemy import update as sql_update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from crmapi import history, outbox
 from crmapi.access.actor import Actor
 from crmapi.access.models import BusinessUnit
-from crmapi.errors import Unprocessable
 from crmapi.identity.models import Member
+from crmapi.kit.errors import Unprocessable
+from crmapi.kit.scalars import Input, Omittable, ShortText
 from crmapi.lifecycle.kinds import KINDS
 from crmapi.lifecycle.models import LifecycleStatus, LifecycleType, TransitionRule
 from crmapi.options.catalogue import KindName
 from crmapi.options.models import Category, ImportanceLevel, Service
 from crmapi.options.spec import OptionCreate, OptionList, OptionQuery, OptionRead, OptionUpdate
-from crmapi.types import Input, Omittable, ShortText
+from crmapi.records import history, outbox
 
 TYPE = "lifecycle_type"
 Ids = Annotated[list[UUID], Field(max_length=200)]

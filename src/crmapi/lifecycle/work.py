@@ -20,15 +20,15 @@ from crmapi.access.models import MemberUnit
 from crmapi.access.units import require_unit
 from crmapi.accounts import queries as account_queries
 from crmapi.accounts.models import Account
-from crmapi.changes import announce, bring_back, soft_delete
-from crmapi.concurrency import check_version
 from crmapi.contacts import queries as contact_queries
 from crmapi.contacts.models import Contact
-from crmapi.errors import Conflict, Forbidden, NotFound, Unprocessable
 from crmapi.identity.models import Member
+from crmapi.kit.concurrency import check_version
+from crmapi.kit.errors import Conflict, Forbidden, NotFound, Unprocessable
 from crmapi.lifecycle import engine
 from crmapi.lifecycle.kinds import Kind, a
 from crmapi.options.models import Category
+from crmapi.records.changes import announce, bring_back, soft_delete
 
 T = TypeVar("T")
 

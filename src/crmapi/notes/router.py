@@ -7,17 +7,17 @@ from uuid import UUID
 
 from fastapi import APIRouter, Query, Request, Response, status
 
-from crmapi import history
 from crmapi.access.actor import Actor
-from crmapi.access.dependencies import StaffActor
-from crmapi.concurrency import IfMatch, etag, expected_version
-from crmapi.db import DbSession
-from crmapi.errors import problem_responses
-from crmapi.idempotency import CrmRoute, Idempotent
+from crmapi.access.dependencies import Idempotent, StaffActor
+from crmapi.kit.concurrency import IfMatch, etag, expected_version
+from crmapi.kit.db import DbSession
+from crmapi.kit.errors import problem_responses
+from crmapi.kit.pagination import Page, PageParams, paginate, render, render_page, select_fields, sorted_by
+from crmapi.kit.routes import CrmRoute
 from crmapi.notes import queries, service
 from crmapi.notes.schemas import NoteCreate, NoteListQuery, NoteRead, NoteUpdate
-from crmapi.pagination import Page, PageParams, paginate, render, render_page, select_fields, sorted_by
-from crmapi.subjects import NoteSubject
+from crmapi.records import history
+from crmapi.records.subjects import NoteSubject
 
 router = APIRouter(tags=["notes"], route_class=CrmRoute, dependencies=[Idempotent])
 

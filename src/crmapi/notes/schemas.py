@@ -8,9 +8,9 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from crmapi.pagination import PageParams
-from crmapi.subjects import NoteSubject
-from crmapi.types import Input, Omittable, trimmed
+from crmapi.kit.pagination import PageParams
+from crmapi.kit.scalars import Input, Omittable, trimmed
+from crmapi.records.subjects import NoteSubject
 
 NoteBody = Annotated[str, trimmed(20_000)]
 

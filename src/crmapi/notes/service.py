@@ -1,7 +1,7 @@
 """Notes on contacts and accounts: staff add them, authors edit and delete them, all with history.
 
 A note has no scope of its own: it is visible exactly when its subject is readable
-(`crmapi.subjects.readable`), so a note outside the actor's scope answers 404 like its subject.
+(`crmapi.records.subjects.readable`), so a note outside the actor's scope answers 404 like its subject.
 """
 
 from __future__ import annotations
@@ -13,14 +13,14 @@ from uuid import UUID
 from sqlalchemy import Select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from crmapi import history, outbox, subjects
 from crmapi.access.actor import Actor
-from crmapi.concurrency import check_version
-from crmapi.errors import Forbidden, NotFound
+from crmapi.kit.concurrency import check_version
+from crmapi.kit.errors import Forbidden, NotFound
 from crmapi.notes import queries
 from crmapi.notes.models import Note
 from crmapi.notes.schemas import NoteCreate, NoteUpdate
-from crmapi.subjects import NoteSubject
+from crmapi.records import history, outbox, subjects
+from crmapi.records.subjects import NoteSubject
 
 ENTITY = "note"
 # The columns a client writes; history compares exactly these.

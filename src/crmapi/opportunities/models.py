@@ -10,7 +10,7 @@ from uuid import UUID
 from sqlalchemy import CHAR, Index, Numeric, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from crmapi.base import Base, Tenant, Timestamps, Versioned, tenant_fk
+from crmapi.kit.base import Base, Tenant, Timestamps, Versioned, tenant_fk
 
 
 class Opportunity(Tenant, Timestamps, Versioned, Base):

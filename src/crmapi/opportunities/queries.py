@@ -7,15 +7,15 @@ from typing import Any
 
 from sqlalchemy import Select, Text, case, cast, false, func, select, union_all
 
-from crmapi import search
 from crmapi.access.actor import Actor
 from crmapi.accounts import queries as accounts
 from crmapi.accounts.models import Account
-from crmapi.errors import Forbidden
+from crmapi.kit import search
+from crmapi.kit.errors import Forbidden
+from crmapi.kit.pagination import Sorting
 from crmapi.lifecycle.board import utc
 from crmapi.opportunities.models import Opportunity
 from crmapi.opportunities.schemas import OpportunityFilter, OpportunityListQuery
-from crmapi.pagination import Sorting
 
 SORTING = Sorting(
     columns={

@@ -9,14 +9,13 @@ from uuid import UUID
 
 from fastapi import APIRouter, Body, Path, Query, Request, Response, status
 
-from crmapi import history
 from crmapi.access.actor import Actor
-from crmapi.access.dependencies import require, staff_or
-from crmapi.bulk import BulkAssign, BulkMove, StepResult, each
-from crmapi.concurrency import IfMatch, etag, expected_version
-from crmapi.db import DbSession
-from crmapi.errors import problem_responses
-from crmapi.idempotency import CrmRoute, Idempotent
+from crmapi.access.dependencies import Idempotent, require, staff_or
+from crmapi.kit.concurrency import IfMatch, etag, expected_version
+from crmapi.kit.db import DbSession
+from crmapi.kit.errors import problem_responses
+from crmapi.kit.pagination import Page, PageParams, paginate, render, render_page, select_fields, sorted_by
+from crmapi.kit.routes import CrmRoute
 from crmapi.lifecycle.board import Board, board
 from crmapi.opportunities import pipeline, queries, service
 from crmapi.opportunities.models import Opportunity
@@ -33,7 +32,8 @@ from crmapi.opportunities.schemas import (
     Pipeline,
     WinOpportunity,
 )
-from crmapi.pagination import Page, PageParams, paginate, render, render_page, select_fields, sorted_by
+from crmapi.records import history
+from crmapi.records.bulk import BulkAssign, BulkMove, StepResult, each
 
 router = APIRouter(
     prefix="/v1/opportunities", tags=["opportunities"], route_class=CrmRoute, dependencies=[Idempotent]

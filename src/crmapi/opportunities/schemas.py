@@ -6,8 +6,8 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from crmapi.pagination import PageParams
-from crmapi.types import (
+from crmapi.kit.pagination import PageParams
+from crmapi.kit.scalars import (
     AmountSum,
     Day,
     Input,

@@ -11,20 +11,21 @@ from uuid import UUID
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from crmapi import history, search
 from crmapi.access.actor import Actor
 from crmapi.access.units import require_unit
 from crmapi.accounts.service import FOUR_PLACES, next_numbers, org_currency
-from crmapi.changes import announce, bring_back, soft_delete
-from crmapi.concurrency import check_version
-from crmapi.errors import Conflict, Forbidden, NotFound, Unprocessable
-from crmapi.ids import new_id
+from crmapi.kit import search
+from crmapi.kit.concurrency import check_version
+from crmapi.kit.errors import Conflict, Forbidden, NotFound, Unprocessable
+from crmapi.kit.ids import new_id
 from crmapi.lifecycle import engine, work
 from crmapi.lifecycle.kinds import OPPORTUNITY
 from crmapi.opportunities import queries
 from crmapi.opportunities.models import Opportunity
 from crmapi.opportunities.schemas import OpportunityCreate, OpportunityUpdate
 from crmapi.options.models import LeadSource
+from crmapi.records import history
+from crmapi.records.changes import announce, bring_back, soft_delete
 from crmapi.tags import service as tags
 
 ENTITY = "opportunity"

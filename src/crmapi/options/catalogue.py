@@ -10,7 +10,8 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crmapi.access.actor import Actor
-from crmapi.errors import Unprocessable
+from crmapi.kit.errors import Unprocessable
+from crmapi.kit.scalars import Omittable, ShortText
 from crmapi.lifecycle.kinds import KINDS, a
 from crmapi.lifecycle.models import LifecycleStatus
 from crmapi.options.models import (
@@ -33,7 +34,6 @@ from crmapi.options.spec import (
     OptionRead,
     OptionUpdate,
 )
-from crmapi.types import Omittable, ShortText
 
 KindName = Literal["lead", "opportunity", "activity", "service_request"]
 Website = ShortText

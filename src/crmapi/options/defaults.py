@@ -8,8 +8,8 @@ from uuid import UUID
 from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from crmapi.base import utcnow
-from crmapi.ids import new_id
+from crmapi.kit.base import utcnow
+from crmapi.kit.ids import new_id
 from crmapi.options import matrix
 from crmapi.options.models import (
     CancellationReason,

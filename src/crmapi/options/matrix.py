@@ -12,15 +12,15 @@ from sqlalchemy import insert, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from crmapi import history, outbox
 from crmapi.access.actor import Actor
-from crmapi.access.dependencies import require, staff_or
-from crmapi.db import DbSession
-from crmapi.errors import problem_responses
-from crmapi.idempotency import CrmRoute, Idempotent
-from crmapi.ids import new_id
+from crmapi.access.dependencies import Idempotent, require, staff_or
+from crmapi.kit.db import DbSession
+from crmapi.kit.errors import problem_responses
+from crmapi.kit.ids import new_id
+from crmapi.kit.routes import CrmRoute
+from crmapi.kit.scalars import Input
 from crmapi.options.models import PriorityCell
-from crmapi.types import Input
+from crmapi.records import history, outbox
 
 LEVELS = range(1, 6)
 ENTITY = "prioritisation_matrix"

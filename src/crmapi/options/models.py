@@ -11,7 +11,7 @@ from uuid import UUID
 from sqlalchemy import Index, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from crmapi.base import Base, Tenant, Timestamps, Versioned, tenant_fk
+from crmapi.kit.base import Base, Tenant, Timestamps, Versioned, tenant_fk
 
 
 class Option(Tenant, Timestamps, Versioned):

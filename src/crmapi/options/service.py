@@ -11,16 +11,17 @@ from sqlalchemy import Select, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from crmapi import history, search
 from crmapi.access.actor import Actor
-from crmapi.changes import announce
-from crmapi.concurrency import check_version
-from crmapi.errors import Conflict, NotFound
-from crmapi.ids import new_id
+from crmapi.kit import search
+from crmapi.kit.concurrency import check_version
+from crmapi.kit.errors import Conflict, NotFound
+from crmapi.kit.ids import new_id
+from crmapi.kit.pagination import PageParams, Sorting
+from crmapi.kit.scalars import Input
 from crmapi.options.models import Option
 from crmapi.options.spec import OptionList, OptionQuery
-from crmapi.pagination import PageParams, Sorting
-from crmapi.types import Input
+from crmapi.records import history
+from crmapi.records.changes import announce
 
 STEP = 10  # positions leave room in between
 _NOT_CODE = re.compile(r"[^A-Z0-9]+")

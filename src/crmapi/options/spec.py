@@ -12,8 +12,8 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crmapi.access.actor import Actor
-from crmapi.pagination import PageParams
-from crmapi.types import Input, Name, Omittable, ShortText
+from crmapi.kit.pagination import PageParams
+from crmapi.kit.scalars import Input, Name, Omittable, ShortText
 
 OptionCode = Annotated[
     str,

@@ -9,11 +9,11 @@ from uuid import UUID
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from crmapi import links
 from crmapi.access.actor import Actor
-from crmapi.errors import Conflict
+from crmapi.identity import links
 from crmapi.identity.models import LinkToken
 from crmapi.identity.security import Keys
+from crmapi.kit.errors import Conflict
 from crmapi.options.models import Category
 from crmapi.service_requests.models import ServiceRequest
 from crmapi.service_requests.service import (

@@ -10,7 +10,7 @@ from uuid import UUID
 from sqlalchemy import Index, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from crmapi.base import Base, Tenant, Timestamps, Versioned, tenant_fk, utcnow
+from crmapi.kit.base import Base, Tenant, Timestamps, Versioned, tenant_fk, utcnow
 
 
 class ServiceRequest(Tenant, Timestamps, Versioned, Base):

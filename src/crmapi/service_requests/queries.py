@@ -7,12 +7,12 @@ from typing import Any
 
 from sqlalchemy import Select, func, or_, select
 
-from crmapi import search
 from crmapi.access.actor import Actor
 from crmapi.accounts import queries as accounts
-from crmapi.errors import Forbidden
+from crmapi.kit import search
+from crmapi.kit.errors import Forbidden
+from crmapi.kit.pagination import Sorting
 from crmapi.lifecycle import work
-from crmapi.pagination import Sorting
 from crmapi.service_requests.models import ServiceRequest
 from crmapi.service_requests.schemas import ServiceRequestListQuery
 

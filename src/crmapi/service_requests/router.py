@@ -9,15 +9,15 @@ from uuid import UUID
 from fastapi import APIRouter, Body, Depends, Path, Query, Request, Response, status
 
 from crmapi.access.actor import Actor
-from crmapi.access.dependencies import CurrentActor, current_actor, require
-from crmapi.concurrency import IfMatch, expected_version
-from crmapi.db import DbSession
-from crmapi.errors import problem_responses
+from crmapi.access.dependencies import CurrentActor, Idempotent, current_actor, require
 from crmapi.feedback import service as feedback
-from crmapi.idempotency import CrmRoute, Idempotent
+from crmapi.kit.concurrency import IfMatch, expected_version
+from crmapi.kit.db import DbSession
+from crmapi.kit.errors import problem_responses
+from crmapi.kit.pagination import Page, paginate, render_page, select_fields, sorted_by
+from crmapi.kit.ratelimit import Token, link_limits
+from crmapi.kit.routes import CrmRoute
 from crmapi.lifecycle.routes import Answers, WorkRoutes
-from crmapi.pagination import Page, paginate, render_page, select_fields, sorted_by
-from crmapi.ratelimit import Token, link_limits
 from crmapi.service_requests import acceptance, queries, service
 from crmapi.service_requests.dashboard import dashboard
 from crmapi.service_requests.models import ServiceRequest

@@ -6,8 +6,8 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from crmapi.pagination import PageParams
-from crmapi.types import Input, Omittable, Timestamp, trimmed
+from crmapi.kit.pagination import PageParams
+from crmapi.kit.scalars import Input, Omittable, Timestamp, trimmed
 
 Subject = Annotated[str, trimmed(200)]
 LongText = Annotated[str, StringConstraints(strip_whitespace=True, max_length=10_000)]

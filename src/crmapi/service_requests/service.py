@@ -14,21 +14,22 @@ from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from crmapi import history, outbox, search
 from crmapi.access.actor import Actor
 from crmapi.accounts.service import next_numbers
 from crmapi.activities.models import Activity
-from crmapi.changes import announce
-from crmapi.concurrency import check_version
-from crmapi.errors import Conflict, Forbidden, NotFound, Unprocessable
 from crmapi.identity.models import LinkToken
-from crmapi.ids import new_id
+from crmapi.kit import search
+from crmapi.kit.concurrency import check_version
+from crmapi.kit.errors import Conflict, Forbidden, NotFound, Unprocessable
+from crmapi.kit.ids import new_id
 from crmapi.lifecycle import engine, work
 from crmapi.lifecycle.dates import expected_completion
 from crmapi.lifecycle.kinds import SERVICE_REQUEST, a
 from crmapi.lifecycle.work import WorkKind
 from crmapi.options.matrix import priority_for
 from crmapi.options.models import Category
+from crmapi.records import history, outbox
+from crmapi.records.changes import announce
 from crmapi.service_requests import queries
 from crmapi.service_requests.models import RelatedServiceRequest, ServiceRequest
 from crmapi.service_requests.schemas import ServiceRequestCreate, ServiceRequestUpdate

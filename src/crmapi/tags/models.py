@@ -3,7 +3,7 @@ from __future__ import annotations
 from sqlalchemy import Index, text
 from sqlalchemy.orm import Mapped
 
-from crmapi.base import Base, Tenant, Timestamps, Versioned
+from crmapi.kit.base import Base, Tenant, Timestamps, Versioned
 
 
 class Tag(Tenant, Timestamps, Versioned, Base):

@@ -13,14 +13,14 @@ from crmapi.accounts import queries as accounts
 from crmapi.accounts.models import Account
 from crmapi.contacts import queries as contacts
 from crmapi.contacts.models import Contact
+from crmapi.kit.pagination import Sorting
+from crmapi.kit.search import escape_like
 from crmapi.leads import queries as leads
 from crmapi.leads.models import Lead
 from crmapi.lifecycle.kinds import LEAD, OPPORTUNITY
 from crmapi.opportunities import queries as opportunities
 from crmapi.opportunities.models import Opportunity
-from crmapi.pagination import Sorting
-from crmapi.search import escape_like
-from crmapi.subjects import TaggedKind
+from crmapi.records.subjects import TaggedKind
 from crmapi.tags.models import Tag
 from crmapi.tags.schemas import TagListQuery
 

@@ -11,13 +11,14 @@ from fastapi import APIRouter, Path, Query, Request, Response, status
 from pydantic import AfterValidator
 
 from crmapi.access.actor import Actor
-from crmapi.access.dependencies import CurrentActor, require, staff_or
-from crmapi.concurrency import IfMatch, etag, expected_version
-from crmapi.db import DbSession
-from crmapi.errors import problem_responses
-from crmapi.idempotency import CrmRoute, Idempotent
-from crmapi.pagination import Page, paginate, render, render_page, select_fields, sorted_by
-from crmapi.subjects import TaggedKind
+from crmapi.access.dependencies import CurrentActor, Idempotent, require, staff_or
+from crmapi.kit.concurrency import IfMatch, etag, expected_version
+from crmapi.kit.db import DbSession
+from crmapi.kit.errors import problem_responses
+from crmapi.kit.pagination import Page, paginate, render, render_page, select_fields, sorted_by
+from crmapi.kit.routes import CrmRoute
+from crmapi.kit.scalars import storable
+from crmapi.records.subjects import TaggedKind
 from crmapi.tags import queries, service
 from crmapi.tags.schemas import (
     BulkResult,
@@ -29,7 +30,6 @@ from crmapi.tags.schemas import (
     TagRead,
     TagUpdate,
 )
-from crmapi.types import storable
 
 router = APIRouter(prefix="/v1/tags", tags=["tags"], route_class=CrmRoute, dependencies=[Idempotent])
 

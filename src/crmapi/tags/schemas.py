@@ -6,9 +6,9 @@ from uuid import UUID
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
-from crmapi.limits import MAX_BULK
-from crmapi.pagination import PageParams
-from crmapi.types import Input, Omittable, trimmed
+from crmapi.kit.limits import MAX_BULK
+from crmapi.kit.pagination import PageParams
+from crmapi.kit.scalars import Input, Omittable, trimmed
 
 # The same rule as a tag in a record's `tags` list: 1 to 64 characters once trimmed.
 TagName = Annotated[str, trimmed(64)]

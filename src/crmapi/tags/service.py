@@ -18,15 +18,15 @@ from sqlalchemy.dialects.postgresql import JSONB, insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from crmapi import history, outbox, subjects
 from crmapi.access.actor import Actor
-from crmapi.concurrency import check_version
-from crmapi.errors import Conflict, NotFound, Unprocessable
-from crmapi.history import HistoryEntry
-from crmapi.ids import new_id
-from crmapi.logs import request_id_var
-from crmapi.outbox import OutboxEvent
-from crmapi.subjects import TaggedKind
+from crmapi.kit.concurrency import check_version
+from crmapi.kit.errors import Conflict, NotFound, Unprocessable
+from crmapi.kit.ids import new_id
+from crmapi.kit.logs import request_id_var
+from crmapi.records import history, outbox, subjects
+from crmapi.records.history import HistoryEntry
+from crmapi.records.outbox import OutboxEvent
+from crmapi.records.subjects import TaggedKind
 from crmapi.tags import queries
 from crmapi.tags.models import Tag
 from crmapi.tags.schemas import BulkTags, TagCreate, TagUpdate

@@ -8,7 +8,7 @@ from uuid import UUID
 
 from sqlalchemy import text
 
-from crmapi.db import bind_org
+from crmapi.kit.db import bind_org
 
 log = logging.getLogger("crmapi.jobs")
 EVENT_COUNTS = "crmapi:event-counts"

@@ -9,7 +9,7 @@ from typing import Any
 from arq import Worker
 from arq.worker import func
 
-from crmapi.db import Database
+from crmapi.kit.db import Database
 from crmapi.worker.jobs import deliver_outbox
 from crmapi.worker.queue import QUEUE_NAME, worker_pool
 from crmapi.worker.relay import DELIVER_JOB

@@ -17,11 +17,11 @@ from crmapi.access.api_keys.schemas import (
     ApiKeyUpdate,
 )
 from crmapi.access.dependencies import require
-from crmapi.db import DbSession
-from crmapi.errors import Forbidden, Unprocessable, problem_responses
-from crmapi.idempotency import HEADER as IDEMPOTENCY_KEY
-from crmapi.idempotency import CrmRoute
-from crmapi.pagination import Page, paginate, render, render_page, select_fields, sorted_by
+from crmapi.kit.db import DbSession
+from crmapi.kit.errors import Forbidden, Unprocessable, problem_responses
+from crmapi.kit.idempotency import HEADER as IDEMPOTENCY_KEY
+from crmapi.kit.pagination import Page, paginate, render, render_page, select_fields, sorted_by
+from crmapi.kit.routes import CrmRoute
 
 # No `Idempotent` here: a replayed create would have to store the answer, and so the secret.
 router = APIRouter(prefix="/v1/api-keys", tags=["api-keys"], route_class=CrmRoute)

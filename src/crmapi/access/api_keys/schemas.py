@@ -7,8 +7,8 @@ from uuid import UUID
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
 from crmapi.access.capabilities import CATALOGUE
-from crmapi.pagination import PageParams
-from crmapi.types import Input, Name, Omittable
+from crmapi.kit.pagination import PageParams
+from crmapi.kit.scalars import Input, Name, Omittable
 
 # A key acts for a system, not a person: everything in the catalogue but org.admin, which would
 # let a key make more keys (outliving its own revocation), add members and change grants.

@@ -15,14 +15,14 @@ from uuid import UUID
 from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from crmapi import history, outbox
 from crmapi.access.actor import Actor
 from crmapi.access.api_keys.schemas import ApiKeyCreate, ApiKeyListQuery, ApiKeyUpdate
-from crmapi.errors import Conflict, NotFound
 from crmapi.identity.models import ApiKey
 from crmapi.identity.security import Keys, new_secret
-from crmapi.ids import new_id
-from crmapi.pagination import Sorting
+from crmapi.kit.errors import Conflict, NotFound
+from crmapi.kit.ids import new_id
+from crmapi.kit.pagination import Sorting
+from crmapi.records import history, outbox
 
 ENTITY = "api_key"
 PREFIX = "crm_"

@@ -11,8 +11,8 @@ from crmapi.access.actor import Actor
 from crmapi.access.business_units.schemas import BusinessUnitListQuery
 from crmapi.access.models import BusinessUnit, MemberUnit
 from crmapi.identity import pages
-from crmapi.pagination import Sorting
-from crmapi.search import escape_like
+from crmapi.kit.pagination import Sorting
+from crmapi.kit.search import escape_like
 
 SORTING = Sorting(
     columns={"name": BusinessUnit.name, "created_at": BusinessUnit.created_at},

@@ -15,14 +15,14 @@ from crmapi.access.business_units.schemas import (
     BusinessUnitRead,
     BusinessUnitUpdate,
 )
-from crmapi.access.dependencies import require, staff_or
-from crmapi.concurrency import IfMatch, etag, expected_version
-from crmapi.db import DbSession
-from crmapi.errors import problem_responses
-from crmapi.idempotency import CrmRoute, Idempotent
+from crmapi.access.dependencies import Idempotent, require, staff_or
 from crmapi.identity.pages import MEMBER_SORTS, member_page
 from crmapi.identity.schemas import MemberRead
-from crmapi.pagination import Page, PageParams, paginate, render, render_page, select_fields, sorted_by
+from crmapi.kit.concurrency import IfMatch, etag, expected_version
+from crmapi.kit.db import DbSession
+from crmapi.kit.errors import problem_responses
+from crmapi.kit.pagination import Page, PageParams, paginate, render, render_page, select_fields, sorted_by
+from crmapi.kit.routes import CrmRoute
 
 router = APIRouter(
     prefix="/v1/business-units", tags=["business-units"], route_class=CrmRoute, dependencies=[Idempotent]

@@ -6,8 +6,8 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from crmapi.pagination import PageParams
-from crmapi.types import Input, Name, Omittable, trimmed
+from crmapi.kit.pagination import PageParams
+from crmapi.kit.scalars import Input, Name, Omittable, trimmed
 
 
 class BusinessUnitCreate(Input):

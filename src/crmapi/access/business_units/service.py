@@ -18,18 +18,18 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from crmapi import history, outbox
 from crmapi.access import policy
 from crmapi.access.actor import Actor
 from crmapi.access.business_units import queries
 from crmapi.access.business_units.schemas import BusinessUnitCreate, BusinessUnitUpdate
 from crmapi.access.models import BusinessUnit, MemberUnit
 from crmapi.accounts.models import Account
-from crmapi.concurrency import check_version
 from crmapi.contacts.models import Contact
-from crmapi.errors import Conflict, NotFound, Unprocessable
 from crmapi.identity import service as identity
-from crmapi.ids import new_id
+from crmapi.kit.concurrency import check_version
+from crmapi.kit.errors import Conflict, NotFound, Unprocessable
+from crmapi.kit.ids import new_id
+from crmapi.records import history, outbox
 
 Lock = Literal["update", "share"] | None
 ENTITY = "business_unit"

@@ -12,8 +12,8 @@ from crmapi.access.actor import Actor
 from crmapi.access.groups.schemas import GroupListQuery
 from crmapi.access.models import Group, GroupGrant, GroupMember
 from crmapi.identity import pages
-from crmapi.pagination import Sorting
-from crmapi.search import escape_like
+from crmapi.kit.pagination import Sorting
+from crmapi.kit.search import escape_like
 
 SORTING = Sorting(
     columns={"name": Group.name, "created_at": Group.created_at}, id_column=Group.id, default="name"

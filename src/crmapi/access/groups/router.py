@@ -9,7 +9,7 @@ from fastapi import APIRouter, Path, Query, Request, Response, status
 
 from crmapi.access.actor import Actor
 from crmapi.access.capabilities import CATALOGUE, implies
-from crmapi.access.dependencies import CurrentActor, require
+from crmapi.access.dependencies import CurrentActor, Idempotent, require
 from crmapi.access.groups import queries, service
 from crmapi.access.groups.schemas import (
     Capability,
@@ -20,13 +20,13 @@ from crmapi.access.groups.schemas import (
     GroupRead,
     GroupUpdate,
 )
-from crmapi.concurrency import IfMatch, etag, expected_version
-from crmapi.db import DbSession
-from crmapi.errors import problem_responses
-from crmapi.idempotency import CrmRoute, Idempotent
 from crmapi.identity.pages import MEMBER_SORTS, member_page
 from crmapi.identity.schemas import MemberRead
-from crmapi.pagination import Page, PageParams, paginate, render, render_page, select_fields, sorted_by
+from crmapi.kit.concurrency import IfMatch, etag, expected_version
+from crmapi.kit.db import DbSession
+from crmapi.kit.errors import problem_responses
+from crmapi.kit.pagination import Page, PageParams, paginate, render, render_page, select_fields, sorted_by
+from crmapi.kit.routes import CrmRoute
 
 router = APIRouter(prefix="/v1/groups", tags=["groups"], route_class=CrmRoute, dependencies=[Idempotent])
 capabilities = APIRouter(prefix="/v1/capabilities", tags=["groups"], route_class=CrmRoute)

@@ -7,8 +7,8 @@ from uuid import UUID
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
 from crmapi.access.capabilities import CATALOGUE
-from crmapi.pagination import PageParams
-from crmapi.types import Input, Name, Omittable, trimmed
+from crmapi.kit.pagination import PageParams
+from crmapi.kit.scalars import Input, Name, Omittable, trimmed
 
 # Repeats are dropped after validation; the bound only keeps a body from being absurd.
 MAX_GRANTS = 4 * len(CATALOGUE)

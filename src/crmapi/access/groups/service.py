@@ -19,16 +19,16 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from crmapi import history, outbox
 from crmapi.access import administrators, policy
 from crmapi.access.actor import Actor
 from crmapi.access.groups import queries
 from crmapi.access.groups.schemas import GroupCreate, GroupRead, GroupUpdate
 from crmapi.access.models import Group, GroupGrant, GroupMember
-from crmapi.concurrency import check_version
-from crmapi.errors import Conflict, NotFound, Unprocessable
 from crmapi.identity import service as identity
-from crmapi.ids import new_id
+from crmapi.kit.concurrency import check_version
+from crmapi.kit.errors import Conflict, NotFound, Unprocessable
+from crmapi.kit.ids import new_id
+from crmapi.records import history, outbox
 
 ENTITY = "group"
 # The expression index uq_groups_name: names are unique per organisation ignoring case.

@@ -11,8 +11,8 @@ from crmapi.access.actor import Actor
 from crmapi.access.models import SalesRep, SalesRepMember
 from crmapi.access.sales_reps.schemas import SalesRepListQuery
 from crmapi.identity import pages
-from crmapi.pagination import Sorting
-from crmapi.search import escape_like
+from crmapi.kit.pagination import Sorting
+from crmapi.kit.search import escape_like
 
 SORTING = Sorting(
     columns={"code": SalesRep.code, "name": SalesRep.name, "created_at": SalesRep.created_at},

@@ -8,16 +8,16 @@ from uuid import UUID
 from fastapi import APIRouter, Path, Query, Request, Response, status
 
 from crmapi.access.actor import Actor
-from crmapi.access.dependencies import require, staff_or
+from crmapi.access.dependencies import Idempotent, require, staff_or
 from crmapi.access.sales_reps import queries, service
 from crmapi.access.sales_reps.schemas import SalesRepCreate, SalesRepListQuery, SalesRepRead, SalesRepUpdate
-from crmapi.concurrency import IfMatch, etag, expected_version
-from crmapi.db import DbSession
-from crmapi.errors import problem_responses
-from crmapi.idempotency import CrmRoute, Idempotent
 from crmapi.identity.pages import MEMBER_SORTS, member_page
 from crmapi.identity.schemas import MemberRead
-from crmapi.pagination import Page, PageParams, paginate, render, render_page, select_fields, sorted_by
+from crmapi.kit.concurrency import IfMatch, etag, expected_version
+from crmapi.kit.db import DbSession
+from crmapi.kit.errors import problem_responses
+from crmapi.kit.pagination import Page, PageParams, paginate, render, render_page, select_fields, sorted_by
+from crmapi.kit.routes import CrmRoute
 
 router = APIRouter(
     prefix="/v1/sales-reps", tags=["sales-reps"], route_class=CrmRoute, dependencies=[Idempotent]

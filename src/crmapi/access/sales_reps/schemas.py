@@ -6,8 +6,8 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from crmapi.pagination import PageParams
-from crmapi.types import Email, Input, Name, Omittable, trimmed
+from crmapi.kit.pagination import PageParams
+from crmapi.kit.scalars import Email, Input, Name, Omittable, trimmed
 
 # The same rule as a code in an account's `sales_rep_codes`; compared exactly, case included.
 Code = Annotated[

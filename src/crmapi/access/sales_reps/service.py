@@ -18,17 +18,17 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from crmapi import history, outbox
 from crmapi.access import policy
 from crmapi.access.actor import Actor
 from crmapi.access.models import SalesRep, SalesRepMember
 from crmapi.access.sales_reps import queries
 from crmapi.access.sales_reps.schemas import SalesRepCreate, SalesRepUpdate
 from crmapi.accounts.models import Account, AccountSalesRep
-from crmapi.concurrency import check_version
-from crmapi.errors import Conflict, Forbidden, NotFound, Unprocessable
 from crmapi.identity import service as identity
-from crmapi.ids import new_id
+from crmapi.kit.concurrency import check_version
+from crmapi.kit.errors import Conflict, Forbidden, NotFound, Unprocessable
+from crmapi.kit.ids import new_id
+from crmapi.records import history, outbox
 
 Lock = Literal["update", "share"] | None
 ENTITY = "sales_rep"

@@ -15,10 +15,10 @@ from typing import Any
 from fastapi import FastAPI, routing
 from fastapi.openapi.utils import get_openapi
 
-from crmapi import contract_bodies as bodies
-from crmapi import errors, idempotency
-from crmapi.contract_bodies import operations, resolved
-from crmapi.pagination import SortValues, sort_values
+from crmapi.kit import contract_bodies as bodies
+from crmapi.kit import errors, idempotency
+from crmapi.kit.contract_bodies import operations, resolved
+from crmapi.kit.pagination import SortValues, sort_values
 
 SERVERS = [{"url": "/", "description": "The server this document was read from."}]
 TAGS = [

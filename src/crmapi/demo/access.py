@@ -14,9 +14,9 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from crmapi.demo_names import REGIONS, SALES_REP_CODES
-from crmapi.demo_rows import Login, Rows
-from crmapi.ids import new_id
+from crmapi.demo.names import REGIONS, SALES_REP_CODES
+from crmapi.demo.rows import Login, Rows
+from crmapi.kit.ids import new_id
 
 UNIT_NAMES = {
     "north": "Północ",

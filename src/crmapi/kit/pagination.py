@@ -20,8 +20,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 from sqlalchemy.sql.elements import ColumnElement
 
-from crmapi.errors import BadRequest, Unprocessable
-from crmapi.types import CUSTOM_KEY_PATTERN, Input
+from crmapi.kit.errors import BadRequest, Unprocessable
+from crmapi.kit.scalars import CUSTOM_KEY_PATTERN, Input
 
 COUNT_CAP = 10_000
 # The Read schemas' object of custom field values, whose keys `fields` may pick one by one.

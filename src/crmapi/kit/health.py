@@ -9,7 +9,7 @@ from pydantic import BaseModel
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from crmapi.errors import database_lost, problem_responses
+from crmapi.kit.errors import database_lost, problem_responses
 
 router = APIRouter(tags=["health"])
 

@@ -28,7 +28,7 @@ from urllib.parse import quote
 import psutil
 from filelock import FileLock
 
-log = logging.getLogger("crmapi.embedded")
+log = logging.getLogger("crmapi.kit.embedded")
 
 DATABASE_NAME = "crmapi"
 REDIS_NAMES = frozenset({"valkey-server", "redis-server"})

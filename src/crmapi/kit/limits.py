@@ -5,7 +5,7 @@ from __future__ import annotations
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from crmapi.errors import PayloadTooLarge, problem_response
+from crmapi.kit.errors import PayloadTooLarge, problem_response
 
 MAX_BODY_BYTES = 20 * 1024 * 1024
 # Records (or ids) in one bulk call (DESIGN, "Bulk"); larger loads are for import jobs.

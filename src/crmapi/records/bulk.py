@@ -13,10 +13,10 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.exc import StaleDataError
 
-from crmapi.errors import ProblemError
-from crmapi.types import Input
+from crmapi.kit.errors import ProblemError
+from crmapi.kit.scalars import Input
 
-log = logging.getLogger("crmapi.bulk")
+log = logging.getLogger("crmapi.records.bulk")
 # Each record is locked, checked and written on its own (a move is a transition with its rules
 # and history), so a call takes fewer records than a set-based bulk write.
 MAX_STEPS = 1_000

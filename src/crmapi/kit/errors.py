@@ -18,7 +18,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from crmapi.settings import get_settings
 
-log = logging.getLogger("crmapi.errors")
+log = logging.getLogger("crmapi.kit.errors")
 
 PROBLEM_JSON = "application/problem+json"
 UNIQUE_VIOLATION = "23505"

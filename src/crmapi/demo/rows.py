@@ -1,4 +1,4 @@
-"""The rows of one demo organisation, generated in memory (see `crmapi.demo`).
+"""The rows of one demo organisation, generated in memory (see `crmapi.demo.data`).
 
 `Builder` makes each kind of record as the plain dict a set-based insert takes, with the history
 row its service would write; keys starting with `_` are the builder's bookkeeping, not columns.
@@ -15,10 +15,10 @@ from decimal import Decimal
 from typing import Any, TypeVar
 from uuid import UUID
 
-from crmapi import demo_names as words
-from crmapi import history
-from crmapi.ids import new_id
-from crmapi.search import fold
+from crmapi.demo import names as words
+from crmapi.kit.ids import new_id
+from crmapi.kit.search import fold
+from crmapi.records import history
 
 STAFF = 12  # the first is the administrator
 SPAN = timedelta(days=3 * 365)  # records were created over the last three years

@@ -25,7 +25,7 @@ from fastapi.routing import iter_route_contexts
 from starlette.routing import BaseRoute
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from crmapi.errors import MethodNotAllowed, problem_response
+from crmapi.kit.errors import MethodNotAllowed, problem_response
 
 
 @dataclass(frozen=True)

@@ -17,10 +17,10 @@ from fastapi import Path, Request
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
-from crmapi.errors import ProblemError
-from crmapi.ids import new_id
+from crmapi.kit.errors import ProblemError
+from crmapi.kit.ids import new_id
 
-log = logging.getLogger("crmapi.ratelimit")
+log = logging.getLogger("crmapi.kit.ratelimit")
 PREFIX = "crmapi:rate:"
 PAUSE_SECONDS = 30.0  # after Redis fails, how long calls go uncounted before it is tried again
 

@@ -17,12 +17,12 @@ from crmapi.access.actor import Actor
 from crmapi.access.dependencies import StaffActor
 from crmapi.activities import queries as activity_queries
 from crmapi.activities.models import Activity
-from crmapi.db import DbSession
-from crmapi.errors import problem_responses
-from crmapi.idempotency import CrmRoute
+from crmapi.kit.db import DbSession
+from crmapi.kit.errors import problem_responses
+from crmapi.kit.routes import CrmRoute
+from crmapi.kit.scalars import Input, Timestamp
 from crmapi.leads import queries as lead_queries
 from crmapi.leads.models import Lead
-from crmapi.types import Input, Timestamp
 
 LIMIT = 200
 

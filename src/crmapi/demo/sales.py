@@ -17,7 +17,7 @@ from uuid import UUID
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from crmapi.ids import new_id
+from crmapi.kit.ids import new_id
 from crmapi.leads import service as lead_service
 from crmapi.leads.models import Lead
 from crmapi.lifecycle.models import LifecycleStatus, LifecycleType

@@ -1,6 +1,6 @@
 """`crmapi demo-data`: a new organisation "Demo <n>" filled with realistic staff, customers and records.
 
-Everything is generated in memory (`crmapi.demo_rows`) from one seeded `random.Random` (ids are
+Everything is generated in memory (`crmapi.demo.rows`) from one seeded `random.Random` (ids are
 UUIDv7, so only they and the timestamps differ between runs), then written set-based as crmapi_app
 with the organisation bound, so row-level security checks every row. Display names and search text
 come from the services' own `derive`; each record gets a "created" history row. No outbox rows are
@@ -20,7 +20,6 @@ from uuid import UUID
 from sqlalchemy import insert, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from crmapi import demo_sales, history
 from crmapi.access import bootstrap
 from crmapi.access.models import (
     BusinessUnit,
@@ -34,22 +33,24 @@ from crmapi.access.models import (
 from crmapi.access.policy import UNIT_VISIBILITY
 from crmapi.accounts import service as account_service
 from crmapi.accounts.models import Account, AccountAssignment, AccountContact, AccountSalesRep
-from crmapi.base import Base
 from crmapi.contacts import service as contact_service
 from crmapi.contacts.models import Contact
 from crmapi.custom_fields.models import CustomFieldDefinition
-from crmapi.db import bind_org
-from crmapi.demo_access import build_access
-from crmapi.demo_rows import SPAN, Builder, Login, Rows, plain, slug
+from crmapi.demo import sales as demo_sales
+from crmapi.demo.access import build_access
+from crmapi.demo.rows import SPAN, Builder, Login, Rows, plain, slug
 from crmapi.feedback.models import Feedback
-from crmapi.history import HistoryEntry
 from crmapi.identity.models import Member, Organisation, User
 from crmapi.identity.security import hash_password
-from crmapi.ids import new_id
+from crmapi.kit.base import Base
+from crmapi.kit.db import bind_org
+from crmapi.kit.ids import new_id
 from crmapi.leads.models import Lead
 from crmapi.lifecycle import defaults as lifecycle_defaults
 from crmapi.notes.models import Note
 from crmapi.opportunities.models import Opportunity
+from crmapi.records import history
+from crmapi.records.history import HistoryEntry
 from crmapi.service_requests.models import ServiceRequest
 from crmapi.tags.models import Tag
 

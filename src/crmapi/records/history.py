@@ -14,9 +14,9 @@ from sqlalchemy import Index, Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
-from crmapi.base import Base, Tenant, utcnow
-from crmapi.logs import request_id_var
-from crmapi.pagination import Cursors, PageParams, Sorting, paginate, render_page
+from crmapi.kit.base import Base, Tenant, utcnow
+from crmapi.kit.logs import request_id_var
+from crmapi.kit.pagination import Cursors, PageParams, Sorting, paginate, render_page
 
 if TYPE_CHECKING:
     from crmapi.access.actor import Actor

@@ -10,7 +10,7 @@ from sqlalchemy import DateTime, ForeignKeyConstraint, Integer, MetaData, Primar
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, declared_attr, mapped_column
 
-from crmapi.ids import new_id
+from crmapi.kit.ids import new_id
 
 NAMING = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",

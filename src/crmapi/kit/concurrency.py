@@ -7,7 +7,7 @@ from typing import Annotated
 
 from fastapi import Header
 
-from crmapi.errors import PreconditionFailed
+from crmapi.kit.errors import PreconditionFailed
 
 IfMatch = Annotated[str | None, Header(description='The ETag you read, e.g. "3"; a stale one answers 412.')]
 

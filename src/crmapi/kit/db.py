@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Session, SessionTransaction
 from sqlalchemy.pool import ConnectionPoolEntry, PoolProxiedConnection
 
-from crmapi.errors import connection_broken
+from crmapi.kit.errors import connection_broken
 from crmapi.settings import APP_ROLE, Settings, get_settings
 
 ORG_KEY = "org_id"

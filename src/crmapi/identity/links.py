@@ -11,11 +11,11 @@ from uuid import UUID
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from crmapi.db import bind_org
-from crmapi.errors import Conflict, Gone, NotFound
 from crmapi.identity.models import LinkToken, Organisation
 from crmapi.identity.security import Keys, new_secret
 from crmapi.identity.service import LINK_TOKEN_SECONDS, SETTINGS
+from crmapi.kit.db import bind_org
+from crmapi.kit.errors import Conflict, Gone, NotFound
 
 PREFIX = "lt_"
 

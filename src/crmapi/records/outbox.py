@@ -10,8 +10,8 @@ from sqlalchemy import BigInteger, Index, text
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
-from crmapi.base import Base, Tenant, utcnow
-from crmapi.history import jsonable
+from crmapi.kit.base import Base, Tenant, utcnow
+from crmapi.records.history import jsonable
 
 if TYPE_CHECKING:
     from crmapi.access.actor import Actor

@@ -14,7 +14,7 @@ from fastapi.dependencies.models import Dependant
 from pydantic import BaseModel
 from starlette.requests import Request
 
-from crmapi.errors import FieldError, Unprocessable
+from crmapi.kit.errors import FieldError, Unprocessable
 
 _MANY = (list, set, frozenset, tuple)
 

@@ -1,6 +1,6 @@
 """The bodies of the contract: an example for each, and request defaults said in words.
 
-Shared by `crmapi.contract`, which completes FastAPI's document with them.
+Shared by `crmapi.kit.contract`, which completes FastAPI's document with them.
 """
 
 from __future__ import annotations

@@ -1,0 +1,1 @@
+"""`crmapi demo-data`: a realistic organisation to try the API on (`data.load`)."""

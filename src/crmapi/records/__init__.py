@@ -1,0 +1,2 @@
+"""What every record kind shares: history rows, outbox events, soft delete and restore, bulk
+outcomes."""
