@@ -26,7 +26,7 @@ from crmapi.kit import search
 from crmapi.kit.concurrency import check_version
 from crmapi.kit.errors import Conflict, Forbidden, NotFound, Unprocessable
 from crmapi.kit.ids import new_id
-from crmapi.records import history, outbox
+from crmapi.records import history, outbox, subjects
 from crmapi.tags import service as tags
 
 ENTITY = "account"
@@ -512,3 +512,6 @@ async def unassign(session: AsyncSession, actor: Actor, account_id: UUID, member
         changes={"member_id": {"old": str(member_id), "new": None}},
     )
     outbox.emit(session, actor, topic="account.updated", entity=ENTITY, entity_id=account.id)
+
+
+subjects.register("account", get, get_for_change)

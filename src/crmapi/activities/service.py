@@ -13,9 +13,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from crmapi.access.actor import Actor
 from crmapi.accounts.service import next_numbers
-from crmapi.activities import queries, services
-from crmapi.activities.models import Activity
+from crmapi.activities import queries
+from crmapi.activities.models import Activity, ActivityService
 from crmapi.activities.schemas import ActivityCreate, ActivitySchedule, ActivityUpdate
+from crmapi.contacts import queries as contact_queries
 from crmapi.kit import search
 from crmapi.kit.concurrency import check_version
 from crmapi.kit.errors import Conflict, NotFound, Unprocessable
@@ -28,6 +29,7 @@ from crmapi.lifecycle.models import LifecycleType
 from crmapi.lifecycle.work import WorkKind
 from crmapi.opportunities import queries as opportunity_queries
 from crmapi.opportunities.models import Opportunity
+from crmapi.options.models import Service
 from crmapi.records import history, outbox
 from crmapi.records.changes import announce
 from crmapi.service_requests import service as request_service
@@ -56,7 +58,7 @@ _SKIP = {
 FIELDS = tuple(c.key for c in Activity.__table__.columns if c.key not in _SKIP)
 # What an activity belongs to: each set once, each checked in the actor's scope of its kind.
 PARENTS: dict[str, tuple[Any, Any]] = {
-    **work.IN_SCOPE,
+    **contact_queries.CUSTOMER_REFERENCES,
     "opportunity_id": (Opportunity, opportunity_queries.readable),
 }
 # Work items an activity is planned for (the seed's "Schedule an activity"): only by who may
@@ -157,7 +159,7 @@ async def create(
     derive(a)
     session.add(a)
     await session.flush()
-    await services.add_automatic(session, actor, a, kind_type)
+    await _add_automatic_services(session, actor, a, kind_type)
     announce(session, actor, a, entity=ENTITY, action="created", changes=history.diff({}, snapshot(a)))
     await touch_opportunity(session, actor, a, now)  # logging one counts as activity
     return a
@@ -313,3 +315,23 @@ async def move(
     if a.state == "completed":
         await touch_opportunity(session, actor, a, a.updated_at)
     return a
+
+
+async def _add_automatic_services(
+    session: AsyncSession, actor: Actor, a: Activity, kind_type: LifecycleType
+) -> None:
+    """A new activity starts with its type's automatic services still active, at their minimum
+    time; part of its creation, so no history of their own."""
+    if not kind_type.automatic_service_ids:
+        return
+    found = await session.execute(
+        select(Service.id, Service.minimum_minutes).where(
+            Service.id.in_(kind_type.automatic_service_ids), Service.active
+        )
+    )
+    session.add_all(
+        ActivityService(
+            org_id=actor.org_id, activity_id=a.id, service_id=service_id, minutes=minimum, automatic=True
+        )
+        for service_id, minimum in found
+    )

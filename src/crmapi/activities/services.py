@@ -160,21 +160,3 @@ async def remove(
     before = _line(line)
     await session.delete(line)
     await _changed(session, actor, a, before, None)
-
-
-async def add_automatic(session: AsyncSession, actor: Actor, a: Activity, kind_type: LifecycleType) -> None:
-    """A new activity starts with its type's automatic services still active, at their minimum
-    time; part of its creation, so no history of their own."""
-    if not kind_type.automatic_service_ids:
-        return
-    found = await session.execute(
-        select(Service.id, Service.minimum_minutes).where(
-            Service.id.in_(kind_type.automatic_service_ids), Service.active
-        )
-    )
-    session.add_all(
-        ActivityService(
-            org_id=actor.org_id, activity_id=a.id, service_id=service_id, minutes=minimum, automatic=True
-        )
-        for service_id, minimum in found
-    )

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import Select, select, union_all
 
 from crmapi.access.actor import Actor
 from crmapi.accounts import queries as account_queries
+from crmapi.accounts.models import Account
 from crmapi.contacts.models import Contact
 from crmapi.contacts.schemas import ContactFilter
 from crmapi.kit import search
@@ -91,3 +93,11 @@ def filtered(actor: Actor, f: ContactFilter) -> Select[Contact]:
 
 def relevance(f: ContactFilter) -> Any:
     return search.relevance(Contact.search_text, Contact.search_vector, f.q) if f.q else None
+
+
+# The customer a work item (lead, opportunity, activity, request) is for: each reference checked
+# in the actor's scope of its kind (`lifecycle.work.check_in_scope`).
+CUSTOMER_REFERENCES: dict[str, tuple[Any, Callable[..., Any]]] = {
+    "contact_id": (Contact, readable),
+    "account_id": (Account, account_queries.readable),
+}

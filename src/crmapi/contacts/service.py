@@ -19,7 +19,7 @@ from crmapi.identity.models import Member
 from crmapi.kit import search
 from crmapi.kit.concurrency import check_version
 from crmapi.kit.errors import FieldError, Forbidden, NotFound, Unprocessable
-from crmapi.records import history, outbox
+from crmapi.records import history, outbox, subjects
 from crmapi.tags import service as tags
 
 ENTITY = "contact"
@@ -260,3 +260,6 @@ async def restore(
 
 def _unique(tags: list[str]) -> list[str]:
     return list(dict.fromkeys(tags))
+
+
+subjects.register("contact", get, get_for_change)

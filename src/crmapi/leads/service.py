@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from crmapi.access.actor import Actor
 from crmapi.accounts.service import next_numbers
+from crmapi.contacts import queries as contact_queries
 from crmapi.kit import search
 from crmapi.kit.concurrency import check_version
 from crmapi.kit.errors import Conflict, Unprocessable
@@ -30,7 +31,7 @@ from crmapi.options.models import (
     LookupList,
     LookupValue,
 )
-from crmapi.records import history
+from crmapi.records import history, subjects
 from crmapi.records.changes import announce
 
 ENTITY = "lead"
@@ -103,7 +104,7 @@ async def _check(
         await _lookup(session, CALL_CODE, lead.call_code, "body.call_code")
     if "call_status" in changed and lead.call_status is not None:
         await _lookup(session, CALL_STATUS, lead.call_status, "body.call_status")
-    await work.check_in_scope(session, actor, lead, changed)
+    await work.check_in_scope(session, actor, lead, changed, contact_queries.CUSTOMER_REFERENCES)
 
 
 # Create, read, change ------------------------------------------------------------------------
@@ -312,3 +313,7 @@ async def convert(
     made = await conversion.convert(session, actor, lead, loaded.type, winning=False)
     await session.flush()
     return lead, made
+
+
+# Tagging a cancelled lead is a change of a read-only record: 409.
+subjects.register("lead", get, get_writable)

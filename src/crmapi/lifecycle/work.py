@@ -18,10 +18,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from crmapi.access.actor import Actor
 from crmapi.access.models import MemberUnit
 from crmapi.access.units import require_unit
-from crmapi.accounts import queries as account_queries
-from crmapi.accounts.models import Account
-from crmapi.contacts import queries as contact_queries
-from crmapi.contacts.models import Contact
 from crmapi.identity.models import Member
 from crmapi.kit.concurrency import check_version
 from crmapi.kit.errors import Conflict, Forbidden, NotFound, Unprocessable
@@ -180,21 +176,15 @@ async def require_staff(session: AsyncSession, member_id: UUID, field: str) -> N
     await engine.require_row(session, stmt, field, "No active staff member with this id.")
 
 
-# The records a work item is for, each checked in the actor's scope of its kind.
-IN_SCOPE: dict[str, tuple[Any, Callable[..., Any]]] = {
-    "contact_id": (Contact, contact_queries.readable),
-    "account_id": (Account, account_queries.readable),
-}
-
-
 async def check_in_scope(
     session: AsyncSession,
     actor: Actor,
     record: Any,
     changed: set[str],
-    references: dict[str, tuple[Any, Callable[..., Any]]] = IN_SCOPE,
+    references: dict[str, tuple[Any, Callable[..., Any]]],
 ) -> None:
-    """Each changed reference names a live record the actor can see (422 naming the field)."""
+    """Each changed reference (field: the model and the query of what the actor may read)
+    names a live record the actor can see (422 naming the field)."""
     for key, (model, readable) in references.items():
         if key in changed and getattr(record, key) is not None:
             stmt = readable(actor).with_only_columns(model.id).where(model.id == getattr(record, key))

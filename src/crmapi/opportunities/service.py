@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from crmapi.access.actor import Actor
 from crmapi.access.units import require_unit
 from crmapi.accounts.service import FOUR_PLACES, next_numbers, org_currency
+from crmapi.contacts import queries as contact_queries
 from crmapi.kit import search
 from crmapi.kit.concurrency import check_version
 from crmapi.kit.errors import Conflict, Forbidden, NotFound, Unprocessable
@@ -24,7 +25,7 @@ from crmapi.opportunities import queries
 from crmapi.opportunities.models import Opportunity
 from crmapi.opportunities.schemas import OpportunityCreate, OpportunityUpdate
 from crmapi.options.models import LeadSource
-from crmapi.records import history
+from crmapi.records import history, subjects
 from crmapi.records.changes import announce, bring_back, soft_delete
 from crmapi.tags import service as tags
 
@@ -66,7 +67,7 @@ async def _apply(session: AsyncSession, actor: Actor, o: Opportunity, values: di
 
 
 async def _check(session: AsyncSession, actor: Actor, o: Opportunity, changed: set[str]) -> None:
-    await work.check_in_scope(session, actor, o, changed)
+    await work.check_in_scope(session, actor, o, changed, contact_queries.CUSTOMER_REFERENCES)
     if "source" in changed and o.source is not None:
         stmt = select(LeadSource.id).where(LeadSource.code == o.source, LeadSource.active)
         await engine.require_row(session, stmt, "body.source", "No active lead source with this code.")
@@ -308,3 +309,7 @@ async def advance(
         o.won_reason = won_reason
     o.stage_entered_at = o.updated_at
     await session.flush()
+
+
+# Tagging a cancelled opportunity is a change of a read-only record: 409.
+subjects.register("opportunity", get, get_writable)

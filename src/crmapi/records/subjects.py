@@ -1,7 +1,7 @@
 """Records that other records hang off (notes, tags, history): one place to check them in scope.
 
-Each kind maps to its service's `get`, which answers 404 outside the actor's scope, and to
-`for_change`, which also locks the row and refuses actors who may not change it.
+Each kind's service registers its `get`, which answers 404 outside the actor's scope, and its
+`get_for_change`, which also locks the row and refuses actors who may not change it.
 """
 
 from __future__ import annotations
@@ -20,27 +20,22 @@ TaggedKind = Literal["contact", "account", "lead", "opportunity"]  # records wit
 Getter = Callable[[AsyncSession, Actor, UUID], Awaitable[Any]]
 
 
-def _getters() -> dict[str, tuple[Getter, Getter]]:
-    # Imported here: the domain services import this module's users, not the reverse.
-    import crmapi.accounts.service as accounts
-    from crmapi.contacts import service as contacts
-    from crmapi.leads import service as leads
-    from crmapi.opportunities import service as opportunities
+# Each kind's service registers how others read and change its records (`register`): records
+# sit below the domains, so they cannot import the services.
+_GETTERS: dict[str, tuple[Getter, Getter]] = {}
 
-    return {
-        "contact": (contacts.get, contacts.get_for_change),
-        "account": (accounts.get, accounts.get_for_change),
-        # Tagging a cancelled lead or opportunity is a change of a read-only record: 409.
-        "lead": (leads.get, leads.get_writable),
-        "opportunity": (opportunities.get, opportunities.get_writable),
-    }
+
+def register(kind: TaggedKind, readable: Getter, changeable: Getter) -> None:
+    """How the records of `kind` are read (404 outside the actor's scope) and locked for a change
+    (404, 403, or 409 for a read-only record) by the records that hang off them."""
+    _GETTERS[kind] = (readable, changeable)
 
 
 async def readable(session: AsyncSession, actor: Actor, kind: TaggedKind, subject_id: UUID) -> Any:
     """The subject if the actor may see it; NotFound otherwise."""
-    return await _getters()[kind][0](session, actor, subject_id)
+    return await _GETTERS[kind][0](session, actor, subject_id)
 
 
 async def changeable(session: AsyncSession, actor: Actor, kind: TaggedKind, subject_id: UUID) -> Any:
     """The subject, locked, if the actor may change it; NotFound / Forbidden otherwise."""
-    return await _getters()[kind][1](session, actor, subject_id)
+    return await _GETTERS[kind][1](session, actor, subject_id)

@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from crmapi.access.actor import Actor
 from crmapi.accounts.service import next_numbers
 from crmapi.activities.models import Activity
+from crmapi.contacts import queries as contact_queries
 from crmapi.identity.models import LinkToken
 from crmapi.kit import search
 from crmapi.kit.concurrency import check_version
@@ -85,7 +86,7 @@ async def _check(
     session: AsyncSession, actor: Actor, r: ServiceRequest, changed: set[str], allowed: list[UUID]
 ) -> None:
     await work.check_references(session, WORK, r, changed, allowed)
-    await work.check_in_scope(session, actor, r, changed)
+    await work.check_in_scope(session, actor, r, changed, contact_queries.CUSTOMER_REFERENCES)
 
 
 async def create(session: AsyncSession, actor: Actor, data: ServiceRequestCreate) -> ServiceRequest:
