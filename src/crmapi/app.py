@@ -25,7 +25,7 @@ from crmapi.feedback import router as feedback
 from crmapi.identity import router as identity
 from crmapi.identity.security import Keys, load_or_create_secret
 from crmapi.integrations.router import router as integrations_router
-from crmapi.kit import apidocs, contract, embedded, errors, garbage, logs
+from crmapi.kit import apidocs, contract, embedded, errors, garbage, logs, problem_pages
 from crmapi.kit import methods as routing
 from crmapi.kit.db import Database, app_database_url, make_engine, make_sessions
 from crmapi.kit.health import router as health_router
@@ -166,6 +166,7 @@ def create_app(
     app.add_middleware(RequestIdMiddleware)
     apidocs.install(app)
     app.include_router(health_router)
+    app.include_router(problem_pages.router)
     routers = (
         identity.auth,
         identity.me,

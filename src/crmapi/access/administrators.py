@@ -13,8 +13,8 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crmapi.access.models import GroupGrant, GroupMember
+from crmapi.access.problems import LastAdministrator
 from crmapi.identity.models import Member, Organisation
-from crmapi.kit.errors import Conflict
 
 
 async def ensure_one_remains(session: AsyncSession, org_id: UUID) -> None:
@@ -43,8 +43,7 @@ async def ensure_one_remains(session: AsyncSession, org_id: UUID) -> None:
         .limit(1)
     )
     if (await session.execute(holder)).first() is None:
-        raise Conflict(
+        raise LastAdministrator(
             "This would leave the organisation without an administrator: keep at least one active "
             "staff member in a group granted org.admin.",
-            slug="last-administrator",
         )

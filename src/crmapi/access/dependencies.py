@@ -13,11 +13,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from crmapi.access.actor import Actor
 from crmapi.access.capabilities import capabilities_of
 from crmapi.access.policy import Grants, PolicyCache
+from crmapi.access.problems import InvalidApiKey, InvalidToken, MissingCapability, SessionEnded, StaffOnly
 from crmapi.identity.models import ApiKey, AuthSession, Member, Organisation
 from crmapi.identity.security import Keys, same
 from crmapi.kit import idempotency
 from crmapi.kit.db import DbSession, bind_org
-from crmapi.kit.errors import Forbidden, Unauthorized
+from crmapi.kit.errors import Unauthorized
 
 bearer = HTTPBearer(auto_error=False, description="An access token from /v1/auth/token, or an API key.")
 
@@ -60,7 +61,7 @@ async def current_actor(
         try:
             org, member, sid = UUID(claims["org"]), UUID(claims["member"]), UUID(claims["sid"])
         except ValueError as exc:
-            raise Unauthorized("The access token is not valid.", slug="invalid-token") from exc
+            raise InvalidToken("The access token is not valid.") from exc
         actor = await _member_actor(session, request.app.state.policies, org, member, sid)
     request.state.actor = actor
     return actor
@@ -73,7 +74,7 @@ async def _member_actor(
     params = {"org_id": org_id, "member_id": member_id, "session_id": session_id}
     row = (await session.execute(MEMBER_ROW, params)).one_or_none()
     if row is None:
-        raise Unauthorized("The session has ended or the member is not active.", slug="session-ended")
+        raise SessionEnded("The session has ended or the member is not active.")
     grants = await policies.grants(session, org_id, row.policy_version, member_id)
     return member_actor(org_id, member_id, session_id, row.kind, row.time_zone, grants)
 
@@ -99,13 +100,13 @@ async def _api_key_actor(session: AsyncSession, keys: Keys, token: str) -> Actor
         _, key_hex, secret = token.split("_", 2)
         key_id = UUID(hex=key_hex)
     except ValueError as exc:
-        raise Unauthorized("The API key is not valid.", slug="invalid-api-key") from exc
+        raise InvalidApiKey("The API key is not valid.") from exc
     found = (await session.execute(_API_KEY, {"key_id": key_id})).one_or_none()
     if found is None or found.ApiKey.revoked_at is not None:
-        raise Unauthorized("The API key is not valid.", slug="invalid-api-key")
+        raise InvalidApiKey("The API key is not valid.")
     key, time_zone = found.ApiKey, found.time_zone
     if not same(key.secret_hash, keys.secret_hash(secret)):
-        raise Unauthorized("The API key is not valid.", slug="invalid-api-key")
+        raise InvalidApiKey("The API key is not valid.")
     await bind_org(session, key.organisation_id)
     return Actor(
         org_id=key.organisation_id,
@@ -126,7 +127,7 @@ def require(capability: str) -> Any:
 
     async def check(actor: CurrentActor) -> Actor:
         if not actor.can(capability):
-            raise Forbidden(f"This needs the capability '{capability}'.", slug="missing-capability")
+            raise MissingCapability(f"This needs the capability '{capability}'.")
         return actor
 
     check.__name__ = f"require_{capability.replace('.', '_')}"
@@ -135,9 +136,9 @@ def require(capability: str) -> Any:
 
 def require_staff(actor: CurrentActor) -> Actor:
     if actor.kind == "customer":
-        raise Forbidden("Customers cannot use this endpoint.", slug="staff-only")
+        raise StaffOnly("Customers cannot use this endpoint.")
     if actor.kind != "staff":
-        raise Forbidden("This endpoint is for staff members, not API keys.", slug="staff-only")
+        raise StaffOnly("This endpoint is for staff members, not API keys.")
     return actor
 
 
@@ -149,11 +150,9 @@ def staff_or(capability: str) -> Any:
 
     async def check(actor: CurrentActor) -> Actor:
         if actor.kind == "customer":
-            raise Forbidden("Customers cannot use this endpoint.", slug="staff-only")
+            raise StaffOnly("Customers cannot use this endpoint.")
         if actor.kind != "staff" and not actor.can(capability):
-            raise Forbidden(
-                f"An API key needs the capability '{capability}' here.", slug="missing-capability"
-            )
+            raise MissingCapability(f"An API key needs the capability '{capability}' here.")
         return actor
 
     check.__name__ = f"staff_or_{capability.replace('.', '_')}"

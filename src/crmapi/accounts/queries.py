@@ -8,11 +8,11 @@ from sqlalchemy import Select, func, or_, select, union_all
 from sqlalchemy.dialects.postgresql import aggregate_order_by
 
 from crmapi.access.actor import Actor
+from crmapi.access.problems import MissingCapability
 from crmapi.accounts.models import Account, AccountAssignment, AccountContact, AccountSalesRep
 from crmapi.accounts.schemas import AccountFilter
 from crmapi.contacts.models import Contact
 from crmapi.kit import search
-from crmapi.kit.errors import Forbidden
 from crmapi.kit.pagination import Sorting
 
 THROUGH_CONTACT = 0.9
@@ -50,9 +50,7 @@ def _scope(actor: Actor) -> Any:
         return Account.org_id == actor.org_id
     if actor.member_id is None:
         # An API key has no records of its own: it reads through the capability or not at all.
-        raise Forbidden(
-            "An API key needs the capability 'accounts.view_any' here.", slug="missing-capability"
-        )
+        raise MissingCapability("An API key needs the capability 'accounts.view_any' here.")
     return (Account.org_id == actor.org_id) & Account.id.in_(_reachable(actor))
 
 
@@ -103,7 +101,7 @@ def page_loader(actor: Actor) -> Select[Any] | None:
 def filtered(actor: Actor, f: AccountFilter) -> tuple[Select[Account], Any]:
     """The accounts matching the filter, and with `q` their relevance (None without)."""
     if f.deleted == "only" and not actor.can("accounts.manage"):
-        raise Forbidden("Listing deleted accounts needs 'accounts.manage'.", slug="missing-capability")
+        raise MissingCapability("Listing deleted accounts needs 'accounts.manage'.")
     stmt = readable(actor, deleted=f.deleted == "only")
     if f.status:
         stmt = stmt.where(Account.status == f.status)

@@ -14,9 +14,11 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crmapi.access.actor import Actor
+from crmapi.access.problems import CodeTaken, MissingCapability, NotOwner
 from crmapi.access.units import require_unit
 from crmapi.accounts import queries
 from crmapi.accounts.models import Account, AccountAssignment, AccountContact, AccountSalesRep, Counter
+from crmapi.accounts.problems import PrimaryContact
 from crmapi.accounts.schemas import AccountCreate, AccountUpdate
 from crmapi.contacts import queries as contact_queries
 from crmapi.contacts.models import Contact
@@ -24,7 +26,7 @@ from crmapi.custom_fields import service as custom_fields
 from crmapi.identity.models import Member, Organisation
 from crmapi.kit import search
 from crmapi.kit.concurrency import check_version
-from crmapi.kit.errors import Conflict, Forbidden, NotFound, Unprocessable
+from crmapi.kit.errors import NotFound, Unprocessable
 from crmapi.kit.ids import new_id
 from crmapi.records import history, outbox, subjects
 from crmapi.tags import service as tags
@@ -123,7 +125,7 @@ async def _check_references(session: AsyncSession, actor: Actor, a: Account, cha
     if "code" in changed and a.code is not None:
         taken = await session.execute(select(Account.id).where(Account.code == a.code, Account.id != a.id))
         if taken.first() is not None:
-            raise Conflict(f"Another account (possibly deleted) has the code '{a.code}'.", slug="code-taken")
+            raise CodeTaken(f"Another account (possibly deleted) has the code '{a.code}'.")
 
 
 async def _visible_contacts(session: AsyncSession, actor: Actor, ids: list[UUID], field: str) -> None:
@@ -158,10 +160,9 @@ async def _take_retail_default(session: AsyncSession, actor: Actor, account: Acc
     That other account may be outside the actor's scope, so taking the flag needs the capability
     to change every account, not only this one."""
     if not actor.can("accounts.manage"):
-        raise Forbidden(
+        raise MissingCapability(
             "Making an account the retail default needs 'accounts.manage': it takes the flag from "
             "the account that has it.",
-            slug="missing-capability",
         )
     previous = (
         (
@@ -282,7 +283,7 @@ async def get_for_change(
     if account is None:
         raise NotFound("No account with this id.")
     if not (actor.can("accounts.manage") or (actor.member_id and account.owner_member_id == actor.member_id)):
-        raise Forbidden("Only the owner or 'accounts.manage' may change this account.", slug="not-owner")
+        raise NotOwner("Only the owner or 'accounts.manage' may change this account.")
     return account
 
 
@@ -345,7 +346,7 @@ async def restore(
 ) -> Account:
     """Bring back a soft-deleted account (accounts.manage)."""
     if not actor.can("accounts.manage"):
-        raise Forbidden("Restoring an account needs 'accounts.manage'.", slug="missing-capability")
+        raise MissingCapability("Restoring an account needs 'accounts.manage'.")
     account = await get_for_change(session, actor, account_id, deleted=True)
     check_version(account.version, expected)
     account.deleted_at = None
@@ -423,9 +424,7 @@ async def link_contact(
 async def unlink_contact(session: AsyncSession, actor: Actor, account_id: UUID, contact_id: UUID) -> None:
     account = await get_for_change(session, actor, account_id)
     if account.primary_contact_id == contact_id:
-        raise Conflict(
-            "The primary contact stays linked; choose another primary contact first.", slug="primary-contact"
-        )
+        raise PrimaryContact("The primary contact stays linked; choose another primary contact first.")
     removed = await session.execute(
         sql_delete(AccountContact)
         .where(AccountContact.account_id == account.id, AccountContact.contact_id == contact_id)
@@ -459,7 +458,7 @@ async def assignments(session: AsyncSession, actor: Actor, account_id: UUID) -> 
 
 def _require_assigner(actor: Actor) -> None:
     if not actor.can("accounts.manage"):
-        raise Forbidden("Assigning members to accounts needs 'accounts.manage'.", slug="missing-capability")
+        raise MissingCapability("Assigning members to accounts needs 'accounts.manage'.")
 
 
 async def assign(session: AsyncSession, actor: Actor, account_id: UUID, member_id: UUID) -> None:

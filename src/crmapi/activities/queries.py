@@ -8,13 +8,13 @@ from typing import Any
 from sqlalchemy import Select, or_, select
 
 from crmapi.access.actor import Actor
+from crmapi.access.problems import MissingCapability
 from crmapi.accounts import queries as accounts
 from crmapi.activities.models import Activity
 from crmapi.activities.schemas import ActivityListQuery
 from crmapi.contacts import queries as contacts
 from crmapi.contacts.models import Contact
 from crmapi.kit import search
-from crmapi.kit.errors import Forbidden
 from crmapi.kit.pagination import Sorting
 from crmapi.leads import queries as leads
 from crmapi.leads.models import Lead
@@ -56,9 +56,7 @@ def _scope(actor: Actor) -> Any:
     if actor.can("activities.view_any"):
         return org
     if actor.member_id is None:
-        raise Forbidden(
-            "An API key needs the capability 'activities.view_any' here.", slug="missing-capability"
-        )
+        raise MissingCapability("An API key needs the capability 'activities.view_any' here.")
     if actor.kind == "customer":
         # Its accounts' activities, but not the sales side (those about a lead or opportunity).
         sales = Activity.lead_id.is_not(None) | Activity.opportunity_id.is_not(None)
@@ -89,7 +87,7 @@ def readable(actor: Actor, *, deleted: bool = False) -> Select[Activity]:
 
 def filtered(actor: Actor, f: ActivityListQuery) -> Select[Activity]:
     if f.deleted == "only" and not actor.can("activities.manage"):
-        raise Forbidden("Listing removed activities needs 'activities.manage'.", slug="missing-capability")
+        raise MissingCapability("Listing removed activities needs 'activities.manage'.")
     stmt = readable(actor, deleted=f.deleted == "only")
     for key in _EQUAL:
         value = getattr(f, key)

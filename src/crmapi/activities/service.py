@@ -19,13 +19,14 @@ from crmapi.activities.schemas import ActivityCreate, ActivitySchedule, Activity
 from crmapi.contacts import queries as contact_queries
 from crmapi.kit import search
 from crmapi.kit.concurrency import check_version
-from crmapi.kit.errors import Conflict, NotFound, Unprocessable
+from crmapi.kit.errors import NotFound, Unprocessable
 from crmapi.kit.ids import new_id
 from crmapi.leads import service as lead_service
 from crmapi.lifecycle import engine, work
 from crmapi.lifecycle.dates import expected_completion
 from crmapi.lifecycle.kinds import ACTIVITY
 from crmapi.lifecycle.models import LifecycleType
+from crmapi.lifecycle.problems import FIXED, NotAssigned, TypeFixed
 from crmapi.lifecycle.work import WorkKind
 from crmapi.opportunities import queries as opportunity_queries
 from crmapi.opportunities.models import Opportunity
@@ -242,14 +243,11 @@ async def update(
     check_version(a.version, expected)
     sent = data.model_dump(include=data.model_fields_set)
     if "type_id" in sent and sent.pop("type_id") != a.type_id:
-        raise Conflict("An activity's type cannot change.", slug="type-fixed")
+        raise TypeFixed("An activity's type cannot change.")
     for key in BELONGS_TO:
         current = getattr(a, key)
         if key in sent and current is not None and sent[key] != current:
-            raise Conflict(
-                f"The activity's {key.removesuffix('_id')} is set and cannot change.",
-                slug=f"{key[:-3]}-fixed",
-            )
+            raise FIXED[key](f"The activity's {key.removesuffix('_id')} is set and cannot change.")
     before = snapshot(a)
     with session.no_autoflush:
         for key, value in sent.items():
@@ -298,9 +296,7 @@ async def move(
         and a.state == ACTIVITY.initial
         and a.assigned_member_id is None
     ):
-        raise Conflict(
-            "Assign the activity to a member (or accept it) before starting it.", slug="not-assigned"
-        )
+        raise NotAssigned("Assign the activity to a member (or accept it) before starting it.")
     await engine.move(
         session,
         actor,

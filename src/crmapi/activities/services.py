@@ -14,8 +14,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from crmapi.access.actor import Actor
 from crmapi.activities import service
 from crmapi.activities.models import Activity, ActivityService
+from crmapi.activities.problems import ServiceTaken
 from crmapi.kit.concurrency import check_version
-from crmapi.kit.errors import Conflict, NotFound, Unprocessable
+from crmapi.kit.errors import NotFound, Unprocessable
 from crmapi.kit.ids import new_id
 from crmapi.lifecycle.models import LifecycleType
 from crmapi.options.models import Service
@@ -116,7 +117,7 @@ async def add(
     )
     # The activity is locked, so no concurrent request adds the same service in between.
     if await session.scalar(taken) is not None:
-        raise Conflict("The activity already has this service; change its minutes.", slug="service-taken")
+        raise ServiceTaken("The activity already has this service; change its minutes.")
     line = ActivityService(
         org_id=actor.org_id,
         id=new_id(),

@@ -8,12 +8,12 @@ from typing import Any
 from sqlalchemy import Select, select, union_all
 
 from crmapi.access.actor import Actor
+from crmapi.access.problems import MissingCapability
 from crmapi.accounts import queries as account_queries
 from crmapi.accounts.models import Account
 from crmapi.contacts.models import Contact
 from crmapi.contacts.schemas import ContactFilter
 from crmapi.kit import search
-from crmapi.kit.errors import Forbidden
 from crmapi.kit.pagination import Sorting
 
 SORTING = Sorting(
@@ -40,9 +40,7 @@ def _scope(actor: Actor) -> Any:
         return Contact.org_id == actor.org_id
     if actor.member_id is None:
         # An API key has no records of its own: it reads through the capability or not at all.
-        raise Forbidden(
-            "An API key needs the capability 'contacts.view_any' here.", slug="missing-capability"
-        )
+        raise MissingCapability("An API key needs the capability 'contacts.view_any' here.")
     paths: list[Select[Any]] = [account_queries.linked_contact_ids(actor)]
     if actor.kind == "staff":
         # Lookups of their own, not tied to the enclosing query's contacts (see accounts).
@@ -70,7 +68,7 @@ def page_loader(actor: Actor) -> Select[Contact] | None:
 
 def filtered(actor: Actor, f: ContactFilter) -> Select[Contact]:
     if f.deleted == "only" and not actor.can("contacts.manage"):
-        raise Forbidden("Listing deleted contacts needs 'contacts.manage'.", slug="missing-capability")
+        raise MissingCapability("Listing deleted contacts needs 'contacts.manage'.")
     stmt = readable(actor, deleted=f.deleted == "only")
     if f.kind:
         stmt = stmt.where(Contact.kind == f.kind)

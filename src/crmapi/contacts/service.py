@@ -10,6 +10,7 @@ from sqlalchemy import Select, bindparam, exists, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crmapi.access.actor import Actor
+from crmapi.access.problems import MissingCapability, NotOwner
 from crmapi.access.units import require_unit
 from crmapi.contacts import queries
 from crmapi.contacts.models import Contact
@@ -18,7 +19,7 @@ from crmapi.custom_fields import service as custom_fields
 from crmapi.identity.models import Member
 from crmapi.kit import search
 from crmapi.kit.concurrency import check_version
-from crmapi.kit.errors import FieldError, Forbidden, NotFound, Unprocessable
+from crmapi.kit.errors import FieldError, NotFound, Unprocessable
 from crmapi.records import history, outbox, subjects
 from crmapi.tags import service as tags
 
@@ -177,7 +178,7 @@ async def get_for_change(
     if contact is None:
         raise NotFound("No contact with this id.")
     if not (actor.can("contacts.manage") or (actor.member_id and contact.owner_member_id == actor.member_id)):
-        raise Forbidden("Only the owner or 'contacts.manage' may change this contact.", slug="not-owner")
+        raise NotOwner("Only the owner or 'contacts.manage' may change this contact.")
     return contact
 
 
@@ -247,7 +248,7 @@ async def restore(
 ) -> Contact:
     """Bring back a soft-deleted contact (contacts.manage)."""
     if not actor.can("contacts.manage"):
-        raise Forbidden("Restoring a contact needs 'contacts.manage'.", slug="missing-capability")
+        raise MissingCapability("Restoring a contact needs 'contacts.manage'.")
     contact = await get_for_change(session, actor, contact_id, deleted=True)
     check_version(contact.version, expected)
     contact.deleted_at = None

@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from crmapi.access.actor import Actor
 from crmapi.custom_fields import queries
 from crmapi.custom_fields.models import CustomFieldDefinition
+from crmapi.custom_fields.problems import CustomFieldExists
 from crmapi.custom_fields.schemas import (
     CustomFieldCreate,
     CustomFieldListQuery,
@@ -28,9 +29,9 @@ from crmapi.custom_fields.schemas import (
     CustomFilter,
 )
 from crmapi.kit.concurrency import check_version
-from crmapi.kit.errors import BadRequest, Conflict, FieldError, NotFound, Unprocessable
+from crmapi.kit.errors import FieldError, NotFound, Unprocessable
 from crmapi.kit.ids import new_id
-from crmapi.kit.pagination import COUNT_CAP, Cursors
+from crmapi.kit.pagination import COUNT_CAP, Cursors, InvalidCursor
 from crmapi.kit.scalars import storable
 from crmapi.records import history, outbox
 
@@ -83,9 +84,7 @@ async def create(session: AsyncSession, actor: Actor, data: CustomFieldCreate) -
     )
     definition = (await session.execute(stmt)).scalar_one_or_none()
     if definition is None:
-        raise Conflict(
-            f"The {data.kind} custom field '{data.key}' already exists.", slug="custom-field-exists"
-        )
+        raise CustomFieldExists(f"The {data.kind} custom field '{data.key}' already exists.")
     history.record(
         session,
         actor,
@@ -140,7 +139,7 @@ async def page(
             and isinstance(after[1], int)
             and isinstance(after[2], str)
         ):
-            raise BadRequest("The cursor is not valid for this list.", slug="invalid-cursor")
+            raise InvalidCursor("The cursor is not valid for this list.")
         kind, position, key = after
         bound = tuple_(literal(kind, Text), literal(position), literal(key, Text))
         stmt = stmt.where(tuple_(*queries.ORDER) > bound)

@@ -11,11 +11,12 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crmapi.access.actor import Actor
+from crmapi.access.problems import CustomersOnly
 from crmapi.feedback.models import Feedback
+from crmapi.feedback.problems import AlreadyRated, NotCompleted
 from crmapi.feedback.schemas import FeedbackCreate, FeedbackListQuery
 from crmapi.identity import links
 from crmapi.identity.security import Keys
-from crmapi.kit.errors import Conflict, Forbidden
 from crmapi.kit.ids import new_id
 from crmapi.kit.pagination import Sorting
 from crmapi.records import history, outbox
@@ -55,10 +56,10 @@ async def reissue_link(
     announced for notifications to send, as on completion."""
     r = await requests.get_for_change(session, actor, request_id)
     if r.state != "completed":
-        raise Conflict("Only a completed service request can be rated.", slug="not-completed")
+        raise NotCompleted("Only a completed service request can be rated.")
     requests.require_contact(r)
     if await session.scalar(select(Feedback.id).where(Feedback.service_request_id == r.id)):
-        raise Conflict("This service request was already rated.", slug="already-rated")
+        raise AlreadyRated("This service request was already rated.")
     link, before = await links.replace(session, keys, r.org_id, PURPOSE, r.id, PATH)
     requests.record_link(session, actor, r, "feedback_link", link, before)
     _announce(session, actor, r, link, "feedback_link_issued")
@@ -82,7 +83,7 @@ async def _give(
     session: AsyncSession, actor: Actor, r: ServiceRequest, data: FeedbackCreate, via: str
 ) -> Feedback:
     if r.state != "completed":
-        raise Conflict("Only a completed service request can be rated.", slug="not-completed")
+        raise NotCompleted("Only a completed service request can be rated.")
     row = {
         "org_id": r.org_id,
         "id": new_id(),
@@ -96,7 +97,7 @@ async def _give(
         await session.execute(insert(Feedback).values(row).on_conflict_do_nothing().returning(Feedback))
     ).scalar_one_or_none()
     if given is None:
-        raise Conflict("This service request was already rated.", slug="already-rated")
+        raise AlreadyRated("This service request was already rated.")
     changes = {"rating": {"old": None, "new": data.rating}, "via": {"old": None, "new": via}}
     history.record(session, actor, entity=requests.ENTITY, entity_id=r.id, action="rated", changes=changes)
     outbox.emit(
@@ -138,7 +139,7 @@ async def rate_as_customer(
     """A signed-in customer of the request's account rates it once."""
     r = await requests.locked(session, actor, request_id)
     if actor.kind != "customer":
-        raise Forbidden("Only the request's customer rates it.", slug="customers-only")
+        raise CustomersOnly("Only the request's customer rates it.")
     return await _give(session, actor, r, data, "customer")
 
 

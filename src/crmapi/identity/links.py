@@ -12,10 +12,10 @@ from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crmapi.identity.models import LinkToken, Organisation
+from crmapi.identity.problems import LinkExpired, LinkUsed, UnknownLink
 from crmapi.identity.security import Keys, new_secret
 from crmapi.identity.service import LINK_TOKEN_SECONDS, SETTINGS
 from crmapi.kit.db import bind_org
-from crmapi.kit.errors import Conflict, Gone, NotFound
 
 PREFIX = "lt_"
 
@@ -70,11 +70,11 @@ async def find(session: AsyncSession, keys: Keys, token: str, purpose_prefix: st
         await session.execute(select(LinkToken).where(LinkToken.token_hash == keys.secret_hash(token)))
     ).scalar_one_or_none()
     if found is None or not found.purpose.startswith(purpose_prefix):
-        raise NotFound("No such link.", slug="unknown-link")
+        raise UnknownLink("No such link.")
     if found.used_at is not None:
-        raise Conflict("This link was already used.", slug="link-used")
+        raise LinkUsed("This link was already used.")
     if found.expires_at <= datetime.now(UTC):
-        raise Gone("This link has expired.", slug="link-expired")
+        raise LinkExpired("This link has expired.")
     await bind_org(session, found.organisation_id)
     return found
 
@@ -89,4 +89,4 @@ async def use(session: AsyncSession, link: LinkToken) -> None:
         .execution_options(synchronize_session=False)
     )
     if spent.first() is None:
-        raise Conflict("This link was already used.", slug="link-used")
+        raise LinkUsed("This link was already used.")

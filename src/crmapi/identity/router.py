@@ -12,6 +12,7 @@ from crmapi.access.actor import Actor
 from crmapi.access.dependencies import CurrentActor, Idempotent, StaffActor, require
 from crmapi.identity import service
 from crmapi.identity.pages import MEMBER_SORTS, member_page
+from crmapi.identity.problems import MembersOnly
 from crmapi.identity.schemas import (
     MemberCreate,
     MemberListQuery,
@@ -27,7 +28,7 @@ from crmapi.identity.schemas import (
 )
 from crmapi.kit.concurrency import IfMatch, etag, expected_version
 from crmapi.kit.db import DbSession
-from crmapi.kit.errors import Forbidden, problem_responses
+from crmapi.kit.errors import problem_responses
 from crmapi.kit.pagination import Page, render, sorted_by
 from crmapi.kit.ratelimit import sign_in_limits
 from crmapi.kit.routes import CrmRoute
@@ -136,7 +137,7 @@ async def change_my_password(
     it opens every organisation you belong to. Every other session you have, in every
     organisation, ends; this one goes on."""
     if actor.member_id is None:
-        raise Forbidden("Only members have passwords.", slug="members-only")
+        raise MembersOnly("Only members have passwords.")
     await service.change_password(
         session, actor, request.app.state.limiter, body.current_password, body.new_password
     )

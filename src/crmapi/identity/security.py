@@ -18,7 +18,8 @@ import jwt
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
-from crmapi.kit.errors import Unauthorized
+from crmapi.access.problems import InvalidToken
+from crmapi.identity.problems import TokenExpired
 
 _hasher = PasswordHasher()
 # Verifying against this keeps an unknown email as slow as a wrong password.
@@ -103,7 +104,7 @@ class Keys:
         if known is not None:
             # PyJWT's own rule: expired once exp <= now.
             if int(known["exp"]) <= time.time():
-                raise Unauthorized("The access token has expired.", slug="token-expired")
+                raise TokenExpired("The access token has expired.")
             return known
         claims = self._verify(token)
         if len(self._verified) >= VERIFIED_TOKENS:
@@ -115,7 +116,7 @@ class Keys:
         try:
             header = jwt.get_unverified_header(token)
             if header.get("kid") != self.kid:
-                raise Unauthorized("The token was signed with an unknown key.", slug="invalid-token")
+                raise InvalidToken("The token was signed with an unknown key.")
             claims: dict[str, Any] = jwt.decode(
                 token,
                 self._jwt_key,
@@ -123,9 +124,9 @@ class Keys:
                 options={"require": ["exp", "sub", "org", "member", "sid"]},
             )
         except jwt.ExpiredSignatureError as exc:
-            raise Unauthorized("The access token has expired.", slug="token-expired") from exc
+            raise TokenExpired("The access token has expired.") from exc
         except jwt.PyJWTError as exc:
-            raise Unauthorized("The access token is not valid.", slug="invalid-token") from exc
+            raise InvalidToken("The access token is not valid.") from exc
         return claims
 
     @cached_property

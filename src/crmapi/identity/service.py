@@ -15,11 +15,24 @@ from crmapi.access import administrators, bootstrap, policy
 from crmapi.access.actor import Actor
 from crmapi.access.policy import UNIT_VISIBILITY
 from crmapi.identity.models import AuthSession, Member, Organisation, User
+from crmapi.identity.problems import (
+    CannotSuspendSelf,
+    InvalidCredentials,
+    InvalidRefreshToken,
+    MemberExists,
+    NoMembership,
+    NoSession,
+    OrganisationRequired,
+    OwnPassword,
+    PasswordNotYours,
+    PasswordUsedElsewhere,
+    RefreshTokenReused,
+)
 from crmapi.identity.schemas import MemberCreate, MemberUpdate, OrganisationUpdate
 from crmapi.identity.security import Keys, hash_password, new_secret, same, verify_password
 from crmapi.kit.concurrency import check_version
 from crmapi.kit.db import bind_org
-from crmapi.kit.errors import BadRequest, Conflict, Forbidden, NotFound, Unauthorized, Unprocessable
+from crmapi.kit.errors import NotFound, Unprocessable
 from crmapi.kit.ids import new_id
 from crmapi.kit.ratelimit import PASSWORD_FAILURES, Limiter
 from crmapi.lifecycle import defaults as lifecycle_defaults
@@ -98,7 +111,7 @@ async def add_member(session: AsyncSession, actor: Actor, data: MemberCreate) ->
         select(Member.id).where(Member.org_id == actor.org_id, Member.user_id == user.id)
     )
     if exists.first() is not None:
-        raise Conflict("This email is already a member of the organisation.", slug="member-exists")
+        raise MemberExists("This email is already a member of the organisation.")
     member = Member(
         org_id=actor.org_id,
         user_id=user.id,
@@ -149,7 +162,7 @@ async def update_member(
     check_version(member.version, expected)
     changes = data.model_dump(exclude_unset=True)
     if member.id == actor.member_id and changes.get("status") == "suspended":
-        raise Conflict("You cannot suspend yourself.", slug="cannot-suspend-self")
+        raise CannotSuspendSelf("You cannot suspend yourself.")
     before = {k: getattr(member, k) for k in changes}
     for key, value in changes.items():
         setattr(member, key, value)
@@ -238,7 +251,7 @@ async def login(
         await session.execute(select(User).where(func.lower(User.email) == email).with_for_update(read=True))
     ).scalar_one_or_none()
     if not await _check_password(limiter, user, email, password) or user is None:
-        raise Unauthorized("Wrong email or password.", slug="invalid-credentials")
+        raise InvalidCredentials("Wrong email or password.")
     # Cross-organisation lookup: only this SECURITY DEFINER function may see every membership.
     memberships = (
         await session.execute(
@@ -249,19 +262,17 @@ async def login(
     if organisation is not None:
         memberships = [m for m in memberships if m.org_id == organisation]
     if not memberships:
-        raise Unauthorized("This user is not an active member of that organisation.", slug="no-membership")
+        raise NoMembership("This user is not an active member of that organisation.")
     if len(memberships) > 1:
-        raise BadRequest(
+        raise OrganisationRequired(
             "This user belongs to several organisations: send `organisation` with one of their ids.",
-            slug="organisation-required",
         )
     org_id, member_id = memberships[0]
     if user.password_org_id is not None and user.password_org_id != org_id:
         # Another organisation's administrator chose this password: it must not open this one.
-        raise Unauthorized(
+        raise PasswordNotYours(
             "This password was set by an administrator of another organisation. Sign in there "
             "and choose your own password (POST /v1/me/password) to use it here.",
-            slug="password-not-yours",
         )
     await bind_org(session, org_id)
     return await _open_session(session, policy, user_id=user.id, org_id=org_id, member_id=member_id)
@@ -297,9 +308,8 @@ async def reset_password(session: AsyncSession, actor: Actor, member_id: UUID, n
     member chooses their own), and the member's sessions here end. Refused when the member's
     password also opens another organisation, whose access it would take away."""
     if member_id == actor.member_id:
-        raise Forbidden(
+        raise OwnPassword(
             "Change your own password with POST /v1/me/password, which asks for the current one.",
-            slug="own-password",
         )
     found = (
         await session.execute(
@@ -313,10 +323,9 @@ async def reset_password(session: AsyncSession, actor: Actor, member_id: UUID, n
         raise NotFound("No member with this id.")
     member, user = found
     if user.password_org_id != actor.org_id and await _belongs_elsewhere(session, user.id, actor.org_id):
-        raise Conflict(
+        raise PasswordUsedElsewhere(
             "This person's password also opens another organisation: only they can change it "
             "(POST /v1/me/password).",
-            slug="password-used-elsewhere",
         )
     user.password_hash = await asyncio.to_thread(hash_password, new)
     user.password_org_id = actor.org_id
@@ -357,7 +366,7 @@ async def refresh(session: AsyncSession, policy: TokenPolicy, token: str) -> dic
         org_part, sid_part, secret = token.split(".", 2)
         org_id, sid = UUID(org_part), UUID(sid_part)
     except ValueError as exc:
-        raise Unauthorized("The refresh token is not valid.", slug="invalid-refresh-token") from exc
+        raise InvalidRefreshToken("The refresh token is not valid.") from exc
     await bind_org(session, org_id)
     # Locked: of two refreshes with one token the second waits, then finds it just rotated.
     row = (
@@ -370,7 +379,7 @@ async def refresh(session: AsyncSession, policy: TokenPolicy, token: str) -> dic
     ).one_or_none()
     now = datetime.now(UTC)
     if row is None or row[0].revoked_at is not None or row[0].expires_at <= now:
-        raise Unauthorized("The refresh token is not valid.", slug="invalid-refresh-token")
+        raise InvalidRefreshToken("The refresh token is not valid.")
     auth, user_id = row[0], row[1]
     presented = policy.keys.secret_hash(secret)
     following = policy.keys.next_refresh_secret(secret)
@@ -382,7 +391,7 @@ async def refresh(session: AsyncSession, policy: TokenPolicy, token: str) -> dic
         await session.flush()
         return _tokens(policy, auth, user_id, following, issued_at=now, now=now)
     if auth.previous_refresh_hash is None or not same(auth.previous_refresh_hash, presented):
-        raise Unauthorized("The refresh token is not valid.", slug="invalid-refresh-token")
+        raise InvalidRefreshToken("The refresh token is not valid.")
     rotated_at, grace = auth.rotated_at, timedelta(seconds=policy.refresh_grace_seconds)
     if (
         rotated_at is not None
@@ -397,16 +406,15 @@ async def refresh(session: AsyncSession, policy: TokenPolicy, token: str) -> dic
     # revocation is committed here: the 401 below rolls the request's transaction back.
     auth.revoked_at = now
     await session.commit()
-    raise Unauthorized(
+    raise RefreshTokenReused(
         "This refresh token was already used: the session is ended; sign in again.",
-        slug="refresh-token-reused",
     )
 
 
 async def logout(session: AsyncSession, actor: Actor) -> None:
     """End the caller's session: its access and refresh tokens stop working at once."""
     if actor.session_id is None:
-        raise BadRequest("Only a signed-in member has a session to end.", slug="no-session")
+        raise NoSession("Only a signed-in member has a session to end.")
     await session.execute(
         update(AuthSession)
         .where(AuthSession.org_id == actor.org_id, AuthSession.id == actor.session_id)

@@ -18,19 +18,30 @@ def etag(version: int) -> str:
     return f'"{version}"'
 
 
+class InvalidIfMatch(PreconditionFailed):
+    """`If-Match` is not an ETag this API gave (a quoted version, `"3"`) nor `*`: the precondition
+    cannot hold."""
+
+    slug = "invalid-if-match"
+
+
+class StaleVersion(PreconditionFailed):
+    """The record changed since the caller read it (`If-Match` names an older version): read it
+    again, then send the change again if it still applies."""
+
+    slug = "stale-version"
+
+
 def expected_version(if_match: str | None) -> int | None:
     """The version an If-Match header asks for; None when absent or `*`."""
     if if_match is None or if_match.strip() == "*":
         return None
     match = _TAG.match(if_match)
     if match is None:
-        raise PreconditionFailed('If-Match must be an ETag this API gave, e.g. "3".', slug="invalid-if-match")
+        raise InvalidIfMatch('If-Match must be an ETag this API gave, e.g. "3".')
     return int(match.group(1))
 
 
 def check_version(current: int, expected: int | None) -> None:
     if expected is not None and expected != current:
-        raise PreconditionFailed(
-            f"The record is at version {current}, not {expected}: read it again and retry.",
-            slug="stale-version",
-        )
+        raise StaleVersion(f"The record is at version {current}, not {expected}: read it again and retry.")

@@ -19,6 +19,7 @@ from crmapi.kit import contract_bodies as bodies
 from crmapi.kit import errors, idempotency
 from crmapi.kit.contract_bodies import operations, resolved
 from crmapi.kit.pagination import SortValues, sort_values
+from crmapi.kit.problem_pages import described
 
 SERVERS = [{"url": "/", "description": "The server this document was read from."}]
 TAGS = [
@@ -137,10 +138,22 @@ def document(app: FastAPI) -> dict[str, Any]:
     bodies.defaults_in_words(schema)
     components["schemas"].pop("HTTPValidationError", None)
     components["schemas"].pop("ValidationError", None)
+    _problem_types(components["schemas"]["Problem"])
     components["headers"] = HEADERS
     components["parameters"] = {idempotency.HEADER: IDEMPOTENCY_KEY}
     app.openapi_schema = schema
     return schema
+
+
+def _problem_types(problem: dict[str, Any]) -> None:
+    """Every problem type a client may meet, with its status and meaning, on the `type` field."""
+    rows = "".join(
+        f"\n| [`{p['type']}`]({p['type']}) | {p['status']} | {p['description']} |" for p in described()
+    )
+    problem["properties"]["type"]["description"] = (
+        "What went wrong; the URI resolves to a page that says so (`/problems` lists them all)."
+        f"\n\n| type | status | meaning |\n| --- | --- | --- |{rows}"
+    )
 
 
 def _problems(operation: dict[str, Any]) -> None:

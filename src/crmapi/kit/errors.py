@@ -46,6 +46,11 @@ class Problem(BaseModel):
     errors: list[FieldError] | None = None
 
 
+# Every problem type, by slug: each class that declares a `slug` (its docstring says what the
+# problem means and what to do), served at /problems/{slug} and in the contract.
+PROBLEM_TYPES: dict[str, type[ProblemError]] = {}
+
+
 class ProblemError(Exception):
     """Raised anywhere below the router; rendered as problem+json."""
 
@@ -53,11 +58,19 @@ class ProblemError(Exception):
     slug = "bad-request"
     title = "Bad request"
 
+    def __init_subclass__(cls, **kw: Any) -> None:
+        super().__init_subclass__(**kw)
+        if "slug" in cls.__dict__:
+            if cls.slug in PROBLEM_TYPES:
+                raise TypeError(f"problem type {cls.slug!r} is declared twice")
+            if not (cls.__doc__ or "").strip():
+                raise TypeError(f"problem type {cls.slug!r} needs a docstring: what it means, what to do")
+            PROBLEM_TYPES[cls.slug] = cls
+
     def __init__(
         self,
         detail: str | None = None,
         *,
-        slug: str | None = None,
         title: str | None = None,
         status: int | None = None,
         errors: Sequence[FieldError] | None = None,
@@ -66,7 +79,6 @@ class ProblemError(Exception):
     ) -> None:
         super().__init__(detail or self.title)
         self.detail = detail
-        self.slug = slug or self.slug
         self.title = title or self.title
         self.status = status or self.status
         self.errors = list(errors) if errors else None
@@ -86,10 +98,15 @@ class ProblemError(Exception):
 
 
 class BadRequest(ProblemError):
-    pass
+    """The request is malformed in a way no field names."""
+
+    slug = "bad-request"
 
 
 class Unauthorized(ProblemError):
+    """No valid credentials came with the request: send `Authorization: Bearer` with an access
+    token from POST /v1/auth/token or an API key."""
+
     status, slug, title = 401, "unauthorized", "Not authenticated"
 
     def __init__(self, detail: str | None = None, **kw: Any) -> None:
@@ -98,26 +115,40 @@ class Unauthorized(ProblemError):
 
 
 class Forbidden(ProblemError):
+    """The caller is known but may not do this."""
+
     status, slug, title = 403, "forbidden", "Forbidden"
 
 
 class NotFound(ProblemError):
+    """No such record, or none the caller may see: records outside the caller's scope answer
+    the same."""
+
     status, slug, title = 404, "not-found", "Not found"
 
 
 class Conflict(ProblemError):
+    """The request conflicts with the record's current state, or another record already has a
+    unique value; read it again and decide."""
+
     status, slug, title = 409, "conflict", "Conflict"
 
 
 class Gone(ProblemError):
+    """What the request names existed and is no longer available."""
+
     status, slug, title = 410, "gone", "Gone"
 
 
 class PreconditionFailed(ProblemError):
+    """A precondition the request set (`If-Match`) does not hold."""
+
     status, slug, title = 412, "precondition-failed", "Precondition failed"
 
 
 class Unprocessable(ProblemError):
+    """The request is well-formed but its content is not valid; `errors` names each field."""
+
     status, slug, title = 422, "validation-error", "Validation error"
 
     @classmethod
@@ -126,19 +157,56 @@ class Unprocessable(ProblemError):
 
 
 class MethodNotAllowed(ProblemError):
+    """The path does not serve this method; `Allow` lists those it serves."""
+
     status, slug, title = 405, "method-not-allowed", "Method not allowed"
 
-    def __init__(self, method: str, served: Iterable[str]) -> None:
+    @classmethod
+    def serving(cls, method: str, served: Iterable[str]) -> MethodNotAllowed:
+        """The answer to `method` on a path that serves only `served`."""
         allow = ", ".join(sorted(served))
-        super().__init__(f"{method} is not served here; this path serves {allow}.", headers={"Allow": allow})
+        return cls(f"{method} is not served here; this path serves {allow}.", headers={"Allow": allow})
 
 
 class PayloadTooLarge(ProblemError):
+    """The body is larger than the operation takes; send fewer records a call."""
+
     status, slug, title = 413, "payload-too-large", "Payload too large"
 
 
 class ServiceUnavailable(ProblemError):
+    """The service cannot answer now; try again after `Retry-After` seconds."""
+
     status, slug, title = 503, "service-unavailable", "Service unavailable"
+
+
+class Internal(ProblemError):
+    """Something failed that should not have; nothing was changed. The answer's `X-Request-Id`
+    finds it in the server's log."""
+
+    status, slug, title = 500, "internal", "Internal error"
+
+
+class HttpError(ProblemError):
+    """An HTTP error the framework answered before the API did; `status` says which."""
+
+    slug = "http"
+
+    def __init__(self, detail: str, *, status: int, headers: Mapping[str, str] | None = None) -> None:
+        super().__init__(detail, status=status, title=detail, headers=headers)
+
+
+class DatabaseUnavailable(ServiceUnavailable):
+    """The database is not reachable or did not answer in time; nothing was changed. Try again
+    after `Retry-After` seconds."""
+
+    slug = "database-unavailable"
+
+
+class TransactionConflict(ServiceUnavailable):
+    """The change collided with a concurrent one and was rolled back whole; send it again."""
+
+    slug = "transaction-conflict"
 
 
 def problem_response(error: ProblemError, request: Request | None = None) -> JSONResponse:
@@ -233,9 +301,8 @@ def is_database_lost(exc: BaseException) -> bool:
 
 
 def database_lost() -> ServiceUnavailable:
-    return ServiceUnavailable(
+    return DatabaseUnavailable(
         "The database is not reachable; try again shortly.",
-        slug="database-unavailable",
         headers={"Retry-After": str(get_settings().db_retry_after_seconds)},
     )
 
@@ -250,19 +317,15 @@ def to_problem_error(exc: BaseException) -> ProblemError:
         # FastAPI's answer to a body that is not JSON: bad input, like any other.
         return Unprocessable.on("body", f"The body is not valid JSON: {exc.detail}")
     if isinstance(exc, StarletteHTTPException):
-        slug = {
-            404: "not-found",
-            405: "method-not-allowed",
-            401: "unauthorized",
-            413: "payload-too-large",
-        }.get(exc.status_code, "http")
-        return ProblemError(
-            str(exc.detail),
-            status=exc.status_code,
-            slug=slug,
-            title=str(exc.detail),
-            headers=exc.headers,
-        )
+        known = {
+            404: NotFound,
+            405: MethodNotAllowed,
+            401: Unauthorized,
+            413: PayloadTooLarge,
+        }.get(exc.status_code)
+        if known is not None:
+            return known(str(exc.detail), title=str(exc.detail), headers=exc.headers)
+        return HttpError(str(exc.detail), status=exc.status_code, headers=exc.headers)
     if is_database_lost(exc):
         return database_lost()
     states = sqlstates(exc)
@@ -270,15 +333,14 @@ def to_problem_error(exc: BaseException) -> ProblemError:
         # A safety net: input models already refuse such text with the field named.
         return Unprocessable("The request holds text the database cannot store (e.g. a NUL character).")
     if states & TRANSIENT:
-        return ServiceUnavailable(
+        return TransactionConflict(
             "The change collided with a concurrent one and was not made; send it again.",
-            slug="transaction-conflict",
             headers={"Retry-After": "1"},
         )
     if UNIQUE_VIOLATION in states:
         # A safety net for a race between a uniqueness check and the insert of a concurrent request.
-        return Conflict("Another record already has this value; read it and try again.", slug="conflict")
-    return ProblemError("An unexpected error occurred.", status=500, slug="internal", title="Internal error")
+        return Conflict("Another record already has this value; read it and try again.")
+    return Internal("An unexpected error occurred.")
 
 
 def _answer(request: Request, exc: Exception) -> JSONResponse:

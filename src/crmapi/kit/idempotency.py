@@ -47,6 +47,20 @@ class IdempotencyKey(Tenant, Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
+class IdempotencyKeyReused(Conflict):
+    """The `Idempotency-Key` was used with another request (method, path or body); use a new key
+    for a new request."""
+
+    slug = "idempotency-key-reused"
+
+
+class IdempotencyInProgress(Conflict):
+    """A request with this `Idempotency-Key` is still being answered; ask again shortly for its
+    answer."""
+
+    slug = "idempotency-in-progress"
+
+
 class Caller(Protocol):
     """Whose keys these are: a key is unique per caller within an organisation."""
 
@@ -145,14 +159,11 @@ async def claim(request: Request, session: AsyncSession, actor: Caller) -> None:
         )
     ).scalar_one()
     if (stored.method, stored.path, stored.body_sha256) != (claim.method, claim.path, digest):
-        raise Conflict(
+        raise IdempotencyKeyReused(
             "This Idempotency-Key was used with another request; use a new key.",
-            slug="idempotency-key-reused",
         )
     if stored.status is None or stored.body is None:
-        raise Conflict(
-            "A request with this Idempotency-Key is still in progress.", slug="idempotency-in-progress"
-        )
+        raise IdempotencyInProgress("A request with this Idempotency-Key is still in progress.")
     raise Replay(
         Response(
             content=stored.body,

@@ -95,7 +95,7 @@ class MethodCheck:
                 self.paths = Paths(self.api.routes)
             served = self.paths.served(_route_path(scope))
             if served is not None and scope["method"] not in served:
-                error = MethodNotAllowed(scope["method"], served)
+                error = MethodNotAllowed.serving(scope["method"], served)
                 await problem_response(error, Request(scope))(scope, receive, send)
                 return
         await self.app(scope, receive, send)

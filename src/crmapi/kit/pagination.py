@@ -33,6 +33,13 @@ EndpointT = TypeVar("EndpointT", bound=Callable[..., Any])
 _SORTS = "__crmapi_sorts__"
 
 
+class InvalidCursor(BadRequest):
+    """The cursor was not made by this API for this list and sort (cursors are signed): start the
+    list again without it."""
+
+    slug = "invalid-cursor"
+
+
 class PageParams(Input):
     """The query parameters every list shares."""
 
@@ -145,9 +152,8 @@ class Cursors:
                 raise ValueError("sort changed")
             return payload["v"], UUID(payload["i"])
         except (ValueError, KeyError, TypeError) as exc:
-            raise BadRequest(
+            raise InvalidCursor(
                 "The cursor is not valid for this list and sort; start again without it.",
-                slug="invalid-cursor",
             ) from exc
 
 
@@ -238,7 +244,7 @@ async def _ranked(
     if params.cursor:
         raw, _ = cursors.decode(params.cursor, RELEVANCE)
         if not isinstance(raw, int) or raw < 0:
-            raise BadRequest("The cursor is not valid for this list and sort.", slug="invalid-cursor")
+            raise InvalidCursor("The cursor is not valid for this list and sort.")
         offset = raw
     ordered = stmt.order_by(relevance.desc(), sorting.id_column.asc()).offset(offset).limit(params.limit + 1)
     result = await session.execute(ordered)

@@ -26,6 +26,9 @@ PAUSE_SECONDS = 30.0  # after Redis fails, how long calls go uncounted before it
 
 
 class TooManyRequests(ProblemError):
+    """Too many calls from this address, with this token, or wrong passwords for this user:
+    wait `Retry-After` seconds."""
+
     status, slug, title = 429, "too-many-requests", "Too many requests"
 
 

@@ -14,6 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crmapi.access.actor import Actor
+from crmapi.access.problems import MissingCapability
 from crmapi.accounts import queries as account_queries
 from crmapi.accounts import service as accounts
 from crmapi.accounts.models import Account
@@ -22,8 +23,9 @@ from crmapi.contacts import queries as contact_queries
 from crmapi.contacts import service as contacts
 from crmapi.contacts.models import Contact
 from crmapi.contacts.schemas import ContactCreate, ContactEmail, ContactPhone
-from crmapi.kit.errors import Conflict, Forbidden, Unprocessable
+from crmapi.kit.errors import Unprocessable
 from crmapi.leads.models import Lead
+from crmapi.leads.problems import AlreadyConverted, ConversionBlocked
 from crmapi.lifecycle.models import LifecycleType
 from crmapi.opportunities import service as opportunities
 from crmapi.opportunities.models import Opportunity
@@ -53,11 +55,9 @@ def _blocked() -> Iterator[None]:
         yield
     except Unprocessable as refused:
         fields = ", ".join(e.field for e in refused.errors or [])
-        raise Conflict(
-            f"The lead cannot be converted: {refused.detail} ({fields})", slug="conversion-blocked"
-        ) from refused
+        raise ConversionBlocked(f"The lead cannot be converted: {refused.detail} ({fields})") from refused
     except ValidationError as invalid:
-        raise Conflict(f"The lead cannot be converted: {invalid}", slug="conversion-blocked") from invalid
+        raise ConversionBlocked(f"The lead cannot be converted: {invalid}") from invalid
 
 
 def _assigns(actor: Actor, account: Account, lead: Lead) -> bool:
@@ -71,9 +71,7 @@ def _assigns(actor: Actor, account: Account, lead: Lead) -> bool:
 
 def _may(actor: Actor, capability: str) -> None:
     if not actor.can(capability):
-        raise Forbidden(
-            f"Converting this lead makes records that need '{capability}'.", slug="missing-capability"
-        )
+        raise MissingCapability(f"Converting this lead makes records that need '{capability}'.")
 
 
 async def _still_there(session: AsyncSession, actor: Actor, lead: Lead) -> None:
@@ -84,13 +82,13 @@ async def _still_there(session: AsyncSession, actor: Actor, lead: Lead) -> None:
             contact_queries.readable(actor).with_only_columns(Contact.id).where(Contact.id == lead.contact_id)
         )
         if (await session.execute(stmt)).first() is None:
-            raise Conflict("The lead's contact is deleted or out of your reach.", slug="conversion-blocked")
+            raise ConversionBlocked("The lead's contact is deleted or out of your reach.")
     if lead.account_id is not None:
         stmt = (
             account_queries.readable(actor).with_only_columns(Account.id).where(Account.id == lead.account_id)
         )
         if (await session.execute(stmt)).first() is None:
-            raise Conflict("The lead's account is deleted or out of your reach.", slug="conversion-blocked")
+            raise ConversionBlocked("The lead's account is deleted or out of your reach.")
 
 
 async def convert(
@@ -103,9 +101,8 @@ async def convert(
     refused on the way rolls the whole move back."""
     existing = await existing_opportunity(session, lead)
     if existing is not None and not winning:
-        raise Conflict(
+        raise AlreadyConverted(
             "This lead was already converted to an opportunity.",
-            slug="already-converted",
             extensions={"conversion": _made(lead, existing)},
         )
     won = lead.state == "won"
@@ -180,7 +177,7 @@ async def _new_contact(session: AsyncSession, actor: Actor, lead: Lead) -> UUID:
     elif lead.company:
         names = {"kind": "organisation", "name": lead.company}
     else:
-        raise Conflict("The lead needs a name or a company to become a contact.", slug="conversion-blocked")
+        raise ConversionBlocked("The lead needs a name or a company to become a contact.")
     data = ContactCreate(
         **names,
         job_title=lead.title,

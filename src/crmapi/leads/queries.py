@@ -7,8 +7,8 @@ from typing import Any
 from sqlalchemy import Select, false, func, or_, select
 
 from crmapi.access.actor import Actor
+from crmapi.access.problems import MissingCapability
 from crmapi.kit import search
-from crmapi.kit.errors import Forbidden
 from crmapi.kit.pagination import Sorting
 from crmapi.leads.models import Lead
 from crmapi.leads.schemas import LeadFilter
@@ -45,7 +45,7 @@ def _scope(actor: Actor) -> Any:
     if actor.can("leads.view_any"):
         return Lead.org_id == actor.org_id
     if actor.member_id is None:
-        raise Forbidden("An API key needs the capability 'leads.view_any' here.", slug="missing-capability")
+        raise MissingCapability("An API key needs the capability 'leads.view_any' here.")
     paths = work.paths(actor, Lead)
     return (Lead.org_id == actor.org_id) & or_(*paths)
 
@@ -64,7 +64,7 @@ def overdue() -> Any:
 def filtered(actor: Actor, f: LeadFilter, *, deleted: bool = False) -> Select[Lead]:
     """Leads in scope matching the list's filters; `deleted`: the removed ones (leads.manage)."""
     if deleted and not actor.can("leads.manage"):
-        raise Forbidden("Listing removed leads needs 'leads.manage'.", slug="missing-capability")
+        raise MissingCapability("Listing removed leads needs 'leads.manage'.")
     stmt = readable(actor, deleted=deleted)
     for key in _EQUAL:
         value = getattr(f, key)

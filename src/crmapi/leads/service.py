@@ -14,14 +14,16 @@ from crmapi.accounts.service import next_numbers
 from crmapi.contacts import queries as contact_queries
 from crmapi.kit import search
 from crmapi.kit.concurrency import check_version
-from crmapi.kit.errors import Conflict, Unprocessable
+from crmapi.kit.errors import Unprocessable
 from crmapi.kit.ids import new_id
 from crmapi.leads import conversion, queries
 from crmapi.leads.models import Lead
+from crmapi.leads.problems import LeadLost
 from crmapi.leads.schemas import LeadCreate, LeadUpdate
 from crmapi.lifecycle import engine, work
 from crmapi.lifecycle.dates import expected_completion
 from crmapi.lifecycle.kinds import LEAD
+from crmapi.lifecycle.problems import FIXED, NotAssigned, TypeFixed
 from crmapi.lifecycle.work import WorkKind
 from crmapi.options.defaults import CALL_CODE, CALL_STATUS
 from crmapi.options.models import (
@@ -193,13 +195,11 @@ async def amend(session: AsyncSession, actor: Actor, lead: Lead, data: LeadUpdat
     nothing was)."""
     sent = data.model_dump(include=data.model_fields_set)
     if "type_id" in sent and sent.pop("type_id") != lead.type_id:
-        raise Conflict("A lead's type cannot change.", slug="type-fixed")
+        raise TypeFixed("A lead's type cannot change.")
     for key in _ONCE:
         current = getattr(lead, key)
         if key in sent and current is not None and sent[key] != current:
-            raise Conflict(
-                f"The lead's {key.removesuffix('_id')} is set and cannot change.", slug=f"{key[:-3]}-fixed"
-            )
+            raise FIXED[key](f"The lead's {key.removesuffix('_id')} is set and cannot change.")
     before = snapshot(lead)
     with session.no_autoflush:
         for key, value in sent.items():
@@ -282,7 +282,7 @@ async def advance(
     target = loaded.status(to_status_id)
     starting = target is not None and target.state == "in_progress" and lead.state == LEAD.initial
     if starting and lead.assigned_member_id is None:
-        raise Conflict("Assign the lead to a member (or accept it) before starting it.", slug="not-assigned")
+        raise NotAssigned("Assign the lead to a member (or accept it) before starting it.")
     await engine.move(
         session,
         actor,
@@ -308,7 +308,7 @@ async def convert(
     lead = await get_for_change(session, actor, lead_id, expected=expected)
     WORK.writable(lead)
     if lead.state == "lost":
-        raise Conflict("A lost lead is not converted.", slug="lead-lost")
+        raise LeadLost("A lost lead is not converted.")
     loaded = await engine.load_type(session, "lead", lead.type_id)
     made = await conversion.convert(session, actor, lead, loaded.type, winning=False)
     await session.flush()

@@ -14,7 +14,15 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from uuid import UUID
 
+from crmapi.kit.errors import ProblemError
 from crmapi.lifecycle.kinds import Kind, a
+from crmapi.lifecycle.problems import (
+    NoSuchTransition,
+    ReadOnly,
+    ReasonRequired,
+    StatusNotAllowed,
+    TransitionRule,
+)
 
 
 @dataclass(frozen=True)
@@ -75,11 +83,18 @@ class Allowed:
 
 @dataclass(frozen=True)
 class Refused:
-    http_status: int
-    slug: str
+    problem: type[ProblemError]
     message: str
     field: str | None = None
     rules: tuple[Rule, ...] = ()
+
+    @property
+    def http_status(self) -> int:
+        return self.problem.status
+
+    @property
+    def slug(self) -> str:
+        return self.problem.slug
 
 
 Decision = Allowed | Refused
@@ -91,35 +106,31 @@ NEEDS_REASON = frozenset({"lost"})
 def decide(config: TypeConfig, current: Status, move: Move, mover: Mover) -> Decision:
     kind = config.kind
     if current.state in kind.read_only:
-        return Refused(409, "read-only", f"{a(_name(kind))} in state '{current.state}' cannot change.")
+        return Refused(ReadOnly, f"{a(_name(kind))} in state '{current.state}' cannot change.")
     target = config.statuses.get(move.to_status)
     if target is None:
-        return Refused(422, "status-not-allowed", "This type does not allow that status.", "body.status_id")
+        return Refused(StatusNotAllowed, "This type does not allow that status.", "body.status_id")
     if target.id == current.id:
-        return Refused(409, "no-such-transition", f"The {_name(kind)} already has status '{target.code}'.")
+        return Refused(NoSuchTransition, f"The {_name(kind)} already has status '{target.code}'.")
     if not _possible(kind, config, current.state, target.state):
         return Refused(
-            409,
-            "no-such-transition",
+            NoSuchTransition,
             f"{a(_name(kind))} cannot go from '{current.state}' to '{target.state}'.",
         )
     if target.state in NEEDS_REASON and not (move.reason and move.reason.strip()):
-        return Refused(
-            422, "reason-required", f"Moving to '{target.state}' needs a reason.", "body.lost_reason_id"
-        )
+        return Refused(ReasonRequired, f"Moving to '{target.state}' needs a reason.", "body.lost_reason_id")
     if not config.rules:
         return Allowed(target, None)
     listed = tuple(r for r in config.rules if (r.from_status, r.to_status) == (current.id, target.id))
     if not listed:
         return Refused(
-            409,
-            "no-such-transition",
+            NoSuchTransition,
             f"This type's rules do not allow going from '{current.code}' to '{target.code}'.",
         )
     admitting = next((r for r in listed if r.admits(mover)), None)
     if admitting is None:
         names = ", ".join(f"'{r.name}'" for r in listed)
-        return Refused(403, "transition-rule", f"Refused by the transition rule {names}.", rules=listed)
+        return Refused(TransitionRule, f"Refused by the transition rule {names}.", rules=listed)
     return Allowed(target, admitting)
 
 

@@ -33,8 +33,6 @@ from crmapi.lifecycle.models import LifecycleStatus, LifecycleType, TransitionRu
 from crmapi.options.models import CancellationReason, LostReason
 from crmapi.records import history, outbox
 
-TITLES = {403: "Forbidden", 409: "Conflict", 422: "Validation error"}
-
 
 @dataclass(frozen=True)
 class Loaded:
@@ -128,13 +126,7 @@ async def mover(session: AsyncSession, actor: Actor) -> Mover:
 
 def refusal(refused: Refused) -> ProblemError:
     errors = [FieldError(field=refused.field, message=refused.message)] if refused.field else None
-    return ProblemError(
-        refused.message,
-        slug=refused.slug,
-        status=refused.http_status,
-        title=TITLES[refused.http_status],
-        errors=errors,
-    )
+    return refused.problem(refused.message, errors=errors)
 
 
 async def require_row(session: AsyncSession, stmt: Any, field: str, message: str) -> None:

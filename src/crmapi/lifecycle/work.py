@@ -17,12 +17,21 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from crmapi.access.actor import Actor
 from crmapi.access.models import MemberUnit
+from crmapi.access.problems import MissingCapability, NotOwner, StaffOnly
 from crmapi.access.units import require_unit
 from crmapi.identity.models import Member
 from crmapi.kit.concurrency import check_version
-from crmapi.kit.errors import Conflict, Forbidden, NotFound, Unprocessable
+from crmapi.kit.errors import NotFound, Unprocessable
 from crmapi.lifecycle import engine
 from crmapi.lifecycle.kinds import Kind, a
+from crmapi.lifecycle.problems import (
+    AlreadyAssigned,
+    NoReminder,
+    NotPending,
+    NotUnitMember,
+    ReadOnly,
+    TypeNotAllowed,
+)
 from crmapi.options.models import Category
 from crmapi.records.changes import announce, bring_back, soft_delete
 
@@ -40,7 +49,7 @@ class WorkKind(Generic[T]):
 
     def writable(self, record: Any) -> None:
         if record.state in self.kind.read_only:
-            raise Conflict(f"{a(self.noun)} in state '{record.state}' cannot change.", slug="read-only")
+            raise ReadOnly(f"{a(self.noun)} in state '{record.state}' cannot change.")
 
 
 async def fetch(session: AsyncSession, actor: Actor, spec: WorkKind[T], record_id: UUID) -> T:
@@ -96,7 +105,7 @@ async def restore(
     session: AsyncSession, actor: Actor, spec: WorkKind[T], record_id: UUID, expected: int | None = None
 ) -> T:
     if not actor.can(spec.manage):
-        raise Forbidden(f"Restoring a {spec.noun} needs '{spec.manage}'.", slug="missing-capability")
+        raise MissingCapability(f"Restoring a {spec.noun} needs '{spec.manage}'.")
     found = await for_change(session, actor, spec, record_id, deleted=True, expected=expected)
     await bring_back(session, actor, found, entity=spec.entity)
     return found
@@ -141,9 +150,8 @@ async def creatable_type(
         raise Unprocessable.on("body.type_id", f"This {spec.noun} type is retired.")
     creators = set(kind_type.creating_unit_ids)
     if creators and not actor.can(spec.manage) and not creators & await unit_ids(session, actor):
-        raise Forbidden(
+        raise TypeNotAllowed(
             f"Only members of the type's creating units may create a '{kind_type.name}' {spec.noun}.",
-            slug="type-not-allowed",
         )
     return loaded
 
@@ -215,9 +223,7 @@ async def check_changer(session: AsyncSession, actor: Actor, spec: WorkKind[Any]
         return
     if record.business_unit_id is not None and record.business_unit_id in await unit_ids(session, actor):
         return
-    raise Forbidden(
-        f"Only the {spec.noun}'s owner, assignee, unit or '{spec.manage}' may change it.", slug="not-owner"
-    )
+    raise NotOwner(f"Only the {spec.noun}'s owner, assignee, unit or '{spec.manage}' may change it.")
 
 
 def check_assigner(actor: Actor, spec: WorkKind[Any], record: Any, changes: dict[str, Any]) -> None:
@@ -226,7 +232,7 @@ def check_assigner(actor: Actor, spec: WorkKind[Any], record: Any, changes: dict
     if not changes.keys() & {"assigned_member_id", "business_unit_id"}:
         return
     if not (actor.can(spec.manage) or (actor.member_id and actor.member_id == record.owner_member_id)):
-        raise Forbidden(f"Only the {spec.noun}'s owner or '{spec.manage}' may reassign it.", slug="not-owner")
+        raise NotOwner(f"Only the {spec.noun}'s owner or '{spec.manage}' may reassign it.")
     if record.assigned_member_id is None and record.state != spec.kind.initial:
         raise Unprocessable.on(
             "body.assigned_member_id", f"{a(spec.noun)} past {spec.kind.initial} keeps an assignee."
@@ -238,18 +244,16 @@ async def accept(session: AsyncSession, actor: Actor, spec: WorkKind[Any], recor
     assigned yet."""
     spec.writable(record)
     if actor.member_id is None:
-        raise Forbidden(f"Only a member can accept a {spec.noun}.", slug="staff-only")
+        raise StaffOnly(f"Only a member can accept a {spec.noun}.")
     if record.state != spec.kind.initial:
-        raise Conflict(f"Only a {spec.kind.initial} {spec.noun} can be accepted.", slug="not-pending")
+        raise NotPending(f"Only a {spec.kind.initial} {spec.noun} can be accepted.")
     if record.assigned_member_id is not None:
-        raise Conflict(f"The {spec.noun} is already assigned.", slug="already-assigned")
+        raise AlreadyAssigned(f"The {spec.noun} is already assigned.")
     in_unit = record.business_unit_id is not None and record.business_unit_id in await unit_ids(
         session, actor
     )
     if not (in_unit or actor.can(spec.manage)):
-        raise Forbidden(
-            f"Only a member of the {spec.noun}'s business unit can accept it.", slug="not-unit-member"
-        )
+        raise NotUnitMember(f"Only a member of the {spec.noun}'s business unit can accept it.")
     record.assigned_member_id, record.accepted_at = actor.member_id, datetime.now(UTC)
     record.updated_at = record.accepted_at
     await session.flush()
@@ -261,7 +265,7 @@ async def close_reminder(session: AsyncSession, actor: Actor, spec: WorkKind[Any
     """The item's reminder is dealt with: it leaves the reminders until a new time is set."""
     spec.writable(record)
     if record.reminder_at is None:
-        raise Conflict(f"The {spec.noun} has no reminder.", slug="no-reminder")
+        raise NoReminder(f"The {spec.noun} has no reminder.")
     if record.reminder_closed_at is None:
         record.reminder_closed_at = record.updated_at = datetime.now(UTC)
         await session.flush()

@@ -14,10 +14,12 @@ from sqlalchemy import Select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crmapi.access.actor import Actor
+from crmapi.access.problems import StaffOnly
 from crmapi.kit.concurrency import check_version
-from crmapi.kit.errors import Forbidden, NotFound
+from crmapi.kit.errors import NotFound
 from crmapi.notes import queries
 from crmapi.notes.models import Note
+from crmapi.notes.problems import NotAuthor
 from crmapi.notes.schemas import NoteCreate, NoteUpdate
 from crmapi.records import history, outbox, subjects
 from crmapi.records.subjects import NoteSubject
@@ -58,7 +60,7 @@ async def create(
     """Add a note to a readable subject; the calling staff member is its author."""
     # API keys are refused too: a note needs an author member, the only one who may edit it.
     if actor.kind != "staff" or actor.member_id is None:
-        raise Forbidden("Only staff members may add notes.", slug="staff-only")
+        raise StaffOnly("Only staff members may add notes.")
     await subjects.readable(session, actor, kind, subject_id)
     note = Note(
         org_id=actor.org_id,
@@ -113,8 +115,8 @@ async def get_for_change(
     if deleting and actor.can("org.admin"):
         return note
     if deleting:
-        raise Forbidden("Only the note's author or 'org.admin' may delete this note.", slug="not-author")
-    raise Forbidden("Only the note's author may edit this note.", slug="not-author")
+        raise NotAuthor("Only the note's author or 'org.admin' may delete this note.")
+    raise NotAuthor("Only the note's author may edit this note.")
 
 
 async def update(

@@ -8,10 +8,10 @@ from typing import Any
 from sqlalchemy import Select, Text, case, cast, false, func, select, union_all
 
 from crmapi.access.actor import Actor
+from crmapi.access.problems import MissingCapability
 from crmapi.accounts import queries as accounts
 from crmapi.accounts.models import Account
 from crmapi.kit import search
-from crmapi.kit.errors import Forbidden
 from crmapi.kit.pagination import Sorting
 from crmapi.lifecycle.board import utc
 from crmapi.opportunities.models import Opportunity
@@ -92,9 +92,7 @@ def narrowed(stmt: Select[Any], f: OpportunityFilter) -> Select[Any]:
 
 def filtered(actor: Actor, f: OpportunityListQuery) -> Select[Opportunity]:
     if f.deleted == "only" and not actor.can("opportunities.manage"):
-        raise Forbidden(
-            "Listing removed opportunities needs 'opportunities.manage'.", slug="missing-capability"
-        )
+        raise MissingCapability("Listing removed opportunities needs 'opportunities.manage'.")
     return narrowed(readable(actor, deleted=f.deleted == "only"), f)
 
 

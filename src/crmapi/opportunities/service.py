@@ -12,15 +12,17 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crmapi.access.actor import Actor
+from crmapi.access.problems import MissingCapability, NotOwner
 from crmapi.access.units import require_unit
 from crmapi.accounts.service import FOUR_PLACES, next_numbers, org_currency
 from crmapi.contacts import queries as contact_queries
 from crmapi.kit import search
 from crmapi.kit.concurrency import check_version
-from crmapi.kit.errors import Conflict, Forbidden, NotFound, Unprocessable
+from crmapi.kit.errors import NotFound, Unprocessable
 from crmapi.kit.ids import new_id
 from crmapi.lifecycle import engine, work
 from crmapi.lifecycle.kinds import OPPORTUNITY
+from crmapi.lifecycle.problems import FIXED, ContactFixed, ReadOnly
 from crmapi.opportunities import queries
 from crmapi.opportunities.models import Opportunity
 from crmapi.opportunities.schemas import OpportunityCreate, OpportunityUpdate
@@ -143,9 +145,8 @@ async def get_for_change(
     if found is None:
         raise NotFound("No opportunity with this id.")
     if not may_change(actor, found):
-        raise Forbidden(
+        raise NotOwner(
             "Only the opportunity's owner, assignee or 'opportunities.manage' may change it.",
-            slug="not-owner",
         )
     check_version(found.version, expected)
     return found
@@ -153,7 +154,7 @@ async def get_for_change(
 
 def _writable(o: Opportunity) -> None:
     if o.state in OPPORTUNITY.read_only:
-        raise Conflict(f"An opportunity in state '{o.state}' cannot change.", slug="read-only")
+        raise ReadOnly(f"An opportunity in state '{o.state}' cannot change.")
 
 
 async def get_writable(session: AsyncSession, actor: Actor, opportunity_id: UUID) -> Opportunity:
@@ -168,9 +169,7 @@ def _may_assign(actor: Actor, owner: UUID | None, changes: dict[str, Any]) -> No
     if not changes.keys() & {"owner_member_id", "assigned_member_id", "business_unit_id"}:
         return
     if not (actor.can("opportunities.manage") or (actor.member_id is not None and actor.member_id == owner)):
-        raise Forbidden(
-            "Only the opportunity's owner or 'opportunities.manage' may reassign it.", slug="not-owner"
-        )
+        raise NotOwner("Only the opportunity's owner or 'opportunities.manage' may reassign it.")
 
 
 async def update(
@@ -202,11 +201,9 @@ async def amend(
     sent = data.model_dump(include=data.model_fields_set)
     for key in _FIXED:
         if key in sent and sent.pop(key) != getattr(o, key):
-            raise Conflict(
-                f"An opportunity's {key.removesuffix('_id')} cannot change.", slug=f"{key[:-3]}-fixed"
-            )
+            raise FIXED[key](f"An opportunity's {key.removesuffix('_id')} cannot change.")
     if "contact_id" in sent and o.contact_id is not None and sent["contact_id"] != o.contact_id:
-        raise Conflict("The opportunity's contact is set and cannot change.", slug="contact-fixed")
+        raise ContactFixed("The opportunity's contact is set and cannot change.")
     owner = o.owner_member_id
     before = snapshot(o)
     with session.no_autoflush:
@@ -232,7 +229,7 @@ async def restore(
     session: AsyncSession, actor: Actor, opportunity_id: UUID, expected: int | None = None
 ) -> Opportunity:
     if not actor.can("opportunities.manage"):
-        raise Forbidden("Restoring an opportunity needs 'opportunities.manage'.", slug="missing-capability")
+        raise MissingCapability("Restoring an opportunity needs 'opportunities.manage'.")
     o = await get_for_change(session, actor, opportunity_id, deleted=True, expected=expected)
     await bring_back(session, actor, o, entity=ENTITY)
     return o

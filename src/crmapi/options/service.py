@@ -12,6 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crmapi.access.actor import Actor
+from crmapi.access.problems import CodeTaken
 from crmapi.kit import search
 from crmapi.kit.concurrency import check_version
 from crmapi.kit.errors import Conflict, NotFound
@@ -63,7 +64,7 @@ def _group(spec: OptionList, option: Option) -> list[Any]:
 
 
 def _taken(spec: OptionList, code: str) -> Conflict:
-    return Conflict(f"Another {spec.noun} has the code '{code}'.", slug="code-taken")
+    return CodeTaken(f"Another {spec.noun} has the code '{code}'.")
 
 
 async def _codes(session: AsyncSession, spec: OptionList, option: Option) -> set[str]:

@@ -13,9 +13,9 @@ from crmapi.access.actor import Actor
 from crmapi.identity import links
 from crmapi.identity.models import LinkToken
 from crmapi.identity.security import Keys
-from crmapi.kit.errors import Conflict
 from crmapi.options.models import Category
 from crmapi.service_requests.models import ServiceRequest
+from crmapi.service_requests.problems import NothingToAccept
 from crmapi.service_requests.service import (
     ANSWERS,
     ENTITY,
@@ -58,7 +58,7 @@ async def reissue(
     for notifications to send, as the answer's was."""
     r = await get_for_change(session, actor, request_id)
     if r.awaiting_acceptance_of is None:
-        raise Conflict("Nothing of this service request waits for acceptance.", slug="nothing-to-accept")
+        raise NothingToAccept("Nothing of this service request waits for acceptance.")
     require_contact(r)
     purpose = PURPOSE + r.awaiting_acceptance_of
     link, before = await links.replace(session, keys, r.org_id, purpose, r.id, PATH)
@@ -71,7 +71,7 @@ async def _waiting(session: AsyncSession, link: LinkToken, *, lock: bool) -> Ser
     """The request the link is about, still waiting for the answer the link was sent for."""
     r = await linked(session, link, lock=lock)
     if r.awaiting_acceptance_of != link.purpose.removeprefix(PURPOSE):
-        raise Conflict("Nothing of this service request waits for acceptance.", slug="nothing-to-accept")
+        raise NothingToAccept("Nothing of this service request waits for acceptance.")
     return r
 
 

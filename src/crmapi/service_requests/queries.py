@@ -8,9 +8,9 @@ from typing import Any
 from sqlalchemy import Select, func, or_, select
 
 from crmapi.access.actor import Actor
+from crmapi.access.problems import MissingCapability
 from crmapi.accounts import queries as accounts
 from crmapi.kit import search
-from crmapi.kit.errors import Forbidden
 from crmapi.kit.pagination import Sorting
 from crmapi.lifecycle import work
 from crmapi.service_requests.models import ServiceRequest
@@ -52,9 +52,7 @@ def _scope(actor: Actor) -> Any:
     if actor.can("service_requests.view_any"):
         return org
     if actor.member_id is None:
-        raise Forbidden(
-            "An API key needs the capability 'service_requests.view_any' here.", slug="missing-capability"
-        )
+        raise MissingCapability("An API key needs the capability 'service_requests.view_any' here.")
     through_account = ServiceRequest.account_id.in_(accounts.visible_ids(actor))
     if actor.kind == "customer":
         return org & through_account
@@ -78,9 +76,7 @@ def readable(actor: Actor, *, deleted: bool = False) -> Select[ServiceRequest]:
 
 def filtered(actor: Actor, f: ServiceRequestListQuery) -> Select[ServiceRequest]:
     if f.deleted == "only" and not actor.can("service_requests.manage"):
-        raise Forbidden(
-            "Listing removed service requests needs 'service_requests.manage'.", slug="missing-capability"
-        )
+        raise MissingCapability("Listing removed service requests needs 'service_requests.manage'.")
     stmt = readable(actor, deleted=f.deleted == "only")
     for key in _EQUAL:
         value = getattr(f, key)

@@ -15,17 +15,20 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crmapi.access.actor import Actor
+from crmapi.access.problems import CustomersOnly
 from crmapi.accounts.service import next_numbers
 from crmapi.activities.models import Activity
 from crmapi.contacts import queries as contact_queries
 from crmapi.identity.models import LinkToken
+from crmapi.identity.problems import UnknownLink
 from crmapi.kit import search
 from crmapi.kit.concurrency import check_version
-from crmapi.kit.errors import Conflict, Forbidden, NotFound, Unprocessable
+from crmapi.kit.errors import NotFound, Unprocessable
 from crmapi.kit.ids import new_id
 from crmapi.lifecycle import engine, work
 from crmapi.lifecycle.dates import expected_completion
 from crmapi.lifecycle.kinds import SERVICE_REQUEST, a
+from crmapi.lifecycle.problems import AccountFixed, ContactFixed, NoSuchTransition, NotAssigned, TypeFixed
 from crmapi.lifecycle.work import WorkKind
 from crmapi.options.matrix import priority_for
 from crmapi.options.models import Category
@@ -33,6 +36,7 @@ from crmapi.records import history, outbox
 from crmapi.records.changes import announce
 from crmapi.service_requests import queries
 from crmapi.service_requests.models import RelatedServiceRequest, ServiceRequest
+from crmapi.service_requests.problems import AwaitingAcceptance, NoContact, NothingToAccept, OpenActivities
 from crmapi.service_requests.schemas import ServiceRequestCreate, ServiceRequestUpdate
 
 ENTITY = "service_request"
@@ -152,11 +156,11 @@ async def update(
     check_version(r.version, expected)
     sent = data.model_dump(include=data.model_fields_set)
     if "type_id" in sent and sent.pop("type_id") != r.type_id:
-        raise Conflict("A service request's type cannot change.", slug="type-fixed")
+        raise TypeFixed("A service request's type cannot change.")
     if "account_id" in sent and sent.pop("account_id") != r.account_id:
-        raise Conflict("A service request's account cannot change.", slug="account-fixed")
+        raise AccountFixed("A service request's account cannot change.")
     if "contact_id" in sent and r.contact_id is not None and sent["contact_id"] != r.contact_id:
-        raise Conflict("The service request's contact is set and cannot change.", slug="contact-fixed")
+        raise ContactFixed("The service request's contact is set and cannot change.")
     before = snapshot(r)
     with session.no_autoflush:
         for key, value in sent.items():
@@ -253,7 +257,7 @@ async def move(
     WORK.writable(r)
     loaded = await engine.load_type(session, ENTITY, r.type_id)
     if state in SERVICE_REQUEST.optional and state not in loaded.config.uses:
-        raise Conflict(f"This service request's type skips the state '{state}'.", slug="no-such-transition")
+        raise NoSuchTransition(f"This service request's type skips the state '{state}'.")
     to_status_id = loaded.target(state, status_id)
     checked = await engine.check(session, actor, r, loaded, to_status_id)
     target = checked.allowed.status
@@ -269,9 +273,7 @@ async def move(
             changes, needs_acceptance = await _answer(session, r, answer, category_id, text, now)
         if target.state == "completed" and (count := await _open_activities(session, r)):
             planned = "1 planned activity is" if count == 1 else f"{count} planned activities are"
-            raise Conflict(
-                f"{planned} still open: complete, cancel or remove them first.", slug="open-activities"
-            )
+            raise OpenActivities(f"{planned} still open: complete, cancel or remove them first.")
         if target.state == "responded" and loaded.type.recalculate_on_responding:
             changes |= _recalculated(r, expected_completion(now, loaded.type.complete_within))
         if needs_acceptance:
@@ -306,11 +308,9 @@ def _recalculated(r: ServiceRequest, expected: datetime | None) -> dict[str, Any
 def _before_leaving(r: ServiceRequest, target_state: str) -> None:
     if r.awaiting_acceptance_of is not None:
         noun = ANSWERS[r.awaiting_acceptance_of].noun
-        raise Conflict(f"The {noun} waits for the contact's acceptance.", slug="awaiting-acceptance")
+        raise AwaitingAcceptance(f"The {noun} waits for the contact's acceptance.")
     if target_state == "in_progress" and r.state == SERVICE_REQUEST.initial and r.assigned_member_id is None:
-        raise Conflict(
-            "Assign the service request to a member (or accept it) before starting it.", slug="not-assigned"
-        )
+        raise NotAssigned("Assign the service request to a member (or accept it) before starting it.")
 
 
 def about(r: ServiceRequest) -> dict[str, Any]:
@@ -325,7 +325,7 @@ async def linked(session: AsyncSession, link: LinkToken, *, lock: bool) -> Servi
     )
     r = (await session.execute(stmt.with_for_update() if lock else stmt)).scalar_one_or_none()
     if r is None:
-        raise NotFound("The service request of this link no longer exists.", slug="unknown-link")
+        raise UnknownLink("The service request of this link no longer exists.")
     return r
 
 
@@ -355,7 +355,7 @@ def announce_answer(
 def require_contact(r: ServiceRequest) -> None:
     """A link goes to the request's contact: without one there is nobody to send it to."""
     if r.contact_id is None:
-        raise Conflict("This service request has no contact to send a link to.", slug="no-contact")
+        raise NoContact("This service request has no contact to send a link to.")
 
 
 def link_shown_to(actor: Actor, link: dict[str, Any]) -> str | None:
@@ -385,7 +385,7 @@ def record_link(
 async def accept_answer(session: AsyncSession, actor: Actor, r: ServiceRequest, via: str) -> None:
     """The contact accepts the answer the request waits for; it can move on again."""
     if r.awaiting_acceptance_of is None:
-        raise Conflict("Nothing of this service request waits for acceptance.", slug="nothing-to-accept")
+        raise NothingToAccept("Nothing of this service request waits for acceptance.")
     answer = ANSWERS[r.awaiting_acceptance_of]
     now = datetime.now(UTC)
     changes = {
@@ -407,9 +407,8 @@ async def accept_as_customer(
     acceptance given another way (on the phone)."""
     r = await locked(session, actor, request_id)
     if actor.kind != "customer" and not actor.can(WORK.manage):
-        raise Forbidden(
+        raise CustomersOnly(
             "Only the request's customer (or 'service_requests.manage') accepts its answers.",
-            slug="customers-only",
         )
     check_version(r.version, expected)
     await accept_answer(session, actor, r, "customer" if actor.kind == "customer" else "staff")

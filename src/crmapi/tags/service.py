@@ -29,6 +29,7 @@ from crmapi.records.outbox import OutboxEvent
 from crmapi.records.subjects import TaggedKind
 from crmapi.tags import queries
 from crmapi.tags.models import Tag
+from crmapi.tags.problems import TagExists
 from crmapi.tags.schemas import BulkTags, TagCreate, TagUpdate
 
 ENTITY = "tag"
@@ -42,7 +43,7 @@ def _snapshot(tag: Tag) -> dict[str, Any]:
 
 
 def _exists(name: str) -> Conflict:
-    return Conflict(f"A tag named '{name}' already exists (names ignore case).", slug="tag-exists")
+    return TagExists(f"A tag named '{name}' already exists (names ignore case).")
 
 
 def _unique(names: Iterable[str]) -> list[str]:

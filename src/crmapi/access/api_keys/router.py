@@ -17,8 +17,9 @@ from crmapi.access.api_keys.schemas import (
     ApiKeyUpdate,
 )
 from crmapi.access.dependencies import require
+from crmapi.access.problems import StaffOnly
 from crmapi.kit.db import DbSession
-from crmapi.kit.errors import Forbidden, Unprocessable, problem_responses
+from crmapi.kit.errors import Unprocessable, problem_responses
 from crmapi.kit.idempotency import HEADER as IDEMPOTENCY_KEY
 from crmapi.kit.pagination import Page, paginate, render, render_page, select_fields, sorted_by
 from crmapi.kit.routes import CrmRoute
@@ -35,7 +36,7 @@ OrgAdmin = Annotated[Actor, require("org.admin")]
 async def administrator(actor: OrgAdmin) -> Actor:
     """`org.admin`, and a signed-in member: keys never manage keys."""
     if actor.kind != "staff":
-        raise Forbidden("API keys are managed by a signed-in administrator.", slug="staff-only")
+        raise StaffOnly("API keys are managed by a signed-in administrator.")
     return actor
 
 

@@ -17,9 +17,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from crmapi.access.actor import Actor
 from crmapi.access.api_keys.schemas import ApiKeyCreate, ApiKeyListQuery, ApiKeyUpdate
+from crmapi.access.problems import ApiKeyRevoked
 from crmapi.identity.models import ApiKey
 from crmapi.identity.security import Keys, new_secret
-from crmapi.kit.errors import Conflict, NotFound
+from crmapi.kit.errors import NotFound
 from crmapi.kit.ids import new_id
 from crmapi.kit.pagination import Sorting
 from crmapi.records import history, outbox
@@ -97,7 +98,7 @@ async def update(session: AsyncSession, actor: Actor, key_id: UUID, data: ApiKey
     key = await get(session, actor, key_id, lock=True)
     sent = data.model_dump(include=data.model_fields_set)
     if key.revoked_at is not None:
-        raise Conflict("This API key is revoked; make a new one.", slug="api-key-revoked")
+        raise ApiKeyRevoked("This API key is revoked; make a new one.")
     before = _snapshot(key)
     for field, value in sent.items():
         setattr(key, field, value)

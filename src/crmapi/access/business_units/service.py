@@ -23,6 +23,7 @@ from crmapi.access.actor import Actor
 from crmapi.access.business_units import queries
 from crmapi.access.business_units.schemas import BusinessUnitCreate, BusinessUnitUpdate
 from crmapi.access.models import BusinessUnit, MemberUnit
+from crmapi.access.problems import NameTaken, UnitHasChildren, UnitHasMembers, UnitHasRecords
 from crmapi.accounts.models import Account
 from crmapi.contacts.models import Contact
 from crmapi.identity import service as identity
@@ -43,7 +44,7 @@ def _snapshot(unit: BusinessUnit) -> dict[str, Any]:
 
 
 def _taken(name: str) -> Conflict:
-    return Conflict(f"A business unit named '{name}' already exists (names ignore case).", slug="name-taken")
+    return NameTaken(f"A business unit named '{name}' already exists (names ignore case).")
 
 
 def _emit(
@@ -162,12 +163,10 @@ async def delete(session: AsyncSession, actor: Actor, unit_id: UUID, expected: i
     check_version(unit.version, expected)
     children = exists().where(BusinessUnit.org_id == actor.org_id, BusinessUnit.parent_id == unit.id)
     if await session.scalar(select(children)):
-        raise Conflict(
-            "Other business units are below this one: move or delete them first.", slug="unit-has-children"
-        )
+        raise UnitHasChildren("Other business units are below this one: move or delete them first.")
     members = exists().where(MemberUnit.org_id == actor.org_id, MemberUnit.business_unit_id == unit.id)
     if await session.scalar(select(members)):
-        raise Conflict("Members are in this business unit: remove them first.", slug="unit-has-members")
+        raise UnitHasMembers("Members are in this business unit: remove them first.")
     for model in (Account, Contact):
         # Deleted records too: their foreign key still names the unit, and a restore needs it.
         held = exists().where(model.org_id == actor.org_id, model.business_unit_id == unit.id)
@@ -184,10 +183,9 @@ async def delete(session: AsyncSession, actor: Actor, unit_id: UUID, expected: i
 
 
 def _has_records() -> Conflict:
-    return Conflict(
+    return UnitHasRecords(
         "Records (accounts or contacts, deleted ones included) are in this business unit: "
         "move them to another unit first.",
-        slug="unit-has-records",
     )
 
 

@@ -24,6 +24,7 @@ from crmapi.access.actor import Actor
 from crmapi.access.groups import queries
 from crmapi.access.groups.schemas import GroupCreate, GroupRead, GroupUpdate
 from crmapi.access.models import Group, GroupGrant, GroupMember
+from crmapi.access.problems import NameTaken
 from crmapi.identity import service as identity
 from crmapi.kit.concurrency import check_version
 from crmapi.kit.errors import Conflict, NotFound, Unprocessable
@@ -40,7 +41,7 @@ def _snapshot(group: Group) -> dict[str, Any]:
 
 
 def _taken(name: str) -> Conflict:
-    return Conflict(f"A group named '{name}' already exists (names ignore case).", slug="name-taken")
+    return NameTaken(f"A group named '{name}' already exists (names ignore case).")
 
 
 def read(group: Group, capabilities: Sequence[str] | None, member_count: int) -> GroupRead:

@@ -21,12 +21,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from crmapi.access import policy
 from crmapi.access.actor import Actor
 from crmapi.access.models import SalesRep, SalesRepMember
+from crmapi.access.problems import CodeTaken, MissingCapability
 from crmapi.access.sales_reps import queries
 from crmapi.access.sales_reps.schemas import SalesRepCreate, SalesRepUpdate
 from crmapi.accounts.models import Account, AccountSalesRep
 from crmapi.identity import service as identity
 from crmapi.kit.concurrency import check_version
-from crmapi.kit.errors import Conflict, Forbidden, NotFound, Unprocessable
+from crmapi.kit.errors import Conflict, NotFound, Unprocessable
 from crmapi.kit.ids import new_id
 from crmapi.records import history, outbox
 
@@ -41,7 +42,7 @@ def _snapshot(rep: SalesRep) -> dict[str, Any]:
 
 
 def _taken(code: str) -> Conflict:
-    return Conflict(f"Another sales-rep record has the code '{code}'.", slug="code-taken")
+    return CodeTaken(f"Another sales-rep record has the code '{code}'.")
 
 
 def _emit(
@@ -146,10 +147,9 @@ async def update(
     if "code" in changes and not actor.can("org.admin") and await _has_members(session, actor, rep.id):
         # A new code hands the linked members other accounts, as a new link would: that is an
         # administrator's decision, not an ERP feed's (which may still recode unlinked records).
-        raise Forbidden(
+        raise MissingCapability(
             "Changing the code of a sales-rep record members work as needs 'org.admin': it "
             "changes which accounts they see.",
-            slug="missing-capability",
         )
     rep.updated_at = datetime.now(UTC)
     try:
