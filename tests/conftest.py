@@ -20,6 +20,7 @@ from urllib.parse import urlsplit
 import asyncpg
 import pytest
 import pytest_asyncio
+from fastapi import FastAPI
 from filelock import FileLock
 from httpx import ASGITransport, AsyncClient
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -148,14 +149,25 @@ async def committed_db(engine: AsyncEngine, app_url: str, owner_url: str) -> Asy
         await conn.close()
 
 
-def _client(database: Database, settings: Settings) -> AsyncClient:
-    app = create_app(settings, db=database, background=False)
+@pytest.fixture(scope="session")
+def apps() -> dict[str, FastAPI]:
+    """The app each kind of client talks to, built once per worker and given the test's database:
+    building one costs about a second (FastAPI prepares every route's dependencies), which every
+    test paid when each built its own."""
+    return {}
+
+
+def _client(apps: dict[str, FastAPI], kind: str, database: Database, settings: Settings) -> AsyncClient:
+    app = apps.get(kind)
+    if app is None:
+        app = apps[kind] = create_app(settings, background=False)
+    app.state.db = database
     return AsyncClient(transport=ASGITransport(app=app), base_url="http://test")
 
 
 @pytest_asyncio.fixture(loop_scope="session")
-async def client(db: Database, settings: Settings) -> AsyncIterator[AsyncClient]:
-    async with _client(db, settings) as c:
+async def client(apps: dict[str, FastAPI], db: Database, settings: Settings) -> AsyncIterator[AsyncClient]:
+    async with _client(apps, "rolled-back", db, settings) as c:
         yield c
 
 
@@ -165,8 +177,10 @@ async def tenants(db: Database, settings: Settings) -> Tenants:
 
 
 @pytest_asyncio.fixture(loop_scope="session")
-async def committed_client(committed_db: Database, settings: Settings) -> AsyncIterator[AsyncClient]:
-    async with _client(committed_db, settings) as c:
+async def committed_client(
+    apps: dict[str, FastAPI], committed_db: Database, settings: Settings
+) -> AsyncIterator[AsyncClient]:
+    async with _client(apps, "committed", committed_db, settings) as c:
         yield c
 
 

@@ -54,7 +54,7 @@ LONGEST_ANSWER = (
     + BOUNDS["db_statement_timeout_seconds"]
     + STATEMENT_GRACE_SECONDS
 )
-MARGIN = 1.0  # a loaded two-core machine
+MARGIN = 2.0  # scheduling on a two-core machine the other test worker loads too (4.2 s seen at 1.0)
 CLIENTS = 8  # callers at once, each about ten calls a second; more than the pool's 4 connections
 CALLS = (("GET", "/v1/contacts"), ("POST", "/v1/contacts"), ("GET", "/healthz"))
 

@@ -35,6 +35,9 @@ CHECKS = [
 # "Bulk"): schema-violating records are accepted on purpose there; the batch's shape is not.
 PER_RECORD = "/v1/integrations/erp/"
 EXAMPLES = int(os.environ.get("CRMAPI_FUZZ_EXAMPLES", "20"))
+# The coverage phase (every boundary of every field, ~half this test's time) runs in `make fuzz`
+# and `make fuzz-deep`; every `make test` runs the examples and the fuzzing phase.
+COVERAGE = os.environ.get("CRMAPI_FUZZ_COVERAGE") == "1"
 
 
 @pytest.fixture
@@ -55,6 +58,7 @@ for _item in schema.raw_schema["paths"].values():
     for _operation in _item.values():
         if isinstance(_operation, dict):
             _operation.pop("security", None)
+schema.config.phases.coverage.enabled = COVERAGE
 # A malformed If-Match answers 412 `invalid-if-match`, refusing it (decisions.md, issue 17).
 schema.config.checks.negative_data_rejection.expected_statuses.append("412")
 
