@@ -53,7 +53,7 @@ demo: $(STAMP)
 	$(BIN)/crmapi demo-data
 
 fuzz: $(STAMP)
-	CRMAPI_FUZZ_EXAMPLES=500 CRMAPI_FUZZ_COVERAGE=1 $(BIN)/pytest -q tests/test_schemathesis.py
+	CRMAPI_FUZZ_EXAMPLES=500 CRMAPI_FUZZ_COVERAGE=1 $(BIN)/pytest -q tests/kit/test_schemathesis.py
 
 ## Schemathesis against a served instance: every phase (stateful too) and every check, FUZZ_MINUTES
 ## (default 15) long, on an embedded PostgreSQL unless DATABASE_URL names a throwaway database;

@@ -30,7 +30,7 @@ from crmapi.kit import embedded
 from crmapi.kit.db import Database, app_database_url, libpq_dsn, make_engine, make_sessions, url_with_database
 from crmapi.kit.migrate import migrate
 from crmapi.settings import Settings
-from tests.support import Tenants
+from tests.support import Tenant, Tenants
 
 ROOT = Path(__file__).resolve().parents[1]
 STATE = ROOT / ".crmapi" / "test"
@@ -187,6 +187,12 @@ async def committed_client(
 @pytest_asyncio.fixture(loop_scope="session")
 async def committed_tenants(committed_db: Database, settings: Settings) -> Tenants:
     return Tenants(committed_db, settings)
+
+
+@pytest.fixture
+async def acme(tenants: Tenants) -> Tenant:
+    """An organisation of its own for the test, with an administrator."""
+    return await tenants.create("Acme")
 
 
 @pytest.fixture(scope="session")

@@ -83,6 +83,12 @@ class Tenants:
         return {"Authorization": f"Bearer {token}"}
 
 
+def ok(r: Response, status: int = 200) -> Any:
+    """The answer's JSON body (None when it has none), after checking its status."""
+    assert r.status_code == status, r.text
+    return r.json() if r.content else None
+
+
 def assert_problem(r: Response, status: int, slug: str) -> dict[str, Any]:
     """The answer is a problem+json document of this status and type; its body."""
     assert r.status_code == status, r.text

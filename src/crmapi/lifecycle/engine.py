@@ -1,7 +1,7 @@
 """The transition: load the record's type as a TypeConfig, ask `decide`, write the move.
 
 Every kind's service locks its record (`FOR UPDATE`) and calls `move`; the decision itself is
-the pure `decide`, so what is allowed is tested without a database (tests/test_lifecycle_decide.py).
+the pure `decide`, so what is allowed is tested without a database (tests/lifecycle/test_lifecycle_decide.py).
 """
 
 from __future__ import annotations
