@@ -25,13 +25,13 @@ from httpx import AsyncClient
 
 from crmapi.access import policy
 from crmapi.access.models import Group, GroupGrant, GroupMember, SalesRep, SalesRepMember
+from crmapi.config.catalogue import CATEGORIES, LISTS, STATUSES
+from crmapi.config.spec import OptionList
+from crmapi.config.types import RULES, TYPES
 from crmapi.identity.models import ApiKey
 from crmapi.identity.security import new_secret
 from crmapi.kit.db import Database, bind_org
 from crmapi.kit.ids import new_id
-from crmapi.lifecycle.types import RULES, TYPES
-from crmapi.options.catalogue import CATEGORIES, LISTS, STATUSES
-from crmapi.options.spec import OptionList
 from tests.support import Member, Tenant, Tenants
 
 PERSONAS = (

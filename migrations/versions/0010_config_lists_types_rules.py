@@ -33,7 +33,7 @@ TABLES = (
     "lookup_values",
     "transition_rules",
 )
-# crmapi.options.defaults as of this revision (later changes to the defaults do not rewrite it).
+# crmapi.config.defaults as of this revision (later changes to the defaults do not rewrite it).
 LISTS = {
     "lost_reasons": [
         ("PRICE", "Price"),

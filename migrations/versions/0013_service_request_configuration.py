@@ -73,7 +73,7 @@ def upgrade() -> None:
     for table in ("priority_matrix", "services"):
         for statement in tenant_isolation(table):
             op.execute(statement)
-    # crmapi.options.matrix.default as of this revision: urgency + impact - 1.
+    # crmapi.config.matrix.default as of this revision: urgency + impact - 1.
     op.execute(
         """
         INSERT INTO priority_matrix (org_id, id, urgency, impact, priority)

@@ -333,7 +333,7 @@ def upgrade() -> None:
         op.execute(
             f"UPDATE {table} SET reminder_notified_at = now() WHERE {UNANNOUNCED} AND reminder_at <= now()"
         )
-    # crmapi.options.defaults.ANSWER_CATEGORIES as of this revision, for existing organisations.
+    # crmapi.config.defaults.ANSWER_CATEGORIES as of this revision, for existing organisations.
     op.execute(
         """
         INSERT INTO categories (org_id, id, code, name, position, active, created_at, updated_at,

@@ -19,6 +19,8 @@ from crmapi.activities.reminders import router as reminders_router
 from crmapi.activities.router import router as activities_router
 from crmapi.activities.router import scheduling as activity_scheduling_router
 from crmapi.activities.services_router import router as activity_services_router
+from crmapi.config.matrix import router as matrix_router
+from crmapi.config.router import router as config_router
 from crmapi.contacts.router import router as contacts_router
 from crmapi.custom_fields.router import router as custom_fields_router
 from crmapi.feedback import router as feedback
@@ -34,10 +36,8 @@ from crmapi.kit.logs import RequestIdMiddleware
 from crmapi.kit.pagination import Cursors
 from crmapi.kit.ratelimit import Limiter
 from crmapi.leads.router import router as leads_router
-from crmapi.lifecycle.router import router as lifecycle_router
 from crmapi.notes.router import router as notes_router
 from crmapi.opportunities.router import router as opportunities_router
-from crmapi.options.matrix import router as matrix_router
 from crmapi.service_requests.router import acceptances as acceptances_router
 from crmapi.service_requests.router import router as service_requests_router
 from crmapi.settings import Settings, get_settings
@@ -188,7 +188,7 @@ def create_app(
         groups.capabilities,
         groups.router,
         integrations_router,
-        lifecycle_router,
+        config_router,
         matrix_router,
         leads_router,
         opportunities_router,

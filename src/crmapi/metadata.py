@@ -3,6 +3,7 @@
 from crmapi.access import models as _access
 from crmapi.accounts import models as _accounts
 from crmapi.activities import models as _activities
+from crmapi.config import models as _options
 from crmapi.contacts import models as _contacts
 from crmapi.custom_fields import models as _custom_fields
 from crmapi.feedback import models as _feedback
@@ -13,7 +14,6 @@ from crmapi.leads import models as _leads
 from crmapi.lifecycle import models as _lifecycle
 from crmapi.notes import models as _notes
 from crmapi.opportunities import models as _opportunities
-from crmapi.options import models as _options
 from crmapi.records.history import HistoryEntry
 from crmapi.records.outbox import OutboxEvent
 from crmapi.service_requests import models as _service_requests

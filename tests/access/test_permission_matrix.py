@@ -16,8 +16,8 @@ from typing import Any
 import pytest
 from httpx import AsyncClient
 
+from crmapi.config.spec import OptionList
 from crmapi.kit.db import Database
-from crmapi.options.spec import OptionList
 from tests.permissions import CONFIG_LISTS, PERSONAS, Records, people
 from tests.support import PASSWORD, Tenants
 

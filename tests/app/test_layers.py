@@ -39,7 +39,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ),
     # What the domains share: who calls and what it may do, life cycles and configured options,
     # what every record kind writes (history, events).
-    ("crmapi.records", "crmapi.access", "crmapi.identity", "crmapi.lifecycle", "crmapi.options"),
+    ("crmapi.records", "crmapi.access", "crmapi.identity", "crmapi.lifecycle", "crmapi.config"),
     # Domain-free mechanics.
     ("crmapi.kit", "crmapi.settings"),
 )

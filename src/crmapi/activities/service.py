@@ -16,6 +16,7 @@ from crmapi.accounts.service import next_numbers
 from crmapi.activities import queries
 from crmapi.activities.models import Activity, ActivityService
 from crmapi.activities.schemas import ActivityCreate, ActivitySchedule, ActivityUpdate
+from crmapi.config.models import Service
 from crmapi.contacts import queries as contact_queries
 from crmapi.kit import search
 from crmapi.kit.concurrency import check_version
@@ -30,7 +31,6 @@ from crmapi.lifecycle.problems import FIXED, NotAssigned, TypeFixed
 from crmapi.lifecycle.work import WorkKind
 from crmapi.opportunities import queries as opportunity_queries
 from crmapi.opportunities.models import Opportunity
-from crmapi.options.models import Service
 from crmapi.records import history, outbox
 from crmapi.records.changes import announce
 from crmapi.service_requests import service as request_service

@@ -15,11 +15,11 @@ from crmapi.access.actor import Actor
 from crmapi.activities import service
 from crmapi.activities.models import Activity, ActivityService
 from crmapi.activities.problems import ServiceTaken
+from crmapi.config.models import Service
 from crmapi.kit.concurrency import check_version
 from crmapi.kit.errors import NotFound, Unprocessable
 from crmapi.kit.ids import new_id
 from crmapi.lifecycle.models import LifecycleType
-from crmapi.options.models import Service
 from crmapi.records.changes import announce
 
 

@@ -17,12 +17,12 @@ from uuid import UUID
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from crmapi.config.defaults import LEAD_SOURCES
+from crmapi.config.models import LostReason
 from crmapi.kit.ids import new_id
 from crmapi.leads import service as lead_service
 from crmapi.leads.models import Lead
 from crmapi.lifecycle.models import LifecycleStatus, LifecycleType
-from crmapi.options.defaults import LEAD_SOURCES
-from crmapi.options.models import LostReason
 
 WANTS = (
     "Wants a quote for {n} licences",

@@ -11,11 +11,11 @@ from sqlalchemy import func, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crmapi.access.actor import Actor
+from crmapi.config.models import Category
 from crmapi.feedback import service
 from crmapi.feedback.models import Feedback
 from crmapi.feedback.schemas import SummaryQuery
 from crmapi.lifecycle.models import LifecycleType
-from crmapi.options.models import Category
 from crmapi.service_requests.models import ServiceRequest
 
 RATINGS = range(1, 6)

@@ -19,6 +19,7 @@ from crmapi.accounts import queries as account_queries
 from crmapi.accounts import service as accounts
 from crmapi.accounts.models import Account
 from crmapi.accounts.schemas import AccountCreate
+from crmapi.config.models import LeadSource
 from crmapi.contacts import queries as contact_queries
 from crmapi.contacts import service as contacts
 from crmapi.contacts.models import Contact
@@ -30,7 +31,6 @@ from crmapi.lifecycle.models import LifecycleType
 from crmapi.opportunities import service as opportunities
 from crmapi.opportunities.models import Opportunity
 from crmapi.opportunities.schemas import OpportunityCreate
-from crmapi.options.models import LeadSource
 from crmapi.records.changes import announce
 
 ENTITY = "lead"

@@ -11,6 +11,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from crmapi.access.actor import Actor
 from crmapi.accounts.service import next_numbers
+from crmapi.config.defaults import CALL_CODE, CALL_STATUS
+from crmapi.config.models import (
+    Competitor,
+    ImportanceLevel,
+    LeadSource,
+    LookupList,
+    LookupValue,
+)
 from crmapi.contacts import queries as contact_queries
 from crmapi.kit import search
 from crmapi.kit.concurrency import check_version
@@ -25,14 +33,6 @@ from crmapi.lifecycle.dates import expected_completion
 from crmapi.lifecycle.kinds import LEAD
 from crmapi.lifecycle.problems import FIXED, NotAssigned, TypeFixed
 from crmapi.lifecycle.work import WorkKind
-from crmapi.options.defaults import CALL_CODE, CALL_STATUS
-from crmapi.options.models import (
-    Competitor,
-    ImportanceLevel,
-    LeadSource,
-    LookupList,
-    LookupValue,
-)
 from crmapi.records import history, subjects
 from crmapi.records.changes import announce
 

@@ -8,12 +8,12 @@ from uuid import UUID
 from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from crmapi.config import defaults as option_defaults
+from crmapi.config.service import STEP
 from crmapi.kit.base import utcnow
 from crmapi.kit.ids import new_id
 from crmapi.lifecycle.kinds import KINDS
 from crmapi.lifecycle.models import LifecycleStatus, LifecycleType
-from crmapi.options import defaults as option_defaults
-from crmapi.options.service import STEP
 
 
 def status_rows(org_id: UUID) -> list[dict[str, Any]]:

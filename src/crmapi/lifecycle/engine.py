@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from crmapi.access.actor import Actor
 from crmapi.access.models import MemberUnit
+from crmapi.config.models import CancellationReason, LostReason
 from crmapi.kit.errors import FieldError, NotFound, ProblemError, Unprocessable
 from crmapi.lifecycle.decide import (
     NEEDS_REASON,
@@ -30,7 +31,6 @@ from crmapi.lifecycle.decide import (
 )
 from crmapi.lifecycle.kinds import KINDS
 from crmapi.lifecycle.models import LifecycleStatus, LifecycleType, TransitionRule
-from crmapi.options.models import CancellationReason, LostReason
 from crmapi.records import history, outbox
 
 

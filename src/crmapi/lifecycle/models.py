@@ -10,8 +10,8 @@ from sqlalchemy import Index, UniqueConstraint, Uuid, text
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Mapped, mapped_column
 
+from crmapi.config.models import Option
 from crmapi.kit.base import Base, tenant_fk
-from crmapi.options.models import Option
 
 
 class LifecycleStatus(Option, Base):

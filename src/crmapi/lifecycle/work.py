@@ -19,6 +19,7 @@ from crmapi.access.actor import Actor
 from crmapi.access.models import MemberUnit
 from crmapi.access.problems import MissingCapability, NotOwner, StaffOnly
 from crmapi.access.units import require_unit
+from crmapi.config.models import Category
 from crmapi.identity.models import Member
 from crmapi.kit.concurrency import check_version
 from crmapi.kit.errors import NotFound, Unprocessable
@@ -32,7 +33,6 @@ from crmapi.lifecycle.problems import (
     ReadOnly,
     TypeNotAllowed,
 )
-from crmapi.options.models import Category
 from crmapi.records.changes import announce, bring_back, soft_delete
 
 T = TypeVar("T")

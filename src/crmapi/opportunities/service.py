@@ -15,6 +15,7 @@ from crmapi.access.actor import Actor
 from crmapi.access.problems import MissingCapability, NotOwner
 from crmapi.access.units import require_unit
 from crmapi.accounts.service import FOUR_PLACES, next_numbers, org_currency
+from crmapi.config.models import LeadSource
 from crmapi.contacts import queries as contact_queries
 from crmapi.kit import search
 from crmapi.kit.concurrency import check_version
@@ -26,7 +27,6 @@ from crmapi.lifecycle.problems import FIXED, ContactFixed, ReadOnly
 from crmapi.opportunities import queries
 from crmapi.opportunities.models import Opportunity
 from crmapi.opportunities.schemas import OpportunityCreate, OpportunityUpdate
-from crmapi.options.models import LeadSource
 from crmapi.records import history, subjects
 from crmapi.records.changes import announce, bring_back, soft_delete
 from crmapi.tags import service as tags

@@ -10,10 +10,10 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crmapi.access.actor import Actor
+from crmapi.config.models import Category
 from crmapi.identity import links
 from crmapi.identity.models import LinkToken
 from crmapi.identity.security import Keys
-from crmapi.options.models import Category
 from crmapi.service_requests.models import ServiceRequest
 from crmapi.service_requests.problems import NothingToAccept
 from crmapi.service_requests.service import (

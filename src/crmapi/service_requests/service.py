@@ -18,6 +18,8 @@ from crmapi.access.actor import Actor
 from crmapi.access.problems import CustomersOnly
 from crmapi.accounts.service import next_numbers
 from crmapi.activities.models import Activity
+from crmapi.config.matrix import priority_for
+from crmapi.config.models import Category
 from crmapi.contacts import queries as contact_queries
 from crmapi.identity.models import LinkToken
 from crmapi.identity.problems import UnknownLink
@@ -30,8 +32,6 @@ from crmapi.lifecycle.dates import expected_completion
 from crmapi.lifecycle.kinds import SERVICE_REQUEST, a
 from crmapi.lifecycle.problems import AccountFixed, ContactFixed, NoSuchTransition, NotAssigned, TypeFixed
 from crmapi.lifecycle.work import WorkKind
-from crmapi.options.matrix import priority_for
-from crmapi.options.models import Category
 from crmapi.records import history, outbox
 from crmapi.records.changes import announce
 from crmapi.service_requests import queries

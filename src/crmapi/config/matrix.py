@@ -14,12 +14,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from crmapi.access.actor import Actor
 from crmapi.access.dependencies import Idempotent, require, staff_or
+from crmapi.config.models import PriorityCell
 from crmapi.kit.db import DbSession
 from crmapi.kit.errors import problem_responses
 from crmapi.kit.ids import new_id
 from crmapi.kit.routes import CrmRoute
 from crmapi.kit.scalars import Input
-from crmapi.options.models import PriorityCell
 from crmapi.records import history, outbox
 
 LEVELS = range(1, 6)

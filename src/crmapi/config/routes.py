@@ -11,13 +11,13 @@ from fastapi import APIRouter, Depends, Path, Query, Request, Response, status
 
 from crmapi.access.actor import Actor
 from crmapi.access.dependencies import Idempotent, require, staff_or
+from crmapi.config import service
+from crmapi.config.spec import OptionList
 from crmapi.kit.concurrency import IfMatch, etag, expected_version
 from crmapi.kit.db import DbSession
 from crmapi.kit.errors import problem_responses
 from crmapi.kit.pagination import Page, paginate, render, render_page, select_fields, sorted_by
 from crmapi.kit.routes import CrmRoute
-from crmapi.options import service
-from crmapi.options.spec import OptionList
 
 Manager = Annotated[Actor, require("config.manage")]
 Reader = Annotated[Actor, staff_or("config.manage")]

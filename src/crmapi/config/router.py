@@ -3,8 +3,8 @@ Staff (and API keys with `config.manage`) read them; `config.manage` changes the
 
 from __future__ import annotations
 
-from crmapi.lifecycle.types import RULES, TYPES
-from crmapi.options import catalogue
-from crmapi.options.router import router_for
+from crmapi.config import catalogue
+from crmapi.config.routes import router_for
+from crmapi.config.types import RULES, TYPES
 
 router = router_for(catalogue.STATUSES, TYPES, RULES, *catalogue.LISTS[1:])

@@ -13,14 +13,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from crmapi.access.actor import Actor
 from crmapi.access.problems import CodeTaken
+from crmapi.config.models import Option
+from crmapi.config.spec import OptionList, OptionQuery
 from crmapi.kit import search
 from crmapi.kit.concurrency import check_version
 from crmapi.kit.errors import Conflict, NotFound
 from crmapi.kit.ids import new_id
 from crmapi.kit.pagination import PageParams, Sorting
 from crmapi.kit.scalars import Input
-from crmapi.options.models import Option
-from crmapi.options.spec import OptionList, OptionQuery
 from crmapi.records import history
 from crmapi.records.changes import announce
 

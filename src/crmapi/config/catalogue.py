@@ -10,11 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crmapi.access.actor import Actor
-from crmapi.kit.errors import Unprocessable
-from crmapi.kit.scalars import Omittable, ShortText
-from crmapi.lifecycle.kinds import KINDS, a
-from crmapi.lifecycle.models import LifecycleStatus
-from crmapi.options.models import (
+from crmapi.config.models import (
     CancellationReason,
     Category,
     Competitor,
@@ -26,7 +22,7 @@ from crmapi.options.models import (
     PriorityLevel,
     Service,
 )
-from crmapi.options.spec import (
+from crmapi.config.spec import (
     FixedUpdate,
     OptionCreate,
     OptionList,
@@ -34,6 +30,10 @@ from crmapi.options.spec import (
     OptionRead,
     OptionUpdate,
 )
+from crmapi.kit.errors import Unprocessable
+from crmapi.kit.scalars import Omittable, ShortText
+from crmapi.lifecycle.kinds import KINDS, a
+from crmapi.lifecycle.models import LifecycleStatus
 
 KindName = Literal["lead", "opportunity", "activity", "service_request"]
 Website = ShortText

@@ -8,10 +8,8 @@ from uuid import UUID
 from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from crmapi.kit.base import utcnow
-from crmapi.kit.ids import new_id
-from crmapi.options import matrix
-from crmapi.options.models import (
+from crmapi.config import matrix
+from crmapi.config.models import (
     CancellationReason,
     Category,
     ImportanceLevel,
@@ -21,7 +19,9 @@ from crmapi.options.models import (
     LostReason,
     PriorityLevel,
 )
-from crmapi.options.service import STEP
+from crmapi.config.service import STEP
+from crmapi.kit.base import utcnow
+from crmapi.kit.ids import new_id
 
 LOST_REASONS = (
     ("PRICE", "Price"),

@@ -15,14 +15,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from crmapi.access.actor import Actor
 from crmapi.access.models import BusinessUnit
+from crmapi.config.catalogue import KindName
+from crmapi.config.models import Category, ImportanceLevel, Service
+from crmapi.config.spec import OptionCreate, OptionList, OptionQuery, OptionRead, OptionUpdate
 from crmapi.identity.models import Member
 from crmapi.kit.errors import Unprocessable
 from crmapi.kit.scalars import Input, Omittable, ShortText
 from crmapi.lifecycle.kinds import KINDS
 from crmapi.lifecycle.models import LifecycleStatus, LifecycleType, TransitionRule
-from crmapi.options.catalogue import KindName
-from crmapi.options.models import Category, ImportanceLevel, Service
-from crmapi.options.spec import OptionCreate, OptionList, OptionQuery, OptionRead, OptionUpdate
 from crmapi.records import history, outbox
 
 TYPE = "lifecycle_type"
