@@ -12,7 +12,6 @@ from datetime import UTC, datetime
 from typing import Any, Literal
 from uuid import UUID
 
-from sqlalchemy import delete as sql_delete
 from sqlalchemy import exists, func, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.exc import IntegrityError
@@ -22,11 +21,11 @@ from crmapi.access import policy
 from crmapi.access.actor import Actor
 from crmapi.access.business_units import queries
 from crmapi.access.business_units.schemas import BusinessUnitCreate, BusinessUnitUpdate
+from crmapi.access.member_links import MemberLinks
 from crmapi.access.models import BusinessUnit, MemberUnit
 from crmapi.access.problems import NameTaken, UnitHasChildren, UnitHasMembers, UnitHasRecords
 from crmapi.accounts.models import Account
 from crmapi.contacts.models import Contact
-from crmapi.identity import service as identity
 from crmapi.kit.concurrency import check_version
 from crmapi.kit.errors import Conflict, NotFound, Unprocessable
 from crmapi.kit.ids import new_id
@@ -37,6 +36,13 @@ ENTITY = "business_unit"
 PARENT = "body.parent_id"
 # The expression index uq_business_units_name: names are unique per organisation ignoring case.
 _UNIQUE_NAME: list[Any] = [BusinessUnit.org_id, func.lower(BusinessUnit.name)]
+
+MEMBERS = MemberLinks(
+    MemberUnit,
+    "business_unit_id",
+    customer_refused="Only staff members can be in a business unit; this member is a customer.",
+    not_linked="This member is not in the business unit.",
+)
 
 
 def _snapshot(unit: BusinessUnit) -> dict[str, Any]:
@@ -192,27 +198,11 @@ def _has_records() -> Conflict:
 # --- members of a unit -----------------------------------------------------------------------
 
 
-async def _staff_member(session: AsyncSession, actor: Actor, member_id: UUID) -> None:
-    """404 for no such member; 422 for a customer: units hold staff only."""
-    member = await identity.get_member(session, actor, member_id)
-    if member["kind"] != "staff":
-        raise Unprocessable.on(
-            "path.member_id", "Only staff members can be in a business unit; this member is a customer."
-        )
-
-
 async def add_member(session: AsyncSession, actor: Actor, unit_id: UUID, member_id: UUID) -> None:
     """Put a staff member into a unit; a member already in it changes nothing."""
     # A shared lock: a concurrent delete of the unit either waits for this or is seen as gone.
     unit = await get(session, actor, unit_id, lock="share")
-    await _staff_member(session, actor, member_id)
-    added = await session.execute(
-        insert(MemberUnit)
-        .values(org_id=actor.org_id, id=new_id(), member_id=member_id, business_unit_id=unit.id)
-        .on_conflict_do_nothing()
-        .returning(MemberUnit.id)
-    )
-    if added.first() is None:
+    if not await MEMBERS.add(session, actor, unit.id, member_id):
         return
     await policy.changed(session, actor.org_id)
     _emit(session, actor, unit, "member_added", {"member_id": {"old": None, "new": str(member_id)}})
@@ -221,16 +211,6 @@ async def add_member(session: AsyncSession, actor: Actor, unit_id: UUID, member_
 async def remove_member(session: AsyncSession, actor: Actor, unit_id: UUID, member_id: UUID) -> None:
     """Take a member out of a unit; 404 when the member is not in it."""
     unit = await get(session, actor, unit_id)
-    removed = await session.execute(
-        sql_delete(MemberUnit)
-        .where(
-            MemberUnit.org_id == actor.org_id,
-            MemberUnit.business_unit_id == unit.id,
-            MemberUnit.member_id == member_id,
-        )
-        .returning(MemberUnit.id)
-    )
-    if removed.first() is None:
-        raise NotFound("This member is not in the business unit.")
+    await MEMBERS.remove(session, actor, unit.id, member_id)
     await policy.changed(session, actor.org_id)
     _emit(session, actor, unit, "member_removed", {"member_id": {"old": str(member_id), "new": None}})

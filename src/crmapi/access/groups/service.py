@@ -23,17 +23,24 @@ from crmapi.access import administrators, policy
 from crmapi.access.actor import Actor
 from crmapi.access.groups import queries
 from crmapi.access.groups.schemas import GroupCreate, GroupRead, GroupUpdate
+from crmapi.access.member_links import MemberLinks
 from crmapi.access.models import Group, GroupGrant, GroupMember
 from crmapi.access.problems import NameTaken
-from crmapi.identity import service as identity
 from crmapi.kit.concurrency import check_version
-from crmapi.kit.errors import Conflict, NotFound, Unprocessable
+from crmapi.kit.errors import Conflict, NotFound
 from crmapi.kit.ids import new_id
 from crmapi.records import history, outbox
 
 ENTITY = "group"
 # The expression index uq_groups_name: names are unique per organisation ignoring case.
 _UNIQUE_NAME: list[Any] = [Group.org_id, func.lower(Group.name)]
+
+MEMBERS = MemberLinks(
+    GroupMember,
+    "group_id",
+    customer_refused="Customers cannot be put in groups: they see only what is assigned to them.",
+    not_linked="This member is not in the group.",
+)
 
 
 def _snapshot(group: Group) -> dict[str, Any]:
@@ -178,18 +185,7 @@ async def add_member(
     """Put a staff member in the group; a member already in it changes nothing. The group's
     version after it."""
     group = await _locked(session, actor, group_id, expected)
-    member = await identity.get_member(session, actor, member_id)
-    if member["kind"] != "staff":
-        raise Unprocessable.on(
-            "path.member_id", "Customers cannot be put in groups: they see only what is assigned to them."
-        )
-    added = await session.execute(
-        insert(GroupMember)
-        .values(org_id=actor.org_id, id=new_id(), group_id=group.id, member_id=member_id)
-        .on_conflict_do_nothing()
-        .returning(GroupMember.id)
-    )
-    if added.first() is not None:
+    if await MEMBERS.add(session, actor, group.id, member_id):
         await _changed(
             session, actor, group, "member_added", {"member_id": {"old": None, "new": str(member_id)}}
         )
@@ -202,17 +198,7 @@ async def remove_member(
     """Take a member out of the group; 404 when it is not in it, 409 when that leaves no
     administrator. The group's version after it."""
     group = await _locked(session, actor, group_id, expected)
-    removed = await session.execute(
-        sql_delete(GroupMember)
-        .where(
-            GroupMember.org_id == actor.org_id,
-            GroupMember.group_id == group.id,
-            GroupMember.member_id == member_id,
-        )
-        .returning(GroupMember.id)
-    )
-    if removed.first() is None:
-        raise NotFound("This member is not in the group.")
+    await MEMBERS.remove(session, actor, group.id, member_id)
     await _changed(
         session, actor, group, "member_removed", {"member_id": {"old": str(member_id), "new": None}}
     )

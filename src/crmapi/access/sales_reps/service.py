@@ -20,14 +20,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from crmapi.access import policy
 from crmapi.access.actor import Actor
+from crmapi.access.member_links import MemberLinks
 from crmapi.access.models import SalesRep, SalesRepMember
 from crmapi.access.problems import CodeTaken, MissingCapability
 from crmapi.access.sales_reps import queries
 from crmapi.access.sales_reps.schemas import SalesRepCreate, SalesRepUpdate
 from crmapi.accounts.models import Account, AccountSalesRep
-from crmapi.identity import service as identity
 from crmapi.kit.concurrency import check_version
-from crmapi.kit.errors import Conflict, NotFound, Unprocessable
+from crmapi.kit.errors import Conflict, NotFound
 from crmapi.kit.ids import new_id
 from crmapi.records import history, outbox
 
@@ -35,6 +35,13 @@ Lock = Literal["update", "share"] | None
 ENTITY = "sales_rep"
 # Changing these changes which accounts the record's members see.
 _ACCESS_FIELDS = {"code", "active"}
+
+MEMBERS = MemberLinks(
+    SalesRepMember,
+    "sales_rep_id",
+    customer_refused="Only staff members can work as a sales rep; this member is a customer.",
+    not_linked="This member is not linked to the sales-rep record.",
+)
 
 
 def _snapshot(rep: SalesRep) -> dict[str, Any]:
@@ -184,27 +191,11 @@ async def delete(session: AsyncSession, actor: Actor, rep_id: UUID, expected: in
 # --- members working as a record -------------------------------------------------------------
 
 
-async def _staff_member(session: AsyncSession, actor: Actor, member_id: UUID) -> None:
-    """404 for no such member; 422 for a customer: only staff work as sales reps."""
-    member = await identity.get_member(session, actor, member_id)
-    if member["kind"] != "staff":
-        raise Unprocessable.on(
-            "path.member_id", "Only staff members can work as a sales rep; this member is a customer."
-        )
-
-
 async def add_member(session: AsyncSession, actor: Actor, rep_id: UUID, member_id: UUID) -> None:
     """Link a staff member to the record; a member already linked changes nothing."""
     # A shared lock: a concurrent delete of the record either waits for this or is seen as gone.
     rep = await get(session, actor, rep_id, lock="share")
-    await _staff_member(session, actor, member_id)
-    added = await session.execute(
-        insert(SalesRepMember)
-        .values(org_id=actor.org_id, id=new_id(), sales_rep_id=rep.id, member_id=member_id)
-        .on_conflict_do_nothing()
-        .returning(SalesRepMember.id)
-    )
-    if added.first() is None:
+    if not await MEMBERS.add(session, actor, rep.id, member_id):
         return
     await policy.changed(session, actor.org_id)
     _emit(session, actor, rep, "member_added", {"member_id": {"old": None, "new": str(member_id)}})
@@ -213,16 +204,6 @@ async def add_member(session: AsyncSession, actor: Actor, rep_id: UUID, member_i
 async def remove_member(session: AsyncSession, actor: Actor, rep_id: UUID, member_id: UUID) -> None:
     """Unlink a member from the record; 404 when it is not linked."""
     rep = await get(session, actor, rep_id)
-    removed = await session.execute(
-        sql_delete(SalesRepMember)
-        .where(
-            SalesRepMember.org_id == actor.org_id,
-            SalesRepMember.sales_rep_id == rep.id,
-            SalesRepMember.member_id == member_id,
-        )
-        .returning(SalesRepMember.id)
-    )
-    if removed.first() is None:
-        raise NotFound("This member is not linked to the sales-rep record.")
+    await MEMBERS.remove(session, actor, rep.id, member_id)
     await policy.changed(session, actor.org_id)
     _emit(session, actor, rep, "member_removed", {"member_id": {"old": str(member_id), "new": None}})
