@@ -30,7 +30,7 @@ from crmapi.kit import embedded
 from crmapi.kit.db import Database, app_database_url, libpq_dsn, make_engine, make_sessions, url_with_database
 from crmapi.kit.migrate import migrate
 from crmapi.settings import Settings
-from tests.support import Tenant, Tenants
+from tests.support import Member, Tenant, Tenants
 
 ROOT = Path(__file__).resolve().parents[1]
 STATE = ROOT / ".crmapi" / "test"
@@ -193,6 +193,29 @@ async def committed_tenants(committed_db: Database, settings: Settings) -> Tenan
 async def acme(tenants: Tenants) -> Tenant:
     """An organisation of its own for the test, with an administrator."""
     return await tenants.create("Acme")
+
+
+@pytest.fixture
+async def globex(tenants: Tenants) -> Tenant:
+    """A second organisation: what is Acme's must stay out of its sight, and the reverse."""
+    return await tenants.create("Globex")
+
+
+@pytest.fixture
+def admin(acme: Tenant) -> Member:
+    return acme.admin
+
+
+@pytest.fixture
+async def staff(tenants: Tenants, acme: Tenant) -> Member:
+    """A staff member of Acme, as POST /v1/members makes one."""
+    return await tenants.member(acme, kind="staff")
+
+
+@pytest.fixture
+async def customer(tenants: Tenants, acme: Tenant) -> Member:
+    """A customer member of Acme."""
+    return await tenants.member(acme, kind="customer")
 
 
 @pytest.fixture(scope="session")

@@ -26,6 +26,10 @@ from crmapi.settings import Settings
 PASSWORD = "password-123"
 
 
+# An id no record has.
+NOBODY = "00000000-0000-7000-8000-000000000000"
+
+
 @dataclass
 class Member:
     id: UUID

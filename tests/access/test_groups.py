@@ -19,19 +19,7 @@ from crmapi.kit.db import Database, bind_org
 from crmapi.records.history import HistoryEntry
 from crmapi.records.outbox import OutboxEvent
 from crmapi.settings import Settings
-from tests.support import Member, Tenant, Tenants, assert_problem, error_fields, rows_of
-
-NOBODY = "00000000-0000-7000-8000-000000000000"
-
-
-@pytest.fixture
-def admin(acme: Tenant) -> Member:
-    return acme.admin
-
-
-@pytest.fixture
-async def staff(tenants: Tenants, acme: Tenant) -> Member:
-    return await tenants.member(acme, kind="staff")
+from tests.support import NOBODY, Member, Tenant, Tenants, assert_problem, error_fields, rows_of
 
 
 async def group(client: AsyncClient, who: Member, name: str, *capabilities: str) -> dict[str, Any]:

@@ -11,7 +11,7 @@ from httpx import AsyncClient, Response
 from sqlalchemy import event
 
 from crmapi.kit.db import Database
-from tests.support import Member, Tenant, Tenants, assert_problem, error_fields
+from tests.support import NOBODY, Member, Tenant, Tenants, assert_problem, error_fields
 
 
 async def _account(client: AsyncClient, tenant: Tenant, **fields: object) -> dict[str, object]:
@@ -195,27 +195,6 @@ async def test_a_list_does_not_query_per_account(client: AsyncClient, tenants: T
 # === the suite: fixtures and helpers ==========================================================
 
 READ_ONLY = {"id", "number", "created_at", "updated_at", "deleted_at", "version"}
-NOBODY = "00000000-0000-7000-8000-000000000000"
-
-
-@pytest.fixture
-async def globex(tenants: Tenants) -> Tenant:
-    return await tenants.create("Globex")
-
-
-@pytest.fixture
-def admin(acme: Tenant) -> Member:
-    return acme.admin
-
-
-@pytest.fixture
-async def staff(tenants: Tenants, acme: Tenant) -> Member:
-    return await tenants.member(acme, kind="staff")
-
-
-@pytest.fixture
-async def customer(tenants: Tenants, acme: Tenant) -> Member:
-    return await tenants.member(acme, kind="customer")
 
 
 async def create(client: AsyncClient, who: Member, **fields: Any) -> dict[str, Any]:

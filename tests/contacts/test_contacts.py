@@ -14,10 +14,9 @@ from sqlalchemy import event, text
 
 from crmapi.kit.db import Database, bind_org
 from crmapi.kit.ids import new_id
-from tests.support import Member, Tenant, Tenants, assert_problem, error_fields
+from tests.support import NOBODY, Member, Tenant, assert_problem, error_fields
 
 READ_ONLY = {"id", "display_name", "created_at", "updated_at", "deleted_at", "version"}
-NOBODY = "00000000-0000-7000-8000-000000000000"
 
 
 def person(**fields: Any) -> dict[str, Any]:
@@ -26,26 +25,6 @@ def person(**fields: Any) -> dict[str, Any]:
 
 def organisation(**fields: Any) -> dict[str, Any]:
     return {"kind": "organisation", "name": "Globex Sp. z o.o.", **fields}
-
-
-@pytest.fixture
-async def globex(tenants: Tenants) -> Tenant:
-    return await tenants.create("Globex")
-
-
-@pytest.fixture
-def admin(acme: Tenant) -> Member:
-    return acme.admin
-
-
-@pytest.fixture
-async def staff(tenants: Tenants, acme: Tenant) -> Member:
-    return await tenants.member(acme, kind="staff")
-
-
-@pytest.fixture
-async def customer(tenants: Tenants, acme: Tenant) -> Member:
-    return await tenants.member(acme, kind="customer")
 
 
 async def create(client: AsyncClient, who: Member, body: dict[str, Any]) -> dict[str, Any]:

@@ -16,18 +16,6 @@ from crmapi.records.history import HistoryEntry
 from crmapi.records.outbox import OutboxEvent
 from tests.support import Member, Tenant, Tenants, error_fields, rows_of
 
-NOBODY = "00000000-0000-7000-8000-000000000000"
-
-
-@pytest.fixture
-def admin(acme: Tenant) -> Member:
-    return acme.admin
-
-
-@pytest.fixture
-async def staff(tenants: Tenants, acme: Tenant) -> Member:
-    return await tenants.member(acme, kind="staff")
-
 
 async def define(
     client: AsyncClient, who: Member, kind: str, key: str, type_: str, **more: Any

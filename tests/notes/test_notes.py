@@ -15,30 +15,9 @@ from sqlalchemy import event, select
 from crmapi.kit.db import Database, bind_org
 from crmapi.records.history import HistoryEntry
 from crmapi.records.outbox import OutboxEvent
-from tests.support import Member, Tenant, Tenants, assert_problem, error_fields
+from tests.support import NOBODY, Member, Tenant, assert_problem, error_fields
 
-NOBODY = "00000000-0000-7000-8000-000000000000"
 TEXT = "Called about the overdue invoice; pays on Friday."
-
-
-@pytest.fixture
-async def globex(tenants: Tenants) -> Tenant:
-    return await tenants.create("Globex")
-
-
-@pytest.fixture
-def admin(acme: Tenant) -> Member:
-    return acme.admin
-
-
-@pytest.fixture
-async def staff(tenants: Tenants, acme: Tenant) -> Member:
-    return await tenants.member(acme, kind="staff")
-
-
-@pytest.fixture
-async def customer(tenants: Tenants, acme: Tenant) -> Member:
-    return await tenants.member(acme, kind="customer")
 
 
 async def contact(client: AsyncClient, who: Member) -> dict[str, Any]:

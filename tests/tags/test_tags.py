@@ -17,29 +17,7 @@ from crmapi.kit.db import Database, bind_org
 from crmapi.kit.ids import new_id
 from crmapi.records.history import HistoryEntry
 from crmapi.records.outbox import OutboxEvent
-from tests.support import Member, Tenant, Tenants, assert_problem, error_fields, rows_of
-
-NOBODY = "00000000-0000-7000-8000-000000000000"
-
-
-@pytest.fixture
-async def globex(tenants: Tenants) -> Tenant:
-    return await tenants.create("Globex")
-
-
-@pytest.fixture
-def admin(acme: Tenant) -> Member:
-    return acme.admin
-
-
-@pytest.fixture
-async def staff(tenants: Tenants, acme: Tenant) -> Member:
-    return await tenants.member(acme, kind="staff")
-
-
-@pytest.fixture
-async def customer(tenants: Tenants, acme: Tenant) -> Member:
-    return await tenants.member(acme, kind="customer")
+from tests.support import NOBODY, Member, Tenant, Tenants, assert_problem, error_fields, rows_of
 
 
 async def create_tag(client: AsyncClient, who: Member, name: str, **fields: Any) -> dict[str, Any]:
