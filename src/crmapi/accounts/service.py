@@ -29,6 +29,7 @@ from crmapi.kit.concurrency import check_version
 from crmapi.kit.errors import NotFound, Unprocessable
 from crmapi.kit.ids import new_id
 from crmapi.records import history, outbox, subjects
+from crmapi.records.changes import announce, bring_back, soft_delete
 from crmapi.tags import service as tags
 
 ENTITY = "account"
@@ -245,22 +246,8 @@ async def create(session: AsyncSession, actor: Actor, data: AccountCreate) -> Ac
     await _link_contacts(session, account, links)
     codes = sorted(set(data.sales_rep_codes or []))
     await _replace_sales_reps(session, account, codes)
-    history.record(
-        session,
-        actor,
-        entity=ENTITY,
-        entity_id=account.id,
-        action="created",
-        changes=history.diff({}, {**snapshot(account, codes), "number": account.number}),
-    )
-    outbox.emit(
-        session,
-        actor,
-        topic="account.created",
-        entity=ENTITY,
-        entity_id=account.id,
-        payload={"version": account.version},
-    )
+    changes = history.diff({}, {**snapshot(account, codes), "number": account.number})
+    announce(session, actor, account, entity=ENTITY, action="created", changes=changes)
     return account
 
 
@@ -318,15 +305,7 @@ async def update(
         await _link_contacts(session, account, [account.primary_contact_id])
     if "sales_rep_codes" in changes:
         await _replace_sales_reps(session, account, codes_after)
-    history.record(session, actor, entity=ENTITY, entity_id=account.id, action="updated", changes=changes)
-    outbox.emit(
-        session,
-        actor,
-        topic="account.updated",
-        entity=ENTITY,
-        entity_id=account.id,
-        payload={"version": account.version, "fields": sorted(changes)},
-    )
+    announce(session, actor, account, entity=ENTITY, action="updated", changes=changes)
     return account
 
 
@@ -334,11 +313,8 @@ async def delete(session: AsyncSession, actor: Actor, account_id: UUID, expected
     """Soft-delete: the account disappears from reads until restored; its code stays reserved."""
     account = await get_for_change(session, actor, account_id)
     check_version(account.version, expected)
-    account.deleted_at = account.updated_at = datetime.now(UTC)
     account.is_retail_default = False
-    await session.flush()
-    history.record(session, actor, entity=ENTITY, entity_id=account.id, action="deleted")
-    outbox.emit(session, actor, topic="account.deleted", entity=ENTITY, entity_id=account.id)
+    await soft_delete(session, actor, account, entity=ENTITY)
 
 
 async def restore(
@@ -349,11 +325,7 @@ async def restore(
         raise MissingCapability("Restoring an account needs 'accounts.manage'.")
     account = await get_for_change(session, actor, account_id, deleted=True)
     check_version(account.version, expected)
-    account.deleted_at = None
-    account.updated_at = datetime.now(UTC)
-    await session.flush()
-    history.record(session, actor, entity=ENTITY, entity_id=account.id, action="restored")
-    outbox.emit(session, actor, topic="account.restored", entity=ENTITY, entity_id=account.id)
+    await bring_back(session, actor, account, entity=ENTITY)
     return account
 
 

@@ -20,7 +20,8 @@ from crmapi.identity.models import Member
 from crmapi.kit import search
 from crmapi.kit.concurrency import check_version
 from crmapi.kit.errors import FieldError, NotFound, Unprocessable
-from crmapi.records import history, outbox, subjects
+from crmapi.records import history, subjects
+from crmapi.records.changes import announce, bring_back, soft_delete
 from crmapi.tags import service as tags
 
 ENTITY = "contact"
@@ -135,21 +136,8 @@ async def create(session: AsyncSession, actor: Actor, data: ContactCreate) -> Co
     await _check_references(session, actor, contact)
     session.add(contact)
     await session.flush()
-    history.record(
-        session,
-        actor,
-        entity=ENTITY,
-        entity_id=contact.id,
-        action="created",
-        changes=history.diff({}, _snapshot(contact)),
-    )
-    outbox.emit(
-        session,
-        actor,
-        topic="contact.created",
-        entity=ENTITY,
-        entity_id=contact.id,
-        payload={"version": contact.version},
+    announce(
+        session, actor, contact, entity=ENTITY, action="created", changes=history.diff({}, _snapshot(contact))
     )
     return contact
 
@@ -220,15 +208,7 @@ async def update(
     derive(contact)
     contact.updated_at = datetime.now(UTC)
     await session.flush()
-    history.record(session, actor, entity=ENTITY, entity_id=contact.id, action="updated", changes=changes)
-    outbox.emit(
-        session,
-        actor,
-        topic="contact.updated",
-        entity=ENTITY,
-        entity_id=contact.id,
-        payload={"version": contact.version, "fields": sorted(changes)},
-    )
+    announce(session, actor, contact, entity=ENTITY, action="updated", changes=changes)
     return contact
 
 
@@ -236,11 +216,7 @@ async def delete(session: AsyncSession, actor: Actor, contact_id: UUID, expected
     """Soft-delete: the contact disappears from reads until restored."""
     contact = await get_for_change(session, actor, contact_id)
     check_version(contact.version, expected)
-    contact.deleted_at = datetime.now(UTC)
-    contact.updated_at = contact.deleted_at
-    await session.flush()
-    history.record(session, actor, entity=ENTITY, entity_id=contact.id, action="deleted")
-    outbox.emit(session, actor, topic="contact.deleted", entity=ENTITY, entity_id=contact.id)
+    await soft_delete(session, actor, contact, entity=ENTITY)
 
 
 async def restore(
@@ -251,11 +227,7 @@ async def restore(
         raise MissingCapability("Restoring a contact needs 'contacts.manage'.")
     contact = await get_for_change(session, actor, contact_id, deleted=True)
     check_version(contact.version, expected)
-    contact.deleted_at = None
-    contact.updated_at = datetime.now(UTC)
-    await session.flush()
-    history.record(session, actor, entity=ENTITY, entity_id=contact.id, action="restored")
-    outbox.emit(session, actor, topic="contact.restored", entity=ENTITY, entity_id=contact.id)
+    await bring_back(session, actor, contact, entity=ENTITY)
     return contact
 
 
