@@ -32,7 +32,8 @@ from crmapi.config.spec import (
 )
 from crmapi.kit.errors import Unprocessable
 from crmapi.kit.scalars import Omittable, ShortText
-from crmapi.lifecycle.kinds import KINDS, a
+from crmapi.kit.words import a
+from crmapi.lifecycle.kinds import KINDS
 from crmapi.lifecycle.models import LifecycleStatus
 
 KindName = Literal["lead", "opportunity", "activity", "service_request"]
@@ -71,7 +72,7 @@ class StatusQuery(OptionQuery):
 async def _check_state(session: AsyncSession, actor: Actor, status: Any, changed: set[str]) -> None:
     kind = KINDS[status.kind]
     if status.state not in kind.states:
-        noun = a(status.kind.replace("_", " "))
+        noun = a(status.kind.replace("_", " "), start=True)
         raise Unprocessable.on("body.state", f"{noun} has the states {', '.join(kind.states)}.")
 
 

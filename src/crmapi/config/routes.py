@@ -18,6 +18,7 @@ from crmapi.kit.db import DbSession
 from crmapi.kit.errors import problem_responses
 from crmapi.kit.pagination import Page, paginate, render, render_page, select_fields, sorted_by
 from crmapi.kit.routes import CrmRoute
+from crmapi.kit.words import a
 
 Manager = Annotated[Actor, require("config.manage")]
 Reader = Annotated[Actor, staff_or("config.manage")]
@@ -115,7 +116,7 @@ def _mount(router: APIRouter, spec: OptionList) -> None:
             create_option,
             methods=["POST"],
             operation_id=f"create_{spec.op or spec.entity}",
-            summary=f"Add a {spec.noun}",
+            summary=f"Add {a(spec.noun)}",
             status_code=status.HTTP_201_CREATED,
             response_model=Read,
             responses=problem_responses(401, 403, *missing, 409, 422, 503),
@@ -138,7 +139,7 @@ def _mount(router: APIRouter, spec: OptionList) -> None:
         get_option,
         methods=["GET"],
         operation_id=f"get_{spec.op or spec.entity}",
-        summary=f"Get a {spec.noun}",
+        summary=f"Get {a(spec.noun)}",
         response_model=Read,
         response_model_exclude_unset=True,
         responses=problem_responses(401, 403, 404, 422, 503),
@@ -165,7 +166,7 @@ def _mount(router: APIRouter, spec: OptionList) -> None:
         update_option,
         methods=["PATCH"],
         operation_id=f"update_{spec.op or spec.entity}",
-        summary=f"Change a {spec.noun}",
+        summary=f"Change {a(spec.noun)}",
         response_model=Read,
         responses=problem_responses(401, 403, 404, 409, 412, 422, 503),
     )

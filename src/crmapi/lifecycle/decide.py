@@ -15,7 +15,8 @@ from dataclasses import dataclass
 from uuid import UUID
 
 from crmapi.kit.errors import ProblemError
-from crmapi.lifecycle.kinds import Kind, a
+from crmapi.kit.words import a
+from crmapi.lifecycle.kinds import Kind
 from crmapi.lifecycle.problems import (
     NoSuchTransition,
     ReadOnly,
@@ -106,7 +107,7 @@ NEEDS_REASON = frozenset({"lost"})
 def decide(config: TypeConfig, current: Status, move: Move, mover: Mover) -> Decision:
     kind = config.kind
     if current.state in kind.read_only:
-        return Refused(ReadOnly, f"{a(_name(kind))} in state '{current.state}' cannot change.")
+        return Refused(ReadOnly, f"{a(_name(kind), start=True)} in state '{current.state}' cannot change.")
     target = config.statuses.get(move.to_status)
     if target is None:
         return Refused(StatusNotAllowed, "This type does not allow that status.", "body.status_id")
@@ -115,7 +116,7 @@ def decide(config: TypeConfig, current: Status, move: Move, mover: Mover) -> Dec
     if not _possible(kind, config, current.state, target.state):
         return Refused(
             NoSuchTransition,
-            f"{a(_name(kind))} cannot go from '{current.state}' to '{target.state}'.",
+            f"{a(_name(kind), start=True)} cannot go from '{current.state}' to '{target.state}'.",
         )
     if target.state in NEEDS_REASON and not (move.reason and move.reason.strip()):
         return Refused(ReasonRequired, f"Moving to '{target.state}' needs a reason.", "body.lost_reason_id")

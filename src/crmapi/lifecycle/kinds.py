@@ -31,11 +31,6 @@ class Kind:
         return not any(source == state for source, _ in self.edges)
 
 
-def a(noun: str) -> str:
-    """The noun with its indefinite article, to start a sentence: "A lead", "An activity"."""
-    return f"{'An' if noun[0] in 'aeiou' else 'A'} {noun}"
-
-
 def _chain(*states: str) -> set[tuple[str, str]]:
     return set(pairwise(states))
 

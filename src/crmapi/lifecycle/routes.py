@@ -21,6 +21,7 @@ from crmapi.kit.concurrency import IfMatch, etag, expected_version
 from crmapi.kit.db import DbSession
 from crmapi.kit.errors import problem_responses
 from crmapi.kit.pagination import Page, PageParams, render, sorted_by
+from crmapi.kit.words import a
 from crmapi.lifecycle import work
 from crmapi.records import history
 
@@ -71,13 +72,9 @@ class WorkRoutes:
     reader: Any  # the actor dependency: `Depends(current_actor)`, `staff_or(...)`
     reminders: bool = False  # the kind has a reminder to close
 
-    @property
-    def article(self) -> str:
-        return "an" if self.spec.noun[0] in "aeiou" else "a"
-
     def add(self, router: APIRouter) -> None:
         """Register the routes on the kind's router."""
-        spec, render, noun, a = self.spec, self.answers.one, self.spec.noun, self.article
+        spec, render, noun = self.spec, self.answers.one, self.spec.noun
         reader = self.reader
 
         def item_id() -> Any:
@@ -88,7 +85,7 @@ class WorkRoutes:
         @router.delete(
             one,
             operation_id=f"delete_{spec.entity}",
-            summary=f"Remove {a} {noun} (soft)",
+            summary=f"Remove {a(noun)} (soft)",
             description=f"Gone from every read until `{spec.manage}` restores it.",
             status_code=status.HTTP_204_NO_CONTENT,
             responses=problem_responses(401, 403, 404, 412, 422, 503),
@@ -121,7 +118,7 @@ class WorkRoutes:
         @router.post(
             f"{one}/accept",
             operation_id=f"accept_{spec.entity}",
-            summary=f"Take {a} {noun} assigned to your unit",
+            summary=f"Take {a(noun)} assigned to your unit",
             description=f"A member of its business unit becomes the assignee, while it is "
             f"{spec.kind.initial} and nobody is assigned (409 otherwise), only a unit member "
             "(403 `not-unit-member`).",
@@ -142,7 +139,7 @@ class WorkRoutes:
             @router.post(
                 f"{one}/reminder/close",
                 operation_id=f"close_{spec.entity}_reminder",
-                summary=f"Close {a} {noun}'s reminder",
+                summary=f"Close {a(noun)}'s reminder",
                 description="The reminder leaves the caller's reminders (`GET /v1/me/reminders`) until "
                 "`reminder_at` is set again; 409 `no-reminder` when none is set.",
                 response_model=self.answers.read_model,
@@ -161,7 +158,7 @@ class WorkRoutes:
         @router.get(
             f"{one}/history",
             operation_id=f"list_{spec.entity}_history",
-            summary=f"{a.capitalize()} {noun}'s history",
+            summary=f"{a(noun, start=True)}'s history",
             description="Who changed or moved it and when, newest first; a move's row has action "
             "`transition` with the old and new status and state (and the rule that let it through).",
             response_model=Page[history.HistoryRead],

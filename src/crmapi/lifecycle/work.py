@@ -23,8 +23,9 @@ from crmapi.config.models import Category
 from crmapi.identity.models import Member
 from crmapi.kit.concurrency import check_version
 from crmapi.kit.errors import NotFound, Unprocessable
+from crmapi.kit.words import a
 from crmapi.lifecycle import engine
-from crmapi.lifecycle.kinds import Kind, a
+from crmapi.lifecycle.kinds import Kind
 from crmapi.lifecycle.problems import (
     AlreadyAssigned,
     NoReminder,
@@ -49,7 +50,7 @@ class WorkKind(Generic[T]):
 
     def writable(self, record: Any) -> None:
         if record.state in self.kind.read_only:
-            raise ReadOnly(f"{a(self.noun)} in state '{record.state}' cannot change.")
+            raise ReadOnly(f"{a(self.noun, start=True)} in state '{record.state}' cannot change.")
 
 
 async def fetch(session: AsyncSession, actor: Actor, spec: WorkKind[T], record_id: UUID) -> T:
@@ -105,7 +106,7 @@ async def restore(
     session: AsyncSession, actor: Actor, spec: WorkKind[T], record_id: UUID, expected: int | None = None
 ) -> T:
     if not actor.can(spec.manage):
-        raise MissingCapability(f"Restoring a {spec.noun} needs '{spec.manage}'.")
+        raise MissingCapability(f"Restoring {a(spec.noun)} needs '{spec.manage}'.")
     found = await for_change(session, actor, spec, record_id, deleted=True, expected=expected)
     await bring_back(session, actor, found, entity=spec.entity)
     return found
@@ -235,7 +236,8 @@ def check_assigner(actor: Actor, spec: WorkKind[Any], record: Any, changes: dict
         raise NotOwner(f"Only the {spec.noun}'s owner or '{spec.manage}' may reassign it.")
     if record.assigned_member_id is None and record.state != spec.kind.initial:
         raise Unprocessable.on(
-            "body.assigned_member_id", f"{a(spec.noun)} past {spec.kind.initial} keeps an assignee."
+            "body.assigned_member_id",
+            f"{a(spec.noun, start=True)} past {spec.kind.initial} keeps an assignee.",
         )
 
 
@@ -244,7 +246,7 @@ async def accept(session: AsyncSession, actor: Actor, spec: WorkKind[Any], recor
     assigned yet."""
     spec.writable(record)
     if actor.member_id is None:
-        raise StaffOnly(f"Only a member can accept a {spec.noun}.")
+        raise StaffOnly(f"Only a member can accept {a(spec.noun)}.")
     if record.state != spec.kind.initial:
         raise NotPending(f"Only a {spec.kind.initial} {spec.noun} can be accepted.")
     if record.assigned_member_id is not None:

@@ -27,9 +27,10 @@ from crmapi.kit import search
 from crmapi.kit.concurrency import check_version
 from crmapi.kit.errors import NotFound, Unprocessable
 from crmapi.kit.ids import new_id
+from crmapi.kit.words import a
 from crmapi.lifecycle import engine, work
 from crmapi.lifecycle.dates import expected_completion
-from crmapi.lifecycle.kinds import SERVICE_REQUEST, a
+from crmapi.lifecycle.kinds import SERVICE_REQUEST
 from crmapi.lifecycle.problems import AccountFixed, ContactFixed, NoSuchTransition, NotAssigned, TypeFixed
 from crmapi.lifecycle.work import WorkKind
 from crmapi.records import history, outbox
@@ -196,7 +197,7 @@ async def _answer(
     """Record a response or resolution on the request; its field changes, and whether its
     category asks the contact to accept it."""
     if category_id is None:
-        raise Unprocessable.on("body.category_id", f"{a(answer.noun)} needs its category.")
+        raise Unprocessable.on("body.category_id", f"{a(answer.noun, start=True)} needs its category.")
     category = (
         await session.execute(
             select(Category.requires_acceptance).where(

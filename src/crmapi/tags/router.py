@@ -18,6 +18,7 @@ from crmapi.kit.errors import problem_responses
 from crmapi.kit.pagination import Page, paginate, render, render_page, select_fields, sorted_by
 from crmapi.kit.routes import CrmRoute
 from crmapi.kit.scalars import storable
+from crmapi.kit.words import a
 from crmapi.records.subjects import TaggedKind
 from crmapi.tags import queries, service
 from crmapi.tags.schemas import (
@@ -145,7 +146,6 @@ def record_router(kind: TaggedKind, plural: str) -> APIRouter:
         Path(min_length=1, max_length=64, description="The tag's name (any case)."),
         AfterValidator(storable),
     ]
-    a_kind = f"an {kind}" if kind[0] in "aeiou" else f"a {kind}"
 
     # Declared before /{id}/tags so that "bulk" is never read as an id.
     @records.post(
@@ -168,7 +168,7 @@ def record_router(kind: TaggedKind, plural: str) -> APIRouter:
         f"/{{{kind}_id}}/tags",
         operation_id=f"add_{kind}_tag",
         name=f"add_{kind}_tag",
-        summary=f"Add a tag to {a_kind}",
+        summary=f"Add a tag to {a(kind)}",
         response_model=RecordTags,
         responses=problem_responses(401, 403, 404, 409, 412, 422, 503),
     )
@@ -192,7 +192,7 @@ def record_router(kind: TaggedKind, plural: str) -> APIRouter:
         f"/{{{kind}_id}}/tags/{{name:path}}",
         operation_id=f"remove_{kind}_tag",
         name=f"remove_{kind}_tag",
-        summary=f"Remove a tag from {a_kind}",
+        summary=f"Remove a tag from {a(kind)}",
         response_model=RecordTags,
         responses=problem_responses(401, 403, 404, 412, 422, 503),
     )
