@@ -21,7 +21,7 @@ from crmapi.activities.router import scheduling as activity_scheduling_router
 from crmapi.activities.services_router import router as activity_services_router
 from crmapi.config.matrix import router as matrix_router
 from crmapi.config.router import router as config_router
-from crmapi.contacts.router import router as contacts_router
+from crmapi.contacts import router as contacts
 from crmapi.custom_fields.router import router as custom_fields_router
 from crmapi.feedback import router as feedback
 from crmapi.identity import router as identity
@@ -35,13 +35,13 @@ from crmapi.kit.limits import BodySizeLimit
 from crmapi.kit.logs import RequestIdMiddleware
 from crmapi.kit.pagination import Cursors
 from crmapi.kit.ratelimit import Limiter
-from crmapi.leads.router import router as leads_router
+from crmapi.leads import router as leads
 from crmapi.notes.router import router as notes_router
-from crmapi.opportunities.router import router as opportunities_router
+from crmapi.opportunities import router as opportunities
 from crmapi.service_requests.router import acceptances as acceptances_router
 from crmapi.service_requests.router import router as service_requests_router
 from crmapi.settings import Settings, get_settings
-from crmapi.tags import router as tags
+from crmapi.tags.router import router as tags_router
 from crmapi.worker.queue import Queue
 from crmapi.worker.relay import Relay
 from crmapi.worker.runner import run_supervised
@@ -172,15 +172,18 @@ def create_app(
         identity.me,
         identity.organisation,
         identity.members,
-        contacts_router,
+        contacts.router,
         accounts.router,
         accounts.contact_accounts,
+        contacts.notes_router,
+        accounts.notes_router,
+        leads.notes_router,
         notes_router,
-        tags.router,
-        tags.contact_tags,
-        tags.account_tags,
-        tags.lead_tags,
-        tags.opportunity_tags,
+        tags_router,
+        contacts.tags_router,
+        accounts.tags_router,
+        leads.tags_router,
+        opportunities.tags_router,
         custom_fields_router,
         business_units_router,
         sales_reps_router,
@@ -190,8 +193,8 @@ def create_app(
         integrations_router,
         config_router,
         matrix_router,
-        leads_router,
-        opportunities_router,
+        leads.router,
+        opportunities.router,
         activities_router,
         activity_services_router,
         activity_scheduling_router,

@@ -28,7 +28,7 @@ from crmapi.kit import search
 from crmapi.kit.concurrency import check_version
 from crmapi.kit.errors import NotFound, Unprocessable
 from crmapi.kit.ids import new_id
-from crmapi.records import history, outbox, subjects
+from crmapi.records import history, outbox
 from crmapi.records.changes import announce, bring_back, soft_delete
 from crmapi.tags import service as tags
 
@@ -483,6 +483,3 @@ async def unassign(session: AsyncSession, actor: Actor, account_id: UUID, member
         changes={"member_id": {"old": str(member_id), "new": None}},
     )
     outbox.emit(session, actor, topic="account.updated", entity=ENTITY, entity_id=account.id)
-
-
-subjects.register("account", get, get_for_change)

@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import APIRouter, Body, Depends, Path, Query, Request, Response, status
+from fastapi import APIRouter, Body, Path, Query, Request, Response, status
 
 from crmapi.access.actor import Actor
-from crmapi.access.dependencies import CurrentActor, Idempotent, current_actor, require
+from crmapi.access.dependencies import CurrentActor, Idempotent, require
 from crmapi.activities import queries, service
 from crmapi.activities.models import Activity
 from crmapi.activities.schemas import (
@@ -24,9 +24,11 @@ from crmapi.activities.schemas import (
 from crmapi.kit.concurrency import IfMatch, expected_version
 from crmapi.kit.db import DbSession
 from crmapi.kit.errors import problem_responses
-from crmapi.kit.pagination import Page, paginate, render_page, select_fields, sorted_by
+from crmapi.kit.pagination import Page, PageParams, paginate, render_page, select_fields, sorted_by
 from crmapi.kit.routes import CrmRoute
-from crmapi.lifecycle.routes import Answers, WorkRoutes
+from crmapi.lifecycle import work
+from crmapi.records import history, work_routes
+from crmapi.records.work_routes import Answers
 
 router = APIRouter(
     prefix="/v1/activities", tags=["activities"], route_class=CrmRoute, dependencies=[Idempotent]
@@ -234,7 +236,75 @@ async def transition_activity(
     return _one(a, response)
 
 
-WorkRoutes(service.WORK, "activity_id", ANSWERS, Depends(current_actor), reminders=True).add(router)
+@router.delete("/{activity_id}", operation_id="delete_activity", **work_routes.delete(service.WORK))
+async def delete_activity(
+    session: DbSession, actor: CurrentActor, activity_id: ActivityPath, if_match: IfMatch = None
+) -> Response:
+    await work.remove(session, actor, service.WORK, activity_id, expected_version(if_match))
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.post(
+    "/{activity_id}/restore", operation_id="restore_activity", **work_routes.restore(service.WORK, ANSWERS)
+)
+async def restore_activity(
+    session: DbSession,
+    response: Response,
+    actor: CurrentActor,
+    activity_id: ActivityPath,
+    if_match: IfMatch = None,
+) -> Any:
+    return _one(
+        await work.restore(session, actor, service.WORK, activity_id, expected_version(if_match)), response
+    )
+
+
+@router.post(
+    "/{activity_id}/accept", operation_id="accept_activity", **work_routes.accept(service.WORK, ANSWERS)
+)
+async def accept_activity(
+    session: DbSession,
+    response: Response,
+    actor: CurrentActor,
+    activity_id: ActivityPath,
+    if_match: IfMatch = None,
+) -> Any:
+    return _one(
+        await work.take(session, actor, service.WORK, activity_id, expected_version(if_match)), response
+    )
+
+
+@router.post(
+    "/{activity_id}/reminder/close",
+    operation_id="close_activity_reminder",
+    **work_routes.close_reminder(service.WORK, ANSWERS),
+)
+async def close_activity_reminder(
+    session: DbSession,
+    response: Response,
+    actor: CurrentActor,
+    activity_id: ActivityPath,
+    if_match: IfMatch = None,
+) -> Any:
+    closed = await work.close_reminder_of(
+        session, actor, service.WORK, activity_id, expected_version(if_match)
+    )
+    return _one(closed, response)
+
+
+@router.get(
+    "/{activity_id}/history", operation_id="list_activity_history", **work_routes.history_of(service.WORK)
+)
+@sorted_by(history.HISTORY_SORTING)
+async def list_activity_history(
+    request: Request,
+    session: DbSession,
+    page: Annotated[PageParams, Query()],
+    actor: CurrentActor,
+    activity_id: ActivityPath,
+) -> dict[str, Any]:
+    await work.fetch(session, actor, service.WORK, activity_id)
+    return await history.page_of(session, service.WORK.entity, activity_id, page, request.app.state.cursors)
 
 
 # Scheduling from the records activities are planned for -----------------------------------------

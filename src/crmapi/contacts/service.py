@@ -20,7 +20,7 @@ from crmapi.identity.models import Member
 from crmapi.kit import search
 from crmapi.kit.concurrency import check_version
 from crmapi.kit.errors import FieldError, NotFound, Unprocessable
-from crmapi.records import history, subjects
+from crmapi.records import history
 from crmapi.records.changes import announce, bring_back, soft_delete
 from crmapi.tags import service as tags
 
@@ -233,6 +233,3 @@ async def restore(
 
 def _unique(tags: list[str]) -> list[str]:
     return list(dict.fromkeys(tags))
-
-
-subjects.register("contact", get, get_for_change)

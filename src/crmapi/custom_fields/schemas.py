@@ -20,8 +20,9 @@ from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from crmapi.kit.pagination import PageParams
 from crmapi.kit.scalars import CUSTOM_KEY_PATTERN, Input, Name, Omittable, trimmed
-from crmapi.records.subjects import SubjectKind
 
+# The records that carry custom fields.
+CarrierKind = Literal["contact", "account"]
 FieldType = Literal["text", "number", "date", "bool", "select"]
 Key = Annotated[
     str,
@@ -74,7 +75,7 @@ class CustomFieldCreate(Input):
             ]
         },
     )
-    kind: SubjectKind = Field(description="The records that carry the field.")
+    kind: CarrierKind = Field(description="The records that carry the field.")
     key: Key
     label: Name = Field(examples=["Region"])
     type: FieldType = Field(description="Fixed once created, like `kind` and `key`.")
@@ -130,7 +131,7 @@ class CustomFieldRead(BaseModel):
 
     model_config = ConfigDict(from_attributes=True)
     id: UUID
-    kind: SubjectKind | None = None
+    kind: CarrierKind | None = None
     key: str | None = None
     label: str | None = None
     type: FieldType | None = None
@@ -144,7 +145,7 @@ class CustomFieldRead(BaseModel):
 
 class CustomFieldListQuery(PageParams):
     model_config = ConfigDict(extra="forbid")
-    kind: SubjectKind | None = None
+    kind: CarrierKind | None = None
     sort: Literal["position"] | None = Field(
         None, description="The one order: kind, then position, then key."
     )

@@ -8,11 +8,11 @@ from uuid import UUID
 from fastapi import APIRouter, Body, Path, Query, Request, Response, status
 
 from crmapi.access.actor import Actor
-from crmapi.access.dependencies import Idempotent, require, staff_or
+from crmapi.access.dependencies import CurrentActor, Idempotent, StaffActor, require, staff_or
 from crmapi.kit.concurrency import IfMatch, etag, expected_version
 from crmapi.kit.db import DbSession
 from crmapi.kit.errors import PROBLEM_JSON, problem_responses
-from crmapi.kit.pagination import Page, paginate, render_page, select_fields, sorted_by
+from crmapi.kit.pagination import Page, PageParams, paginate, render_page, select_fields, sorted_by
 from crmapi.kit.routes import CrmRoute
 from crmapi.leads import queries, service
 from crmapi.leads.models import Lead
@@ -31,10 +31,17 @@ from crmapi.leads.schemas import (
     Transition,
     WinMove,
 )
-from crmapi.lifecycle import engine
+from crmapi.lifecycle import engine, work
 from crmapi.lifecycle.board import Board, board
-from crmapi.lifecycle.routes import Answers, WorkRoutes
+from crmapi.notes import on_records as notes_on
+from crmapi.notes.schemas import NoteCreate, NoteListQuery, NoteRead
+from crmapi.records import history, work_routes
 from crmapi.records.bulk import BulkAssign, BulkMove, StepResult, each
+from crmapi.records.work_routes import Answers
+from crmapi.tags import on_records as tags_on
+from crmapi.tags import service as tags
+from crmapi.tags.on_records import TagName
+from crmapi.tags.schemas import BulkTags, RecordTags, TagAssign
 
 router = APIRouter(prefix="/v1/leads", tags=["leads"], route_class=CrmRoute, dependencies=[Idempotent])
 
@@ -369,4 +376,141 @@ async def bulk_assign_leads(session: DbSession, actor: Reader, body: BulkAssign)
     return await each(session, body.ids, step)
 
 
-WorkRoutes(service.WORK, "lead_id", ANSWERS, staff_or("leads.view_any"), reminders=True).add(router)
+@router.delete("/{lead_id}", operation_id="delete_lead", **work_routes.delete(service.WORK))
+async def delete_lead(
+    session: DbSession, actor: Reader, lead_id: LeadPath, if_match: IfMatch = None
+) -> Response:
+    await work.remove(session, actor, service.WORK, lead_id, expected_version(if_match))
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.post("/{lead_id}/restore", operation_id="restore_lead", **work_routes.restore(service.WORK, ANSWERS))
+async def restore_lead(
+    session: DbSession, response: Response, actor: Reader, lead_id: LeadPath, if_match: IfMatch = None
+) -> Any:
+    return _one(
+        await work.restore(session, actor, service.WORK, lead_id, expected_version(if_match)), response
+    )
+
+
+@router.post("/{lead_id}/accept", operation_id="accept_lead", **work_routes.accept(service.WORK, ANSWERS))
+async def accept_lead(
+    session: DbSession, response: Response, actor: Reader, lead_id: LeadPath, if_match: IfMatch = None
+) -> Any:
+    return _one(await work.take(session, actor, service.WORK, lead_id, expected_version(if_match)), response)
+
+
+@router.post(
+    "/{lead_id}/reminder/close",
+    operation_id="close_lead_reminder",
+    **work_routes.close_reminder(service.WORK, ANSWERS),
+)
+async def close_lead_reminder(
+    session: DbSession, response: Response, actor: Reader, lead_id: LeadPath, if_match: IfMatch = None
+) -> Any:
+    closed = await work.close_reminder_of(session, actor, service.WORK, lead_id, expected_version(if_match))
+    return _one(closed, response)
+
+
+@router.get("/{lead_id}/history", operation_id="list_lead_history", **work_routes.history_of(service.WORK))
+@sorted_by(history.HISTORY_SORTING)
+async def list_lead_history(
+    request: Request,
+    session: DbSession,
+    page: Annotated[PageParams, Query()],
+    actor: Reader,
+    lead_id: LeadPath,
+) -> dict[str, Any]:
+    await work.fetch(session, actor, service.WORK, lead_id)
+    return await history.page_of(session, service.WORK.entity, lead_id, page, request.app.state.cursors)
+
+
+# A lead's notes: their own router, which app.py includes after the leads, so the OpenAPI
+# document keeps the order clients were generated from.
+notes_router = APIRouter(prefix="/v1/leads", tags=["notes"], route_class=CrmRoute, dependencies=[Idempotent])
+
+
+@notes_router.get(
+    "/{lead_id}/notes", operation_id="list_lead_notes", summary="List a lead's shared notes", **notes_on.LIST
+)
+@sorted_by(notes_on.SORTING)
+async def list_lead_notes(
+    request: Request,
+    session: DbSession,
+    actor: StaffActor,
+    lead_id: UUID,
+    query: Annotated[NoteListQuery, Query()],
+) -> dict[str, Any]:
+    """The notes of a lead the caller can see, newest first, each with its author and time."""
+    lead = await service.get(session, actor, lead_id)
+    return await notes_on.page(request, session, actor, "lead", lead, query)
+
+
+@notes_router.post(
+    "/{lead_id}/notes",
+    operation_id="create_lead_note",
+    summary="Add a shared note to a lead",
+    **notes_on.CREATE,
+)
+async def create_lead_note(
+    session: DbSession, actor: StaffActor, lead_id: UUID, body: NoteCreate, response: Response
+) -> NoteRead:
+    """Staff who can see the lead may add a note; they become its author."""
+    lead = await service.get(session, actor, lead_id)
+    return await notes_on.add(session, actor, "lead", lead, body, response)
+
+
+# Tagging leads: its own router, which app.py includes after the notes, so the OpenAPI document
+# keeps the order clients were generated from.
+tags_router = APIRouter(prefix="/v1/leads", tags=["leads"], route_class=CrmRoute, dependencies=[Idempotent])
+Tagged = Annotated[UUID, Path(description="lead id")]
+
+
+# Declared before /{lead_id}/tags so that "bulk" is never read as an id.
+@tags_router.post(
+    "/bulk/tags",
+    operation_id="bulk_tag_leads",
+    summary="Add and remove tags on many leads",
+    **tags_on.BULK,
+)
+async def bulk_tag_leads(
+    session: DbSession, actor: Annotated[Actor, staff_or("leads.manage")], body: BulkTags
+) -> dict[str, Any]:
+    return {"results": await tags.bulk(session, actor, "lead", body)}
+
+
+@tags_router.post(
+    "/{lead_id}/tags", operation_id="add_lead_tag", summary="Add a tag to a lead", **tags_on.ADD
+)
+async def add_lead_tag(
+    session: DbSession,
+    actor: CurrentActor,
+    lead_id: Tagged,
+    body: TagAssign,
+    response: Response,
+    if_match: IfMatch = None,
+) -> RecordTags:
+    # Tagging a cancelled lead is a change of a read-only record: 409.
+    lead = await service.get_writable(session, actor, lead_id)
+    tagged = await tags.add_to_record(session, actor, "lead", lead, body.name, expected_version(if_match))
+    return tags_on.answer(tagged, response)
+
+
+@tags_router.delete(
+    # `:path`, so a name holding a slash ("B2B/B2C"), sent as %2F, still reaches this route.
+    "/{lead_id}/tags/{name:path}",
+    operation_id="remove_lead_tag",
+    summary="Remove a tag from a lead",
+    **tags_on.REMOVE,
+)
+async def remove_lead_tag(
+    session: DbSession,
+    actor: CurrentActor,
+    lead_id: Tagged,
+    name: TagName,
+    response: Response,
+    if_match: IfMatch = None,
+) -> RecordTags:
+    lead = await service.get_writable(session, actor, lead_id)
+    tagged = await tags.remove_from_record(session, actor, "lead", lead, name, expected_version(if_match))
+    return tags_on.answer(tagged, response)

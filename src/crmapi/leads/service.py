@@ -33,7 +33,7 @@ from crmapi.lifecycle.dates import expected_completion
 from crmapi.lifecycle.kinds import LEAD
 from crmapi.lifecycle.problems import FIXED, NotAssigned, TypeFixed
 from crmapi.lifecycle.work import WorkKind
-from crmapi.records import history, subjects
+from crmapi.records import history
 from crmapi.records.changes import announce
 
 ENTITY = "lead"
@@ -313,7 +313,3 @@ async def convert(
     made = await conversion.convert(session, actor, lead, loaded.type, winning=False)
     await session.flush()
     return lead, made
-
-
-# Tagging a cancelled lead is a change of a read-only record: 409.
-subjects.register("lead", get, get_writable)

@@ -1,12 +1,16 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Literal
 from uuid import UUID
 
 from sqlalchemy import Index
 from sqlalchemy.orm import Mapped
 
 from crmapi.kit.base import Base, Tenant, Timestamps, Versioned, tenant_fk
+
+# The records notes hang off.
+NoteSubject = Literal["contact", "account", "lead"]
 
 
 class Note(Tenant, Timestamps, Versioned, Base):
@@ -18,7 +22,7 @@ class Note(Tenant, Timestamps, Versioned, Base):
         Index("ix_notes_subject", "org_id", "subject", "subject_id", "created_at", "id"),
     )
 
-    subject: Mapped[str]  # contact | account | lead
+    subject: Mapped[str]  # a NoteSubject
     subject_id: Mapped[UUID]
     author_member_id: Mapped[UUID | None]
     body: Mapped[str]

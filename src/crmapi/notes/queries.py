@@ -8,8 +8,7 @@ from sqlalchemy import Select, select
 
 from crmapi.access.actor import Actor
 from crmapi.kit.pagination import Sorting
-from crmapi.notes.models import Note
-from crmapi.records.subjects import NoteSubject
+from crmapi.notes.models import Note, NoteSubject
 
 # Served by ix_notes_subject (org_id, subject, subject_id, created_at, id).
 SORTING = Sorting(columns={"created_at": Note.created_at}, id_column=Note.id, default="-created_at")

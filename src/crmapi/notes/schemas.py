@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from crmapi.kit.pagination import PageParams
 from crmapi.kit.scalars import Input, Omittable, trimmed
-from crmapi.records.subjects import NoteSubject
+from crmapi.notes.models import NoteSubject
 
 NoteBody = Annotated[str, trimmed(20_000)]
 

@@ -1,28 +1,31 @@
-"""Notes on contacts and accounts: staff add them, authors edit and delete them, all with history.
+"""Notes on contacts, accounts and leads: staff add them, authors edit and delete them, all with
+history.
 
-A note has no scope of its own: it is visible exactly when its subject is readable
-(`crmapi.records.subjects.readable`), so a note outside the actor's scope answers 404 like its subject.
+A note has no scope of its own: it is visible exactly when its subject is readable (its kind's
+`get`), so a note outside the actor's scope answers 404 like its subject.
 """
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
-from typing import Any, cast
+from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crmapi.access.actor import Actor
 from crmapi.access.problems import StaffOnly
+from crmapi.accounts import service as accounts
+from crmapi.contacts import service as contacts
 from crmapi.kit.concurrency import check_version
 from crmapi.kit.errors import NotFound
+from crmapi.leads import service as leads
 from crmapi.notes import queries
-from crmapi.notes.models import Note
+from crmapi.notes.models import Note, NoteSubject
 from crmapi.notes.problems import NotAuthor
 from crmapi.notes.schemas import NoteCreate, NoteUpdate
-from crmapi.records import history, outbox, subjects
-from crmapi.records.subjects import NoteSubject
+from crmapi.records import changes, history
 
 ENTITY = "note"
 # The columns a client writes; history compares exactly these.
@@ -38,56 +41,48 @@ def _about(note: Note) -> dict[str, Any]:
     return {"subject": note.subject, "subject_id": note.subject_id}
 
 
+# How each subject kind is read in the actor's scope (404 outside it).
+READERS: dict[str, Callable[[AsyncSession, Actor, UUID], Awaitable[Any]]] = {
+    "contact": contacts.get,
+    "account": accounts.get,
+    "lead": leads.get,
+}
+
+
 async def _check_subject(session: AsyncSession, actor: Actor, note: Note) -> None:
     try:
-        await subjects.readable(session, actor, cast(NoteSubject, note.subject), note.subject_id)
+        await READERS[note.subject](session, actor, note.subject_id)
     except NotFound:
         # Same answer as a note that does not exist: its subject's existence is not revealed either.
         raise NotFound("No note with this id.") from None
 
 
-async def subject_notes(
-    session: AsyncSession, actor: Actor, kind: NoteSubject, subject_id: UUID
-) -> Select[Note]:
-    """The live notes of a subject the actor can read; 404 when the subject is not readable."""
-    await subjects.readable(session, actor, kind, subject_id)
-    return queries.of_subject(actor, kind, subject_id)
-
-
 async def create(
-    session: AsyncSession, actor: Actor, kind: NoteSubject, subject_id: UUID, data: NoteCreate
+    session: AsyncSession, actor: Actor, kind: NoteSubject, subject: Any, data: NoteCreate
 ) -> Note:
-    """Add a note to a readable subject; the calling staff member is its author."""
+    """Add a note to a subject its kind's `get` found readable; the calling staff member is its
+    author."""
     # API keys are refused too: a note needs an author member, the only one who may edit it.
     if actor.kind != "staff" or actor.member_id is None:
         raise StaffOnly("Only staff members may add notes.")
-    await subjects.readable(session, actor, kind, subject_id)
     note = Note(
         org_id=actor.org_id,
         subject=kind,
-        subject_id=subject_id,
+        subject_id=subject.id,
         author_member_id=actor.member_id,
         body=data.body,
     )
     session.add(note)
     await session.flush()
-    history.record(
+    made = {**_about(note), "author_member_id": note.author_member_id, **_snapshot(note)}
+    changes.announce(
         session,
         actor,
+        note,
         entity=ENTITY,
-        entity_id=note.id,
         action="created",
-        changes=history.diff(
-            {}, {**_about(note), "author_member_id": note.author_member_id, **_snapshot(note)}
-        ),
-    )
-    outbox.emit(
-        session,
-        actor,
-        topic="note.created",
-        entity=ENTITY,
-        entity_id=note.id,
-        payload={"version": note.version, **_about(note)},
+        changes=history.diff({}, made),
+        about=_about(note),
     )
     return note
 
@@ -129,19 +124,13 @@ async def update(
     before = _snapshot(note)
     for key, value in values.items():
         setattr(note, key, value)
-    changes = history.diff(before, _snapshot(note))
-    if not changes:
+    changed = history.diff(before, _snapshot(note))
+    if not changed:
         return note
     note.updated_at = datetime.now(UTC)
     await session.flush()
-    history.record(session, actor, entity=ENTITY, entity_id=note.id, action="updated", changes=changes)
-    outbox.emit(
-        session,
-        actor,
-        topic="note.updated",
-        entity=ENTITY,
-        entity_id=note.id,
-        payload={"version": note.version, "fields": sorted(changes), **_about(note)},
+    changes.announce(
+        session, actor, note, entity=ENTITY, action="updated", changes=changed, about=_about(note)
     )
     return note
 
@@ -150,8 +139,4 @@ async def delete(session: AsyncSession, actor: Actor, note_id: UUID, expected: i
     """Soft-delete: the note disappears from its subject's list and answers 404."""
     note = await get_for_change(session, actor, note_id, deleting=True)
     check_version(note.version, expected)
-    note.deleted_at = datetime.now(UTC)
-    note.updated_at = note.deleted_at
-    await session.flush()
-    history.record(session, actor, entity=ENTITY, entity_id=note.id, action="deleted")
-    outbox.emit(session, actor, topic="note.deleted", entity=ENTITY, entity_id=note.id, payload=_about(note))
+    await changes.soft_delete(session, actor, note, entity=ENTITY, about=_about(note))

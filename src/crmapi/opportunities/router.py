@@ -10,7 +10,7 @@ from uuid import UUID
 from fastapi import APIRouter, Body, Path, Query, Request, Response, status
 
 from crmapi.access.actor import Actor
-from crmapi.access.dependencies import Idempotent, require, staff_or
+from crmapi.access.dependencies import CurrentActor, Idempotent, require, staff_or
 from crmapi.kit.concurrency import IfMatch, etag, expected_version
 from crmapi.kit.db import DbSession
 from crmapi.kit.errors import problem_responses
@@ -34,6 +34,10 @@ from crmapi.opportunities.schemas import (
 )
 from crmapi.records import history
 from crmapi.records.bulk import BulkAssign, BulkMove, StepResult, each
+from crmapi.tags import on_records as tags_on
+from crmapi.tags import service as tags
+from crmapi.tags.on_records import TagName
+from crmapi.tags.schemas import BulkTags, RecordTags, TagAssign
 
 router = APIRouter(
     prefix="/v1/opportunities", tags=["opportunities"], route_class=CrmRoute, dependencies=[Idempotent]
@@ -398,3 +402,68 @@ async def bulk_assign_opportunities(session: DbSession, actor: Reader, body: Bul
         return await service.assign(session, actor, opportunity_id, wanted)
 
     return await each(session, body.ids, step)
+
+
+# Tagging opportunities: its own router, which app.py includes after the notes, so the OpenAPI document
+# keeps the order clients were generated from.
+tags_router = APIRouter(
+    prefix="/v1/opportunities", tags=["opportunities"], route_class=CrmRoute, dependencies=[Idempotent]
+)
+Tagged = Annotated[UUID, Path(description="opportunity id")]
+
+
+# Declared before /{opportunity_id}/tags so that "bulk" is never read as an id.
+@tags_router.post(
+    "/bulk/tags",
+    operation_id="bulk_tag_opportunities",
+    summary="Add and remove tags on many opportunities",
+    **tags_on.BULK,
+)
+async def bulk_tag_opportunities(
+    session: DbSession, actor: Annotated[Actor, staff_or("opportunities.manage")], body: BulkTags
+) -> dict[str, Any]:
+    return {"results": await tags.bulk(session, actor, "opportunity", body)}
+
+
+@tags_router.post(
+    "/{opportunity_id}/tags",
+    operation_id="add_opportunity_tag",
+    summary="Add a tag to an opportunity",
+    **tags_on.ADD,
+)
+async def add_opportunity_tag(
+    session: DbSession,
+    actor: CurrentActor,
+    opportunity_id: Tagged,
+    body: TagAssign,
+    response: Response,
+    if_match: IfMatch = None,
+) -> RecordTags:
+    # Tagging a cancelled opportunity is a change of a read-only record: 409.
+    opportunity = await service.get_writable(session, actor, opportunity_id)
+    tagged = await tags.add_to_record(
+        session, actor, "opportunity", opportunity, body.name, expected_version(if_match)
+    )
+    return tags_on.answer(tagged, response)
+
+
+@tags_router.delete(
+    # `:path`, so a name holding a slash ("B2B/B2C"), sent as %2F, still reaches this route.
+    "/{opportunity_id}/tags/{name:path}",
+    operation_id="remove_opportunity_tag",
+    summary="Remove a tag from an opportunity",
+    **tags_on.REMOVE,
+)
+async def remove_opportunity_tag(
+    session: DbSession,
+    actor: CurrentActor,
+    opportunity_id: Tagged,
+    name: TagName,
+    response: Response,
+    if_match: IfMatch = None,
+) -> RecordTags:
+    opportunity = await service.get_writable(session, actor, opportunity_id)
+    tagged = await tags.remove_from_record(
+        session, actor, "opportunity", opportunity, name, expected_version(if_match)
+    )
+    return tags_on.answer(tagged, response)

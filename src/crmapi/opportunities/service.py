@@ -27,7 +27,7 @@ from crmapi.lifecycle.problems import FIXED, ContactFixed, ReadOnly
 from crmapi.opportunities import queries
 from crmapi.opportunities.models import Opportunity
 from crmapi.opportunities.schemas import OpportunityCreate, OpportunityUpdate
-from crmapi.records import history, subjects
+from crmapi.records import history
 from crmapi.records.changes import announce, bring_back, soft_delete
 from crmapi.tags import service as tags
 
@@ -306,7 +306,3 @@ async def advance(
         o.won_reason = won_reason
     o.stage_entered_at = o.updated_at
     await session.flush()
-
-
-# Tagging a cancelled opportunity is a change of a read-only record: 409.
-subjects.register("opportunity", get, get_writable)

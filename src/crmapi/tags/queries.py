@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from sqlalchemy import Select, false, func, or_, select, true
 
@@ -20,9 +20,10 @@ from crmapi.leads.models import Lead
 from crmapi.lifecycle.kinds import LEAD, OPPORTUNITY
 from crmapi.opportunities import queries as opportunities
 from crmapi.opportunities.models import Opportunity
-from crmapi.records.subjects import TaggedKind
 from crmapi.tags.models import Tag
 from crmapi.tags.schemas import TagListQuery
+
+TaggedKind = Literal["contact", "account", "lead", "opportunity"]
 
 SORTING = Sorting(
     columns={"name": Tag.name, "created_at": Tag.created_at},

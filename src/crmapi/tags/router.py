@@ -1,31 +1,22 @@
-"""HTTP for tags: the catalogue under /v1/tags, and tagging contacts and accounts.
+"""HTTP for the tag catalogue under /v1/tags; tagging a record is declared by its kind's router
+(`crmapi.tags.on_records`)."""
 
-No `from __future__ import annotations` here: `record_router` builds its handlers' parameter
-types at run time, and FastAPI must see them as objects, not as names to look up.
-"""
+from __future__ import annotations
 
 from typing import Annotated, Any
 from uuid import UUID
 
 from fastapi import APIRouter, Path, Query, Request, Response, status
-from pydantic import AfterValidator
 
 from crmapi.access.actor import Actor
-from crmapi.access.dependencies import CurrentActor, Idempotent, require, staff_or
+from crmapi.access.dependencies import Idempotent, require, staff_or
 from crmapi.kit.concurrency import IfMatch, etag, expected_version
 from crmapi.kit.db import DbSession
 from crmapi.kit.errors import problem_responses
 from crmapi.kit.pagination import Page, paginate, render, render_page, select_fields, sorted_by
 from crmapi.kit.routes import CrmRoute
-from crmapi.kit.scalars import storable
-from crmapi.kit.words import a
-from crmapi.records.subjects import TaggedKind
 from crmapi.tags import queries, service
 from crmapi.tags.schemas import (
-    BulkResult,
-    BulkTags,
-    RecordTags,
-    TagAssign,
     TagCreate,
     TagListQuery,
     TagRead,
@@ -133,88 +124,3 @@ async def delete_tag(
     """Needs `tags.manage`. The name is taken off every contact and account that carries it."""
     await service.delete(session, actor, tag_id, expected_version(if_match))
     return Response(status_code=status.HTTP_204_NO_CONTENT)
-
-
-def record_router(kind: TaggedKind, plural: str) -> APIRouter:
-    """Tagging one record of a kind, or many at once: /v1/<plural>/{id}/tags, /v1/<plural>/bulk/tags."""
-    records = APIRouter(
-        prefix=f"/v1/{plural}", tags=[plural], route_class=CrmRoute, dependencies=[Idempotent]
-    )
-    RecordPath = Annotated[UUID, Path(alias=f"{kind}_id", description=f"{kind} id")]
-    TagInPath = Annotated[
-        str,
-        Path(min_length=1, max_length=64, description="The tag's name (any case)."),
-        AfterValidator(storable),
-    ]
-
-    # Declared before /{id}/tags so that "bulk" is never read as an id.
-    @records.post(
-        "/bulk/tags",
-        operation_id=f"bulk_tag_{plural}",
-        name=f"bulk_tag_{plural}",
-        summary=f"Add and remove tags on many {plural}",
-        response_model=BulkResult,
-        responses=problem_responses(401, 403, 409, 422, 503),
-    )
-    async def bulk_tag(
-        session: DbSession, actor: Annotated[Actor, staff_or(f"{plural}.manage")], body: BulkTags
-    ) -> dict[str, Any]:
-        """Up to 10,000 ids; each gets its own outcome, in the order sent. Tags in `add` must be
-        in the catalogue already (422 on `body.add` otherwise); a record changes only when its
-        tags do, and then gets a history entry and an event."""
-        return {"results": await service.bulk(session, actor, kind, body)}
-
-    @records.post(
-        f"/{{{kind}_id}}/tags",
-        operation_id=f"add_{kind}_tag",
-        name=f"add_{kind}_tag",
-        summary=f"Add a tag to {a(kind)}",
-        response_model=RecordTags,
-        responses=problem_responses(401, 403, 404, 409, 412, 422, 503),
-    )
-    async def add_tag(
-        session: DbSession,
-        actor: CurrentActor,
-        record_id: RecordPath,
-        body: TagAssign,
-        response: Response,
-        if_match: IfMatch = None,
-    ) -> RecordTags:
-        """A name not yet in the catalogue is added to it. Answers the record's tags and new ETag."""
-        record = await service.add_to_record(
-            session, actor, kind, record_id, body.name, expected_version(if_match)
-        )
-        response.headers["ETag"] = etag(record.version)
-        return RecordTags(tags=record.tags)
-
-    @records.delete(
-        # `:path`, so a name holding a slash ("B2B/B2C"), sent as %2F, still reaches this route.
-        f"/{{{kind}_id}}/tags/{{name:path}}",
-        operation_id=f"remove_{kind}_tag",
-        name=f"remove_{kind}_tag",
-        summary=f"Remove a tag from {a(kind)}",
-        response_model=RecordTags,
-        responses=problem_responses(401, 403, 404, 412, 422, 503),
-    )
-    async def remove_tag(
-        session: DbSession,
-        actor: CurrentActor,
-        record_id: RecordPath,
-        name: TagInPath,
-        response: Response,
-        if_match: IfMatch = None,
-    ) -> RecordTags:
-        """A tag the record does not carry changes nothing. Answers the record's tags and ETag."""
-        record = await service.remove_from_record(
-            session, actor, kind, record_id, name, expected_version(if_match)
-        )
-        response.headers["ETag"] = etag(record.version)
-        return RecordTags(tags=record.tags)
-
-    return records
-
-
-contact_tags = record_router("contact", "contacts")
-account_tags = record_router("account", "accounts")
-lead_tags = record_router("lead", "leads")
-opportunity_tags = record_router("opportunity", "opportunities")

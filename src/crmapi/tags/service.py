@@ -7,7 +7,6 @@ manages. A rename or a delete rewrites every record set-based, with one history 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
@@ -22,14 +21,11 @@ from crmapi.access.actor import Actor
 from crmapi.kit.concurrency import check_version
 from crmapi.kit.errors import Conflict, NotFound, Unprocessable
 from crmapi.kit.ids import new_id
-from crmapi.kit.logs import request_id_var
-from crmapi.records import history, outbox, subjects
-from crmapi.records.history import HistoryEntry
-from crmapi.records.outbox import OutboxEvent
-from crmapi.records.subjects import TaggedKind
+from crmapi.records import changes, history
 from crmapi.tags import queries
 from crmapi.tags.models import Tag
 from crmapi.tags.problems import TagExists
+from crmapi.tags.queries import TaggedKind
 from crmapi.tags.schemas import BulkTags, TagCreate, TagUpdate
 
 ENTITY = "tag"
@@ -76,16 +72,8 @@ async def create(session: AsyncSession, actor: Actor, data: TagCreate) -> Tag:
     tag = (await session.execute(stmt)).scalar_one_or_none()
     if tag is None:
         raise _exists(data.name)
-    history.record(
-        session,
-        actor,
-        entity=ENTITY,
-        entity_id=tag.id,
-        action="created",
-        changes=history.diff({}, _snapshot(tag)),
-    )
-    outbox.emit(
-        session, actor, topic="tag.created", entity=ENTITY, entity_id=tag.id, payload={"version": tag.version}
+    changes.announce(
+        session, actor, tag, entity=ENTITY, action="created", changes=history.diff({}, _snapshot(tag))
     )
     return tag
 
@@ -137,8 +125,8 @@ async def update(
     before = _snapshot(tag)
     for key, value in sent.items():
         setattr(tag, key, value)
-    changes = history.diff(before, _snapshot(tag))
-    if not changes:
+    changed = history.diff(before, _snapshot(tag))
+    if not changed:
         return tag
     tag.updated_at = datetime.now(UTC)
     try:
@@ -146,12 +134,11 @@ async def update(
     except IntegrityError as exc:
         # Another tag has this name in some case: the unique index decides, so a race cannot slip by.
         raise _exists(str(sent.get("name"))) from exc
-    payload: dict[str, Any] = {"version": tag.version, "fields": sorted(changes)}
-    if "name" in changes:
-        payload["records"] = await _rewrite_everywhere(session, actor, before["name"], tag.name)
-        payload["name"] = changes["name"]
-    history.record(session, actor, entity=ENTITY, entity_id=tag.id, action="updated", changes=changes)
-    outbox.emit(session, actor, topic="tag.updated", entity=ENTITY, entity_id=tag.id, payload=payload)
+    about: dict[str, Any] = {}
+    if "name" in changed:
+        about["records"] = await _rewrite_everywhere(session, actor, before["name"], tag.name)
+        about["name"] = changed["name"]
+    changes.announce(session, actor, tag, entity=ENTITY, action="updated", changes=changed, about=about)
     return tag
 
 
@@ -162,21 +149,14 @@ async def delete(session: AsyncSession, actor: Actor, tag_id: UUID, expected: in
     records = await _rewrite_everywhere(session, actor, tag.name, None)
     await session.delete(tag)
     await session.flush()
-    history.record(
+    changes.write(
         session,
         actor,
         entity=ENTITY,
         entity_id=tag.id,
         action="deleted",
         changes=history.diff(_snapshot(tag), {}),
-    )
-    outbox.emit(
-        session,
-        actor,
-        topic="tag.deleted",
-        entity=ENTITY,
-        entity_id=tag.id,
-        payload={"name": tag.name, "records": records},
+        event={"name": tag.name, "records": records},
     )
 
 
@@ -207,18 +187,9 @@ async def ensure_catalogued(session: AsyncSession, actor: Actor, names: list[str
         .on_conflict_do_nothing(index_elements=_UNIQUE_NAME)
         .returning(Tag.id, Tag.name)
     )
-    for tag_id, name in added.all():
-        history.record(
-            session,
-            actor,
-            entity=ENTITY,
-            entity_id=tag_id,
-            action="created",
-            changes={"name": {"old": None, "new": name}},
-        )
-        outbox.emit(
-            session, actor, topic="tag.created", entity=ENTITY, entity_id=tag_id, payload={"version": 1}
-        )
+    created = [changes.Changed(tag_id, 1, {"name": {"old": None, "new": name}}) for tag_id, name in added]
+    if created:
+        await changes.announce_many(session, actor, created, entity=ENTITY, action="created")
     spelled = {n.lower(): n for n in (await session.execute(queries.by_names(actor, wanted))).scalars()}
     return [spelled.get(n.lower(), n) for n in wanted]
 
@@ -233,29 +204,16 @@ async def _retag(session: AsyncSession, actor: Actor, kind: TaggedKind, record: 
     record.tags = tags
     record.updated_at = datetime.now(UTC)
     await session.flush()
-    history.record(
-        session,
-        actor,
-        entity=kind,
-        entity_id=record.id,
-        action="updated",
-        changes={"tags": {"old": before, "new": tags}},
-    )
-    outbox.emit(
-        session,
-        actor,
-        topic=f"{kind}.updated",
-        entity=kind,
-        entity_id=record.id,
-        payload={"version": record.version, "fields": ["tags"]},
+    changes.announce(
+        session, actor, record, entity=kind, action="updated", changes={"tags": {"old": before, "new": tags}}
     )
 
 
 async def add_to_record(
-    session: AsyncSession, actor: Actor, kind: TaggedKind, record_id: UUID, name: str, expected: int | None
+    session: AsyncSession, actor: Actor, kind: TaggedKind, record: Any, name: str, expected: int | None
 ) -> Any:
-    """Put a tag on a record the actor may change, cataloguing the name when it is new."""
-    record = await subjects.changeable(session, actor, kind, record_id)
+    """Put a tag on a record the actor may change (locked by its kind's `get_for_change`),
+    cataloguing the name when it is new."""
     check_version(record.version, expected)
     [spelled] = await ensure_catalogued(session, actor, [name])
     await _retag(session, actor, kind, record, _apply(record.tags, add=[spelled], remove=set()))
@@ -263,10 +221,10 @@ async def add_to_record(
 
 
 async def remove_from_record(
-    session: AsyncSession, actor: Actor, kind: TaggedKind, record_id: UUID, name: str, expected: int | None
+    session: AsyncSession, actor: Actor, kind: TaggedKind, record: Any, name: str, expected: int | None
 ) -> Any:
-    """Take a tag off a record the actor may change; a tag it does not carry changes nothing."""
-    record = await subjects.changeable(session, actor, kind, record_id)
+    """Take a tag off a record the actor may change (locked by its kind's `get_for_change`); a
+    tag it does not carry changes nothing."""
     check_version(record.version, expected)
     await _retag(session, actor, kind, record, _apply(record.tags, add=[], remove={name.strip().lower()}))
     return record
@@ -280,14 +238,6 @@ def _apply(tags: list[str], *, add: list[str], remove: set[str]) -> list[str]:
 
 
 # --- bulk ------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class _Change:
-    id: UUID
-    old: list[str]
-    new: list[str]
-    version: int
 
 
 async def _catalogued(session: AsyncSession, actor: Actor, names: list[str]) -> list[str]:
@@ -331,7 +281,7 @@ async def bulk(session: AsyncSession, actor: Actor, kind: TaggedKind, data: Bulk
     )
     found = {row.id: row for row in (await session.execute(stmt)).all()}
     results: list[dict[str, Any]] = []
-    changed: list[_Change] = []
+    changed: list[changes.Changed] = []
     seen: set[UUID] = set()
     for record_id in data.ids:
         row = found.get(record_id)
@@ -349,7 +299,9 @@ async def bulk(session: AsyncSession, actor: Actor, kind: TaggedKind, data: Bulk
                 results.append(_outcome(record_id, "error", "forbidden"))
             else:
                 results.append(_outcome(record_id, "updated"))
-                changed.append(_Change(record_id, row.tags, tags, row.version + 1))
+                changed.append(
+                    changes.Changed(record_id, row.version + 1, {"tags": {"old": row.tags, "new": tags}})
+                )
         seen.add(record_id)
     if changed:
         await _write_bulk(session, actor, carrier, changed)
@@ -361,14 +313,13 @@ def _outcome(record_id: UUID, outcome: str, reason: str | None = None) -> dict[s
 
 
 async def _write_bulk(
-    session: AsyncSession, actor: Actor, carrier: queries.Carrier, changed: list[_Change]
+    session: AsyncSession, actor: Actor, carrier: queries.Carrier, changed: list[changes.Changed]
 ) -> None:
     table = carrier.model.__table__
     # Each record's new tags travel in one JSON parameter; jsonb_to_recordset turns the arrays into text[].
+    new_tags = [{"id": str(c.id), "tags": c.changes["tags"]["new"]} for c in changed]
     rows = (
-        func.jsonb_to_recordset(
-            bindparam("rows", [{"id": str(c.id), "tags": c.new} for c in changed], type_=JSONB)
-        )
+        func.jsonb_to_recordset(bindparam("rows", new_tags, type_=JSONB))
         .table_valued(column("id", Uuid), column("tags", ARRAY(Text)))
         .render_derived(name="v", with_types=True)
     )
@@ -377,39 +328,4 @@ async def _write_bulk(
         .where(table.c.org_id == actor.org_id, table.c.id == rows.c.id)
         .values(tags=rows.c.tags, version=table.c.version + 1, updated_at=datetime.now(UTC))
     )
-    # Rows, not ORM objects: the unit of work would spend seconds on 10,000 of each.
-    # The same columns history.record and outbox.emit fill in.
-    now, request_id = datetime.now(UTC), request_id_var.get()
-    await session.execute(
-        insert(HistoryEntry),
-        [
-            {
-                "org_id": actor.org_id,
-                "id": new_id(),
-                "entity": carrier.kind,
-                "entity_id": c.id,
-                "at": now,
-                "actor_member_id": actor.member_id,
-                "actor_api_key_id": actor.api_key_id,
-                "request_id": request_id,
-                "action": "updated",
-                "changes": {"tags": {"old": c.old, "new": c.new}},
-            }
-            for c in changed
-        ],
-    )
-    await session.execute(
-        insert(OutboxEvent),
-        [
-            {
-                "org_id": actor.org_id,
-                "id": new_id(),
-                "topic": f"{carrier.kind}.updated",
-                "entity": carrier.kind,
-                "entity_id": c.id,
-                "payload": {"version": c.version, "fields": ["tags"]},
-                "created_at": now,
-            }
-            for c in changed
-        ],
-    )
+    await changes.announce_many(session, actor, changed, entity=carrier.kind, action="updated")
