@@ -139,6 +139,36 @@ def test_imports_sit_at_the_top_of_a_module() -> None:
     assert not late, f"imports inside functions (module: lines): {late}"
 
 
+# The one write path (CONTRIBUTING.md, "Writes"): history rows and events are written through
+# `crmapi.records.changes`. The ERP feed's set-based SQL and the demo loader's bulk rows are the
+# tuned exceptions; they write the same columns in SQL.
+RAW_WRITERS = {"crmapi.records.changes", "crmapi.records.history", "crmapi.records.outbox"}
+RAW_CALLS = {("history", "record"), ("outbox", "emit")}
+RAW_ROWS = {"HistoryEntry", "OutboxEvent"}
+ROW_READERS = {"crmapi.metadata", "crmapi.demo.data"}
+
+
+@pytest.mark.parametrize("module", sorted(set(MODULES) - RAW_WRITERS))
+def test_history_and_events_are_written_through_records_changes(module: str) -> None:
+    tree = ast.parse(MODULES[module].read_text())
+    calls = [
+        node.lineno
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Attribute)
+        and isinstance(node.func.value, ast.Name)
+        and (node.func.value.id, node.func.attr) in RAW_CALLS
+    ]
+    assert not calls, f"{module} writes history or events around records.changes, lines {calls}"
+    if module not in ROW_READERS:
+        rows = [
+            node.lineno
+            for node in ast.walk(tree)
+            if isinstance(node, ast.ImportFrom) and any(alias.name in RAW_ROWS for alias in node.names)
+        ]
+        assert not rows, f"{module} imports the history or outbox table, lines {rows}"
+
+
 def test_the_layers_name_real_packages() -> None:
     """A renamed package must not leave its layer rule silently matching nothing."""
     named = {prefix for prefixes in LAYERS for prefix in prefixes}

@@ -28,7 +28,7 @@ from crmapi.kit import search
 from crmapi.kit.concurrency import check_version
 from crmapi.kit.errors import NotFound, Unprocessable
 from crmapi.kit.ids import new_id
-from crmapi.records import history, outbox
+from crmapi.records import changes, history
 from crmapi.records.changes import announce, bring_back, soft_delete
 from crmapi.tags import service as tags
 
@@ -179,7 +179,7 @@ async def _take_retail_default(session: AsyncSession, actor: Actor, account: Acc
         .all()
     )
     for other in previous:
-        history.record(
+        changes.write(
             session,
             actor,
             entity=ENTITY,
@@ -187,7 +187,6 @@ async def _take_retail_default(session: AsyncSession, actor: Actor, account: Acc
             action="updated",
             changes={"is_retail_default": {"old": True, "new": False}},
         )
-        outbox.emit(session, actor, topic="account.updated", entity=ENTITY, entity_id=other)
 
 
 async def sales_rep_codes(session: AsyncSession, account_ids: list[UUID]) -> dict[UUID, list[str]]:
@@ -246,8 +245,8 @@ async def create(session: AsyncSession, actor: Actor, data: AccountCreate) -> Ac
     await _link_contacts(session, account, links)
     codes = sorted(set(data.sales_rep_codes or []))
     await _replace_sales_reps(session, account, codes)
-    changes = history.diff({}, {**snapshot(account, codes), "number": account.number})
-    announce(session, actor, account, entity=ENTITY, action="created", changes=changes)
+    changed = history.diff({}, {**snapshot(account, codes), "number": account.number})
+    announce(session, actor, account, entity=ENTITY, action="created", changes=changed)
     return account
 
 
@@ -292,20 +291,20 @@ async def update(
     # constraint (taken code, unknown owner, a second retail default) as a 500 before they answer.
     with session.no_autoflush:
         await _apply(session, actor, account, values)
-        changes = history.diff(before, snapshot(account, codes_after))
-        if not changes:
+        changed = history.diff(before, snapshot(account, codes_after))
+        if not changed:
             return account
-        await _check_references(session, actor, account, set(changes))
-        if changes.get("is_retail_default", {}).get("new") is True:
+        await _check_references(session, actor, account, set(changed))
+        if changed.get("is_retail_default", {}).get("new") is True:
             await _take_retail_default(session, actor, account)
     derive(account)
     account.updated_at = datetime.now(UTC)
     await session.flush()
-    if "primary_contact_id" in changes and account.primary_contact_id:
+    if "primary_contact_id" in changed and account.primary_contact_id:
         await _link_contacts(session, account, [account.primary_contact_id])
-    if "sales_rep_codes" in changes:
+    if "sales_rep_codes" in changed:
         await _replace_sales_reps(session, account, codes_after)
-    announce(session, actor, account, entity=ENTITY, action="updated", changes=changes)
+    announce(session, actor, account, entity=ENTITY, action="updated", changes=changed)
     return account
 
 
@@ -379,7 +378,7 @@ async def link_contact(
         .returning(AccountContact.id)
     )
     if result.first() is not None:
-        history.record(
+        changes.write(
             session,
             actor,
             entity=ENTITY,
@@ -389,8 +388,8 @@ async def link_contact(
                 "contact_id": {"old": None if previous is None else str(contact_id), "new": str(contact_id)},
                 "role": {"old": None if previous is None else previous.role, "new": role},
             },
+            topic="account.updated",
         )
-        outbox.emit(session, actor, topic="account.updated", entity=ENTITY, entity_id=account.id)
 
 
 async def unlink_contact(session: AsyncSession, actor: Actor, account_id: UUID, contact_id: UUID) -> None:
@@ -404,15 +403,15 @@ async def unlink_contact(session: AsyncSession, actor: Actor, account_id: UUID, 
     )
     if removed.first() is None:
         raise NotFound("This contact is not linked to the account.")
-    history.record(
+    changes.write(
         session,
         actor,
         entity=ENTITY,
         entity_id=account.id,
         action="contact_unlinked",
         changes={"contact_id": {"old": str(contact_id), "new": None}},
+        topic="account.updated",
     )
-    outbox.emit(session, actor, topic="account.updated", entity=ENTITY, entity_id=account.id)
 
 
 async def assignments(session: AsyncSession, actor: Actor, account_id: UUID) -> list[dict[str, Any]]:
@@ -453,15 +452,15 @@ async def add_assignment(session: AsyncSession, actor: Actor, account: Account, 
         .returning(AccountAssignment.id)
     )
     if added.first() is not None:
-        history.record(
+        changes.write(
             session,
             actor,
             entity=ENTITY,
             entity_id=account.id,
             action="member_assigned",
             changes={"member_id": {"old": None, "new": str(member_id)}},
+            topic="account.updated",
         )
-        outbox.emit(session, actor, topic="account.updated", entity=ENTITY, entity_id=account.id)
 
 
 async def unassign(session: AsyncSession, actor: Actor, account_id: UUID, member_id: UUID) -> None:
@@ -474,12 +473,12 @@ async def unassign(session: AsyncSession, actor: Actor, account_id: UUID, member
     )
     if removed.first() is None:
         raise NotFound("This member is not assigned to the account.")
-    history.record(
+    changes.write(
         session,
         actor,
         entity=ENTITY,
         entity_id=account.id,
         action="member_unassigned",
         changes={"member_id": {"old": str(member_id), "new": None}},
+        topic="account.updated",
     )
-    outbox.emit(session, actor, topic="account.updated", entity=ENTITY, entity_id=account.id)

@@ -31,8 +31,8 @@ from crmapi.lifecycle.problems import FIXED, NotAssigned, TypeFixed
 from crmapi.lifecycle.work import WorkKind
 from crmapi.opportunities import queries as opportunity_queries
 from crmapi.opportunities.models import Opportunity
-from crmapi.records import history, outbox
-from crmapi.records.changes import announce
+from crmapi.records import history
+from crmapi.records.changes import announce, tell, versioned
 from crmapi.service_requests import service as request_service
 from crmapi.service_requests.models import ServiceRequest
 
@@ -103,13 +103,13 @@ async def touch_opportunity(session: AsyncSession, actor: Actor, a: Activity, at
         .execution_options(synchronize_session=False)
     )
     for opportunity_id, version in touched:
-        outbox.emit(
+        tell(
             session,
             actor,
             topic="opportunity.updated",
             entity="opportunity",
             entity_id=opportunity_id,
-            payload={"version": version, "fields": ["last_activity_at"]},
+            event=versioned(version, {"last_activity_at": None}),
         )
 
 

@@ -20,7 +20,7 @@ from crmapi.kit.errors import problem_responses
 from crmapi.kit.ids import new_id
 from crmapi.kit.routes import CrmRoute
 from crmapi.kit.scalars import Input
-from crmapi.records import history, outbox
+from crmapi.records import changes
 
 LEVELS = range(1, 6)
 ENTITY = "prioritisation_matrix"
@@ -130,7 +130,7 @@ async def replace_matrix(
     to history as `"<urgency>x<impact>"`. Requests already made keep their priority."""
     current = await cells(session)
     wanted = {(c.urgency, c.impact): c.priority for c in body.cells}
-    changes = {
+    changed = {
         f"{u}x{i}": {"old": current.get((u, i)), "new": p}
         for (u, i), p in sorted(wanted.items())
         if current.get((u, i)) != p
@@ -145,9 +145,8 @@ async def replace_matrix(
                     set_={"priority": priority},
                 )
             )
-    if changes:
-        history.record(
-            session, actor, entity=ENTITY, entity_id=actor.org_id, action="updated", changes=changes
+    if changed:
+        changes.write(
+            session, actor, entity=ENTITY, entity_id=actor.org_id, action="updated", changes=changed
         )
-        outbox.emit(session, actor, topic=f"{ENTITY}.updated", entity=ENTITY, entity_id=actor.org_id)
     return _render(wanted)

@@ -23,7 +23,7 @@ from crmapi.kit.errors import Unprocessable
 from crmapi.kit.scalars import Input, Omittable, ShortText
 from crmapi.lifecycle.kinds import KINDS
 from crmapi.lifecycle.models import LifecycleStatus, LifecycleType, TransitionRule
-from crmapi.records import history, outbox
+from crmapi.records import changes
 
 TYPE = "lifecycle_type"
 Ids = Annotated[list[UUID], Field(max_length=200)]
@@ -272,21 +272,15 @@ async def _take_default(session: AsyncSession, actor: Actor, t: LifecycleType) -
         .execution_options(synchronize_session=False)
     )
     for other in previous.scalars():
-        history.record(
+        changes.write(
             session,
             actor,
             entity=TYPE,
             entity_id=other,
             action="updated",
             changes={"is_default": {"old": True, "new": False}},
-        )
-        outbox.emit(
-            session,
-            actor,
+            event={"fields": ["is_default"]},
             topic=f"{TYPE}.updated",
-            entity=TYPE,
-            entity_id=other,
-            payload={"fields": ["is_default"]},
         )
 
 

@@ -33,7 +33,7 @@ from crmapi.kit.errors import FieldError, NotFound, Unprocessable
 from crmapi.kit.ids import new_id
 from crmapi.kit.pagination import COUNT_CAP, Cursors, InvalidCursor
 from crmapi.kit.scalars import storable
-from crmapi.records import history, outbox
+from crmapi.records import changes, history
 
 ENTITY = "custom_field"
 MAX_TEXT = 2000
@@ -85,21 +85,14 @@ async def create(session: AsyncSession, actor: Actor, data: CustomFieldCreate) -
     definition = (await session.execute(stmt)).scalar_one_or_none()
     if definition is None:
         raise CustomFieldExists(f"The {data.kind} custom field '{data.key}' already exists.")
-    history.record(
+    changes.write(
         session,
         actor,
         entity=ENTITY,
         entity_id=definition.id,
         action="created",
         changes=history.diff({}, _snapshot(definition)),
-    )
-    outbox.emit(
-        session,
-        actor,
-        topic="custom_field.created",
-        entity=ENTITY,
-        entity_id=definition.id,
-        payload={"version": definition.version, "kind": definition.kind, "key": definition.key},
+        event={"version": definition.version, "kind": definition.kind, "key": definition.key},
     )
     return definition
 
@@ -167,19 +160,19 @@ async def update(
     before = _snapshot(definition)
     for key, value in sent.items():
         setattr(definition, key, value)
-    changes = history.diff(before, _snapshot(definition))
-    if not changes:
+    changed = history.diff(before, _snapshot(definition))
+    if not changed:
         return definition
     definition.updated_at = datetime.now(UTC)
     await session.flush()
-    history.record(session, actor, entity=ENTITY, entity_id=definition.id, action="updated", changes=changes)
-    outbox.emit(
+    changes.write(
         session,
         actor,
-        topic="custom_field.updated",
         entity=ENTITY,
         entity_id=definition.id,
-        payload={"version": definition.version, "fields": sorted(changes)},
+        action="updated",
+        changes=changed,
+        event={"version": definition.version, "fields": sorted(changed)},
     )
     return definition
 
@@ -198,21 +191,14 @@ async def delete(session: AsyncSession, actor: Actor, field_id: UUID, expected: 
     records: int = removed.rowcount  # type: ignore[attr-defined]
     await session.delete(definition)
     await session.flush()
-    history.record(
+    changes.write(
         session,
         actor,
         entity=ENTITY,
         entity_id=definition.id,
         action="deleted",
         changes=history.diff(_snapshot(definition), {}),
-    )
-    outbox.emit(
-        session,
-        actor,
-        topic="custom_field.deleted",
-        entity=ENTITY,
-        entity_id=definition.id,
-        payload={"kind": definition.kind, "key": definition.key, "records": records},
+        event={"kind": definition.kind, "key": definition.key, "records": records},
     )
 
 

@@ -19,7 +19,7 @@ from crmapi.identity import links
 from crmapi.identity.security import Keys
 from crmapi.kit.ids import new_id
 from crmapi.kit.pagination import Sorting
-from crmapi.records import history, outbox
+from crmapi.records import changes
 from crmapi.service_requests import queries as request_queries
 from crmapi.service_requests import service as requests
 from crmapi.service_requests.models import ServiceRequest
@@ -44,7 +44,15 @@ async def after_completion(
     link = None
     if r.contact_id is not None:
         link = await links.issue(session, keys, r.org_id, PURPOSE, r.id, PATH)
-    _announce(session, actor, r, link, "completed")
+    # The move's history row is the transition's; this event is for notifications to send the link.
+    changes.tell(
+        session,
+        actor,
+        topic=f"{requests.ENTITY}.completed",
+        entity=requests.ENTITY,
+        entity_id=r.id,
+        event=requests.about(r) | {"feedback": link},
+    )
     return link
 
 
@@ -61,22 +69,10 @@ async def reissue_link(
     if await session.scalar(select(Feedback.id).where(Feedback.service_request_id == r.id)):
         raise AlreadyRated("This service request was already rated.")
     link, before = await links.replace(session, keys, r.org_id, PURPOSE, r.id, PATH)
-    requests.record_link(session, actor, r, "feedback_link", link, before)
-    _announce(session, actor, r, link, "feedback_link_issued")
-    return r, link
-
-
-def _announce(
-    session: AsyncSession, actor: Actor, r: ServiceRequest, link: dict[str, Any] | None, what: str
-) -> None:
-    outbox.emit(
-        session,
-        actor,
-        topic=f"{requests.ENTITY}.{what}",
-        entity=requests.ENTITY,
-        entity_id=r.id,
-        payload=requests.about(r) | {"feedback": link},
+    requests.record_link(
+        session, actor, r, "feedback_link", link, before, requests.about(r) | {"feedback": link}
     )
+    return r, link
 
 
 async def _give(
@@ -98,15 +94,14 @@ async def _give(
     ).scalar_one_or_none()
     if given is None:
         raise AlreadyRated("This service request was already rated.")
-    changes = {"rating": {"old": None, "new": data.rating}, "via": {"old": None, "new": via}}
-    history.record(session, actor, entity=requests.ENTITY, entity_id=r.id, action="rated", changes=changes)
-    outbox.emit(
+    changes.write(
         session,
         actor,
-        topic=f"{requests.ENTITY}.rated",
         entity=requests.ENTITY,
         entity_id=r.id,
-        payload={"rating": data.rating, "via": via},
+        action="rated",
+        changes={"rating": {"old": None, "new": data.rating}, "via": {"old": None, "new": via}},
+        event={"rating": data.rating, "via": via},
     )
     return given
 

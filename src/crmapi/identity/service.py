@@ -36,7 +36,7 @@ from crmapi.kit.errors import NotFound, Unprocessable
 from crmapi.kit.ids import new_id
 from crmapi.kit.ratelimit import PASSWORD_FAILURES, Limiter
 from crmapi.lifecycle import defaults as lifecycle_defaults
-from crmapi.records import history, outbox
+from crmapi.records import changes, history
 
 
 @dataclass(frozen=True)
@@ -82,7 +82,7 @@ async def create_organisation(
     await bootstrap.administrators(session, org.id, member.id)
     await lifecycle_defaults.seed(session, org.id)
     system = Actor(org_id=org.id, kind="system")
-    history.record(
+    changes.write(
         session,
         system,
         entity="organisation",
@@ -90,7 +90,6 @@ async def create_organisation(
         action="created",
         changes={"name": {"old": None, "new": name}},
     )
-    outbox.emit(session, system, topic="organisation.created", entity="organisation", entity_id=org.id)
     return org, member
 
 
@@ -122,7 +121,7 @@ async def add_member(session: AsyncSession, actor: Actor, data: MemberCreate) ->
     session.add(member)
     await session.flush()
     row = member_row(member, user.email)
-    history.record(
+    changes.write(
         session,
         actor,
         entity="member",
@@ -130,7 +129,6 @@ async def add_member(session: AsyncSession, actor: Actor, data: MemberCreate) ->
         action="created",
         changes=history.diff({}, {k: row[k] for k in ("email", "kind", "status", "time_zone")}),
     )
-    outbox.emit(session, actor, topic="member.created", entity="member", entity_id=member.id)
     return row
 
 
@@ -160,22 +158,19 @@ async def update_member(
         raise NotFound("No member with this id.")
     member, email = row[0], row[1]
     check_version(member.version, expected)
-    changes = data.model_dump(exclude_unset=True)
-    if member.id == actor.member_id and changes.get("status") == "suspended":
+    changed = data.model_dump(exclude_unset=True)
+    if member.id == actor.member_id and changed.get("status") == "suspended":
         raise CannotSuspendSelf("You cannot suspend yourself.")
-    before = {k: getattr(member, k) for k in changes}
-    for key, value in changes.items():
+    before = {k: getattr(member, k) for k in changed}
+    for key, value in changed.items():
         setattr(member, key, value)
-    if changes := history.diff(before, changes):
+    if changed := history.diff(before, changed):
         member.updated_at = datetime.now(UTC)
         await session.flush()
-        if "status" in changes and member.status == "suspended":
+        if "status" in changed and member.status == "suspended":
             await _end_member_sessions(session, actor.org_id, member.id)
             await administrators.ensure_one_remains(session, actor.org_id)
-        history.record(
-            session, actor, entity="member", entity_id=member.id, action="updated", changes=changes
-        )
-        outbox.emit(session, actor, topic="member.updated", entity="member", entity_id=member.id)
+        changes.write(session, actor, entity="member", entity_id=member.id, action="updated", changes=changed)
     return member_row(member, email)
 
 
@@ -331,8 +326,7 @@ async def reset_password(session: AsyncSession, actor: Actor, member_id: UUID, n
     user.password_org_id = actor.org_id
     user.updated_at = datetime.now(UTC)
     await _end_member_sessions(session, actor.org_id, member.id)
-    history.record(session, actor, entity="member", entity_id=member.id, action="password_reset")
-    outbox.emit(session, actor, topic="member.password_reset", entity="member", entity_id=member.id)
+    changes.write(session, actor, entity="member", entity_id=member.id, action="password_reset")
 
 
 async def _end_member_sessions(session: AsyncSession, org_id: UUID, member_id: UUID) -> None:
@@ -444,12 +438,12 @@ async def update_organisation(
     if org is None:
         raise NotFound("No such organisation.")
     check_version(org.version, expected)
-    changes = data.model_dump(exclude_unset=True)
+    changed = data.model_dump(exclude_unset=True)
     # Some live in `settings` (with their defaults); the other fields are columns.
     settings = dict(org.settings)
-    before = {k: settings.get(k, SETTINGS[k]) if k in SETTINGS else getattr(org, k) for k in changes}
-    if diff := history.diff(before, changes):
-        for key, value in changes.items():
+    before = {k: settings.get(k, SETTINGS[k]) if k in SETTINGS else getattr(org, k) for k in changed}
+    if diff := history.diff(before, changed):
+        for key, value in changed.items():
             if key in SETTINGS:
                 settings[key] = value
                 org.settings = dict(settings)  # a new dict, so the change is flushed
@@ -459,8 +453,5 @@ async def update_organisation(
         await session.flush()
         if UNIT_VISIBILITY in diff:
             await policy.changed(session, org.id)
-        history.record(
-            session, actor, entity="organisation", entity_id=org.id, action="updated", changes=diff
-        )
-        outbox.emit(session, actor, topic="organisation.updated", entity="organisation", entity_id=org.id)
+        changes.write(session, actor, entity="organisation", entity_id=org.id, action="updated", changes=diff)
     return org

@@ -31,7 +31,8 @@ from crmapi.lifecycle.decide import (
 )
 from crmapi.lifecycle.kinds import KINDS
 from crmapi.lifecycle.models import LifecycleStatus, LifecycleType, TransitionRule
-from crmapi.records import history, outbox
+from crmapi.records import history
+from crmapi.records.changes import write
 
 
 @dataclass(frozen=True)
@@ -222,13 +223,13 @@ async def move(
     if decision.rule is not None:
         recorded["rule"] = {"old": None, "new": decision.rule.name}
     record.status_id, record.state = target.id, target.state
-    history.record(session, actor, entity=entity, entity_id=record.id, action="transition", changes=recorded)
-    outbox.emit(
+    write(
         session,
         actor,
-        topic=f"{entity}.transition",
         entity=entity,
         entity_id=record.id,
-        payload={"from": current.state, "to": target.state, "status": target.code},
+        action="transition",
+        changes=recorded,
+        event={"from": current.state, "to": target.state, "status": target.code},
     )
     return target

@@ -69,6 +69,32 @@ def announce(
     )
 
 
+def announce_step(
+    session: AsyncSession,
+    actor: Actor,
+    record: Any,
+    *,
+    entity: str,
+    action: str,
+    changes: Mapping[str, Any] | None = None,
+    about: Mapping[str, Any] | None = None,
+) -> None:
+    """A step in the life of a record that holds others (a business unit's member added, a
+    group's capabilities set): history names the step, the event is `<entity>.updated` naming it
+    in `action` (`created` and `deleted` keep their own topic)."""
+    topic = action if action in ("created", "deleted") else "updated"
+    write(
+        session,
+        actor,
+        entity=entity,
+        entity_id=record.id,
+        action=action,
+        changes=changes,
+        event={"version": record.version, "action": action} | dict(about or {}),
+        topic=f"{entity}.{topic}",
+    )
+
+
 def versioned(version: int, changes: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """A versioned record's event: its version and, for a change, the names of the changed fields."""
     event: dict[str, Any] = {"version": version}

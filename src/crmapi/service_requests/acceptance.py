@@ -18,10 +18,10 @@ from crmapi.service_requests.models import ServiceRequest
 from crmapi.service_requests.problems import NothingToAccept
 from crmapi.service_requests.service import (
     ANSWERS,
-    ENTITY,
     Moved,
     accept_answer,
     announce_answer,
+    answer_event,
     get_for_change,
     linked,
     record_link,
@@ -62,8 +62,7 @@ async def reissue(
     require_contact(r)
     purpose = PURPOSE + r.awaiting_acceptance_of
     link, before = await links.replace(session, keys, r.org_id, purpose, r.id, PATH)
-    record_link(session, actor, r, "acceptance_link", link, before)
-    announce_answer(session, actor, r, link, topic=f"{ENTITY}.acceptance_link_issued")
+    record_link(session, actor, r, "acceptance_link", link, before, answer_event(r, link))
     return r, link
 
 

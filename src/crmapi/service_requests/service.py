@@ -33,8 +33,8 @@ from crmapi.lifecycle.dates import expected_completion
 from crmapi.lifecycle.kinds import SERVICE_REQUEST
 from crmapi.lifecycle.problems import AccountFixed, ContactFixed, NoSuchTransition, NotAssigned, TypeFixed
 from crmapi.lifecycle.work import WorkKind
-from crmapi.records import history, outbox
-from crmapi.records.changes import announce
+from crmapi.records import history
+from crmapi.records.changes import announce, tell, write
 from crmapi.service_requests import queries
 from crmapi.service_requests.models import RelatedServiceRequest, ServiceRequest
 from crmapi.service_requests.problems import AwaitingAcceptance, NoContact, NothingToAccept, OpenActivities
@@ -330,26 +330,29 @@ async def linked(session: AsyncSession, link: LinkToken, *, lock: bool) -> Servi
     return r
 
 
-def announce_answer(
-    session: AsyncSession,
-    actor: Actor,
-    r: ServiceRequest,
-    link: dict[str, Any] | None,
-    *,
-    topic: str | None = None,
-) -> None:
-    """Entering a response or resolution state is an event of its own, for notifications to
-    tell the contact (with the acceptance link when the answer needs accepting); a link issued
-    again is announced alike under `topic`."""
+def answer_event(r: ServiceRequest, link: dict[str, Any] | None) -> dict[str, Any]:
+    """What notifications need to tell the contact the answer (with the acceptance link when the
+    answer needs accepting)."""
     answer = ANSWERS[r.state]
-    outbox.emit(
+    return about(r) | {
+        "category_id": getattr(r, answer.category),
+        "text": getattr(r, answer.kind),
+        "acceptance": link,
+    }
+
+
+def announce_answer(
+    session: AsyncSession, actor: Actor, r: ServiceRequest, link: dict[str, Any] | None
+) -> None:
+    """Entering a response or resolution state is an event of its own (the move's history row is
+    the transition's), for notifications to tell the contact."""
+    tell(
         session,
         actor,
-        topic=topic or f"{ENTITY}.{r.state}",
+        topic=f"{ENTITY}.{r.state}",
         entity=ENTITY,
         entity_id=r.id,
-        payload=about(r)
-        | {"category_id": getattr(r, answer.category), "text": getattr(r, answer.kind), "acceptance": link},
+        event=answer_event(r, link),
     )
 
 
@@ -372,12 +375,20 @@ def record_link(
     name: str,
     link: dict[str, Any],
     before: datetime | None,
+    event: dict[str, Any],
 ) -> None:
-    """History of a link issued again (`<name>_issued`): when it expires, never the token."""
-    changes = {
-        f"{name}_expires_at": {"old": history.jsonable(before), "new": history.jsonable(link["expires_at"])}
-    }
-    history.record(session, actor, entity=ENTITY, entity_id=r.id, action=f"{name}_issued", changes=changes)
+    """A link issued again (`<name>_issued`): history says when it expires, never the token; the
+    event carries it, for notifications to send, with `event`."""
+    expiry = {"old": history.jsonable(before), "new": history.jsonable(link["expires_at"])}
+    write(
+        session,
+        actor,
+        entity=ENTITY,
+        entity_id=r.id,
+        action=f"{name}_issued",
+        changes={f"{name}_expires_at": expiry},
+        event=event,
+    )
 
 
 # Acceptance by the contact --------------------------------------------------------------------
@@ -471,5 +482,13 @@ def _record_pair(session: AsyncSession, actor: Actor, one: UUID, other: UUID, ac
     """Each request's history shows the other."""
     for subject, related in ((one, other), (other, one)):
         linked = str(related) if action == "related" else None
-        changes = {"related_id": {"old": None if linked else str(related), "new": linked}}
-        history.record(session, actor, entity=ENTITY, entity_id=subject, action=action, changes=changes)
+        related_change = {"related_id": {"old": None if linked else str(related), "new": linked}}
+        write(
+            session,
+            actor,
+            entity=ENTITY,
+            entity_id=subject,
+            action=action,
+            changes=related_change,
+            event={"related_id": str(related)},
+        )

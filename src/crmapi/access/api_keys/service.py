@@ -23,7 +23,7 @@ from crmapi.identity.security import Keys, new_secret
 from crmapi.kit.errors import NotFound
 from crmapi.kit.ids import new_id
 from crmapi.kit.pagination import Sorting
-from crmapi.records import history, outbox
+from crmapi.records import changes, history
 
 ENTITY = "api_key"
 PREFIX = "crm_"
@@ -75,9 +75,8 @@ async def create(session: AsyncSession, actor: Actor, keys: Keys, data: ApiKeyCr
     )
     session.add(key)
     await session.flush()
-    changes = history.diff({}, _snapshot(key))
-    history.record(session, actor, entity=ENTITY, entity_id=key.id, action="created", changes=changes)
-    outbox.emit(session, actor, topic=f"{ENTITY}.created", entity=ENTITY, entity_id=key.id, payload={})
+    changed = history.diff({}, _snapshot(key))
+    changes.write(session, actor, entity=ENTITY, entity_id=key.id, action="created", changes=changed)
     return NewKey(key, token_of(key.id, secret))
 
 
@@ -102,18 +101,18 @@ async def update(session: AsyncSession, actor: Actor, key_id: UUID, data: ApiKey
     before = _snapshot(key)
     for field, value in sent.items():
         setattr(key, field, value)
-    changes = history.diff(before, _snapshot(key))
-    if not changes:
+    changed = history.diff(before, _snapshot(key))
+    if not changed:
         return key
     await session.flush()
-    history.record(session, actor, entity=ENTITY, entity_id=key.id, action="updated", changes=changes)
-    outbox.emit(
+    changes.write(
         session,
         actor,
-        topic=f"{ENTITY}.updated",
         entity=ENTITY,
         entity_id=key.id,
-        payload={"fields": sorted(changes)},
+        action="updated",
+        changes=changed,
+        event={"fields": sorted(changed)},
     )
     return key
 
@@ -125,7 +124,7 @@ async def revoke(session: AsyncSession, actor: Actor, key_id: UUID) -> None:
         return
     key.revoked_at = datetime.now(UTC)
     await session.flush()
-    history.record(
+    changes.write(
         session,
         actor,
         entity=ENTITY,
@@ -133,4 +132,3 @@ async def revoke(session: AsyncSession, actor: Actor, key_id: UUID) -> None:
         action="revoked",
         changes=history.diff({"revoked_at": None}, {"revoked_at": key.revoked_at}),
     )
-    outbox.emit(session, actor, topic=f"{ENTITY}.revoked", entity=ENTITY, entity_id=key.id, payload={})

@@ -29,7 +29,7 @@ from crmapi.contacts.models import Contact
 from crmapi.kit.concurrency import check_version
 from crmapi.kit.errors import Conflict, NotFound, Unprocessable
 from crmapi.kit.ids import new_id
-from crmapi.records import history, outbox
+from crmapi.records import changes, history
 
 Lock = Literal["update", "share"] | None
 ENTITY = "business_unit"
@@ -51,21 +51,6 @@ def _snapshot(unit: BusinessUnit) -> dict[str, Any]:
 
 def _taken(name: str) -> Conflict:
     return NameTaken(f"A business unit named '{name}' already exists (names ignore case).")
-
-
-def _emit(
-    session: AsyncSession, actor: Actor, unit: BusinessUnit, action: str, changes: dict[str, Any]
-) -> None:
-    history.record(session, actor, entity=ENTITY, entity_id=unit.id, action=action, changes=changes)
-    topic = {"created": "created", "deleted": "deleted"}.get(action, "updated")
-    outbox.emit(
-        session,
-        actor,
-        topic=f"{ENTITY}.{topic}",
-        entity=ENTITY,
-        entity_id=unit.id,
-        payload={"version": unit.version, "action": action},
-    )
 
 
 async def create(session: AsyncSession, actor: Actor, data: BusinessUnitCreate) -> BusinessUnit:
@@ -91,7 +76,9 @@ async def create(session: AsyncSession, actor: Actor, data: BusinessUnitCreate) 
         raise _taken(data.name)
     # A new unit below another widens what the members of the units above it see.
     await policy.changed(session, actor.org_id)
-    _emit(session, actor, unit, "created", history.diff({}, _snapshot(unit)))
+    changes.announce_step(
+        session, actor, unit, entity=ENTITY, action="created", changes=history.diff({}, _snapshot(unit))
+    )
     return unit
 
 
@@ -150,8 +137,8 @@ async def update(
     before = _snapshot(unit)
     for key, value in sent.items():
         setattr(unit, key, value)
-    changes = history.diff(before, _snapshot(unit))
-    if not changes:
+    changed = history.diff(before, _snapshot(unit))
+    if not changed:
         return unit
     unit.updated_at = datetime.now(UTC)
     try:
@@ -159,7 +146,7 @@ async def update(
     except IntegrityError as exc:
         # Another unit has this name in some case: the unique index decides, so a race cannot slip by.
         raise _taken(str(sent.get("name"))) from exc
-    _emit(session, actor, unit, "updated", changes)
+    changes.announce_step(session, actor, unit, entity=ENTITY, action="updated", changes=changed)
     return unit
 
 
@@ -185,7 +172,9 @@ async def delete(session: AsyncSession, actor: Actor, unit_id: UUID, expected: i
         # A record put into the unit meanwhile, or a kind of record this check does not know yet.
         raise _has_records() from exc
     await policy.changed(session, actor.org_id)
-    _emit(session, actor, unit, "deleted", history.diff(_snapshot(unit), {}))
+    changes.announce_step(
+        session, actor, unit, entity=ENTITY, action="deleted", changes=history.diff(_snapshot(unit), {})
+    )
 
 
 def _has_records() -> Conflict:
@@ -205,7 +194,14 @@ async def add_member(session: AsyncSession, actor: Actor, unit_id: UUID, member_
     if not await MEMBERS.add(session, actor, unit.id, member_id):
         return
     await policy.changed(session, actor.org_id)
-    _emit(session, actor, unit, "member_added", {"member_id": {"old": None, "new": str(member_id)}})
+    changes.announce_step(
+        session,
+        actor,
+        unit,
+        entity=ENTITY,
+        action="member_added",
+        changes={"member_id": {"old": None, "new": str(member_id)}},
+    )
 
 
 async def remove_member(session: AsyncSession, actor: Actor, unit_id: UUID, member_id: UUID) -> None:
@@ -213,4 +209,11 @@ async def remove_member(session: AsyncSession, actor: Actor, unit_id: UUID, memb
     unit = await get(session, actor, unit_id)
     await MEMBERS.remove(session, actor, unit.id, member_id)
     await policy.changed(session, actor.org_id)
-    _emit(session, actor, unit, "member_removed", {"member_id": {"old": str(member_id), "new": None}})
+    changes.announce_step(
+        session,
+        actor,
+        unit,
+        entity=ENTITY,
+        action="member_removed",
+        changes={"member_id": {"old": str(member_id), "new": None}},
+    )

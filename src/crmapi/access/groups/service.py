@@ -1,7 +1,7 @@
 """Groups: who holds which capabilities. Administrators edit them; Casbin reads them (policy.py).
 
 Every change to membership or grants marks the organisation's policy changed in the same
-transaction, so every process uses the new grants on its next request. Renaming a group changes
+transaction, so every process uses the new grants on its next request. Renaming a group changed
 what nobody may do and leaves the policy alone. No change may leave the organisation without
 an active administrator (`administrators.ensure_one_remains`).
 """
@@ -29,7 +29,7 @@ from crmapi.access.problems import NameTaken
 from crmapi.kit.concurrency import check_version
 from crmapi.kit.errors import Conflict, NotFound
 from crmapi.kit.ids import new_id
-from crmapi.records import history, outbox
+from crmapi.records import changes, history
 
 ENTITY = "group"
 # The expression index uq_groups_name: names are unique per organisation ignoring case.
@@ -54,19 +54,6 @@ def _taken(name: str) -> Conflict:
 def read(group: Group, capabilities: Sequence[str] | None, member_count: int) -> GroupRead:
     found = GroupRead.model_validate(group)
     return found.model_copy(update={"capabilities": list(capabilities or []), "member_count": member_count})
-
-
-def _emit(session: AsyncSession, actor: Actor, group: Group, action: str, changes: dict[str, Any]) -> None:
-    history.record(session, actor, entity=ENTITY, entity_id=group.id, action=action, changes=changes)
-    topic = {"created": "created", "deleted": "deleted"}.get(action, "updated")
-    outbox.emit(
-        session,
-        actor,
-        topic=f"{ENTITY}.{topic}",
-        entity=ENTITY,
-        entity_id=group.id,
-        payload={"version": group.version, "action": action},
-    )
 
 
 async def create(session: AsyncSession, actor: Actor, data: GroupCreate) -> GroupRead:
@@ -94,12 +81,13 @@ async def create(session: AsyncSession, actor: Actor, data: GroupCreate) -> Grou
     )
     await session.flush()
     # Nobody is in the group yet, so nobody's capabilities change: the policy stays as it is.
-    _emit(
+    changes.announce_step(
         session,
         actor,
         group,
-        "created",
-        history.diff({}, {**_snapshot(group), "capabilities": data.capabilities}),
+        entity=ENTITY,
+        action="created",
+        changes=history.diff({}, {**_snapshot(group), "capabilities": data.capabilities}),
     )
     return read(group, data.capabilities, 0)
 
@@ -124,14 +112,14 @@ async def _locked(session: AsyncSession, actor: Actor, group_id: UUID, expected:
 
 
 async def _changed(
-    session: AsyncSession, actor: Actor, group: Group, action: str, changes: dict[str, Any]
+    session: AsyncSession, actor: Actor, group: Group, action: str, changed: dict[str, Any]
 ) -> None:
     """After a change of members or grants: a new version (the group's ETag covers what it
     grants and how many are in it), the policy marked changed, history and an event."""
     group.updated_at = datetime.now(UTC)
     await session.flush()
     await policy.changed(session, actor.org_id)
-    _emit(session, actor, group, action, changes)
+    changes.announce_step(session, actor, group, entity=ENTITY, action=action, changes=changed)
 
 
 async def update(
@@ -143,14 +131,14 @@ async def update(
     before = _snapshot(group)
     for key, value in sent.items():
         setattr(group, key, value)
-    if changes := history.diff(before, _snapshot(group)):
+    if changed := history.diff(before, _snapshot(group)):
         group.updated_at = datetime.now(UTC)
         name = group.name  # a failed flush expires the object: read it before
         try:
             await session.flush()
         except IntegrityError as exc:
             raise _taken(name) from exc
-        _emit(session, actor, group, "updated", changes)
+        changes.announce_step(session, actor, group, entity=ENTITY, action="updated", changes=changed)
     return await get(session, actor, group.id)
 
 
@@ -173,7 +161,9 @@ async def delete(session: AsyncSession, actor: Actor, group_id: UUID, expected: 
     await session.flush()
     await policy.changed(session, actor.org_id)
     await administrators.ensure_one_remains(session, actor.org_id)
-    _emit(session, actor, group, "deleted", history.diff(last, {}))
+    changes.announce_step(
+        session, actor, group, entity=ENTITY, action="deleted", changes=history.diff(last, {})
+    )
 
 
 # --- members ---------------------------------------------------------------------------------

@@ -29,7 +29,7 @@ from crmapi.accounts.models import Account, AccountSalesRep
 from crmapi.kit.concurrency import check_version
 from crmapi.kit.errors import Conflict, NotFound
 from crmapi.kit.ids import new_id
-from crmapi.records import history, outbox
+from crmapi.records import changes, history
 
 Lock = Literal["update", "share"] | None
 ENTITY = "sales_rep"
@@ -50,21 +50,6 @@ def _snapshot(rep: SalesRep) -> dict[str, Any]:
 
 def _taken(code: str) -> Conflict:
     return CodeTaken(f"Another sales-rep record has the code '{code}'.")
-
-
-def _emit(
-    session: AsyncSession, actor: Actor, rep: SalesRep, action: str, changes: dict[str, Any], **extra: Any
-) -> None:
-    history.record(session, actor, entity=ENTITY, entity_id=rep.id, action=action, changes=changes)
-    topic = {"created": "created", "deleted": "deleted"}.get(action, "updated")
-    outbox.emit(
-        session,
-        actor,
-        topic=f"{ENTITY}.{topic}",
-        entity=ENTITY,
-        entity_id=rep.id,
-        payload={"version": rep.version, "action": action, **extra},
-    )
 
 
 async def create(session: AsyncSession, actor: Actor, data: SalesRepCreate) -> SalesRep:
@@ -89,7 +74,9 @@ async def create(session: AsyncSession, actor: Actor, data: SalesRepCreate) -> S
     rep = (await session.execute(stmt)).scalar_one_or_none()
     if rep is None:
         raise _taken(data.code)
-    _emit(session, actor, rep, "created", history.diff({}, _snapshot(rep)))
+    changes.announce_step(
+        session, actor, rep, entity=ENTITY, action="created", changes=history.diff({}, _snapshot(rep))
+    )
     return rep
 
 
@@ -148,10 +135,10 @@ async def update(
     before = _snapshot(rep)
     for key, value in sent.items():
         setattr(rep, key, value)
-    changes = history.diff(before, _snapshot(rep))
-    if not changes:
+    changed = history.diff(before, _snapshot(rep))
+    if not changed:
         return rep
-    if "code" in changes and not actor.can("org.admin") and await _has_members(session, actor, rep.id):
+    if "code" in changed and not actor.can("org.admin") and await _has_members(session, actor, rep.id):
         # A new code hands the linked members other accounts, as a new link would: that is an
         # administrator's decision, not an ERP feed's (which may still recode unlinked records).
         raise MissingCapability(
@@ -163,12 +150,12 @@ async def update(
         await session.flush()
     except IntegrityError as exc:
         raise _taken(str(sent.get("code"))) from exc
-    extra: dict[str, Any] = {"fields": sorted(changes)}
-    if "code" in changes:
+    extra: dict[str, Any] = {"fields": sorted(changed)}
+    if "code" in changed:
         extra["accounts"] = await _recode_accounts(session, actor, before["code"], rep.code)
-    if changes.keys() & _ACCESS_FIELDS:
+    if changed.keys() & _ACCESS_FIELDS:
         await policy.changed(session, actor.org_id)
-    _emit(session, actor, rep, "updated", changes, **extra)
+    changes.announce_step(session, actor, rep, entity=ENTITY, action="updated", changes=changed, about=extra)
     return rep
 
 
@@ -185,7 +172,9 @@ async def delete(session: AsyncSession, actor: Actor, rep_id: UUID, expected: in
     await session.delete(rep)  # the links go with it (ON DELETE CASCADE)
     await session.flush()
     await policy.changed(session, actor.org_id)
-    _emit(session, actor, rep, "deleted", history.diff(_snapshot(rep), {}))
+    changes.announce_step(
+        session, actor, rep, entity=ENTITY, action="deleted", changes=history.diff(_snapshot(rep), {})
+    )
 
 
 # --- members working as a record -------------------------------------------------------------
@@ -198,7 +187,14 @@ async def add_member(session: AsyncSession, actor: Actor, rep_id: UUID, member_i
     if not await MEMBERS.add(session, actor, rep.id, member_id):
         return
     await policy.changed(session, actor.org_id)
-    _emit(session, actor, rep, "member_added", {"member_id": {"old": None, "new": str(member_id)}})
+    changes.announce_step(
+        session,
+        actor,
+        rep,
+        entity=ENTITY,
+        action="member_added",
+        changes={"member_id": {"old": None, "new": str(member_id)}},
+    )
 
 
 async def remove_member(session: AsyncSession, actor: Actor, rep_id: UUID, member_id: UUID) -> None:
@@ -206,4 +202,11 @@ async def remove_member(session: AsyncSession, actor: Actor, rep_id: UUID, membe
     rep = await get(session, actor, rep_id)
     await MEMBERS.remove(session, actor, rep.id, member_id)
     await policy.changed(session, actor.org_id)
-    _emit(session, actor, rep, "member_removed", {"member_id": {"old": str(member_id), "new": None}})
+    changes.announce_step(
+        session,
+        actor,
+        rep,
+        entity=ENTITY,
+        action="member_removed",
+        changes={"member_id": {"old": str(member_id), "new": None}},
+    )
