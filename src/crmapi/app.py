@@ -18,7 +18,7 @@ from crmapi.accounts import router as accounts
 from crmapi.activities.reminders import router as reminders_router
 from crmapi.activities.router import router as activities_router
 from crmapi.activities.router import scheduling as activity_scheduling_router
-from crmapi.activities.services_router import router as activity_services_router
+from crmapi.activities.router import services_router as activity_services_router
 from crmapi.config.matrix import router as matrix_router
 from crmapi.config.router import router as config_router
 from crmapi.contacts import router as contacts

@@ -12,10 +12,12 @@ from sqlalchemy import delete as sql_delete
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from crmapi.access import policy
 from crmapi.access.actor import Actor
 from crmapi.identity import service as identity
 from crmapi.kit.errors import NotFound, Unprocessable
 from crmapi.kit.ids import new_id
+from crmapi.records import changes
 
 
 @dataclass(frozen=True)
@@ -52,3 +54,24 @@ class MemberLinks:
         )
         if removed.first() is None:
             raise NotFound(self.not_linked)
+
+    async def join(
+        self, session: AsyncSession, actor: Actor, owner: Any, member_id: UUID, *, entity: str
+    ) -> None:
+        """Link the member to a record whose members see by it (a business unit, a sales-rep
+        record): the policy is marked changed and the record's history and event name the step.
+        A member already linked changes nothing."""
+        if not await self.add(session, actor, owner.id, member_id):
+            return
+        await policy.changed(session, actor.org_id)
+        step = {"member_id": {"old": None, "new": str(member_id)}}
+        changes.announce_step(session, actor, owner, entity=entity, action="member_added", changes=step)
+
+    async def leave(
+        self, session: AsyncSession, actor: Actor, owner: Any, member_id: UUID, *, entity: str
+    ) -> None:
+        """Undo `join`; 404 when the member is not linked."""
+        await self.remove(session, actor, owner.id, member_id)
+        await policy.changed(session, actor.org_id)
+        step = {"member_id": {"old": str(member_id), "new": None}}
+        changes.announce_step(session, actor, owner, entity=entity, action="member_removed", changes=step)

@@ -6,11 +6,11 @@ from collections.abc import Sequence
 from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import APIRouter, Path, Query, Request, Response, status
+from fastapi import APIRouter, Query, Request, Response, status
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crmapi.access.actor import Actor
-from crmapi.access.dependencies import CurrentActor, Idempotent, StaffActor, require, staff_or
+from crmapi.access.dependencies import CurrentActor, Idempotent, require, staff_or
 from crmapi.accounts import queries, service
 from crmapi.accounts.models import Account
 from crmapi.accounts.schemas import (
@@ -32,13 +32,9 @@ from crmapi.kit.errors import problem_responses
 from crmapi.kit.idempotency import reads_only
 from crmapi.kit.pagination import Page, PageParams, paginate, render, render_page, select_fields, sorted_by
 from crmapi.kit.routes import CrmRoute
-from crmapi.notes import on_records as notes_on
-from crmapi.notes.schemas import NoteCreate, NoteListQuery, NoteRead
+from crmapi.notes import router as notes
 from crmapi.records import history
-from crmapi.tags import on_records as tags_on
-from crmapi.tags import service as tags
-from crmapi.tags.on_records import TagName
-from crmapi.tags.schemas import BulkTags, RecordTags, TagAssign
+from crmapi.tags import router as tags
 
 router = APIRouter(prefix="/v1/accounts", tags=["accounts"], route_class=CrmRoute, dependencies=[Idempotent])
 contact_accounts = APIRouter(prefix="/v1/contacts", tags=["accounts"], route_class=CrmRoute)
@@ -353,40 +349,24 @@ notes_router = APIRouter(
 )
 
 
-@notes_router.get(
-    "/{account_id}/notes",
-    operation_id="list_account_notes",
-    summary="List an account's notes",
-    **notes_on.LIST,
+notes.declare(
+    notes_router,
+    "account",
+    service.get,
+    listing=notes.Route(
+        "list_account_notes",
+        "List an account's notes",
+        "The notes of an account the caller can see, newest first, paged by cursor.",
+    ),
+    adding=notes.Route(
+        "create_account_note",
+        "Add a note to an account",
+        """Staff who can see the account may add a note; they become its author.
+
+            Send `Idempotency-Key` to make a retry safe: the same key replays the first answer.
+            """,
+    ),
 )
-@sorted_by(notes_on.SORTING)
-async def list_account_notes(
-    request: Request,
-    session: DbSession,
-    actor: StaffActor,
-    account_id: UUID,
-    query: Annotated[NoteListQuery, Query()],
-) -> dict[str, Any]:
-    """The notes of an account the caller can see, newest first, paged by cursor."""
-    account = await service.get(session, actor, account_id)
-    return await notes_on.page(request, session, actor, "account", account, query)
-
-
-@notes_router.post(
-    "/{account_id}/notes",
-    operation_id="create_account_note",
-    summary="Add a note to an account",
-    **notes_on.CREATE,
-)
-async def create_account_note(
-    session: DbSession, actor: StaffActor, account_id: UUID, body: NoteCreate, response: Response
-) -> NoteRead:
-    """Staff who can see the account may add a note; they become its author.
-
-    Send `Idempotency-Key` to make a retry safe: the same key replays the first answer.
-    """
-    account = await service.get(session, actor, account_id)
-    return await notes_on.add(session, actor, "account", account, body, response)
 
 
 # Tagging accounts: its own router, which app.py includes after the notes, so the OpenAPI document
@@ -394,57 +374,12 @@ async def create_account_note(
 tags_router = APIRouter(
     prefix="/v1/accounts", tags=["accounts"], route_class=CrmRoute, dependencies=[Idempotent]
 )
-Tagged = Annotated[UUID, Path(description="account id")]
-
-
-# Declared before /{account_id}/tags so that "bulk" is never read as an id.
-@tags_router.post(
-    "/bulk/tags",
-    operation_id="bulk_tag_accounts",
-    summary="Add and remove tags on many accounts",
-    **tags_on.BULK,
+tags.declare(
+    tags_router,
+    "account",
+    "accounts",
+    service.get_for_change,
+    bulk="bulk_tag_accounts",
+    add="add_account_tag",
+    remove="remove_account_tag",
 )
-async def bulk_tag_accounts(
-    session: DbSession, actor: Annotated[Actor, staff_or("accounts.manage")], body: BulkTags
-) -> dict[str, Any]:
-    return {"results": await tags.bulk(session, actor, "account", body)}
-
-
-@tags_router.post(
-    "/{account_id}/tags", operation_id="add_account_tag", summary="Add a tag to an account", **tags_on.ADD
-)
-async def add_account_tag(
-    session: DbSession,
-    actor: CurrentActor,
-    account_id: Tagged,
-    body: TagAssign,
-    response: Response,
-    if_match: IfMatch = None,
-) -> RecordTags:
-    account = await service.get_for_change(session, actor, account_id)
-    tagged = await tags.add_to_record(
-        session, actor, "account", account, body.name, expected_version(if_match)
-    )
-    return tags_on.answer(tagged, response)
-
-
-@tags_router.delete(
-    # `:path`, so a name holding a slash ("B2B/B2C"), sent as %2F, still reaches this route.
-    "/{account_id}/tags/{name:path}",
-    operation_id="remove_account_tag",
-    summary="Remove a tag from an account",
-    **tags_on.REMOVE,
-)
-async def remove_account_tag(
-    session: DbSession,
-    actor: CurrentActor,
-    account_id: Tagged,
-    name: TagName,
-    response: Response,
-    if_match: IfMatch = None,
-) -> RecordTags:
-    account = await service.get_for_change(session, actor, account_id)
-    tagged = await tags.remove_from_record(
-        session, actor, "account", account, name, expected_version(if_match)
-    )
-    return tags_on.answer(tagged, response)

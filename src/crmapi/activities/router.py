@@ -5,12 +5,12 @@ from __future__ import annotations
 from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import APIRouter, Body, Path, Query, Request, Response, status
+from fastapi import APIRouter, Path, Query, Request, Response, status
 
 from crmapi.access.actor import Actor
 from crmapi.access.dependencies import CurrentActor, Idempotent, require
-from crmapi.activities import queries, service
-from crmapi.activities.models import Activity
+from crmapi.activities import queries, service, services
+from crmapi.activities.models import Activity, ActivityService
 from crmapi.activities.schemas import (
     ActivityCancel,
     ActivityCreate,
@@ -18,17 +18,19 @@ from crmapi.activities.schemas import (
     ActivityMove,
     ActivityRead,
     ActivitySchedule,
+    ActivityServiceCreate,
+    ActivityServiceRead,
+    ActivityServiceUpdate,
     ActivityTransition,
     ActivityUpdate,
 )
-from crmapi.kit.concurrency import IfMatch, expected_version
+from crmapi.kit.concurrency import IfMatch, etag, expected_version
 from crmapi.kit.db import DbSession
 from crmapi.kit.errors import problem_responses
-from crmapi.kit.pagination import Page, PageParams, paginate, render_page, select_fields, sorted_by
+from crmapi.kit.pagination import Page, paginate, render_page, select_fields, sorted_by
 from crmapi.kit.routes import CrmRoute
-from crmapi.lifecycle import work
-from crmapi.records import history, work_routes
-from crmapi.records.work_routes import Answers
+from crmapi.records import work_routes
+from crmapi.records.work_routes import Answers, Move
 
 router = APIRouter(
     prefix="/v1/activities", tags=["activities"], route_class=CrmRoute, dependencies=[Idempotent]
@@ -124,187 +126,63 @@ async def update_activity(
     return _one(await service.update(session, actor, activity_id, body, expected_version(if_match)), response)
 
 
-@router.post(
-    "/{activity_id}/start",
-    operation_id="start_activity",
-    summary="Start an activity",
-    response_model=ActivityRead,
-    responses=MOVE,
+work_routes.declare_moves(
+    router,
+    (
+        Move(
+            "start",
+            "start_activity",
+            "Start an activity",
+            ActivityMove,
+            "in_progress",
+            "Pending -> in progress; it must be assigned first (409 `not-assigned`).",
+        ),
+        Move(
+            "complete",
+            "complete_activity",
+            "Complete an activity",
+            ActivityMove,
+            "completed",
+            "In progress -> completed (read-only from then on); its opportunity's last activity moves on.",
+        ),
+        Move(
+            "cancel",
+            "cancel_activity",
+            "Cancel a pending activity",
+            ActivityCancel,
+            "cancelled",
+            "Pending -> cancelled (409 from any other state).",
+        ),
+        Move(
+            "transitions",
+            "transition_activity",
+            "Move an activity to any status its type allows",
+            ActivityTransition,
+            None,
+            "",
+        ),
+    ),
+    param="activity_id",
+    noun="activity",
+    reader=CurrentActor,
+    move=service.move,
+    read_model=ActivityRead,
+    answer=_one,
 )
-async def start_activity(
-    session: DbSession,
-    actor: CurrentActor,
-    activity_id: ActivityPath,
-    response: Response,
-    body: Annotated[ActivityMove | None, Body()] = None,
-    if_match: IfMatch = None,
-) -> ActivityRead:
-    """Pending -> in progress; it must be assigned first (409 `not-assigned`)."""
-    move = body or ActivityMove()
-    a = await service.move(
-        session,
-        actor,
-        activity_id,
-        state="in_progress",
-        status_id=move.status_id,
-        expected=expected_version(if_match),
-    )
-    return _one(a, response)
 
 
-@router.post(
-    "/{activity_id}/complete",
-    operation_id="complete_activity",
-    summary="Complete an activity",
-    response_model=ActivityRead,
-    responses=MOVE,
+work_routes.declare_common(
+    router,
+    service.WORK,
+    ANSWERS,
+    param="activity_id",
+    reader=CurrentActor,
+    delete="delete_activity",
+    restore="restore_activity",
+    accept="accept_activity",
+    history_of="list_activity_history",
+    close_reminder="close_activity_reminder",
 )
-async def complete_activity(
-    session: DbSession,
-    actor: CurrentActor,
-    activity_id: ActivityPath,
-    response: Response,
-    body: Annotated[ActivityMove | None, Body()] = None,
-    if_match: IfMatch = None,
-) -> ActivityRead:
-    """In progress -> completed (read-only from then on); its opportunity's last activity moves on."""
-    move = body or ActivityMove()
-    a = await service.move(
-        session,
-        actor,
-        activity_id,
-        state="completed",
-        status_id=move.status_id,
-        expected=expected_version(if_match),
-    )
-    return _one(a, response)
-
-
-@router.post(
-    "/{activity_id}/cancel",
-    operation_id="cancel_activity",
-    summary="Cancel a pending activity",
-    response_model=ActivityRead,
-    responses=MOVE,
-)
-async def cancel_activity(
-    session: DbSession,
-    actor: CurrentActor,
-    activity_id: ActivityPath,
-    response: Response,
-    body: Annotated[ActivityCancel | None, Body()] = None,
-    if_match: IfMatch = None,
-) -> ActivityRead:
-    """Pending -> cancelled (409 from any other state)."""
-    move = body or ActivityCancel()
-    a = await service.move(
-        session,
-        actor,
-        activity_id,
-        state="cancelled",
-        status_id=move.status_id,
-        cancellation_reason_id=move.cancellation_reason_id,
-        expected=expected_version(if_match),
-    )
-    return _one(a, response)
-
-
-@router.post(
-    "/{activity_id}/transitions",
-    operation_id="transition_activity",
-    summary="Move an activity to any status its type allows",
-    response_model=ActivityRead,
-    responses=MOVE,
-)
-async def transition_activity(
-    session: DbSession,
-    actor: CurrentActor,
-    activity_id: ActivityPath,
-    body: ActivityTransition,
-    response: Response,
-    if_match: IfMatch = None,
-) -> ActivityRead:
-    a = await service.move(
-        session,
-        actor,
-        activity_id,
-        state=None,
-        status_id=body.status_id,
-        cancellation_reason_id=body.cancellation_reason_id,
-        expected=expected_version(if_match),
-    )
-    return _one(a, response)
-
-
-@router.delete("/{activity_id}", operation_id="delete_activity", **work_routes.delete(service.WORK))
-async def delete_activity(
-    session: DbSession, actor: CurrentActor, activity_id: ActivityPath, if_match: IfMatch = None
-) -> Response:
-    await work.remove(session, actor, service.WORK, activity_id, expected_version(if_match))
-    return Response(status_code=status.HTTP_204_NO_CONTENT)
-
-
-@router.post(
-    "/{activity_id}/restore", operation_id="restore_activity", **work_routes.restore(service.WORK, ANSWERS)
-)
-async def restore_activity(
-    session: DbSession,
-    response: Response,
-    actor: CurrentActor,
-    activity_id: ActivityPath,
-    if_match: IfMatch = None,
-) -> Any:
-    return _one(
-        await work.restore(session, actor, service.WORK, activity_id, expected_version(if_match)), response
-    )
-
-
-@router.post(
-    "/{activity_id}/accept", operation_id="accept_activity", **work_routes.accept(service.WORK, ANSWERS)
-)
-async def accept_activity(
-    session: DbSession,
-    response: Response,
-    actor: CurrentActor,
-    activity_id: ActivityPath,
-    if_match: IfMatch = None,
-) -> Any:
-    return _one(
-        await work.take(session, actor, service.WORK, activity_id, expected_version(if_match)), response
-    )
-
-
-@router.post(
-    "/{activity_id}/reminder/close",
-    operation_id="close_activity_reminder",
-    **work_routes.close_reminder(service.WORK, ANSWERS),
-)
-async def close_activity_reminder(
-    session: DbSession,
-    response: Response,
-    actor: CurrentActor,
-    activity_id: ActivityPath,
-    if_match: IfMatch = None,
-) -> Any:
-    closed = await work.close_reminder_of(
-        session, actor, service.WORK, activity_id, expected_version(if_match)
-    )
-    return _one(closed, response)
-
-
-@router.get(
-    "/{activity_id}/history", operation_id="list_activity_history", **work_routes.history_of(service.WORK)
-)
-@sorted_by(history.HISTORY_SORTING)
-async def list_activity_history(
-    request: Request,
-    session: DbSession,
-    page: Annotated[PageParams, Query()],
-    actor: CurrentActor,
-    activity_id: ActivityPath,
-) -> dict[str, Any]:
-    await work.fetch(session, actor, service.WORK, activity_id)
-    return await history.page_of(session, service.WORK.entity, activity_id, page, request.app.state.cursors)
 
 
 # Scheduling from the records activities are planned for -----------------------------------------
@@ -356,3 +234,105 @@ async def schedule_service_request_activity(
     a = await service.schedule(session, actor, body, "service_request_id", service_request_id)
     response.headers["Location"] = f"/v1/activities/{a.id}"
     return _one(a, response)
+
+
+# The services an activity provides and the time spent on each: their own router, which app.py
+# includes after the activities, so the OpenAPI document keeps its order.
+services_router = APIRouter(
+    prefix="/v1/activities", tags=["activities"], route_class=CrmRoute, dependencies=[Idempotent]
+)
+LinePath = Annotated[UUID, Path(description="service line id")]
+CHANGE = problem_responses(401, 403, 404, 409, 412, 422, 503)
+
+
+def _read(line: ActivityService) -> ActivityServiceRead:
+    return ActivityServiceRead.model_validate(line)
+
+
+@services_router.get(
+    "/{activity_id}/services",
+    operation_id="list_activity_services",
+    summary="The services an activity provides",
+    response_model=list[ActivityServiceRead],
+    responses=problem_responses(401, 403, 404, 422, 503),
+)
+async def list_activity_services(
+    session: DbSession, actor: CurrentActor, activity_id: ActivityPath
+) -> list[ActivityServiceRead]:
+    """One line per service, with the time spent, in the order they were added; whoever sees the
+    activity sees them."""
+    return [_read(line) for line in await services.lines(session, actor, activity_id)]
+
+
+@services_router.post(
+    "/{activity_id}/services",
+    operation_id="add_activity_service",
+    summary="Record time spent on a service",
+    status_code=status.HTTP_201_CREATED,
+    response_model=ActivityServiceRead,
+    responses=CHANGE,
+)
+async def add_activity_service(
+    session: DbSession,
+    actor: CurrentActor,
+    activity_id: ActivityPath,
+    body: ActivityServiceCreate,
+    response: Response,
+    if_match: IfMatch = None,
+) -> ActivityServiceRead:
+    """For whoever may change the activity, while it is not completed or cancelled (409
+    `read-only`). A service the activity already has is 409 `service-taken`: change its minutes.
+    Each change is a new version of the activity (`If-Match` takes its ETag; the answer's `ETag`
+    is the new one)."""
+    line, a = await services.add(
+        session,
+        actor,
+        activity_id,
+        service_id=body.service_id,
+        minutes=body.minutes,
+        expected=expected_version(if_match),
+    )
+    response.headers["ETag"] = etag(a.version)
+    return _read(line)
+
+
+@services_router.patch(
+    "/{activity_id}/services/{line_id}",
+    operation_id="update_activity_service",
+    summary="Change the time spent on a service",
+    response_model=ActivityServiceRead,
+    responses=CHANGE,
+)
+async def update_activity_service(
+    session: DbSession,
+    actor: CurrentActor,
+    activity_id: ActivityPath,
+    line_id: LinePath,
+    body: ActivityServiceUpdate,
+    response: Response,
+    if_match: IfMatch = None,
+) -> ActivityServiceRead:
+    line, a = await services.change(
+        session, actor, activity_id, line_id, minutes=body.minutes, expected=expected_version(if_match)
+    )
+    response.headers["ETag"] = etag(a.version)
+    return _read(line)
+
+
+@services_router.delete(
+    "/{activity_id}/services/{line_id}",
+    operation_id="remove_activity_service",
+    summary="Remove a service from an activity",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses=CHANGE,
+)
+async def remove_activity_service(
+    session: DbSession,
+    actor: CurrentActor,
+    activity_id: ActivityPath,
+    line_id: LinePath,
+    if_match: IfMatch = None,
+) -> Response:
+    """Automatically added services too."""
+    await services.remove(session, actor, activity_id, line_id, expected_version(if_match))
+    return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -182,3 +182,59 @@ class ActivityTransition(Input):
     )
     status_id: UUID
     cancellation_reason_id: UUID | None = None
+
+
+# The services an activity provides and the time spent on each.
+
+_LINE = "0192f0a8-0000-7000-8000-000000000031"
+_SERVICE = "0192f0a8-0000-7000-8000-000000000021"
+Minutes = Annotated[
+    int,
+    Field(
+        ge=0,
+        le=100_000,
+        strict=True,
+        description="Time spent, in minutes: at least the service's `minimum_minutes`.",
+    ),
+]
+
+
+class ActivityServiceCreate(Input):
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"service_id": _SERVICE, "minutes": 45}]}
+    )
+    service_id: UUID = Field(
+        description="An active service the activity's type allows (any, when it lists none)."
+    )
+    minutes: Minutes
+
+
+class ActivityServiceUpdate(Input):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"minutes": 60}]})
+    minutes: Minutes
+
+
+class ActivityServiceRead(BaseModel):
+    model_config = ConfigDict(
+        from_attributes=True,
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": _LINE,
+                    "activity_id": "0192f0a8-0000-7000-8000-000000000011",
+                    "service_id": _SERVICE,
+                    "minutes": 45,
+                    "automatic": False,
+                    "created_at": "2026-11-30T09:00:00Z",
+                    "updated_at": "2026-11-30T09:30:00Z",
+                }
+            ]
+        },
+    )
+    id: UUID
+    activity_id: UUID
+    service_id: UUID
+    minutes: int
+    automatic: bool = Field(description="Added because the activity's type starts with the service.")
+    created_at: datetime
+    updated_at: datetime

@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import APIRouter, Path, Query, Request, Response, status
+from fastapi import APIRouter, Query, Request, Response, status
 
 from crmapi.access.actor import Actor
-from crmapi.access.dependencies import CurrentActor, Idempotent, StaffActor, require, staff_or
+from crmapi.access.dependencies import CurrentActor, Idempotent, require, staff_or
 from crmapi.contacts import queries, service
 from crmapi.contacts.schemas import ContactCreate, ContactListQuery, ContactRead, ContactSearch, ContactUpdate
 from crmapi.custom_fields import service as custom_fields
@@ -18,13 +18,9 @@ from crmapi.kit.errors import problem_responses
 from crmapi.kit.idempotency import reads_only
 from crmapi.kit.pagination import Page, PageParams, paginate, render, render_page, select_fields, sorted_by
 from crmapi.kit.routes import CrmRoute
-from crmapi.notes import on_records as notes_on
-from crmapi.notes.schemas import NoteCreate, NoteListQuery, NoteRead
+from crmapi.notes import router as notes
 from crmapi.records import history
-from crmapi.tags import on_records as tags_on
-from crmapi.tags import service as tags
-from crmapi.tags.on_records import TagName
-from crmapi.tags.schemas import BulkTags, RecordTags, TagAssign
+from crmapi.tags import router as tags
 
 router = APIRouter(prefix="/v1/contacts", tags=["contacts"], route_class=CrmRoute, dependencies=[Idempotent])
 
@@ -210,40 +206,24 @@ notes_router = APIRouter(
 )
 
 
-@notes_router.get(
-    "/{contact_id}/notes",
-    operation_id="list_contact_notes",
-    summary="List a contact's notes",
-    **notes_on.LIST,
+notes.declare(
+    notes_router,
+    "contact",
+    service.get,
+    listing=notes.Route(
+        "list_contact_notes",
+        "List a contact's notes",
+        "The notes of a contact the caller can see, newest first, paged by cursor.",
+    ),
+    adding=notes.Route(
+        "create_contact_note",
+        "Add a note to a contact",
+        """Staff who can see the contact may add a note; they become its author.
+
+            Send `Idempotency-Key` to make a retry safe: the same key replays the first answer.
+            """,
+    ),
 )
-@sorted_by(notes_on.SORTING)
-async def list_contact_notes(
-    request: Request,
-    session: DbSession,
-    actor: StaffActor,
-    contact_id: ContactPath,
-    query: Annotated[NoteListQuery, Query()],
-) -> dict[str, Any]:
-    """The notes of a contact the caller can see, newest first, paged by cursor."""
-    contact = await service.get(session, actor, contact_id)
-    return await notes_on.page(request, session, actor, "contact", contact, query)
-
-
-@notes_router.post(
-    "/{contact_id}/notes",
-    operation_id="create_contact_note",
-    summary="Add a note to a contact",
-    **notes_on.CREATE,
-)
-async def create_contact_note(
-    session: DbSession, actor: StaffActor, contact_id: ContactPath, body: NoteCreate, response: Response
-) -> NoteRead:
-    """Staff who can see the contact may add a note; they become its author.
-
-    Send `Idempotency-Key` to make a retry safe: the same key replays the first answer.
-    """
-    contact = await service.get(session, actor, contact_id)
-    return await notes_on.add(session, actor, "contact", contact, body, response)
 
 
 # Tagging contacts: its own router, which app.py includes after the notes, so the OpenAPI document
@@ -251,57 +231,12 @@ async def create_contact_note(
 tags_router = APIRouter(
     prefix="/v1/contacts", tags=["contacts"], route_class=CrmRoute, dependencies=[Idempotent]
 )
-Tagged = Annotated[UUID, Path(description="contact id")]
-
-
-# Declared before /{contact_id}/tags so that "bulk" is never read as an id.
-@tags_router.post(
-    "/bulk/tags",
-    operation_id="bulk_tag_contacts",
-    summary="Add and remove tags on many contacts",
-    **tags_on.BULK,
+tags.declare(
+    tags_router,
+    "contact",
+    "contacts",
+    service.get_for_change,
+    bulk="bulk_tag_contacts",
+    add="add_contact_tag",
+    remove="remove_contact_tag",
 )
-async def bulk_tag_contacts(
-    session: DbSession, actor: Annotated[Actor, staff_or("contacts.manage")], body: BulkTags
-) -> dict[str, Any]:
-    return {"results": await tags.bulk(session, actor, "contact", body)}
-
-
-@tags_router.post(
-    "/{contact_id}/tags", operation_id="add_contact_tag", summary="Add a tag to a contact", **tags_on.ADD
-)
-async def add_contact_tag(
-    session: DbSession,
-    actor: CurrentActor,
-    contact_id: Tagged,
-    body: TagAssign,
-    response: Response,
-    if_match: IfMatch = None,
-) -> RecordTags:
-    contact = await service.get_for_change(session, actor, contact_id)
-    tagged = await tags.add_to_record(
-        session, actor, "contact", contact, body.name, expected_version(if_match)
-    )
-    return tags_on.answer(tagged, response)
-
-
-@tags_router.delete(
-    # `:path`, so a name holding a slash ("B2B/B2C"), sent as %2F, still reaches this route.
-    "/{contact_id}/tags/{name:path}",
-    operation_id="remove_contact_tag",
-    summary="Remove a tag from a contact",
-    **tags_on.REMOVE,
-)
-async def remove_contact_tag(
-    session: DbSession,
-    actor: CurrentActor,
-    contact_id: Tagged,
-    name: TagName,
-    response: Response,
-    if_match: IfMatch = None,
-) -> RecordTags:
-    contact = await service.get_for_change(session, actor, contact_id)
-    tagged = await tags.remove_from_record(
-        session, actor, "contact", contact, name, expected_version(if_match)
-    )
-    return tags_on.answer(tagged, response)

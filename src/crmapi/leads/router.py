@@ -5,14 +5,14 @@ from __future__ import annotations
 from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import APIRouter, Body, Path, Query, Request, Response, status
+from fastapi import APIRouter, Path, Query, Request, Response, status
 
 from crmapi.access.actor import Actor
-from crmapi.access.dependencies import CurrentActor, Idempotent, StaffActor, require, staff_or
+from crmapi.access.dependencies import Idempotent, require, staff_or
 from crmapi.kit.concurrency import IfMatch, etag, expected_version
 from crmapi.kit.db import DbSession
 from crmapi.kit.errors import PROBLEM_JSON, problem_responses
-from crmapi.kit.pagination import Page, PageParams, paginate, render_page, select_fields, sorted_by
+from crmapi.kit.pagination import Page, paginate, render_page, select_fields, sorted_by
 from crmapi.kit.routes import CrmRoute
 from crmapi.leads import queries, service
 from crmapi.leads.models import Lead
@@ -31,17 +31,13 @@ from crmapi.leads.schemas import (
     Transition,
     WinMove,
 )
-from crmapi.lifecycle import engine, work
+from crmapi.lifecycle import engine
 from crmapi.lifecycle.board import Board, board
-from crmapi.notes import on_records as notes_on
-from crmapi.notes.schemas import NoteCreate, NoteListQuery, NoteRead
-from crmapi.records import history, work_routes
+from crmapi.notes import router as notes
+from crmapi.records import work_routes
 from crmapi.records.bulk import BulkAssign, BulkMove, StepResult, each
-from crmapi.records.work_routes import Answers
-from crmapi.tags import on_records as tags_on
-from crmapi.tags import service as tags
-from crmapi.tags.on_records import TagName
-from crmapi.tags.schemas import BulkTags, RecordTags, TagAssign
+from crmapi.records.work_routes import Answers, Move
+from crmapi.tags import router as tags
 
 router = APIRouter(prefix="/v1/leads", tags=["leads"], route_class=CrmRoute, dependencies=[Idempotent])
 
@@ -170,148 +166,63 @@ async def update_lead(
     return _one(lead, response)
 
 
-@router.post(
-    "/{lead_id}/start",
-    operation_id="start_lead",
-    summary="Start progress on a lead",
-    response_model=LeadRead,
-    responses=MOVE,
+work_routes.declare_moves(
+    router,
+    (
+        Move(
+            "start",
+            "start_lead",
+            "Start progress on a lead",
+            StartMove,
+            "in_progress",
+            """Pending -> in progress (the type's default in-progress status unless `status_id` names
+            another). The lead must be assigned to a member first (409 `not-assigned`). The type's rules
+            apply (403 `transition-rule` naming them).""",
+        ),
+        Move(
+            "win",
+            "win_lead",
+            "Mark a lead won",
+            WinMove,
+            "won",
+            "In progress -> won.",
+        ),
+        Move(
+            "lose",
+            "lose_lead",
+            "Mark a lead lost",
+            LoseMove,
+            "lost",
+            "In progress -> lost; `lost_reason_id` is required (422 `reason-required`).",
+        ),
+        Move(
+            "cancel",
+            "cancel_lead",
+            "Cancel a pending lead",
+            CancelMove,
+            "cancelled",
+            """Pending -> cancelled (409 `no-such-transition` from any other state); a cancelled lead is
+            read-only.""",
+        ),
+        Move(
+            "transitions",
+            "transition_lead",
+            "Move a lead to any status its type allows",
+            Transition,
+            None,
+            """The general move, also between statuses of one state (e.g. two in-progress steps). The
+            life cycle and the type's rules decide: 409 for a move they lack, 403 `transition-rule`
+            naming the rules that exclude the caller, 422 for a status the type does not allow or a lost
+            status without `lost_reason_id`.""",
+        ),
+    ),
+    param="lead_id",
+    noun="lead",
+    reader=Reader,
+    move=service.move,
+    read_model=LeadRead,
+    answer=_one,
 )
-async def start_lead(
-    session: DbSession,
-    actor: Reader,
-    lead_id: LeadPath,
-    response: Response,
-    body: Annotated[StartMove | None, Body()] = None,
-    if_match: IfMatch = None,
-) -> LeadRead:
-    """Pending -> in progress (the type's default in-progress status unless `status_id` names
-    another). The lead must be assigned to a member first (409 `not-assigned`). The type's rules
-    apply (403 `transition-rule` naming them)."""
-    move = body or StartMove()
-    lead = await service.move(
-        session,
-        actor,
-        lead_id,
-        state="in_progress",
-        status_id=move.status_id,
-        expected=expected_version(if_match),
-    )
-    return _one(lead, response)
-
-
-@router.post(
-    "/{lead_id}/win",
-    operation_id="win_lead",
-    summary="Mark a lead won",
-    response_model=LeadRead,
-    responses=MOVE,
-)
-async def win_lead(
-    session: DbSession,
-    actor: Reader,
-    lead_id: LeadPath,
-    response: Response,
-    body: Annotated[WinMove | None, Body()] = None,
-    if_match: IfMatch = None,
-) -> LeadRead:
-    """In progress -> won."""
-    move = body or WinMove()
-    lead = await service.move(
-        session, actor, lead_id, state="won", status_id=move.status_id, expected=expected_version(if_match)
-    )
-    return _one(lead, response)
-
-
-@router.post(
-    "/{lead_id}/lose",
-    operation_id="lose_lead",
-    summary="Mark a lead lost",
-    response_model=LeadRead,
-    responses=MOVE,
-)
-async def lose_lead(
-    session: DbSession,
-    actor: Reader,
-    lead_id: LeadPath,
-    response: Response,
-    body: Annotated[LoseMove | None, Body()] = None,
-    if_match: IfMatch = None,
-) -> LeadRead:
-    """In progress -> lost; `lost_reason_id` is required (422 `reason-required`)."""
-    move = body or LoseMove()
-    lead = await service.move(
-        session,
-        actor,
-        lead_id,
-        state="lost",
-        status_id=move.status_id,
-        lost_reason_id=move.lost_reason_id,
-        expected=expected_version(if_match),
-    )
-    return _one(lead, response)
-
-
-@router.post(
-    "/{lead_id}/cancel",
-    operation_id="cancel_lead",
-    summary="Cancel a pending lead",
-    response_model=LeadRead,
-    responses=MOVE,
-)
-async def cancel_lead(
-    session: DbSession,
-    actor: Reader,
-    lead_id: LeadPath,
-    response: Response,
-    body: Annotated[CancelMove | None, Body()] = None,
-    if_match: IfMatch = None,
-) -> LeadRead:
-    """Pending -> cancelled (409 `no-such-transition` from any other state); a cancelled lead is
-    read-only."""
-    move = body or CancelMove()
-    lead = await service.move(
-        session,
-        actor,
-        lead_id,
-        state="cancelled",
-        status_id=move.status_id,
-        cancellation_reason_id=move.cancellation_reason_id,
-        expected=expected_version(if_match),
-    )
-    return _one(lead, response)
-
-
-@router.post(
-    "/{lead_id}/transitions",
-    operation_id="transition_lead",
-    summary="Move a lead to any status its type allows",
-    response_model=LeadRead,
-    responses=MOVE,
-)
-async def transition_lead(
-    session: DbSession,
-    actor: Reader,
-    lead_id: LeadPath,
-    body: Transition,
-    response: Response,
-    if_match: IfMatch = None,
-) -> LeadRead:
-    """The general move, also between statuses of one state (e.g. two in-progress steps). The
-    life cycle and the type's rules decide: 409 for a move they lack, 403 `transition-rule`
-    naming the rules that exclude the caller, 422 for a status the type does not allow or a lost
-    status without `lost_reason_id`."""
-    lead = await service.move(
-        session,
-        actor,
-        lead_id,
-        state=None,
-        status_id=body.status_id,
-        lost_reason_id=body.lost_reason_id,
-        cancellation_reason_id=body.cancellation_reason_id,
-        expected=expected_version(if_match),
-    )
-    return _one(lead, response)
 
 
 @router.post(
@@ -376,53 +287,18 @@ async def bulk_assign_leads(session: DbSession, actor: Reader, body: BulkAssign)
     return await each(session, body.ids, step)
 
 
-@router.delete("/{lead_id}", operation_id="delete_lead", **work_routes.delete(service.WORK))
-async def delete_lead(
-    session: DbSession, actor: Reader, lead_id: LeadPath, if_match: IfMatch = None
-) -> Response:
-    await work.remove(session, actor, service.WORK, lead_id, expected_version(if_match))
-    return Response(status_code=status.HTTP_204_NO_CONTENT)
-
-
-@router.post("/{lead_id}/restore", operation_id="restore_lead", **work_routes.restore(service.WORK, ANSWERS))
-async def restore_lead(
-    session: DbSession, response: Response, actor: Reader, lead_id: LeadPath, if_match: IfMatch = None
-) -> Any:
-    return _one(
-        await work.restore(session, actor, service.WORK, lead_id, expected_version(if_match)), response
-    )
-
-
-@router.post("/{lead_id}/accept", operation_id="accept_lead", **work_routes.accept(service.WORK, ANSWERS))
-async def accept_lead(
-    session: DbSession, response: Response, actor: Reader, lead_id: LeadPath, if_match: IfMatch = None
-) -> Any:
-    return _one(await work.take(session, actor, service.WORK, lead_id, expected_version(if_match)), response)
-
-
-@router.post(
-    "/{lead_id}/reminder/close",
-    operation_id="close_lead_reminder",
-    **work_routes.close_reminder(service.WORK, ANSWERS),
+work_routes.declare_common(
+    router,
+    service.WORK,
+    ANSWERS,
+    param="lead_id",
+    reader=Reader,
+    delete="delete_lead",
+    restore="restore_lead",
+    accept="accept_lead",
+    history_of="list_lead_history",
+    close_reminder="close_lead_reminder",
 )
-async def close_lead_reminder(
-    session: DbSession, response: Response, actor: Reader, lead_id: LeadPath, if_match: IfMatch = None
-) -> Any:
-    closed = await work.close_reminder_of(session, actor, service.WORK, lead_id, expected_version(if_match))
-    return _one(closed, response)
-
-
-@router.get("/{lead_id}/history", operation_id="list_lead_history", **work_routes.history_of(service.WORK))
-@sorted_by(history.HISTORY_SORTING)
-async def list_lead_history(
-    request: Request,
-    session: DbSession,
-    page: Annotated[PageParams, Query()],
-    actor: Reader,
-    lead_id: LeadPath,
-) -> dict[str, Any]:
-    await work.fetch(session, actor, service.WORK, lead_id)
-    return await history.page_of(session, service.WORK.entity, lead_id, page, request.app.state.cursors)
 
 
 # A lead's notes: their own router, which app.py includes after the leads, so the OpenAPI
@@ -430,87 +306,33 @@ async def list_lead_history(
 notes_router = APIRouter(prefix="/v1/leads", tags=["notes"], route_class=CrmRoute, dependencies=[Idempotent])
 
 
-@notes_router.get(
-    "/{lead_id}/notes", operation_id="list_lead_notes", summary="List a lead's shared notes", **notes_on.LIST
+notes.declare(
+    notes_router,
+    "lead",
+    service.get,
+    listing=notes.Route(
+        "list_lead_notes",
+        "List a lead's shared notes",
+        "The notes of a lead the caller can see, newest first, each with its author and time.",
+    ),
+    adding=notes.Route(
+        "create_lead_note",
+        "Add a shared note to a lead",
+        """Staff who can see the lead may add a note; they become its author.""",
+    ),
 )
-@sorted_by(notes_on.SORTING)
-async def list_lead_notes(
-    request: Request,
-    session: DbSession,
-    actor: StaffActor,
-    lead_id: UUID,
-    query: Annotated[NoteListQuery, Query()],
-) -> dict[str, Any]:
-    """The notes of a lead the caller can see, newest first, each with its author and time."""
-    lead = await service.get(session, actor, lead_id)
-    return await notes_on.page(request, session, actor, "lead", lead, query)
-
-
-@notes_router.post(
-    "/{lead_id}/notes",
-    operation_id="create_lead_note",
-    summary="Add a shared note to a lead",
-    **notes_on.CREATE,
-)
-async def create_lead_note(
-    session: DbSession, actor: StaffActor, lead_id: UUID, body: NoteCreate, response: Response
-) -> NoteRead:
-    """Staff who can see the lead may add a note; they become its author."""
-    lead = await service.get(session, actor, lead_id)
-    return await notes_on.add(session, actor, "lead", lead, body, response)
 
 
 # Tagging leads: its own router, which app.py includes after the notes, so the OpenAPI document
 # keeps the order clients were generated from.
+# Tagging a cancelled lead is a change of a read-only record: 409.
 tags_router = APIRouter(prefix="/v1/leads", tags=["leads"], route_class=CrmRoute, dependencies=[Idempotent])
-Tagged = Annotated[UUID, Path(description="lead id")]
-
-
-# Declared before /{lead_id}/tags so that "bulk" is never read as an id.
-@tags_router.post(
-    "/bulk/tags",
-    operation_id="bulk_tag_leads",
-    summary="Add and remove tags on many leads",
-    **tags_on.BULK,
+tags.declare(
+    tags_router,
+    "lead",
+    "leads",
+    service.get_writable,
+    bulk="bulk_tag_leads",
+    add="add_lead_tag",
+    remove="remove_lead_tag",
 )
-async def bulk_tag_leads(
-    session: DbSession, actor: Annotated[Actor, staff_or("leads.manage")], body: BulkTags
-) -> dict[str, Any]:
-    return {"results": await tags.bulk(session, actor, "lead", body)}
-
-
-@tags_router.post(
-    "/{lead_id}/tags", operation_id="add_lead_tag", summary="Add a tag to a lead", **tags_on.ADD
-)
-async def add_lead_tag(
-    session: DbSession,
-    actor: CurrentActor,
-    lead_id: Tagged,
-    body: TagAssign,
-    response: Response,
-    if_match: IfMatch = None,
-) -> RecordTags:
-    # Tagging a cancelled lead is a change of a read-only record: 409.
-    lead = await service.get_writable(session, actor, lead_id)
-    tagged = await tags.add_to_record(session, actor, "lead", lead, body.name, expected_version(if_match))
-    return tags_on.answer(tagged, response)
-
-
-@tags_router.delete(
-    # `:path`, so a name holding a slash ("B2B/B2C"), sent as %2F, still reaches this route.
-    "/{lead_id}/tags/{name:path}",
-    operation_id="remove_lead_tag",
-    summary="Remove a tag from a lead",
-    **tags_on.REMOVE,
-)
-async def remove_lead_tag(
-    session: DbSession,
-    actor: CurrentActor,
-    lead_id: Tagged,
-    name: TagName,
-    response: Response,
-    if_match: IfMatch = None,
-) -> RecordTags:
-    lead = await service.get_writable(session, actor, lead_id)
-    tagged = await tags.remove_from_record(session, actor, "lead", lead, name, expected_version(if_match))
-    return tags_on.answer(tagged, response)

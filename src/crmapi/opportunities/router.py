@@ -7,10 +7,10 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import APIRouter, Body, Path, Query, Request, Response, status
+from fastapi import APIRouter, Path, Query, Request, Response, status
 
 from crmapi.access.actor import Actor
-from crmapi.access.dependencies import CurrentActor, Idempotent, require, staff_or
+from crmapi.access.dependencies import Idempotent, require, staff_or
 from crmapi.kit.concurrency import IfMatch, etag, expected_version
 from crmapi.kit.db import DbSession
 from crmapi.kit.errors import problem_responses
@@ -32,12 +32,10 @@ from crmapi.opportunities.schemas import (
     Pipeline,
     WinOpportunity,
 )
-from crmapi.records import history
+from crmapi.records import history, work_routes
 from crmapi.records.bulk import BulkAssign, BulkMove, StepResult, each
-from crmapi.tags import on_records as tags_on
-from crmapi.tags import service as tags
-from crmapi.tags.on_records import TagName
-from crmapi.tags.schemas import BulkTags, RecordTags, TagAssign
+from crmapi.records.work_routes import Move
+from crmapi.tags import router as tags
 
 router = APIRouter(
     prefix="/v1/opportunities", tags=["opportunities"], route_class=CrmRoute, dependencies=[Idempotent]
@@ -230,120 +228,50 @@ async def restore_opportunity(
     return _one(await service.restore(session, actor, opportunity_id, expected_version(if_match)), response)
 
 
-@router.post(
-    "/{opportunity_id}/win",
-    operation_id="win_opportunity",
-    summary="Mark an opportunity won",
-    response_model=OpportunityRead,
-    responses=MOVE,
+work_routes.declare_moves(
+    router,
+    (
+        Move(
+            "win",
+            "win_opportunity",
+            "Mark an opportunity won",
+            WinOpportunity,
+            "won",
+            "Open -> won (the type's default won status unless `status_id` names another).",
+        ),
+        Move(
+            "lose",
+            "lose_opportunity",
+            "Mark an opportunity lost",
+            LoseOpportunity,
+            "lost",
+            "Open -> lost; `lost_reason_id` is required (422 `reason-required`).",
+        ),
+        Move(
+            "cancel",
+            "cancel_opportunity",
+            "Cancel an open opportunity",
+            CancelOpportunity,
+            "cancelled",
+            "Open -> cancelled; a cancelled opportunity is read-only.",
+        ),
+        Move(
+            "transitions",
+            "transition_opportunity",
+            "Move an opportunity to any stage or outcome its type allows",
+            OpportunityTransition,
+            None,
+            """Between open stages, or to won, lost or cancelled; the type's rules decide (403
+            `transition-rule` naming them), a lost status needs `lost_reason_id`.""",
+        ),
+    ),
+    param="opportunity_id",
+    noun="opportunity",
+    reader=Reader,
+    move=service.move,
+    read_model=OpportunityRead,
+    answer=_one,
 )
-async def win_opportunity(
-    session: DbSession,
-    actor: Reader,
-    opportunity_id: OpportunityPath,
-    response: Response,
-    body: Annotated[WinOpportunity | None, Body()] = None,
-    if_match: IfMatch = None,
-) -> OpportunityRead:
-    """Open -> won (the type's default won status unless `status_id` names another)."""
-    move = body or WinOpportunity()
-    o = await service.move(
-        session,
-        actor,
-        opportunity_id,
-        state="won",
-        status_id=move.status_id,
-        won_reason=move.won_reason,
-        expected=expected_version(if_match),
-    )
-    return _one(o, response)
-
-
-@router.post(
-    "/{opportunity_id}/lose",
-    operation_id="lose_opportunity",
-    summary="Mark an opportunity lost",
-    response_model=OpportunityRead,
-    responses=MOVE,
-)
-async def lose_opportunity(
-    session: DbSession,
-    actor: Reader,
-    opportunity_id: OpportunityPath,
-    response: Response,
-    body: Annotated[LoseOpportunity | None, Body()] = None,
-    if_match: IfMatch = None,
-) -> OpportunityRead:
-    """Open -> lost; `lost_reason_id` is required (422 `reason-required`)."""
-    move = body or LoseOpportunity()
-    o = await service.move(
-        session,
-        actor,
-        opportunity_id,
-        state="lost",
-        status_id=move.status_id,
-        lost_reason_id=move.lost_reason_id,
-        expected=expected_version(if_match),
-    )
-    return _one(o, response)
-
-
-@router.post(
-    "/{opportunity_id}/cancel",
-    operation_id="cancel_opportunity",
-    summary="Cancel an open opportunity",
-    response_model=OpportunityRead,
-    responses=MOVE,
-)
-async def cancel_opportunity(
-    session: DbSession,
-    actor: Reader,
-    opportunity_id: OpportunityPath,
-    response: Response,
-    body: Annotated[CancelOpportunity | None, Body()] = None,
-    if_match: IfMatch = None,
-) -> OpportunityRead:
-    """Open -> cancelled; a cancelled opportunity is read-only."""
-    move = body or CancelOpportunity()
-    o = await service.move(
-        session,
-        actor,
-        opportunity_id,
-        state="cancelled",
-        status_id=move.status_id,
-        expected=expected_version(if_match),
-    )
-    return _one(o, response)
-
-
-@router.post(
-    "/{opportunity_id}/transitions",
-    operation_id="transition_opportunity",
-    summary="Move an opportunity to any stage or outcome its type allows",
-    response_model=OpportunityRead,
-    responses=MOVE,
-)
-async def transition_opportunity(
-    session: DbSession,
-    actor: Reader,
-    opportunity_id: OpportunityPath,
-    body: OpportunityTransition,
-    response: Response,
-    if_match: IfMatch = None,
-) -> OpportunityRead:
-    """Between open stages, or to won, lost or cancelled; the type's rules decide (403
-    `transition-rule` naming them), a lost status needs `lost_reason_id`."""
-    o = await service.move(
-        session,
-        actor,
-        opportunity_id,
-        state=None,
-        status_id=body.status_id,
-        lost_reason_id=body.lost_reason_id,
-        won_reason=body.won_reason,
-        expected=expected_version(if_match),
-    )
-    return _one(o, response)
 
 
 @router.get(
@@ -406,64 +334,16 @@ async def bulk_assign_opportunities(session: DbSession, actor: Reader, body: Bul
 
 # Tagging opportunities: its own router, which app.py includes after the notes, so the OpenAPI document
 # keeps the order clients were generated from.
+# Tagging a cancelled opportunity is a change of a read-only record: 409.
 tags_router = APIRouter(
     prefix="/v1/opportunities", tags=["opportunities"], route_class=CrmRoute, dependencies=[Idempotent]
 )
-Tagged = Annotated[UUID, Path(description="opportunity id")]
-
-
-# Declared before /{opportunity_id}/tags so that "bulk" is never read as an id.
-@tags_router.post(
-    "/bulk/tags",
-    operation_id="bulk_tag_opportunities",
-    summary="Add and remove tags on many opportunities",
-    **tags_on.BULK,
+tags.declare(
+    tags_router,
+    "opportunity",
+    "opportunities",
+    service.get_writable,
+    bulk="bulk_tag_opportunities",
+    add="add_opportunity_tag",
+    remove="remove_opportunity_tag",
 )
-async def bulk_tag_opportunities(
-    session: DbSession, actor: Annotated[Actor, staff_or("opportunities.manage")], body: BulkTags
-) -> dict[str, Any]:
-    return {"results": await tags.bulk(session, actor, "opportunity", body)}
-
-
-@tags_router.post(
-    "/{opportunity_id}/tags",
-    operation_id="add_opportunity_tag",
-    summary="Add a tag to an opportunity",
-    **tags_on.ADD,
-)
-async def add_opportunity_tag(
-    session: DbSession,
-    actor: CurrentActor,
-    opportunity_id: Tagged,
-    body: TagAssign,
-    response: Response,
-    if_match: IfMatch = None,
-) -> RecordTags:
-    # Tagging a cancelled opportunity is a change of a read-only record: 409.
-    opportunity = await service.get_writable(session, actor, opportunity_id)
-    tagged = await tags.add_to_record(
-        session, actor, "opportunity", opportunity, body.name, expected_version(if_match)
-    )
-    return tags_on.answer(tagged, response)
-
-
-@tags_router.delete(
-    # `:path`, so a name holding a slash ("B2B/B2C"), sent as %2F, still reaches this route.
-    "/{opportunity_id}/tags/{name:path}",
-    operation_id="remove_opportunity_tag",
-    summary="Remove a tag from an opportunity",
-    **tags_on.REMOVE,
-)
-async def remove_opportunity_tag(
-    session: DbSession,
-    actor: CurrentActor,
-    opportunity_id: Tagged,
-    name: TagName,
-    response: Response,
-    if_match: IfMatch = None,
-) -> RecordTags:
-    opportunity = await service.get_writable(session, actor, opportunity_id)
-    tagged = await tags.remove_from_record(
-        session, actor, "opportunity", opportunity, name, expected_version(if_match)
-    )
-    return tags_on.answer(tagged, response)

@@ -1,24 +1,30 @@
-"""What the routes every work item has alike share (leads, activities, service requests: remove,
-restore, take from the unit, close the reminder, history), whichever kind's router declares them:
-how an item is answered, and each route's answers and documentation written for the kind."""
+"""The routes work items have alike, declared by each kind's router under the operation ids it
+spells out: remove, restore, take from the unit, close the reminder and history (leads,
+activities, service requests), and the named moves (start, win, lose, cancel, complete, and the
+general `transitions`), each a target state and a body, of leads, opportunities and activities.
 
-from __future__ import annotations
+No `from __future__ import annotations` here: the handlers' parameter types (the kind's path
+parameter, reader and move bodies) are made at run time, and FastAPI must see them as objects.
+"""
 
-from collections.abc import Sequence
+import inspect
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cached_property
-from typing import Any, Generic, TypeVar
+from typing import Annotated, Any, Generic, TypeVar
 
-from fastapi import Response, status
+from fastapi import APIRouter, Body, Query, Request, Response, status
 from pydantic import BaseModel
 
-from crmapi.kit.concurrency import etag
+from crmapi.kit.concurrency import IfMatch, etag, expected_version
 from crmapi.kit.errors import problem_responses
-from crmapi.kit.pagination import Page, render
+from crmapi.kit.pagination import Page, PageParams, render, sorted_by
+from crmapi.kit.routes import add
 from crmapi.kit.words import a
-from crmapi.lifecycle.work import WorkKind
+from crmapi.lifecycle import work
 from crmapi.records import history
+from crmapi.records.targets import Target, target
 
 R = TypeVar("R", bound=BaseModel)
 
@@ -53,53 +59,186 @@ class Answers(Generic[R]):
 
 
 MOVE = problem_responses(401, 403, 404, 409, 412, 422, 503)
+RESTORE = problem_responses(401, 403, 404, 412, 422, 503)
 
 
-def delete(spec: WorkKind[Any]) -> dict[str, Any]:
-    return {
-        "summary": f"Remove {a(spec.noun)} (soft)",
-        "description": f"Gone from every read until `{spec.manage}` restores it.",
-        "status_code": status.HTTP_204_NO_CONTENT,
-        "responses": problem_responses(401, 403, 404, 412, 422, 503),
-    }
+def declare_common(
+    router: APIRouter,
+    spec: work.WorkKind[Any],
+    answers: Answers[Any],
+    *,
+    param: str,
+    reader: Any,
+    delete: str,
+    restore: str,
+    accept: str,
+    history_of: str,
+    close_reminder: str | None = None,
+) -> None:
+    """Declare on the kind's `router` its remove, restore, accept, history and (when the kind has
+    a reminder) close-reminder routes, under the operation ids given; `reader` is the kind's
+    actor dependency (`CurrentActor`, `Annotated[Actor, staff_or(...)]`)."""
+    noun, one, render, on = spec.noun, f"/{{{param}}}", answers.one, target(param, f"{spec.noun} id", reader)
+    answered = {"response_model": answers.read_model}
 
+    async def remove(t: Target = on, if_match: IfMatch = None) -> Response:
+        await work.remove(t.session, t.actor, spec, t.id, expected_version(if_match))
+        return Response(status_code=status.HTTP_204_NO_CONTENT)
 
-def restore(spec: WorkKind[Any], answers: Answers[Any]) -> dict[str, Any]:
-    return {
-        "summary": f"Restore a removed {spec.noun}",
-        "description": f"Needs `{spec.manage}`.",
-        "response_model": answers.read_model,
-        "responses": problem_responses(401, 403, 404, 412, 422, 503),
-    }
+    async def bring_back(response: Response, t: Target = on, if_match: IfMatch = None) -> Any:
+        return render(
+            await work.restore(t.session, t.actor, spec, t.id, expected_version(if_match)), response
+        )
 
+    async def take(response: Response, t: Target = on, if_match: IfMatch = None) -> Any:
+        return render(await work.take(t.session, t.actor, spec, t.id, expected_version(if_match)), response)
 
-def accept(spec: WorkKind[Any], answers: Answers[Any]) -> dict[str, Any]:
-    return {
-        "summary": f"Take {a(spec.noun)} assigned to your unit",
-        "description": f"A member of its business unit becomes the assignee, while it is "
-        f"{spec.kind.initial} and nobody is assigned (409 otherwise), only a unit member "
-        "(403 `not-unit-member`).",
-        "response_model": answers.read_model,
-        "responses": MOVE,
-    }
+    async def close(response: Response, t: Target = on, if_match: IfMatch = None) -> Any:
+        return render(
+            await work.close_reminder_of(t.session, t.actor, spec, t.id, expected_version(if_match)), response
+        )
 
+    async def changes_of(
+        request: Request, page: Annotated[PageParams, Query()], t: Target = on
+    ) -> dict[str, Any]:
+        await work.fetch(t.session, t.actor, spec, t.id)
+        return await history.page_of(t.session, spec.entity, t.id, page, request.app.state.cursors)
 
-def close_reminder(spec: WorkKind[Any], answers: Answers[Any]) -> dict[str, Any]:
-    return {
-        "summary": f"Close {a(spec.noun)}'s reminder",
-        "description": "The reminder leaves the caller's reminders (`GET /v1/me/reminders`) until "
-        "`reminder_at` is set again; 409 `no-reminder` when none is set.",
-        "response_model": answers.read_model,
-        "responses": MOVE,
-    }
-
-
-def history_of(spec: WorkKind[Any]) -> dict[str, Any]:
-    return {
-        "summary": f"{a(spec.noun, start=True)}'s history",
-        "description": "Who changed or moved it and when, newest first; a move's row has action "
+    add(
+        router,
+        "DELETE",
+        one,
+        remove,
+        delete,
+        summary=f"Remove {a(noun)} (soft)",
+        description=f"Gone from every read until `{spec.manage}` restores it.",
+        status_code=status.HTTP_204_NO_CONTENT,
+        responses=RESTORE,
+    )
+    add(
+        router,
+        "POST",
+        f"{one}/restore",
+        bring_back,
+        restore,
+        summary=f"Restore a removed {noun}",
+        description=f"Needs `{spec.manage}`.",
+        responses=RESTORE,
+        **answered,
+    )
+    add(
+        router,
+        "POST",
+        f"{one}/accept",
+        take,
+        accept,
+        summary=f"Take {a(noun)} assigned to your unit",
+        description=f"A member of its business unit becomes the assignee, while it is {spec.kind.initial} "
+        "and nobody is assigned (409 otherwise), only a unit member (403 `not-unit-member`).",
+        responses=MOVE,
+        **answered,
+    )
+    if close_reminder is not None:
+        add(
+            router,
+            "POST",
+            f"{one}/reminder/close",
+            close,
+            close_reminder,
+            summary=f"Close {a(noun)}'s reminder",
+            description="The reminder leaves the caller's reminders (`GET /v1/me/reminders`) until "
+            "`reminder_at` is set again; 409 `no-reminder` when none is set.",
+            responses=MOVE,
+            **answered,
+        )
+    add(
+        router,
+        "GET",
+        f"{one}/history",
+        sorted_by(history.HISTORY_SORTING)(changes_of),
+        history_of,
+        summary=f"{a(noun, start=True)}'s history",
+        description="Who changed or moved it and when, newest first; a move's row has action "
         "`transition` with the old and new status and state (and the rule that let it through).",
-        "response_model": Page[history.HistoryRead],
-        "response_model_exclude_unset": True,
-        "responses": problem_responses(400, 401, 403, 404, 422, 503),
-    }
+        response_model=Page[history.HistoryRead],
+        response_model_exclude_unset=True,
+        responses=problem_responses(400, 401, 403, 404, 422, 503),
+    )
+
+
+@dataclass(frozen=True)
+class Move:
+    """POST /{id}/`path`: the move to `state` (its type's default status there unless the body
+    names another), or, with `state` None, the general move to the status the body names. The
+    body's fields are the kind's `move` keywords (`status_id`, `lost_reason_id`, ...)."""
+
+    path: str
+    operation_id: str
+    summary: str
+    body: type[BaseModel]
+    state: str | None
+    description: str
+
+
+Mover = Callable[..., Awaitable[Any]]
+
+
+def declare_moves(
+    router: APIRouter,
+    moves: Sequence[Move],
+    *,
+    param: str,
+    noun: str,
+    reader: Any,
+    move: Mover,
+    read_model: type[BaseModel],
+    answer: Callable[[Any, Response], Any],
+) -> None:
+    """Declare on the kind's `router` its moves, in order; each calls the kind's `move` and
+    answers the moved item with `answer` (its read model and ETag)."""
+    on = target(param, f"{noun} id", reader)
+    for step in moves:
+        add(
+            router,
+            "POST",
+            f"/{{{param}}}/{step.path}",
+            _mover(step, on, move, answer),
+            step.operation_id,
+            summary=step.summary,
+            description=inspect.cleandoc(step.description),
+            response_model=read_model,
+            responses=MOVE,
+        )
+
+
+def _mover(step: Move, on: Any, move: Mover, answer: Callable[[Any, Response], Any]) -> Callable[..., Any]:
+    """The handler of one move: its body is required for the general move, optional otherwise."""
+
+    async def moved(t: Target, sent: BaseModel, response: Response, if_match: str | None) -> Any:
+        values = sent.model_dump()
+        record = await move(
+            t.session, t.actor, t.id, state=step.state, expected=expected_version(if_match), **values
+        )
+        return answer(record, response)
+
+    if step.state is None:
+
+        async def general(
+            body: step.body,  # type: ignore[name-defined]
+            response: Response,
+            t: Target = on,
+            if_match: IfMatch = None,
+        ) -> Any:
+            return await moved(t, body, response, if_match)
+
+        return general
+
+    async def named(
+        response: Response,
+        t: Target = on,
+        body: Annotated[step.body | None, Body()] = None,  # type: ignore[name-defined]
+        if_match: IfMatch = None,
+    ) -> Any:
+        return await moved(t, body or step.body(), response, if_match)
+
+    return named

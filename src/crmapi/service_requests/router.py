@@ -14,11 +14,10 @@ from crmapi.feedback import service as feedback
 from crmapi.kit.concurrency import IfMatch, expected_version
 from crmapi.kit.db import DbSession
 from crmapi.kit.errors import problem_responses
-from crmapi.kit.pagination import Page, PageParams, paginate, render_page, select_fields, sorted_by
+from crmapi.kit.pagination import Page, paginate, render_page, select_fields, sorted_by
 from crmapi.kit.ratelimit import Token, link_limits
 from crmapi.kit.routes import CrmRoute
-from crmapi.lifecycle import work
-from crmapi.records import history, work_routes
+from crmapi.records import work_routes
 from crmapi.records.work_routes import Answers
 from crmapi.service_requests import acceptance, queries, service
 from crmapi.service_requests.dashboard import dashboard
@@ -435,69 +434,17 @@ async def unrelate_service_requests(
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
-@router.delete(
-    "/{service_request_id}", operation_id="delete_service_request", **work_routes.delete(service.WORK)
+work_routes.declare_common(
+    router,
+    service.WORK,
+    ANSWERS,
+    param="service_request_id",
+    reader=CurrentActor,
+    delete="delete_service_request",
+    restore="restore_service_request",
+    accept="accept_service_request",
+    history_of="list_service_request_history",
 )
-async def delete_service_request(
-    session: DbSession, actor: CurrentActor, service_request_id: RequestPath, if_match: IfMatch = None
-) -> Response:
-    await work.remove(session, actor, service.WORK, service_request_id, expected_version(if_match))
-    return Response(status_code=status.HTTP_204_NO_CONTENT)
-
-
-@router.post(
-    "/{service_request_id}/restore",
-    operation_id="restore_service_request",
-    **work_routes.restore(service.WORK, ANSWERS),
-)
-async def restore_service_request(
-    session: DbSession,
-    response: Response,
-    actor: CurrentActor,
-    service_request_id: RequestPath,
-    if_match: IfMatch = None,
-) -> Any:
-    return _one(
-        await work.restore(session, actor, service.WORK, service_request_id, expected_version(if_match)),
-        response,
-    )
-
-
-@router.post(
-    "/{service_request_id}/accept",
-    operation_id="accept_service_request",
-    **work_routes.accept(service.WORK, ANSWERS),
-)
-async def accept_service_request(
-    session: DbSession,
-    response: Response,
-    actor: CurrentActor,
-    service_request_id: RequestPath,
-    if_match: IfMatch = None,
-) -> Any:
-    return _one(
-        await work.take(session, actor, service.WORK, service_request_id, expected_version(if_match)),
-        response,
-    )
-
-
-@router.get(
-    "/{service_request_id}/history",
-    operation_id="list_service_request_history",
-    **work_routes.history_of(service.WORK),
-)
-@sorted_by(history.HISTORY_SORTING)
-async def list_service_request_history(
-    request: Request,
-    session: DbSession,
-    page: Annotated[PageParams, Query()],
-    actor: CurrentActor,
-    service_request_id: RequestPath,
-) -> dict[str, Any]:
-    await work.fetch(session, actor, service.WORK, service_request_id)
-    return await history.page_of(
-        session, service.WORK.entity, service_request_id, page, request.app.state.cursors
-    )
 
 
 @router.post(

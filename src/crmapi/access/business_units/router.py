@@ -16,12 +16,11 @@ from crmapi.access.business_units.schemas import (
     BusinessUnitUpdate,
 )
 from crmapi.access.dependencies import Idempotent, require, staff_or
-from crmapi.identity.pages import MEMBER_SORTS, member_page
-from crmapi.identity.schemas import MemberRead
+from crmapi.identity.pages import Route, declare_members
 from crmapi.kit.concurrency import IfMatch, etag, expected_version
 from crmapi.kit.db import DbSession
 from crmapi.kit.errors import problem_responses
-from crmapi.kit.pagination import Page, PageParams, paginate, render, render_page, select_fields, sorted_by
+from crmapi.kit.pagination import Page, paginate, render, render_page, select_fields, sorted_by
 from crmapi.kit.routes import CrmRoute
 
 router = APIRouter(
@@ -29,7 +28,6 @@ router = APIRouter(
 )
 
 UnitPath = Annotated[UUID, Path(description="business unit id")]
-MemberPath = Annotated[UUID, Path(description="member id (a staff member)")]
 Admin = Annotated[Actor, require("org.admin")]
 # Staff read the tree; an API key needs org.admin.
 Reader = Annotated[Actor, staff_or("org.admin")]
@@ -138,53 +136,30 @@ async def delete_business_unit(
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
-@router.get(
-    "/{unit_id}/members",
-    operation_id="list_business_unit_members",
-    summary="List the members of a business unit",
-    response_model=Page[MemberRead],
-    response_model_exclude_unset=True,
-    responses=problem_responses(400, 401, 403, 404, 422, 503),
+declare_members(
+    router,
+    param="unit_id",
+    noun="business unit",
+    reader=Reader,
+    admin=Admin,
+    get=service.get,
+    members=queries.members,
+    add=service.add_member,
+    remove=service.remove_member,
+    listing=Route(
+        "list_business_unit_members",
+        "List the members of a business unit",
+        "The staff members in the unit itself (not those of the units below it).",
+    ),
+    adding=Route(
+        "add_business_unit_member",
+        "Put a staff member into a business unit",
+        """Needs `org.admin`. Idempotent: a member already in the unit changes nothing. A customer
+        answers 422: units hold staff only.""",
+    ),
+    removing=Route(
+        "remove_business_unit_member",
+        "Take a member out of a business unit",
+        "Needs `org.admin`. A member not in the unit answers 404.",
+    ),
 )
-@sorted_by(MEMBER_SORTS)
-async def list_business_unit_members(
-    request: Request,
-    session: DbSession,
-    actor: Reader,
-    unit_id: UnitPath,
-    query: Annotated[PageParams, Query()],
-) -> dict[str, Any]:
-    """The staff members in the unit itself (not those of the units below it)."""
-    unit = await service.get(session, actor, unit_id)
-    return await member_page(request, session, queries.members(actor, unit.id), query)
-
-
-@router.put(
-    "/{unit_id}/members/{member_id}",
-    operation_id="add_business_unit_member",
-    summary="Put a staff member into a business unit",
-    status_code=status.HTTP_204_NO_CONTENT,
-    responses=ONE,
-)
-async def add_business_unit_member(
-    session: DbSession, actor: Admin, unit_id: UnitPath, member_id: MemberPath
-) -> Response:
-    """Needs `org.admin`. Idempotent: a member already in the unit changes nothing. A customer
-    answers 422: units hold staff only."""
-    await service.add_member(session, actor, unit_id, member_id)
-    return Response(status_code=status.HTTP_204_NO_CONTENT)
-
-
-@router.delete(
-    "/{unit_id}/members/{member_id}",
-    operation_id="remove_business_unit_member",
-    summary="Take a member out of a business unit",
-    status_code=status.HTTP_204_NO_CONTENT,
-    responses=ONE,
-)
-async def remove_business_unit_member(
-    session: DbSession, actor: Admin, unit_id: UnitPath, member_id: MemberPath
-) -> Response:
-    """Needs `org.admin`. A member not in the unit answers 404."""
-    await service.remove_member(session, actor, unit_id, member_id)
-    return Response(status_code=status.HTTP_204_NO_CONTENT)

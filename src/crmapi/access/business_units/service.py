@@ -191,29 +191,10 @@ async def add_member(session: AsyncSession, actor: Actor, unit_id: UUID, member_
     """Put a staff member into a unit; a member already in it changes nothing."""
     # A shared lock: a concurrent delete of the unit either waits for this or is seen as gone.
     unit = await get(session, actor, unit_id, lock="share")
-    if not await MEMBERS.add(session, actor, unit.id, member_id):
-        return
-    await policy.changed(session, actor.org_id)
-    changes.announce_step(
-        session,
-        actor,
-        unit,
-        entity=ENTITY,
-        action="member_added",
-        changes={"member_id": {"old": None, "new": str(member_id)}},
-    )
+    await MEMBERS.join(session, actor, unit, member_id, entity=ENTITY)
 
 
 async def remove_member(session: AsyncSession, actor: Actor, unit_id: UUID, member_id: UUID) -> None:
     """Take a member out of a unit; 404 when the member is not in it."""
     unit = await get(session, actor, unit_id)
-    await MEMBERS.remove(session, actor, unit.id, member_id)
-    await policy.changed(session, actor.org_id)
-    changes.announce_step(
-        session,
-        actor,
-        unit,
-        entity=ENTITY,
-        action="member_removed",
-        changes={"member_id": {"old": str(member_id), "new": None}},
-    )
+    await MEMBERS.leave(session, actor, unit, member_id, entity=ENTITY)

@@ -11,12 +11,11 @@ from crmapi.access.actor import Actor
 from crmapi.access.dependencies import Idempotent, require, staff_or
 from crmapi.access.sales_reps import queries, service
 from crmapi.access.sales_reps.schemas import SalesRepCreate, SalesRepListQuery, SalesRepRead, SalesRepUpdate
-from crmapi.identity.pages import MEMBER_SORTS, member_page
-from crmapi.identity.schemas import MemberRead
+from crmapi.identity.pages import Route, declare_members
 from crmapi.kit.concurrency import IfMatch, etag, expected_version
 from crmapi.kit.db import DbSession
 from crmapi.kit.errors import problem_responses
-from crmapi.kit.pagination import Page, PageParams, paginate, render, render_page, select_fields, sorted_by
+from crmapi.kit.pagination import Page, paginate, render, render_page, select_fields, sorted_by
 from crmapi.kit.routes import CrmRoute
 
 router = APIRouter(
@@ -24,7 +23,6 @@ router = APIRouter(
 )
 
 RepPath = Annotated[UUID, Path(description="sales-rep record id")]
-MemberPath = Annotated[UUID, Path(description="member id (a staff member)")]
 # The records are the ERP's: an integration key with sales_reps.manage pushes them.
 Manager = Annotated[Actor, require("sales_reps.manage")]
 # A link gives a person the record's accounts: an administrator's decision, like a group.
@@ -137,52 +135,30 @@ async def delete_sales_rep(
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
-@router.get(
-    "/{sales_rep_id}/members",
-    operation_id="list_sales_rep_members",
-    summary="List the staff members working as a sales-rep record",
-    response_model=Page[MemberRead],
-    response_model_exclude_unset=True,
-    responses=problem_responses(400, 401, 403, 404, 422, 503),
+declare_members(
+    router,
+    param="sales_rep_id",
+    noun="sales-rep record",
+    reader=Reader,
+    admin=Admin,
+    get=service.get,
+    members=queries.members,
+    add=service.add_member,
+    remove=service.remove_member,
+    listing=Route(
+        "list_sales_rep_members",
+        "List the staff members working as a sales-rep record",
+        "",
+    ),
+    adding=Route(
+        "add_sales_rep_member",
+        "Link a staff member to a sales-rep record",
+        """Needs `org.admin`. The member then sees the accounts carrying the record's code (while it
+        is active). Idempotent; a customer answers 422: only staff work as sales reps.""",
+    ),
+    removing=Route(
+        "remove_sales_rep_member",
+        "Unlink a member from a sales-rep record",
+        "Needs `org.admin`. A member not linked answers 404.",
+    ),
 )
-@sorted_by(MEMBER_SORTS)
-async def list_sales_rep_members(
-    request: Request,
-    session: DbSession,
-    actor: Reader,
-    sales_rep_id: RepPath,
-    query: Annotated[PageParams, Query()],
-) -> dict[str, Any]:
-    rep = await service.get(session, actor, sales_rep_id)
-    return await member_page(request, session, queries.members(actor, rep.id), query)
-
-
-@router.put(
-    "/{sales_rep_id}/members/{member_id}",
-    operation_id="add_sales_rep_member",
-    summary="Link a staff member to a sales-rep record",
-    status_code=status.HTTP_204_NO_CONTENT,
-    responses=ONE,
-)
-async def add_sales_rep_member(
-    session: DbSession, actor: Admin, sales_rep_id: RepPath, member_id: MemberPath
-) -> Response:
-    """Needs `org.admin`. The member then sees the accounts carrying the record's code (while it
-    is active). Idempotent; a customer answers 422: only staff work as sales reps."""
-    await service.add_member(session, actor, sales_rep_id, member_id)
-    return Response(status_code=status.HTTP_204_NO_CONTENT)
-
-
-@router.delete(
-    "/{sales_rep_id}/members/{member_id}",
-    operation_id="remove_sales_rep_member",
-    summary="Unlink a member from a sales-rep record",
-    status_code=status.HTTP_204_NO_CONTENT,
-    responses=ONE,
-)
-async def remove_sales_rep_member(
-    session: DbSession, actor: Admin, sales_rep_id: RepPath, member_id: MemberPath
-) -> Response:
-    """Needs `org.admin`. A member not linked answers 404."""
-    await service.remove_member(session, actor, sales_rep_id, member_id)
-    return Response(status_code=status.HTTP_204_NO_CONTENT)

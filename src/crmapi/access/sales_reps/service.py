@@ -184,29 +184,10 @@ async def add_member(session: AsyncSession, actor: Actor, rep_id: UUID, member_i
     """Link a staff member to the record; a member already linked changes nothing."""
     # A shared lock: a concurrent delete of the record either waits for this or is seen as gone.
     rep = await get(session, actor, rep_id, lock="share")
-    if not await MEMBERS.add(session, actor, rep.id, member_id):
-        return
-    await policy.changed(session, actor.org_id)
-    changes.announce_step(
-        session,
-        actor,
-        rep,
-        entity=ENTITY,
-        action="member_added",
-        changes={"member_id": {"old": None, "new": str(member_id)}},
-    )
+    await MEMBERS.join(session, actor, rep, member_id, entity=ENTITY)
 
 
 async def remove_member(session: AsyncSession, actor: Actor, rep_id: UUID, member_id: UUID) -> None:
     """Unlink a member from the record; 404 when it is not linked."""
     rep = await get(session, actor, rep_id)
-    await MEMBERS.remove(session, actor, rep.id, member_id)
-    await policy.changed(session, actor.org_id)
-    changes.announce_step(
-        session,
-        actor,
-        rep,
-        entity=ENTITY,
-        action="member_removed",
-        changes={"member_id": {"old": str(member_id), "new": None}},
-    )
+    await MEMBERS.leave(session, actor, rep, member_id, entity=ENTITY)
