@@ -30,6 +30,7 @@ from crmapi.kit.errors import problem_responses
 from crmapi.kit.pagination import Page, paginate, render_page, select_fields, sorted_by
 from crmapi.kit.routes import CrmRoute
 from crmapi.records import work_routes
+from crmapi.records.targets import Target
 from crmapi.records.work_routes import Answers, Move
 
 router = APIRouter(
@@ -126,6 +127,11 @@ async def update_activity(
     return _one(await service.update(session, actor, activity_id, body, expected_version(if_match)), response)
 
 
+async def _move(t: Target, response: Response, move: dict[str, Any]) -> ActivityRead:
+    """An activity moved as its route asks, with its new ETag."""
+    return _one(await service.move(t.session, t.actor, t.id, **move), response)
+
+
 work_routes.declare_moves(
     router,
     (
@@ -165,9 +171,8 @@ work_routes.declare_moves(
     param="activity_id",
     noun="activity",
     reader=CurrentActor,
-    move=service.move,
+    move=_move,
     read_model=ActivityRead,
-    answer=_one,
 )
 
 

@@ -36,6 +36,7 @@ from crmapi.lifecycle.board import Board, board
 from crmapi.notes import router as notes
 from crmapi.records import work_routes
 from crmapi.records.bulk import BulkAssign, BulkMove, StepResult, each
+from crmapi.records.targets import Target
 from crmapi.records.work_routes import Answers, Move
 from crmapi.tags import router as tags
 
@@ -166,6 +167,11 @@ async def update_lead(
     return _one(lead, response)
 
 
+async def _move(t: Target, response: Response, move: dict[str, Any]) -> LeadRead:
+    """A lead moved as its route asks, with its new ETag."""
+    return _one(await service.move(t.session, t.actor, t.id, **move), response)
+
+
 work_routes.declare_moves(
     router,
     (
@@ -219,9 +225,8 @@ work_routes.declare_moves(
     param="lead_id",
     noun="lead",
     reader=Reader,
-    move=service.move,
+    move=_move,
     read_model=LeadRead,
-    answer=_one,
 )
 
 

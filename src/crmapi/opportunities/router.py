@@ -34,6 +34,7 @@ from crmapi.opportunities.schemas import (
 )
 from crmapi.records import history, work_routes
 from crmapi.records.bulk import BulkAssign, BulkMove, StepResult, each
+from crmapi.records.targets import Target
 from crmapi.records.work_routes import Move
 from crmapi.tags import router as tags
 
@@ -228,6 +229,11 @@ async def restore_opportunity(
     return _one(await service.restore(session, actor, opportunity_id, expected_version(if_match)), response)
 
 
+async def _move(t: Target, response: Response, move: dict[str, Any]) -> OpportunityRead:
+    """An opportunity moved as its route asks, with its new ETag."""
+    return _one(await service.move(t.session, t.actor, t.id, **move), response)
+
+
 work_routes.declare_moves(
     router,
     (
@@ -268,9 +274,8 @@ work_routes.declare_moves(
     param="opportunity_id",
     noun="opportunity",
     reader=Reader,
-    move=service.move,
+    move=_move,
     read_model=OpportunityRead,
-    answer=_one,
 )
 
 

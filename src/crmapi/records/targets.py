@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
-from fastapi import Depends, Path
+from fastapi import Depends, Path, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crmapi.access.actor import Actor
@@ -19,6 +19,7 @@ from crmapi.kit.db import DbSession
 
 @dataclass(frozen=True)
 class Target:
+    request: Request
     session: AsyncSession
     actor: Actor
     id: UUID
@@ -29,8 +30,11 @@ def target(param: str, description: str | None, reader: Any) -> Any:
     (`lead_id`), `reader` its actor dependency (`CurrentActor`, `Annotated[Actor, staff_or(...)]`)."""
 
     async def of(
-        session: DbSession, actor: reader, item: UUID = Path(alias=param, description=description)
+        request: Request,
+        session: DbSession,
+        actor: reader,
+        item: UUID = Path(alias=param, description=description),
     ) -> Target:
-        return Target(session, actor, item)
+        return Target(request, session, actor, item)
 
     return Depends(of)

@@ -170,7 +170,8 @@ def declare_common(
 class Move:
     """POST /{id}/`path`: the move to `state` (its type's default status there unless the body
     names another), or, with `state` None, the general move to the status the body names. The
-    body's fields are the kind's `move` keywords (`status_id`, `lost_reason_id`, ...)."""
+    body's fields are the kind's `move` keywords (`status_id`, `lost_reason_id`, ...); it is
+    required when it has a required field, optional otherwise."""
 
     path: str
     operation_id: str
@@ -180,7 +181,9 @@ class Move:
     description: str
 
 
-Mover = Callable[..., Awaitable[Any]]
+# The kind's move, as a route makes it: the target, the answer to set headers on, and the move's
+# keywords (`state`, `expected` and the body's fields); it answers the moved item.
+Mover = Callable[[Target, Response, dict[str, Any]], Awaitable[Any]]
 
 
 def declare_moves(
@@ -192,17 +195,15 @@ def declare_moves(
     reader: Any,
     move: Mover,
     read_model: type[BaseModel],
-    answer: Callable[[Any, Response], Any],
 ) -> None:
-    """Declare on the kind's `router` its moves, in order; each calls the kind's `move` and
-    answers the moved item with `answer` (its read model and ETag)."""
+    """Declare on the kind's `router` its moves, in order, each answered by the kind's `move`."""
     on = target(param, f"{noun} id", reader)
     for step in moves:
         add(
             router,
             "POST",
             f"/{{{param}}}/{step.path}",
-            _mover(step, on, move, answer),
+            _mover(step, on, move),
             step.operation_id,
             summary=step.summary,
             description=inspect.cleandoc(step.description),
@@ -211,19 +212,16 @@ def declare_moves(
         )
 
 
-def _mover(step: Move, on: Any, move: Mover, answer: Callable[[Any, Response], Any]) -> Callable[..., Any]:
-    """The handler of one move: its body is required for the general move, optional otherwise."""
+def _mover(step: Move, on: Any, move: Mover) -> Callable[..., Any]:
+    """The handler of one move."""
 
     async def moved(t: Target, sent: BaseModel, response: Response, if_match: str | None) -> Any:
-        values = sent.model_dump()
-        record = await move(
-            t.session, t.actor, t.id, state=step.state, expected=expected_version(if_match), **values
-        )
-        return answer(record, response)
+        keywords = {"state": step.state, "expected": expected_version(if_match), **sent.model_dump()}
+        return await move(t, response, keywords)
 
-    if step.state is None:
+    if any(field.is_required() for field in step.body.model_fields.values()):
 
-        async def general(
+        async def required(
             body: step.body,  # type: ignore[name-defined]
             response: Response,
             t: Target = on,
@@ -231,9 +229,9 @@ def _mover(step: Move, on: Any, move: Mover, answer: Callable[[Any, Response], A
         ) -> Any:
             return await moved(t, body, response, if_match)
 
-        return general
+        return required
 
-    async def named(
+    async def optional(
         response: Response,
         t: Target = on,
         body: Annotated[step.body | None, Body()] = None,  # type: ignore[name-defined]
@@ -241,4 +239,4 @@ def _mover(step: Move, on: Any, move: Mover, answer: Callable[[Any, Response], A
     ) -> Any:
         return await moved(t, body or step.body(), response, if_match)
 
-    return named
+    return optional

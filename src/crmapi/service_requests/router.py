@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import APIRouter, Body, Depends, Path, Query, Request, Response, status
+from fastapi import APIRouter, Depends, Path, Query, Request, Response, status
 
 from crmapi.access.actor import Actor
 from crmapi.access.dependencies import CurrentActor, Idempotent, require
@@ -18,7 +18,8 @@ from crmapi.kit.pagination import Page, paginate, render_page, select_fields, so
 from crmapi.kit.ratelimit import Token, link_limits
 from crmapi.kit.routes import CrmRoute
 from crmapi.records import work_routes
-from crmapi.records.work_routes import Answers
+from crmapi.records.targets import Target
+from crmapi.records.work_routes import Answers, Move
 from crmapi.service_requests import acceptance, queries, service
 from crmapi.service_requests.dashboard import dashboard
 from crmapi.service_requests.models import ServiceRequest
@@ -156,91 +157,19 @@ async def update_service_request(
     return _one(r, response)
 
 
-async def _moved(
-    request: Request,
-    session: DbSession,
-    actor: Actor,
-    service_request_id: UUID,
-    response: Response,
-    if_match: str | None,
-    **move: Any,
-) -> ServiceRequestRead:
-    moved = await service.move(
-        session, actor, service_request_id, expected=expected_version(if_match), **move
-    )
-    keys = request.app.state.keys
-    accepting = await acceptance.after_move(session, keys, actor, moved)
-    rating = await feedback.after_completion(session, keys, actor, moved)
+async def _moved(t: Target, response: Response, move: dict[str, Any]) -> ServiceRequestRead:
+    """A request moved as its route asks, with its new ETag; an answer that needs accepting, or a
+    completion, issues the contact's link (see `acceptance.after_move`, `feedback.after_completion`)."""
+    moved = await service.move(t.session, t.actor, t.id, **move)
+    keys = t.request.app.state.keys
+    accepting = await acceptance.after_move(t.session, keys, t.actor, moved)
+    rating = await feedback.after_completion(t.session, keys, t.actor, moved)
     read = _one(moved.request, response)
     # The links are the contact's; only who may accept or rate for it sees them here.
-    if actor.can(service.WORK.manage):
+    if t.actor.can(service.WORK.manage):
         read.acceptance_link = accepting["path"] if accepting else None
         read.feedback_link = rating["path"] if rating else None
     return read
-
-
-@router.post(
-    "/{service_request_id}/start",
-    operation_id="start_service_request",
-    summary="Start work on a service request",
-    response_model=ServiceRequestRead,
-    responses=MOVE,
-)
-async def start_service_request(
-    request: Request,
-    session: DbSession,
-    actor: CurrentActor,
-    service_request_id: RequestPath,
-    response: Response,
-    body: Annotated[RequestMove | None, Body()] = None,
-    if_match: IfMatch = None,
-) -> ServiceRequestRead:
-    """Pending -> in progress; it must be assigned first (409 `not-assigned`)."""
-    move = body or RequestMove()
-    return await _moved(
-        request,
-        session,
-        actor,
-        service_request_id,
-        response,
-        if_match,
-        state="in_progress",
-        status_id=move.status_id,
-    )
-
-
-def _answer_route(state: str, path: str, summary: str, doc: str) -> None:
-    async def answer(
-        request: Request,
-        session: DbSession,
-        actor: CurrentActor,
-        service_request_id: RequestPath,
-        body: RequestAnswer,
-        response: Response,
-        if_match: IfMatch = None,
-    ) -> ServiceRequestRead:
-        return await _moved(
-            request,
-            session,
-            actor,
-            service_request_id,
-            response,
-            if_match,
-            state=state,
-            status_id=body.status_id,
-            category_id=body.category_id,
-            text=body.text,
-        )
-
-    answer.__doc__ = doc
-    router.post(
-        f"/{{service_request_id}}/{path}",
-        operation_id=f"{path.replace('-', '_')}_service_request",
-        summary=summary,
-        response_model=ServiceRequestRead,
-        responses=MOVE,
-        name=f"{path}_service_request",
-    )(answer)
 
 
 ACCEPTANCE_NOTE = (
@@ -248,120 +177,75 @@ ACCEPTANCE_NOTE = (
     "`awaiting-acceptance` on further moves) and the answer carries `acceptance_link`, the link "
     "for the contact (also in the outbox event)."
 )
-_answer_route(
-    "responded",
-    "respond",
-    "Respond to a service request",
-    "In progress -> responded, with a response category and text." + ACCEPTANCE_NOTE,
+work_routes.declare_moves(
+    router,
+    (
+        Move(
+            "start",
+            "start_service_request",
+            "Start work on a service request",
+            RequestMove,
+            "in_progress",
+            "Pending -> in progress; it must be assigned first (409 `not-assigned`).",
+        ),
+        Move(
+            "respond",
+            "respond_service_request",
+            "Respond to a service request",
+            RequestAnswer,
+            "responded",
+            "In progress -> responded, with a response category and text." + ACCEPTANCE_NOTE,
+        ),
+        Move(
+            "resolve-temporarily",
+            "resolve_temporarily_service_request",
+            "Resolve a service request temporarily",
+            RequestAnswer,
+            "temporarily_resolved",
+            "Responded -> temporarily resolved, with a temporary resolution category; only types with a "
+            "status in that state (409 otherwise)." + ACCEPTANCE_NOTE,
+        ),
+        Move(
+            "resolve",
+            "resolve_service_request",
+            "Resolve a service request finally",
+            RequestAnswer,
+            "finally_resolved",
+            "Responded or temporarily resolved -> finally resolved, with a final resolution category."
+            + ACCEPTANCE_NOTE,
+        ),
+        Move(
+            "complete",
+            "complete_service_request",
+            "Complete a service request",
+            RequestMove,
+            "completed",
+            """Finally resolved (and accepted, when asked) -> completed; 409 `open-activities` while
+            activities planned for it are pending or in progress.""",
+        ),
+        Move(
+            "cancel",
+            "cancel_service_request",
+            "Cancel a pending service request",
+            RequestCancel,
+            "cancelled",
+            "Pending -> cancelled (409 from any other state).",
+        ),
+        Move(
+            "transitions",
+            "transition_service_request",
+            "Move a service request to any status its type allows",
+            RequestTransition,
+            None,
+            "Entering a response or resolution state needs `category_id` as its action does.",
+        ),
+    ),
+    param="service_request_id",
+    noun="service request",
+    reader=CurrentActor,
+    move=_moved,
+    read_model=ServiceRequestRead,
 )
-_answer_route(
-    "temporarily_resolved",
-    "resolve-temporarily",
-    "Resolve a service request temporarily",
-    "Responded -> temporarily resolved, with a temporary resolution category; only types with a "
-    "status in that state (409 otherwise)." + ACCEPTANCE_NOTE,
-)
-_answer_route(
-    "finally_resolved",
-    "resolve",
-    "Resolve a service request finally",
-    "Responded or temporarily resolved -> finally resolved, with a final resolution category."
-    + ACCEPTANCE_NOTE,
-)
-
-
-@router.post(
-    "/{service_request_id}/complete",
-    operation_id="complete_service_request",
-    summary="Complete a service request",
-    response_model=ServiceRequestRead,
-    responses=MOVE,
-)
-async def complete_service_request(
-    request: Request,
-    session: DbSession,
-    actor: CurrentActor,
-    service_request_id: RequestPath,
-    response: Response,
-    body: Annotated[RequestMove | None, Body()] = None,
-    if_match: IfMatch = None,
-) -> ServiceRequestRead:
-    """Finally resolved (and accepted, when asked) -> completed; 409 `open-activities` while
-    activities planned for it are pending or in progress."""
-    move = body or RequestMove()
-    return await _moved(
-        request,
-        session,
-        actor,
-        service_request_id,
-        response,
-        if_match,
-        state="completed",
-        status_id=move.status_id,
-    )
-
-
-@router.post(
-    "/{service_request_id}/cancel",
-    operation_id="cancel_service_request",
-    summary="Cancel a pending service request",
-    response_model=ServiceRequestRead,
-    responses=MOVE,
-)
-async def cancel_service_request(
-    request: Request,
-    session: DbSession,
-    actor: CurrentActor,
-    service_request_id: RequestPath,
-    response: Response,
-    body: Annotated[RequestCancel | None, Body()] = None,
-    if_match: IfMatch = None,
-) -> ServiceRequestRead:
-    """Pending -> cancelled (409 from any other state)."""
-    move = body or RequestCancel()
-    return await _moved(
-        request,
-        session,
-        actor,
-        service_request_id,
-        response,
-        if_match,
-        state="cancelled",
-        status_id=move.status_id,
-        cancellation_reason_id=move.cancellation_reason_id,
-    )
-
-
-@router.post(
-    "/{service_request_id}/transitions",
-    operation_id="transition_service_request",
-    summary="Move a service request to any status its type allows",
-    response_model=ServiceRequestRead,
-    responses=MOVE,
-)
-async def transition_service_request(
-    request: Request,
-    session: DbSession,
-    actor: CurrentActor,
-    service_request_id: RequestPath,
-    body: RequestTransition,
-    response: Response,
-    if_match: IfMatch = None,
-) -> ServiceRequestRead:
-    """Entering a response or resolution state needs `category_id` as its action does."""
-    return await _moved(
-        request,
-        session,
-        actor,
-        service_request_id,
-        response,
-        if_match,
-        state=None,
-        status_id=body.status_id,
-        category_id=body.category_id,
-        text=body.text,
-        cancellation_reason_id=body.cancellation_reason_id,
-    )
 
 
 @router.post(
