@@ -13,6 +13,7 @@ from crmapi.identity.models import Organisation
 from crmapi.kit.db import Database
 from crmapi.records.history import HistoryEntry
 from crmapi.records.outbox import OutboxEvent
+from tests import factories
 from tests.support import NOBODY, Member, Tenant, Tenants, assert_problem, error_fields, rows_of
 
 
@@ -45,9 +46,7 @@ async def policy_version(db: Database, tenant: Tenant) -> int:
 
 
 async def account(client: AsyncClient, who: Member, name: str, **fields: Any) -> dict[str, Any]:
-    r = await client.post("/v1/accounts", json={"name": name, **fields}, headers=who.headers)
-    assert r.status_code == 201, r.text
-    return r.json()
+    return await factories.account(client, who, name=name, **fields)
 
 
 async def account_names(client: AsyncClient, who: Member) -> list[str]:

@@ -19,6 +19,7 @@ from crmapi.kit.db import Database, bind_org
 from crmapi.records.history import HistoryEntry
 from crmapi.records.outbox import OutboxEvent
 from crmapi.settings import Settings
+from tests import factories
 from tests.support import NOBODY, Member, Tenant, Tenants, assert_problem, error_fields, rows_of
 
 
@@ -55,9 +56,7 @@ async def policy_version(db: Database, tenant: Tenant) -> int:
 
 
 async def new_account(client: AsyncClient, admin: Member, name: str) -> str:
-    r = await client.post("/v1/accounts", json={"name": name}, headers=admin.headers)
-    assert r.status_code == 201, r.text
-    return str(r.json()["id"])
+    return str((await factories.account(client, admin, name=name))["id"])
 
 
 # --- the catalogue ---------------------------------------------------------------------------

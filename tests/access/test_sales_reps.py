@@ -16,6 +16,7 @@ from crmapi.kit.db import Database, bind_org
 from crmapi.kit.ids import new_id
 from crmapi.records.history import HistoryEntry
 from crmapi.records.outbox import OutboxEvent
+from tests import factories
 from tests.support import NOBODY, Member, Tenant, Tenants, assert_problem, error_fields, rows_of
 
 
@@ -43,9 +44,7 @@ async def linked(client: AsyncClient, who: Member, rep_id: str) -> list[str]:
 
 
 async def account(client: AsyncClient, who: Member, name: str, **fields: Any) -> dict[str, Any]:
-    r = await client.post("/v1/accounts", json={"name": name, **fields}, headers=who.headers)
-    assert r.status_code == 201, r.text
-    return r.json()
+    return await factories.account(client, who, name=name, **fields)
 
 
 async def account_names(client: AsyncClient, who: Member) -> list[str]:

@@ -21,6 +21,7 @@ from crmapi.accounts import queries as account_queries
 from crmapi.identity.models import Organisation
 from crmapi.kit.db import Database, bind_org
 from crmapi.kit.ids import new_id
+from tests import factories
 from tests.support import Member, Tenant, Tenants
 
 
@@ -67,16 +68,12 @@ async def unit_visibility(db: Database, tenant: Tenant, on: bool) -> None:
 
 
 async def account(client: AsyncClient, tenant: Tenant, name: str, **fields: Any) -> str:
-    r = await client.post("/v1/accounts", json={"name": name, **fields}, headers=tenant.admin.headers)
-    assert r.status_code == 201, r.text
-    return str(r.json()["id"])
+    return str((await factories.account(client, tenant.admin, name=name, **fields))["id"])
 
 
 async def contact(client: AsyncClient, tenant: Tenant, last_name: str, **fields: Any) -> str:
-    body = {"kind": "person", "first_name": "Jan", "last_name": last_name, **fields}
-    r = await client.post("/v1/contacts", json=body, headers=tenant.admin.headers)
-    assert r.status_code == 201, r.text
-    return str(r.json()["id"])
+    made = await factories.contact(client, tenant.admin, first_name="Jan", last_name=last_name, **fields)
+    return str(made["id"])
 
 
 async def names(client: AsyncClient, member: Member, path: str = "/v1/accounts") -> list[str]:

@@ -11,22 +11,18 @@ from httpx import AsyncClient, Response
 from sqlalchemy import event
 
 from crmapi.kit.db import Database
+from tests import factories
 from tests.support import NOBODY, Member, Tenant, Tenants, assert_problem, error_fields
+
+JAN = {"first_name": "Jan", "last_name": "Kowalski"}
 
 
 async def _account(client: AsyncClient, tenant: Tenant, **fields: object) -> dict[str, object]:
-    created = await client.post(
-        "/v1/accounts", json={"name": "Hurtownia Nowak", **fields}, headers=tenant.admin.headers
-    )
-    assert created.status_code == 201, created.text
-    return dict(created.json())
+    return await factories.account(client, tenant.admin, **fields)
 
 
 async def _contact(client: AsyncClient, tenant: Tenant, **fields: object) -> str:
-    body = {"kind": "person", "first_name": "Jan", "last_name": "Kowalski", **fields}
-    created = await client.post("/v1/contacts", json=body, headers=tenant.admin.headers)
-    assert created.status_code == 201, created.text
-    return str(created.json()["id"])
+    return str((await factories.contact(client, tenant.admin, **{**JAN, **fields}))["id"])
 
 
 async def test_accounts_are_numbered_in_sequence_per_organisation(
@@ -204,10 +200,7 @@ async def create(client: AsyncClient, who: Member, **fields: Any) -> dict[str, A
 
 
 async def contact(client: AsyncClient, who: Member, **fields: Any) -> str:
-    body = {"kind": "person", "first_name": "Jan", "last_name": "Kowalski", **fields}
-    r = await client.post("/v1/contacts", json=body, headers=who.headers)
-    assert r.status_code == 201, r.text
-    return str(r.json()["id"])
+    return str((await factories.contact(client, who, **{**JAN, **fields}))["id"])
 
 
 async def get(client: AsyncClient, who: Member, account: dict[str, Any], **params: Any) -> Response:

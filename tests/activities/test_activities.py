@@ -10,16 +10,14 @@ from zoneinfo import ZoneInfo
 from httpx import AsyncClient
 
 from crmapi.activities.reminders import end_of_today
+from tests import factories
 from tests.support import Member, Tenant, Tenants, assert_problem, error_fields, ok
 
 ACTIVITIES = "/v1/activities"
 
 
 async def new(client: AsyncClient, who: Member, **body: Any) -> dict[str, Any]:
-    return ok(
-        await client.post(ACTIVITIES, json={"subject": "Call about the offer", **body}, headers=who.headers),
-        201,
-    )
+    return await factories.activity(client, who, **body)
 
 
 async def act(client: AsyncClient, who: Member, activity: dict[str, Any], action: str, **body: Any) -> Any:

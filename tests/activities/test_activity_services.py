@@ -7,6 +7,7 @@ from typing import Any
 
 from httpx import AsyncClient
 
+from tests import factories
 from tests.support import Member, Tenant, Tenants, assert_problem, error_fields
 
 ACTIVITIES = "/v1/activities"
@@ -31,8 +32,7 @@ async def new_type(client: AsyncClient, who: Member, **body: Any) -> Any:
 
 
 async def new_activity(client: AsyncClient, who: Member, **body: Any) -> dict[str, Any]:
-    r = await client.post(ACTIVITIES, json={"subject": "Replace the box", **body}, headers=who.headers)
-    return await made(r)
+    return await factories.activity(client, who, **{"subject": "Replace the box", **body})
 
 
 def services_of(activity: dict[str, Any]) -> str:

@@ -14,6 +14,7 @@ from sqlalchemy import event
 from crmapi.kit.db import Database
 from crmapi.records.history import HistoryEntry
 from crmapi.records.outbox import OutboxEvent
+from tests.factories import account, contact
 from tests.support import Member, Tenant, Tenants, error_fields, rows_of
 
 
@@ -22,19 +23,6 @@ async def define(
 ) -> dict[str, Any]:
     body = {"kind": kind, "key": key, "label": key.title(), "type": type_, **more}
     r = await client.post("/v1/custom-fields", json=body, headers=who.headers)
-    assert r.status_code == 201, r.text
-    return r.json()
-
-
-async def account(client: AsyncClient, who: Member, **fields: Any) -> dict[str, Any]:
-    r = await client.post("/v1/accounts", json={"name": "Hurtownia Nowak", **fields}, headers=who.headers)
-    assert r.status_code == 201, r.text
-    return r.json()
-
-
-async def contact(client: AsyncClient, who: Member, **fields: Any) -> dict[str, Any]:
-    body = {"kind": "person", "first_name": "Anna", "last_name": "Nowak", **fields}
-    r = await client.post("/v1/contacts", json=body, headers=who.headers)
     assert r.status_code == 201, r.text
     return r.json()
 

@@ -21,6 +21,7 @@ from crmapi.kit.ids import new_id
 from crmapi.kit.ratelimit import client_address
 from crmapi.records.outbox import OutboxEvent
 from crmapi.settings import Settings
+from tests import factories
 from tests.permissions import api_key, work_as_rep
 from tests.support import Member, Tenant, Tenants, assert_problem, error_fields, ok, rate_limited, rows_of
 
@@ -33,8 +34,8 @@ async def category(client: AsyncClient, acme: Tenant, kind: str, code: str) -> s
 
 
 async def contact(client: AsyncClient, acme: Tenant) -> str:
-    body = {"kind": "person", "first_name": "Anna", "last_name": f"Nowak {new_id().hex[-6:]}"}
-    return str(ok(await client.post("/v1/contacts", json=body, headers=acme.admin.headers), 201)["id"])
+    made = await factories.contact(client, acme.admin, last_name=f"Nowak {new_id().hex[-6:]}")
+    return str(made["id"])
 
 
 async def completed(client: AsyncClient, acme: Tenant, agent: Member, **extra: Any) -> dict[str, Any]:

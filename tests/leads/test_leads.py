@@ -14,15 +14,14 @@ from crmapi.kit.db import Database
 from crmapi.opportunities.models import Opportunity
 from crmapi.records.history import HistoryEntry
 from crmapi.records.outbox import OutboxEvent
+from tests import factories
 from tests.support import Member, Tenant, Tenants, assert_problem, error_fields, ok, rows_of
 
 LEADS, CONFIG = "/v1/leads", "/v1/config"
 
 
 async def new_lead(client: AsyncClient, who: Member, **body: Any) -> dict[str, Any]:
-    return ok(
-        await client.post(LEADS, json={"description": "Wants 40 seats", **body}, headers=who.headers), 201
-    )
+    return await factories.lead(client, who, **body)
 
 
 async def act(client: AsyncClient, who: Member, lead: dict[str, Any], action: str, **body: Any) -> Any:

@@ -15,21 +15,18 @@ from sqlalchemy import event, select
 from crmapi.kit.db import Database, bind_org
 from crmapi.records.history import HistoryEntry
 from crmapi.records.outbox import OutboxEvent
+from tests import factories
 from tests.support import NOBODY, Member, Tenant, assert_problem, error_fields
 
 TEXT = "Called about the overdue invoice; pays on Friday."
 
 
 async def contact(client: AsyncClient, who: Member) -> dict[str, Any]:
-    r = await client.post("/v1/contacts", json={"kind": "person", "last_name": "Nowak"}, headers=who.headers)
-    assert r.status_code == 201, r.text
-    return r.json()
+    return await factories.contact(client, who, first_name=None)
 
 
 async def account(client: AsyncClient, who: Member) -> dict[str, Any]:
-    r = await client.post("/v1/accounts", json={"name": "Hurtownia Nowak"}, headers=who.headers)
-    assert r.status_code == 201, r.text
-    return r.json()
+    return await factories.account(client, who)
 
 
 def notes_of(subject: dict[str, Any], kind: str = "contact") -> str:

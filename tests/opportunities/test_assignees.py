@@ -16,6 +16,7 @@ from crmapi.kit.ids import new_id
 from crmapi.opportunities import queries as opportunity_queries
 from crmapi.opportunities.models import Opportunity
 from crmapi.settings import APP_ROLE
+from tests import factories
 from tests.support import Member, Tenant, Tenants, assert_problem, ok
 
 # Each kind: its path, a body making one on an account (the rep cannot see it), a change the
@@ -34,8 +35,7 @@ KINDS: dict[str, tuple[str, dict[str, Any], dict[str, Any], str]] = {
 
 
 async def _account(client: AsyncClient, admin: Member) -> str:
-    made = ok(await client.post("/v1/accounts", json={"name": "Nowak Trading"}, headers=admin.headers), 201)
-    return str(made["id"])
+    return str((await factories.account(client, admin, name="Nowak Trading"))["id"])
 
 
 async def _listed(client: AsyncClient, path: str, who: Member, record_id: str) -> bool:

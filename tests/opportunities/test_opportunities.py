@@ -6,20 +6,18 @@ from typing import Any
 
 from httpx import AsyncClient
 
+from tests import factories
 from tests.support import Member, Tenant, Tenants, assert_problem, error_fields, ok
 
 OPPORTUNITIES, CONFIG = "/v1/opportunities", "/v1/config"
 
 
 async def account(client: AsyncClient, who: Member, name: str = "Nowak Trading") -> str:
-    return str((ok(await client.post("/v1/accounts", json={"name": name}, headers=who.headers), 201))["id"])
+    return str((await factories.account(client, who, name=name))["id"])
 
 
 async def new(client: AsyncClient, who: Member, account_id: str, **body: Any) -> dict[str, Any]:
-    r = await client.post(
-        OPPORTUNITIES, json={"account_id": account_id, "name": "Web shop", **body}, headers=who.headers
-    )
-    return ok(r, 201)
+    return await factories.opportunity(client, who, account_id, **body)
 
 
 async def test_an_opportunity_moves_through_stages_to_an_outcome(client: AsyncClient, acme: Tenant) -> None:

@@ -21,6 +21,7 @@ from crmapi.worker.jobs import EVENT_COUNTS, deliver_outbox
 from crmapi.worker.queue import Queue
 from crmapi.worker.relay import Relay
 from crmapi.worker.runner import make_worker
+from tests import factories
 from tests.support import Tenant, Tenants
 
 pytestmark = pytest.mark.committed
@@ -39,11 +40,7 @@ async def owner(owner_url: str) -> AsyncIterator[asyncpg.Connection]:
 
 
 async def _contact(client: AsyncClient, tenant: Tenant) -> str:
-    created = await client.post(
-        "/v1/contacts", json={"kind": "person", "last_name": "Kowalski"}, headers=tenant.admin.headers
-    )
-    assert created.status_code == 201
-    return str(created.json()["id"])
+    return str((await factories.contact(client, tenant.admin, first_name=None, last_name="Kowalski"))["id"])
 
 
 async def _drain(db: Database, redis_url: str, queue_name: str) -> None:

@@ -14,6 +14,7 @@ from sqlalchemy import update
 from crmapi.identity.models import LinkToken
 from crmapi.kit.db import Database
 from crmapi.records.outbox import OutboxEvent
+from tests import factories
 from tests.support import Member, Tenant, Tenants, assert_problem, error_fields, ok, rows_of
 
 REQUESTS = "/v1/service-requests"
@@ -21,7 +22,7 @@ CONFIG = "/v1/config"
 
 
 async def account(client: AsyncClient, acme: Tenant, name: str = "Nowak") -> dict[str, Any]:
-    return ok(await client.post("/v1/accounts", json={"name": name}, headers=acme.admin.headers), 201)
+    return await factories.account(client, acme.admin, name=name)
 
 
 async def category(client: AsyncClient, acme: Tenant, kind: str, name: str, accept: bool = False) -> str:
@@ -32,13 +33,11 @@ async def category(client: AsyncClient, acme: Tenant, kind: str, name: str, acce
 
 
 async def contact(client: AsyncClient, acme: Tenant) -> str:
-    body = {"kind": "person", "first_name": "Anna", "last_name": "Nowak"}
-    return str(ok(await client.post("/v1/contacts", json=body, headers=acme.admin.headers), 201)["id"])
+    return str((await factories.contact(client, acme.admin))["id"])
 
 
 async def open_request(client: AsyncClient, who: Member, account_id: str, **body: Any) -> dict[str, Any]:
-    body = {"subject": "Router drops", "account_id": account_id, "urgency": 3, "impact": 3, **body}
-    return ok(await client.post(REQUESTS, json=body, headers=who.headers), 201)
+    return await factories.service_request(client, who, account_id, **body)
 
 
 async def act(client: AsyncClient, who: Member, r: dict[str, Any], action: str, **body: Any) -> Any:

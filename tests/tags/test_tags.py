@@ -17,6 +17,7 @@ from crmapi.kit.db import Database, bind_org
 from crmapi.kit.ids import new_id
 from crmapi.records.history import HistoryEntry
 from crmapi.records.outbox import OutboxEvent
+from tests.factories import account, contact
 from tests.support import NOBODY, Member, Tenant, Tenants, assert_problem, error_fields, rows_of
 
 
@@ -30,19 +31,6 @@ async def tag_names(client: AsyncClient, who: Member, **params: Any) -> list[str
     r = await client.get("/v1/tags", params={"limit": 200, **params}, headers=who.headers)
     assert r.status_code == 200, r.text
     return [t["name"] for t in r.json()["items"]]
-
-
-async def contact(client: AsyncClient, who: Member, **fields: Any) -> dict[str, Any]:
-    body = {"kind": "person", "first_name": "Anna", "last_name": "Nowak", **fields}
-    r = await client.post("/v1/contacts", json=body, headers=who.headers)
-    assert r.status_code == 201, r.text
-    return r.json()
-
-
-async def account(client: AsyncClient, who: Member, **fields: Any) -> dict[str, Any]:
-    r = await client.post("/v1/accounts", json={"name": "Hurtownia Nowak", **fields}, headers=who.headers)
-    assert r.status_code == 201, r.text
-    return r.json()
 
 
 async def read(client: AsyncClient, who: Member, path: str) -> dict[str, Any]:
