@@ -17,7 +17,6 @@ from crmapi.access.sales_reps.router import router as sales_reps_router
 from crmapi.accounts import router as accounts
 from crmapi.activities.reminders import router as reminders_router
 from crmapi.activities.router import router as activities_router
-from crmapi.activities.router import scheduling as activity_scheduling_router
 from crmapi.activities.router import services_router as activity_services_router
 from crmapi.config.matrix import router as matrix_router
 from crmapi.config.router import router as config_router
@@ -38,8 +37,7 @@ from crmapi.kit.ratelimit import Limiter
 from crmapi.leads import router as leads
 from crmapi.notes.router import router as notes_router
 from crmapi.opportunities import router as opportunities
-from crmapi.service_requests.router import acceptances as acceptances_router
-from crmapi.service_requests.router import router as service_requests_router
+from crmapi.service_requests import router as service_requests
 from crmapi.settings import Settings, get_settings
 from crmapi.tags.router import router as tags_router
 from crmapi.worker.queue import Queue
@@ -174,7 +172,7 @@ def create_app(
         identity.members,
         contacts.router,
         accounts.router,
-        accounts.contact_accounts,
+        contacts.accounts_router,
         contacts.notes_router,
         accounts.notes_router,
         leads.notes_router,
@@ -197,11 +195,12 @@ def create_app(
         opportunities.router,
         activities_router,
         activity_services_router,
-        activity_scheduling_router,
-        service_requests_router,
-        acceptances_router,
+        leads.scheduling,
+        service_requests.scheduling,
+        service_requests.router,
+        service_requests.acceptances,
         feedback.router,
-        feedback.rating,
+        service_requests.rating,
         feedback.public,
         reminders_router,
     )

@@ -24,7 +24,6 @@ from crmapi.accounts.schemas import (
     AssignmentCreate,
     AssignmentRead,
 )
-from crmapi.contacts import service as contacts_service
 from crmapi.custom_fields import service as custom_fields
 from crmapi.kit.concurrency import IfMatch, etag, expected_version
 from crmapi.kit.db import DbSession
@@ -37,7 +36,6 @@ from crmapi.records import history
 from crmapi.tags import router as tags
 
 router = APIRouter(prefix="/v1/accounts", tags=["accounts"], route_class=CrmRoute, dependencies=[Idempotent])
-contact_accounts = APIRouter(prefix="/v1/contacts", tags=["accounts"], route_class=CrmRoute)
 
 Creator = Annotated[Actor, require("accounts.create")]
 # History and assignments are internal: staff, or an integration holding the view capability.
@@ -69,7 +67,7 @@ async def _one(session: AsyncSession, account: Account, response: Response) -> A
     return AccountRead.model_validate((await _rows(session, [account]))[0])
 
 
-async def _list(
+async def listed(
     request: Request, session: AsyncSession, actor: Actor, query: AccountListQuery | AccountSearch
 ) -> dict[str, Any]:
     select_fields(AccountRead, query.fields, query.LOCATION)
@@ -107,7 +105,7 @@ async def list_accounts(
     `custom.<key>=value` (any number of them) keeps accounts whose custom field has that value;
     `fields=name,code,custom.<key>` shows single custom fields as columns.
     """
-    return await _list(request, session, actor, query)
+    return await listed(request, session, actor, query)
 
 
 @router.post(
@@ -124,7 +122,7 @@ async def search_accounts(
     request: Request, session: DbSession, actor: CurrentActor, body: AccountSearch
 ) -> dict[str, Any]:
     """The list's filters, sort and paging as a JSON body; custom field values go in `custom`."""
-    return await _list(request, session, actor, body)
+    return await listed(request, session, actor, body)
 
 
 @router.post(
@@ -318,28 +316,6 @@ async def unassign_account_member(
 ) -> Response:
     await service.unassign(session, actor, account_id, member_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
-
-
-@contact_accounts.get(
-    "/{contact_id}/accounts",
-    operation_id="list_contact_accounts",
-    summary="The accounts a contact is linked to",
-    response_model=Page[AccountRead],
-    response_model_exclude_unset=True,
-    responses=problem_responses(400, 401, 403, 404, 422, 503),
-)
-@sorted_by(queries.SORTING)
-async def list_contact_accounts(
-    request: Request,
-    session: DbSession,
-    actor: CurrentActor,
-    contact_id: UUID,
-    page: Annotated[PageParams, Query()],
-) -> dict[str, Any]:
-    """Only the accounts the caller can see."""
-    await contacts_service.get(session, actor, contact_id)
-    query = AccountListQuery(**page.model_dump(), contact_id=contact_id)
-    return await _list(request, session, actor, query)
 
 
 # An account's notes: their own router, which app.py includes after the accounts, so the OpenAPI

@@ -17,7 +17,6 @@ from crmapi.activities.schemas import (
     ActivityListQuery,
     ActivityMove,
     ActivityRead,
-    ActivitySchedule,
     ActivityServiceCreate,
     ActivityServiceRead,
     ActivityServiceUpdate,
@@ -191,54 +190,6 @@ work_routes.declare_common(
 
 
 # Scheduling from the records activities are planned for -----------------------------------------
-
-scheduling = APIRouter(tags=["activities"], route_class=CrmRoute, dependencies=[Idempotent])
-SCHEDULE = problem_responses(401, 403, 404, 409, 422, 503)
-
-
-@scheduling.post(
-    "/v1/leads/{lead_id}/activities",
-    operation_id="schedule_lead_activity",
-    summary="Schedule an activity for a lead",
-    status_code=status.HTTP_201_CREATED,
-    response_model=ActivityRead,
-    responses=SCHEDULE,
-)
-async def schedule_lead_activity(
-    session: DbSession,
-    actor: Creator,
-    lead_id: Annotated[UUID, Path(description="lead id")],
-    body: ActivitySchedule,
-    response: Response,
-) -> ActivityRead:
-    """By who works on the lead; an activity type the lead's type allows (422), carrying the
-    lead's contact and account. 409 on a cancelled lead."""
-    a = await service.schedule(session, actor, body, "lead_id", lead_id)
-    response.headers["Location"] = f"/v1/activities/{a.id}"
-    return _one(a, response)
-
-
-@scheduling.post(
-    "/v1/service-requests/{service_request_id}/activities",
-    operation_id="schedule_service_request_activity",
-    summary="Schedule an activity for a service request",
-    status_code=status.HTTP_201_CREATED,
-    response_model=ActivityRead,
-    responses=SCHEDULE,
-)
-async def schedule_service_request_activity(
-    session: DbSession,
-    actor: Creator,
-    service_request_id: Annotated[UUID, Path(description="service request id")],
-    body: ActivitySchedule,
-    response: Response,
-) -> ActivityRead:
-    """By who works on the request; an activity type the request's type allows (422), carrying
-    its contact and account. The request cannot complete while the activity is open. 409 on a
-    completed or cancelled request."""
-    a = await service.schedule(session, actor, body, "service_request_id", service_request_id)
-    response.headers["Location"] = f"/v1/activities/{a.id}"
-    return _one(a, response)
 
 
 # The services an activity provides and the time spent on each: their own router, which app.py

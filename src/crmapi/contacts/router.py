@@ -9,6 +9,9 @@ from fastapi import APIRouter, Query, Request, Response, status
 
 from crmapi.access.actor import Actor
 from crmapi.access.dependencies import CurrentActor, Idempotent, require, staff_or
+from crmapi.accounts import queries as account_queries
+from crmapi.accounts import router as accounts
+from crmapi.accounts.schemas import AccountListQuery, AccountRead
 from crmapi.contacts import queries, service
 from crmapi.contacts.schemas import ContactCreate, ContactListQuery, ContactRead, ContactSearch, ContactUpdate
 from crmapi.custom_fields import service as custom_fields
@@ -197,6 +200,33 @@ async def list_contact_history(
     """Who changed what and when, newest first."""
     await service.get(session, actor, contact_id)
     return await history.page_of(session, service.ENTITY, contact_id, page, request.app.state.cursors)
+
+
+# The accounts a contact is linked to: their own router, tagged accounts, which app.py includes
+# after the accounts, so the OpenAPI document keeps its order.
+accounts_router = APIRouter(prefix="/v1/contacts", tags=["accounts"], route_class=CrmRoute)
+
+
+@accounts_router.get(
+    "/{contact_id}/accounts",
+    operation_id="list_contact_accounts",
+    summary="The accounts a contact is linked to",
+    response_model=Page[AccountRead],
+    response_model_exclude_unset=True,
+    responses=problem_responses(400, 401, 403, 404, 422, 503),
+)
+@sorted_by(account_queries.SORTING)
+async def list_contact_accounts(
+    request: Request,
+    session: DbSession,
+    actor: CurrentActor,
+    contact_id: UUID,
+    page: Annotated[PageParams, Query()],
+) -> dict[str, Any]:
+    """Only the accounts the caller can see."""
+    await service.get(session, actor, contact_id)
+    query = AccountListQuery(**page.model_dump(), contact_id=contact_id)
+    return await accounts.listed(request, session, actor, query)
 
 
 # A contact's notes: their own router, which app.py includes after the contacts, so the OpenAPI

@@ -1,12 +1,11 @@
-"""HTTP for feedback: the public link routes, the signed-in customer's rating, the staff's list
-and summary."""
+"""HTTP for feedback: the public link routes, the staff's list and summary (rating a request and
+reissuing its link are the service requests' routes)."""
 
 from __future__ import annotations
 
 from typing import Annotated, Any
-from uuid import UUID
 
-from fastapi import APIRouter, Depends, Path, Query, Request, status
+from fastapi import APIRouter, Depends, Query, Request, status
 
 from crmapi.access.dependencies import CurrentActor, Idempotent
 from crmapi.feedback import service
@@ -24,13 +23,8 @@ from crmapi.kit.errors import problem_responses
 from crmapi.kit.pagination import Page, paginate, render_page, select_fields, sorted_by
 from crmapi.kit.ratelimit import Token, link_limits
 from crmapi.kit.routes import CrmRoute
-from crmapi.service_requests import service as requests
-from crmapi.service_requests.schemas import IssuedLink
 
 router = APIRouter(prefix="/v1/feedback", tags=["feedback"], route_class=CrmRoute, dependencies=[Idempotent])
-rating = APIRouter(
-    prefix="/v1/service-requests", tags=["feedback"], route_class=CrmRoute, dependencies=[Idempotent]
-)
 # Reached from a link sent to the contact: the token is the only credential.
 public = APIRouter(
     prefix="/v1/feedback-links", tags=["feedback"], route_class=CrmRoute, dependencies=[Depends(link_limits)]
@@ -78,52 +72,6 @@ async def summarise_feedback(
     overall and by request type, category, assignee and month (in the caller's time zone);
     `created_from` / `created_to` bound when the feedback was given."""
     return await summary(session, actor, query)
-
-
-@rating.post(
-    "/{service_request_id}/feedback",
-    operation_id="rate_service_request",
-    summary="Rate a completed service request (its customer)",
-    status_code=status.HTTP_201_CREATED,
-    response_model=FeedbackRead,
-    responses=problem_responses(401, 403, 404, 409, 422, 503),
-)
-async def rate_service_request(
-    session: DbSession,
-    actor: CurrentActor,
-    service_request_id: Annotated[UUID, Path(description="service request id")],
-    body: FeedbackCreate,
-) -> Any:
-    """A signed-in customer of the request's account, once (409 `already-rated`), on a completed
-    request (409 `not-completed`); staff 403 `customers-only`."""
-    return await service.rate_as_customer(session, actor, service_request_id, body)
-
-
-@rating.post(
-    "/{service_request_id}/feedback-link",
-    operation_id="reissue_feedback_link",
-    summary="Issue the contact's feedback link again",
-    response_model=IssuedLink,
-    responses=problem_responses(401, 403, 404, 409, 422, 503),
-)
-async def reissue_feedback_link(
-    request: Request,
-    session: DbSession,
-    actor: CurrentActor,
-    service_request_id: Annotated[UUID, Path(description="service request id")],
-) -> IssuedLink:
-    """For whoever may change the request, once it is completed (409 `not-completed`) and while
-    it is not rated (409 `already-rated`), when it has a contact (409 `no-contact`). The links
-    sent before stop working (410 `link-expired`); the new one is in the event
-    `service_request.feedback_link_issued` for notifications to send, and in the answer for
-    callers with `service_requests.manage`."""
-    r, link = await service.reissue_link(session, request.app.state.keys, actor, service_request_id)
-    return IssuedLink(
-        service_request_id=r.id,
-        purpose="feedback",
-        expires_at=link["expires_at"],
-        link=requests.link_shown_to(actor, link),
-    )
 
 
 @public.get(

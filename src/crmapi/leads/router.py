@@ -9,6 +9,9 @@ from fastapi import APIRouter, Path, Query, Request, Response, status
 
 from crmapi.access.actor import Actor
 from crmapi.access.dependencies import Idempotent, require, staff_or
+from crmapi.activities import router as activity_routes
+from crmapi.activities import service as activities
+from crmapi.activities.schemas import ActivityRead, ActivitySchedule
 from crmapi.kit.concurrency import IfMatch, etag, expected_version
 from crmapi.kit.db import DbSession
 from crmapi.kit.errors import PROBLEM_JSON, problem_responses
@@ -341,3 +344,32 @@ tags.declare(
     add="add_lead_tag",
     remove="remove_lead_tag",
 )
+
+
+# Scheduling activities for leads: their own router, tagged activities, which app.py includes
+# after the activities, so the OpenAPI document keeps its order.
+scheduling = APIRouter(
+    prefix="/v1/leads", tags=["activities"], route_class=CrmRoute, dependencies=[Idempotent]
+)
+
+
+@scheduling.post(
+    "/{lead_id}/activities",
+    operation_id="schedule_lead_activity",
+    summary="Schedule an activity for a lead",
+    status_code=status.HTTP_201_CREATED,
+    response_model=ActivityRead,
+    responses=problem_responses(401, 403, 404, 409, 422, 503),
+)
+async def schedule_lead_activity(
+    session: DbSession,
+    actor: Annotated[Actor, require("activities.create")],
+    lead_id: Annotated[UUID, Path(description="lead id")],
+    body: ActivitySchedule,
+    response: Response,
+) -> ActivityRead:
+    """By who works on the lead; an activity type the lead's type allows (422), carrying the
+    lead's contact and account. 409 on a cancelled lead."""
+    a = await activities.schedule(session, actor, body, "lead_id", lead_id)
+    response.headers["Location"] = f"/v1/activities/{a.id}"
+    return activity_routes.ANSWERS.one(a, response)

@@ -10,7 +10,11 @@ from fastapi import APIRouter, Depends, Path, Query, Request, Response, status
 
 from crmapi.access.actor import Actor
 from crmapi.access.dependencies import CurrentActor, Idempotent, require
+from crmapi.activities import router as activity_routes
+from crmapi.activities import service as activities
+from crmapi.activities.schemas import ActivityRead, ActivitySchedule
 from crmapi.feedback import service as feedback
+from crmapi.feedback.schemas import FeedbackCreate, FeedbackRead
 from crmapi.kit.concurrency import IfMatch, expected_version
 from crmapi.kit.db import DbSession
 from crmapi.kit.errors import problem_responses
@@ -380,3 +384,86 @@ async def use_acceptance(request: Request, session: DbSession, token: Token) -> 
     """The contact accepts the response or resolution; the link is spent (a second use: 409
     `link-used`)."""
     return await acceptance.consume(session, request.app.state.keys, token)
+
+
+# Rating a request and reissuing its feedback link: their own router, tagged feedback, which
+# app.py includes after the feedback list, so the OpenAPI document keeps its order.
+rating = APIRouter(
+    prefix="/v1/service-requests", tags=["feedback"], route_class=CrmRoute, dependencies=[Idempotent]
+)
+
+
+@rating.post(
+    "/{service_request_id}/feedback",
+    operation_id="rate_service_request",
+    summary="Rate a completed service request (its customer)",
+    status_code=status.HTTP_201_CREATED,
+    response_model=FeedbackRead,
+    responses=problem_responses(401, 403, 404, 409, 422, 503),
+)
+async def rate_service_request(
+    session: DbSession,
+    actor: CurrentActor,
+    service_request_id: Annotated[UUID, Path(description="service request id")],
+    body: FeedbackCreate,
+) -> Any:
+    """A signed-in customer of the request's account, once (409 `already-rated`), on a completed
+    request (409 `not-completed`); staff 403 `customers-only`."""
+    return await feedback.rate_as_customer(session, actor, service_request_id, body)
+
+
+@rating.post(
+    "/{service_request_id}/feedback-link",
+    operation_id="reissue_feedback_link",
+    summary="Issue the contact's feedback link again",
+    response_model=IssuedLink,
+    responses=problem_responses(401, 403, 404, 409, 422, 503),
+)
+async def reissue_feedback_link(
+    request: Request,
+    session: DbSession,
+    actor: CurrentActor,
+    service_request_id: Annotated[UUID, Path(description="service request id")],
+) -> IssuedLink:
+    """For whoever may change the request, once it is completed (409 `not-completed`) and while
+    it is not rated (409 `already-rated`), when it has a contact (409 `no-contact`). The links
+    sent before stop working (410 `link-expired`); the new one is in the event
+    `service_request.feedback_link_issued` for notifications to send, and in the answer for
+    callers with `service_requests.manage`."""
+    r, link = await feedback.reissue_link(session, request.app.state.keys, actor, service_request_id)
+    return IssuedLink(
+        service_request_id=r.id,
+        purpose="feedback",
+        expires_at=link["expires_at"],
+        link=service.link_shown_to(actor, link),
+    )
+
+
+# Scheduling activities for service requests: their own router, tagged activities, which app.py
+# includes after the activities, so the OpenAPI document keeps its order.
+scheduling = APIRouter(
+    prefix="/v1/service-requests", tags=["activities"], route_class=CrmRoute, dependencies=[Idempotent]
+)
+
+
+@scheduling.post(
+    "/{service_request_id}/activities",
+    operation_id="schedule_service_request_activity",
+    summary="Schedule an activity for a service request",
+    status_code=status.HTTP_201_CREATED,
+    response_model=ActivityRead,
+    responses=problem_responses(401, 403, 404, 409, 422, 503),
+)
+async def schedule_service_request_activity(
+    session: DbSession,
+    actor: Annotated[Actor, require("activities.create")],
+    service_request_id: Annotated[UUID, Path(description="service request id")],
+    body: ActivitySchedule,
+    response: Response,
+) -> ActivityRead:
+    """By who works on the request; an activity type the request's type allows (422), carrying
+    its contact and account. The request cannot complete while the activity is open. 409 on a
+    completed or cancelled request."""
+    a = await activities.schedule(session, actor, body, "service_request_id", service_request_id)
+    response.headers["Location"] = f"/v1/activities/{a.id}"
+    return activity_routes.ANSWERS.one(a, response)
