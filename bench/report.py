@@ -33,10 +33,13 @@ def machine() -> dict[str, Any]:
 def with_targets(results: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Each scenario's share of the bare endpoint's rate and, where the issue sets them, its verdicts."""
     bare = next(r["req_per_s"] for r in results if r["name"] == "bare")
+    rates = {r["name"]: r["req_per_s"] for r in results}
     out = []
     for r in results:
         criteria: tuple[Criterion, ...] = r.pop("criteria")
         r["share_of_bare"] = r["req_per_s"] / bare
+        versus = r.pop("versus")
+        r["share_of_reference"] = r["req_per_s"] / rates[versus] if versus else None
         r["targets"] = [judge(c, r) for c in criteria]
         out.append(r)
     return out
@@ -52,17 +55,19 @@ def table(result: dict[str, Any]) -> str:
         f"{result['demo']['counts']['contacts']:,} contacts, {result['demo']['counts']['accounts']:,} "
         f"accounts (crmapi demo-data); load average before {m['load_average_before'][0]:.2f}",
         "",
-        f"{'scenario':<16} {'req/s':>7} {'of bare':>8} {'p50 ms':>7} {'p95 ms':>7} {'p99 ms':>7}  request",
+        f"{'scenario':<18} {'req/s':>7} {'of bare':>8} {'of ref':>7} {'p50 ms':>7} {'p95 ms':>7} "
+        f"{'p99 ms':>7}  request",
     ]
     for r in result["scenarios"]:
+        of_ref = f"{r['share_of_reference']:7.0%}" if r.get("share_of_reference") is not None else f"{'':>7}"
         lines.append(
-            f"{r['name']:<16} {r['req_per_s']:7.0f} {r['share_of_bare']:8.0%} {r['p50_ms']:7.1f} "
+            f"{r['name']:<18} {r['req_per_s']:7.0f} {r['share_of_bare']:8.0%} {of_ref} {r['p50_ms']:7.1f} "
             f"{r['p95_ms']:7.1f} {r['p99_ms']:7.1f}  {r['request']}"
         )
     lines += ["", "targets (the issue's, at this run's connections):"]
     for r in result["scenarios"]:
         for t in r["targets"]:
-            lines.append(f"  {r['name']:<16} {t['target']:<20} {t['verdict']}")
+            lines.append(f"  {r['name']:<18} {t['target']:<26} {t['verdict']}")
     met = sum(t["met"] for r in result["scenarios"] for t in r["targets"])
     total = sum(len(r["targets"]) for r in result["scenarios"])
     answers = sum(r["requests"] for r in result["scenarios"])

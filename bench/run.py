@@ -89,10 +89,19 @@ async def _serve_and_load(opts: Options, url: str, demo: dict[str, Any]) -> dict
                 await server.token(client, demo["staff"]["email"], demo["staff"]["password"])
             )
             ctx = await scenarios.context(client, admin, rep)
-        results = [await _measure(opts, proc.base_url, sc) for sc in scenarios.build(ctx)]
+            reference = await server.start_reference(database.app_url(url), state / "reference.log")
+            try:
+                async with httpx.AsyncClient(base_url=reference.base_url, timeout=30) as ref_client:
+                    await server.wait_healthy(reference, ref_client, path="/livez")
+                    await scenarios.check_reference(client, ref_client, ctx)
+                progress(f"bench: the lean reference answers on {reference.base_url}, as crmapi does")
+                bases = {"crmapi": proc.base_url, "reference": reference.base_url}
+                results = [await _measure(opts, bases[sc.server], sc) for sc in scenarios.build(ctx)]
+            finally:
+                await server.stop(reference)
     finally:
         await server.stop(proc)
-        progress("bench: server stopped")
+        progress("bench: servers stopped")
     return {"scenarios": report.with_targets(results)}
 
 
@@ -122,6 +131,7 @@ async def _measure(opts: Options, base_url: str, sc: scenarios.Scenario) -> dict
             {"req_per_s": r.rate, "p50_ms": r.p50_ms, "p95_ms": r.p95_ms, "p99_ms": r.p99_ms} for r in runs
         ],
         "criteria": sc.targets,
+        "versus": sc.versus,
     }
     progress(
         f"bench: {sc.name:<16} {figures['req_per_s']:8.1f} req/s  p50 {figures['p50_ms']:6.1f}  "

@@ -89,18 +89,38 @@ async def start(
     return Server(process=process, base_url=f"http://127.0.0.1:{port}", log_path=log_path, log=log)
 
 
-async def wait_healthy(server: Server, client: httpx.AsyncClient, limit_seconds: float = 90) -> None:
+async def start_reference(app_url: str, log_path: Path) -> Server:
+    """The lean reference (bench/reference.py) on a free port, reading as crmapi_app."""
+    port = free_port()
+    env = {**environment(), "DATABASE_URL": app_url, "SECRET_KEY": SECRET_KEY, "PORT": str(port)}
+    log = await asyncio.to_thread(log_path.open, "wb")
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bench.reference",
+        env=env,
+        stdin=asyncio.subprocess.DEVNULL,
+        stdout=log,
+        stderr=log,
+        start_new_session=True,
+    )
+    return Server(process=process, base_url=f"http://127.0.0.1:{port}", log_path=log_path, log=log)
+
+
+async def wait_healthy(
+    server: Server, client: httpx.AsyncClient, limit_seconds: float = 90, path: str = "/healthz"
+) -> None:
     deadline = time.monotonic() + limit_seconds
     while time.monotonic() < deadline:
         if server.process.returncode is not None:
             raise RuntimeError(f"the server exited with {server.process.returncode}; see {server.log_path}")
         with contextlib.suppress(httpx.TransportError):
-            answer = await client.get("/healthz", timeout=2)
+            answer = await client.get(path, timeout=2)
             if answer.status_code == 200:
                 return
         await asyncio.sleep(0.2)
     raise RuntimeError(
-        f"the server did not answer /healthz within {limit_seconds:.0f} s; see {server.log_path}"
+        f"the server did not answer {path} within {limit_seconds:.0f} s; see {server.log_path}"
     )
 
 

@@ -12,6 +12,7 @@ Show = Callable[[float], str]
 _FIGURES: dict[str, tuple[str, Show, Show]] = {
     "req_per_s": ("req/s", lambda v: f"{v:,.0f}", lambda d: f"{d:,.0f}"),
     "share_of_bare": ("share of bare", lambda v: f"{v:.0%}", lambda d: f"{d * 100:.0f} points"),
+    "share_of_reference": ("share of reference", lambda v: f"{v:.0%}", lambda d: f"{d * 100:.0f} points"),
     "p95_ms": ("p95 ms", lambda v: f"{v:.1f}", lambda d: f"{d:.1f}"),
     "p99_ms": ("p99 ms", lambda v: f"{v:.1f}", lambda d: f"{d:.1f}"),
 }

@@ -1,6 +1,6 @@
 """EXPLAIN (ANALYZE, BUFFERS) of a list exactly as the app issues it.
 
-The list handler (`accounts.router._list`, `contacts.router._list`) runs in process as crmapi_app
+The list handler (`accounts.router.listed`, `contacts.router._list`) runs in process as crmapi_app
 for an Actor made by `_member_actor`, with the organisation bound as every request binds it
 (`bind_org`, then `set_config('app.org_id', ..., true)` in the transaction). The statement and
 parameters the driver receives are caught on their way out and explained on the same connection,
@@ -77,7 +77,7 @@ async def _issued(session: AsyncSession, engine: AsyncEngine, kind: str, actor: 
     event.listen(engine.sync_engine, "before_cursor_execute", catch)
     try:
         if kind == "accounts":
-            await account_router._list(request, session, actor, AccountListQuery(limit=50))
+            await account_router.listed(request, session, actor, AccountListQuery(limit=50))
         else:
             await contact_router._list(request, session, actor, ContactListQuery(limit=50))
     finally:
