@@ -5,7 +5,8 @@ token verified with the same key (`Keys.read_access_token`, which caches a verif
 crmapi does), the same member/session row checked, read as `crmapi_app` under the same forced
 row-level security, bound by the same `app.org_id` setting, and PostgreSQL rendering the JSON.
 Each read is one statement, one round trip: the organisation is bound inside it (a CASE evaluates
-the binding before the subquery that reads under it).
+the binding before the subquery that reads under it), and named in its predicates too, as crmapi's
+queries name it, so the (org_id, ...) indexes serve it.
 
 Routes: `GET /livez` (the bare endpoint), `GET /v1/contacts/{id}`, `GET /v1/accounts?limit=50`
 (the first page, newest first, as the admin's `status=active` list). Anything else is 404.
@@ -46,7 +47,8 @@ _MEMBER_OK = """EXISTS (
 GET_CONTACT = f"""
 SELECT CASE WHEN set_config('app.org_id', $1, true) IS NULL THEN NULL ELSE (
     SELECT CASE WHEN {_MEMBER_OK} THEN coalesce(
-        (SELECT {_CONTACT_JSON}::text FROM contacts c WHERE c.id = $4 AND c.deleted_at IS NULL), ''
+        (SELECT {_CONTACT_JSON}::text FROM contacts c
+         WHERE c.org_id = $1::uuid AND c.id = $4 AND c.deleted_at IS NULL), ''
     ) END
 ) END"""
 
@@ -66,12 +68,12 @@ SELECT CASE WHEN set_config('app.org_id', $1, true) IS NULL THEN NULL ELSE (
                    a.owner_member_id, a.business_unit_id, a.tags, a.custom,
                    ARRAY(
                        SELECT r.sales_rep_code FROM account_sales_reps r
-                       WHERE r.account_id = a.id ORDER BY r.sales_rep_code
+                       WHERE r.org_id = a.org_id AND r.account_id = a.id ORDER BY r.sales_rep_code
                    )
                        AS sales_rep_codes,
                    a.created_at, a.updated_at, a.deleted_at, a.version
             FROM accounts a
-            WHERE a.deleted_at IS NULL AND a.status = 'active'
+            WHERE a.org_id = $1::uuid AND a.deleted_at IS NULL AND a.status = 'active'
             ORDER BY a.created_at, a.id
             LIMIT 50
         ) p

@@ -8,7 +8,7 @@ import platform
 from pathlib import Path
 from typing import Any
 
-from bench.targets import Criterion, judge
+from bench.targets import Criterion, baseline, judge
 
 RESULTS = Path(__file__).resolve().parent / "results"
 
@@ -33,14 +33,15 @@ def machine() -> dict[str, Any]:
 def with_targets(results: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Each scenario's share of the bare endpoint's rate and, where the issue sets them, its verdicts."""
     bare = next(r["req_per_s"] for r in results if r["name"] == "bare")
-    rates = {r["name"]: r["req_per_s"] for r in results}
+    by_name: dict[str, Any] = {r["name"]: r for r in results}
+    by_name["baseline"] = baseline()
     out = []
     for r in results:
         criteria: tuple[Criterion, ...] = r.pop("criteria")
         r["share_of_bare"] = r["req_per_s"] / bare
         versus = r.pop("versus")
-        r["share_of_reference"] = r["req_per_s"] / rates[versus] if versus else None
-        r["targets"] = [judge(c, r) for c in criteria]
+        r["share_of_reference"] = r["req_per_s"] / by_name[versus]["req_per_s"] if versus else None
+        r["targets"] = [judge(c, r, by_name) for c in criteria]
         out.append(r)
     return out
 
@@ -56,18 +57,24 @@ def table(result: dict[str, Any]) -> str:
         f"accounts (crmapi demo-data); load average before {m['load_average_before'][0]:.2f}",
         "",
         f"{'scenario':<18} {'req/s':>7} {'of bare':>8} {'of ref':>7} {'p50 ms':>7} {'p95 ms':>7} "
-        f"{'p99 ms':>7}  request",
+        f"{'p99 ms':>7} {'trips':>5}  request",
     ]
     for r in result["scenarios"]:
         of_ref = f"{r['share_of_reference']:7.0%}" if r.get("share_of_reference") is not None else f"{'':>7}"
+        trips = f"{r['round_trips']:5.1f}" if r.get("round_trips") is not None else f"{'':>5}"
         lines.append(
             f"{r['name']:<18} {r['req_per_s']:7.0f} {r['share_of_bare']:8.0%} {of_ref} {r['p50_ms']:7.1f} "
-            f"{r['p95_ms']:7.1f} {r['p99_ms']:7.1f}  {r['request']}"
+            f"{r['p95_ms']:7.1f} {r['p99_ms']:7.1f} {trips}  {r['request']}"
         )
-    lines += ["", "targets (the issue's, at this run's connections):"]
+    lines += [
+        "",
+        "trips: round trips to PostgreSQL per request, counted on the wire (bench/wire.py)",
+        "",
+        "targets (the issue's, at this run's connections):",
+    ]
     for r in result["scenarios"]:
         for t in r["targets"]:
-            lines.append(f"  {r['name']:<18} {t['target']:<26} {t['verdict']}")
+            lines.append(f"  {r['name']:<18} {t['target']:<34} {t['verdict']}")
     met = sum(t["met"] for r in result["scenarios"] for t in r["targets"])
     total = sum(len(r["targets"]) for r in result["scenarios"])
     answers = sum(r["requests"] for r in result["scenarios"])

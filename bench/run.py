@@ -14,7 +14,7 @@ from typing import Any
 
 import httpx
 
-from bench import database, report, scenarios, server, wrk
+from bench import database, probe, report, scenarios, server, wrk
 
 
 @dataclass(frozen=True)
@@ -96,19 +96,25 @@ async def _serve_and_load(opts: Options, url: str, demo: dict[str, Any]) -> dict
                     await scenarios.check_reference(client, ref_client, ctx)
                 progress(f"bench: the lean reference answers on {reference.base_url}, as crmapi does")
                 bases = {"crmapi": proc.base_url, "reference": reference.base_url}
-                results = [await _measure(opts, bases[sc.server], sc) for sc in scenarios.build(ctx)]
+                built = scenarios.build(ctx)
+                results = [await _measure(opts, bases[sc.server], sc) for sc in built]
             finally:
                 await server.stop(reference)
     finally:
         await server.stop(proc)
         progress("bench: servers stopped")
+    progress("bench: counting each request's round trips to PostgreSQL")
+    trips = await probe.round_trips(url, redis_url, state / "probe", built)
+    for r in results:
+        r["round_trips"] = trips.get(r["name"])
     return {"scenarios": report.with_targets(results)}
 
 
 async def _measure(opts: Options, base_url: str, sc: scenarios.Scenario) -> dict[str, Any]:
-    warmup = await wrk.run(base_url, sc.load, connections=opts.connections, seconds=opts.warmup)
+    connections = sc.connections or opts.connections
+    warmup = await wrk.run(base_url, sc.load, connections=connections, seconds=opts.warmup)
     runs = [
-        await wrk.run(base_url, sc.load, connections=opts.connections, seconds=opts.seconds)
+        await wrk.run(base_url, sc.load, connections=connections, seconds=opts.seconds)
         for _ in range(opts.runs)
     ]
     non_2xx = sum(r.non_2xx for r in [warmup, *runs])
@@ -121,6 +127,7 @@ async def _measure(opts: Options, base_url: str, sc: scenarios.Scenario) -> dict
     figures = {
         "name": sc.name,
         "request": sc.request,
+        "connections": connections,
         "req_per_s": statistics.median(r.rate for r in runs),
         "p50_ms": statistics.median(r.p50_ms for r in runs),
         "p95_ms": statistics.median(r.p95_ms for r in runs),

@@ -71,7 +71,9 @@ async def _check_references(
     else must not fail because the payer has since left the actor's sight or been deleted."""
     if changed is None or "business_unit_id" in changed:
         await require_unit(session, c.business_unit_id)
-    if c.owner_member_id is not None and (changed is None or "owner_member_id" in changed):
+    # The caller owning it needs no query: this request read its member row (active staff).
+    yourself = actor.kind == "staff" and c.owner_member_id == actor.member_id
+    if c.owner_member_id is not None and not yourself and (changed is None or "owner_member_id" in changed):
         owner = await session.execute(
             select(Member.id).where(Member.id == c.owner_member_id, Member.kind == "staff")
         )

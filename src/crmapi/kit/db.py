@@ -166,7 +166,10 @@ def _scope_transaction_to_org(
     session: Session, transaction: SessionTransaction, connection: Connection
 ) -> None:
     # Transaction-local, so a pooled connection never carries a tenant into the next request;
-    # cleared when no organisation is bound, so RLS then shows nothing.
+    # cleared when no organisation is bound, so RLS then shows nothing. A savepoint inside the
+    # transaction keeps the binding its BEGIN made (bind_org sets it anew when it changes).
+    if transaction.nested:
+        return
     org = session.info.get(ORG_KEY)
     # A UUID's text, which is safe to send as a literal.
     value = str(org if isinstance(org, UUID) else UUID(str(org))) if org else ""
