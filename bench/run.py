@@ -14,7 +14,7 @@ from typing import Any
 
 import httpx
 
-from bench import database, probe, report, scenarios, server, wrk
+from bench import database, probe, report, scenarios, server, work, wrk
 
 
 @dataclass(frozen=True)
@@ -39,6 +39,8 @@ async def bench(opts: Options) -> dict[str, Any]:
     try:
         url = await database.create(server_url)
         demo = await _demo_data(url, opts)
+        progress(f"bench: {work.LEADS:,} more leads for the board and the bulk moves")
+        await work.load(url, demo)
         result = await _serve_and_load(opts, url, demo)
         return {
             "database": {"source": source, "version": await database.version(url)},
@@ -97,7 +99,9 @@ async def _serve_and_load(opts: Options, url: str, demo: dict[str, Any]) -> dict
                 progress(f"bench: the lean reference answers on {reference.base_url}, as crmapi does")
                 bases = {"crmapi": proc.base_url, "reference": reference.base_url}
                 built = scenarios.build(ctx)
+                built.insert(len(built) - 1, work.board(ctx))  # before create contact, which adds rows
                 results = [await _measure(opts, bases[sc.server], sc) for sc in built]
+                results.append(await work.bulk_move(url, demo, client, admin))
             finally:
                 await server.stop(reference)
     finally:

@@ -20,6 +20,7 @@ BASELINE = Path(__file__).resolve().parent / "baseline.json"
 # Per figure: its label, how a value reads, how a margin reads.
 _FIGURES: dict[str, tuple[str, Show, Show]] = {
     "req_per_s": ("req/s", lambda v: f"{v:,.0f}", lambda d: f"{d:,.0f}"),
+    "p50_ms": ("p50 ms", lambda v: f"{v:.1f}", lambda d: f"{d:.1f}"),
     "p95_ms": ("p95 ms", lambda v: f"{v:.1f}", lambda d: f"{d:.1f}"),
     "p99_ms": ("p99 ms", lambda v: f"{v:.1f}", lambda d: f"{d:.1f}"),
 }
@@ -49,9 +50,9 @@ class Criterion:
         label, show, _ = _FIGURES[self.figure]
         sign = ">=" if self.at_least else "<="
         if self.versus:
-            return f"{label} {sign} {_times(self.limit)} of {self.versus}'s"
+            return f"{label} {sign} {_times(self.limit)} of {self.versus}"
         if self.baseline:
-            return f"{label} {sign} {_times(self.limit)} the baseline's"
+            return f"{label} {sign} {_times(self.limit)} the baseline"
         return f"{label} {sign} {show(self.limit)}"
 
 

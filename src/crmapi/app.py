@@ -34,6 +34,7 @@ from crmapi.kit.limits import BodySizeLimit
 from crmapi.kit.logs import RequestIdMiddleware
 from crmapi.kit.pagination import Cursors
 from crmapi.kit.ratelimit import Limiter
+from crmapi.kit.routes import skip_unmatched_routers
 from crmapi.leads import router as leads
 from crmapi.notes.router import router as notes_router
 from crmapi.opportunities import router as opportunities
@@ -208,5 +209,6 @@ def create_app(
     )
     for router in routers:
         app.include_router(router)
+    skip_unmatched_routers(app)
     app.openapi = lambda: contract.document(app)  # type: ignore[method-assign]
     return app
