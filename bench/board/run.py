@@ -75,12 +75,15 @@ async def _load_leads(url: str, org_id: UUID, rep_id: UUID, leads: int) -> None:
             INSERT INTO leads (org_id, id, number, type_id, status_id, state, description, first_name,
                 last_name, company, priority, call_tries, product_refs, competitor_ids, tags, start_at,
                 created_at, updated_at, version, search_text, owner_member_id, assigned_member_id)
-            SELECT $1, crmapi_uuid7(), n, $2, ($3::uuid[])[1 + n % 10], s.state, 'Wants a quote ' || n,
-                'Anna', 'Nowak ' || n, 'Company ' || n, 1 + n % 10, 0, '{}', '{}', '{}', t, t, t, 1,
+            SELECT $1, crmapi_uuid7(), b.base + n, $2, ($3::uuid[])[1 + n % 10], s.state,
+                'Wants a quote ' || n, 'Anna', 'Nowak ' || n, 'Company ' || n, 1 + n % 10, 0,
+                '{}', '{}', '{}', t, t, t, 1,
                 'anna nowak ' || n || ' company ' || n, $4,
                 CASE WHEN n % $6 = 0 THEN $5::uuid END
             FROM generate_series(1, $7) AS n
             CROSS JOIN LATERAL (SELECT now() - make_interval(mins => $7 - n) AS t) AS at_(t)
+            -- Numbered after the organisation's leads (demo data may have some).
+            CROSS JOIN (SELECT coalesce(max(number), 0) AS base FROM leads WHERE org_id = $1) AS b
             JOIN lifecycle_statuses s ON s.org_id = $1 AND s.id = ($3::uuid[])[1 + n % 10]
             """,
             org_id,
