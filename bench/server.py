@@ -75,18 +75,7 @@ async def start(
         env["REDIS_URL"] = redis_url
     env.update(extra_env or {})
     log = await asyncio.to_thread(_prepare, data_dir, log_path)
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "crmapi.cli",
-        "serve",
-        env=env,
-        stdin=asyncio.subprocess.DEVNULL,
-        stdout=log,
-        stderr=log,
-        start_new_session=True,
-    )
-    return Server(process=process, base_url=f"http://127.0.0.1:{port}", log_path=log_path, log=log)
+    return await _spawn(["crmapi.cli", "serve"], env, port, log_path, log)
 
 
 async def start_reference(app_url: str, log_path: Path) -> Server:
@@ -94,10 +83,15 @@ async def start_reference(app_url: str, log_path: Path) -> Server:
     port = free_port()
     env = {**environment(), "DATABASE_URL": app_url, "SECRET_KEY": SECRET_KEY, "PORT": str(port)}
     log = await asyncio.to_thread(log_path.open, "wb")
+    return await _spawn(["bench.reference"], env, port, log_path, log)
+
+
+async def _spawn(module: list[str], env: dict[str, str], port: int, log_path: Path, log: IO[bytes]) -> Server:
+    """`python -m <module...>` in a session of its own (so a stop reaches its children too)."""
     process = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
-        "bench.reference",
+        *module,
         env=env,
         stdin=asyncio.subprocess.DEVNULL,
         stdout=log,
