@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 import pytest
@@ -12,7 +10,7 @@ from sqlalchemy import event
 
 from crmapi.kit.db import Database
 from tests import factories
-from tests.support import NOBODY, Member, Tenant, Tenants, assert_problem, error_fields
+from tests.support import NOBODY, Member, Tenant, Tenants, assert_problem, error_fields, statements
 
 JAN = {"first_name": "Jan", "last_name": "Kowalski"}
 
@@ -165,7 +163,6 @@ async def test_q_finds_an_account_by_code_number_or_a_linked_contacts_tax_id(
 
 
 async def test_a_list_does_not_query_per_account(client: AsyncClient, tenants: Tenants, db: object) -> None:
-    from sqlalchemy import event
 
     acme = await tenants.create()
     for i in range(12):
@@ -276,21 +273,6 @@ async def assign(client: AsyncClient, who: Member, account: dict[str, Any], memb
 
 async def unassign(client: AsyncClient, who: Member, account: dict[str, Any], member: Member) -> Response:
     return await client.delete(f"/v1/accounts/{account['id']}/assignments/{member.id}", headers=who.headers)
-
-
-@contextmanager
-def statements(db: Database) -> Iterator[list[str]]:
-    """The SQL statements sent while the block runs."""
-    sent: list[str] = []
-
-    def count(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-        sent.append(statement)
-
-    event.listen(db.engine.sync_engine, "before_cursor_execute", count)
-    try:
-        yield sent
-    finally:
-        event.remove(db.engine.sync_engine, "before_cursor_execute", count)
 
 
 # --- create and read -------------------------------------------------------------------------

@@ -4,17 +4,15 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 import pytest
 from httpx import AsyncClient, Response
-from sqlalchemy import event, text
+from sqlalchemy import text
 
 from crmapi.kit.db import Database, bind_org
 from crmapi.kit.ids import new_id
-from tests.support import NOBODY, Member, Tenant, assert_problem, error_fields
+from tests.support import NOBODY, Member, Tenant, assert_problem, error_fields, statements
 
 READ_ONLY = {"id", "display_name", "created_at", "updated_at", "deleted_at", "version"}
 
@@ -83,21 +81,6 @@ def forge(cursor: str, **changes: Any) -> str:
     payload = json.loads(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)))
     forged = base64.urlsafe_b64encode(json.dumps({**payload, **changes}).encode()).rstrip(b"=")
     return f"{forged.decode()}.{mac}"
-
-
-@contextmanager
-def statements(db: Database) -> Iterator[list[str]]:
-    """The SQL statements sent while the block runs."""
-    sent: list[str] = []
-
-    def count(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-        sent.append(statement)
-
-    event.listen(db.engine.sync_engine, "before_cursor_execute", count)
-    try:
-        yield sent
-    finally:
-        event.remove(db.engine.sync_engine, "before_cursor_execute", count)
 
 
 # --- create and read -------------------------------------------------------------------------

@@ -15,7 +15,7 @@ from crmapi.opportunities.models import Opportunity
 from crmapi.records.history import HistoryEntry
 from crmapi.records.outbox import OutboxEvent
 from tests import factories
-from tests.support import Member, Tenant, Tenants, assert_problem, error_fields, ok, rows_of
+from tests.support import Member, Tenant, Tenants, assert_problem, error_fields, ok, rows_of, statements
 
 LEADS, CONFIG = "/v1/leads", "/v1/config"
 
@@ -499,12 +499,19 @@ async def test_a_bulk_move_reports_each_lead_and_names_the_rule_that_refused(
         if n % 10 == 3:
             ok(await act(client, seller, lead, "transitions", status_id=made["Negotiating"]))
         ids.append(lead["id"])
-    answer = ok(
-        await client.post(
-            f"{LEADS}/bulk/moves", json={"ids": ids, "status_id": made["Won deal"]}, headers=seller.headers
+    with statements(db) as sent:
+        answer = ok(
+            await client.post(
+                f"{LEADS}/bulk/moves",
+                json={"ids": ids, "status_id": made["Won deal"]},
+                headers=seller.headers,
+            )
         )
-    )
     assert (answer["updated"], answer["unchanged"], answer["errors"]) == (45, 0, 5)
+    # The type, its statuses and rules and the seller's units are read once for the call, not 50 times.
+    assert sum("FROM lifecycle_types" in s for s in sent) == 1
+    assert sum("FROM transition_rules" in s for s in sent) == 1
+    assert sum(s.startswith("SELECT member_business_units.business_unit_id") for s in sent) == 1
     refused = [r for r in answer["results"] if r["outcome"] == "error"]
     assert [r["id"] for r in refused] == [ids[n] for n in range(50) if n % 10 == 3]
     assert {r["reason"] for r in refused} == {"transition-rule"}

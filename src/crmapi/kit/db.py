@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 from uuid import UUID
 
 import asyncpg
@@ -214,3 +215,32 @@ def url_with_database(url: str, database: str) -> str:
 def libpq_dsn(url: str) -> str:
     """A URL asyncpg.connect and psql accept (no SQLAlchemy driver suffix)."""
     return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+T = TypeVar("T")
+_REMEMBERED = "crmapi.remembered"
+
+
+@contextmanager
+def remembering(session: AsyncSession) -> Iterator[None]:
+    """While it lasts, `remembered` loads each key once: for a bulk call, whose steps would load
+    the same configuration (a type, its statuses and rules; the caller's units) for every record.
+    Only around work that changes none of what it remembers."""
+    outer = session.info.get(_REMEMBERED)
+    session.info[_REMEMBERED] = {} if outer is None else outer
+    try:
+        yield
+    finally:
+        if outer is None:
+            del session.info[_REMEMBERED]
+
+
+async def remembered(session: AsyncSession, key: Any, load: Callable[[], Awaitable[T]]) -> T:
+    """`load()`, or inside `remembering`, what it gave for `key` the first time."""
+    kept: dict[Any, Any] | None = session.info.get(_REMEMBERED)
+    if kept is None:
+        return await load()
+    if key not in kept:
+        kept[key] = await load()
+    found: T = kept[key]
+    return found

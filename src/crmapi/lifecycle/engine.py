@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from crmapi.access.actor import Actor
 from crmapi.access.models import MemberUnit
 from crmapi.config.models import CancellationReason, LostReason
+from crmapi.kit.db import remembered
 from crmapi.kit.errors import FieldError, NotFound, ProblemError, Unprocessable
 from crmapi.lifecycle.decide import (
     NEEDS_REASON,
@@ -70,7 +71,14 @@ class Loaded:
 async def load_type(
     session: AsyncSession, kind: str, type_id: UUID | None, field: str = "body.type_id"
 ) -> Loaded:
-    """The record's type (the kind's default when `type_id` is None), with its statuses and rules."""
+    """The record's type (the kind's default when `type_id` is None), with its statuses and rules;
+    loaded once for a whole bulk call (`kit.db.remembering`)."""
+    return await remembered(
+        session, ("lifecycle.type", kind, type_id), lambda: _load_type(session, kind, type_id, field)
+    )
+
+
+async def _load_type(session: AsyncSession, kind: str, type_id: UUID | None, field: str) -> Loaded:
     stmt = select(LifecycleType).where(LifecycleType.kind == kind)
     stmt = stmt.where(LifecycleType.id == type_id) if type_id else stmt.where(LifecycleType.is_default)
     found = (await session.execute(stmt)).scalar_one_or_none()
@@ -116,13 +124,19 @@ async def current_status(session: AsyncSession, status_id: UUID) -> Status:
 
 
 async def mover(session: AsyncSession, actor: Actor) -> Mover:
-    """The actor as rules see it: the member and the business units it belongs to."""
+    """The actor as rules see it: the member and the business units it belongs to (read once for
+    a whole bulk call)."""
     if actor.member_id is None:
         return Mover(None)
-    units = await session.execute(
-        select(MemberUnit.business_unit_id).where(MemberUnit.member_id == actor.member_id)
-    )
-    return Mover(actor.member_id, frozenset(units.scalars()))
+    member_id = actor.member_id
+
+    async def load() -> Mover:
+        units = await session.execute(
+            select(MemberUnit.business_unit_id).where(MemberUnit.member_id == member_id)
+        )
+        return Mover(member_id, frozenset(units.scalars()))
+
+    return await remembered(session, ("lifecycle.mover", member_id), load)
 
 
 def refusal(refused: Refused) -> ProblemError:

@@ -13,6 +13,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.exc import StaleDataError
 
+from crmapi.kit.db import remembering
 from crmapi.kit.errors import ProblemError
 from crmapi.kit.scalars import Input
 
@@ -96,26 +97,36 @@ class StepResult(BaseModel):
 Step = Callable[[UUID], Awaitable[bool]]  # True when the record changed
 
 
+async def _step(session: AsyncSession, record_id: UUID, step: Step) -> dict[str, Any]:
+    """One record's outcome, its work in a savepoint that a refusal rolls back."""
+    try:
+        async with session.begin_nested():
+            changed = await step(record_id)
+    except ProblemError as refused:
+        return {"outcome": "error", "reason": refused.slug, "detail": refused.detail}
+    except ValidationError as invalid:  # a record the step cannot make from this one
+        return {"outcome": "error", "reason": "validation-error", "detail": str(invalid)}
+    except (DBAPIError, StaleDataError) as failed:  # rolled back to the savepoint; the rest go on
+        log.warning("bulk step failed: %s", type(failed).__name__)
+        return {
+            "outcome": "error",
+            "reason": "conflict",
+            "detail": "Changed or locked by another request meanwhile; send it again.",
+        }
+    return {"outcome": "updated" if changed else "unchanged"}
+
+
 async def each(session: AsyncSession, ids: list[UUID], step: Step) -> dict[str, Any]:
     """Run `step` for every id in its own savepoint; a refusal rolls back that record only.
 
     Records are taken in id order (two overlapping calls lock in one order and take turns
     instead of deadlocking); the answer keeps the order sent."""
     outcomes: dict[UUID, dict[str, Any]] = {}
-    for record_id in sorted(set(ids)):
-        try:
-            async with session.begin_nested():
-                changed = await step(record_id)
-        except ProblemError as refused:
-            outcomes[record_id] = {"outcome": "error", "reason": refused.slug, "detail": refused.detail}
-        except ValidationError as invalid:  # a record the step cannot make from this one
-            outcomes[record_id] = {"outcome": "error", "reason": "validation-error", "detail": str(invalid)}
-        except (DBAPIError, StaleDataError) as failed:  # rolled back to the savepoint; the rest go on
-            detail = "Changed or locked by another request meanwhile; send it again."
-            outcomes[record_id] = {"outcome": "error", "reason": "conflict", "detail": detail}
-            log.warning("bulk step failed: %s", type(failed).__name__)
-        else:
-            outcomes[record_id] = {"outcome": "updated" if changed else "unchanged"}
+    # The steps change records, not the configuration they read: a type and the caller's units
+    # are loaded once for the call (kit.db.remembering), not once a record.
+    with remembering(session):
+        for record_id in sorted(set(ids)):
+            outcomes[record_id] = await _step(session, record_id, step)
     results: list[dict[str, Any]] = []
     seen: set[UUID] = set()
     for record_id in ids:
