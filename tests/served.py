@@ -48,7 +48,12 @@ class Served:
     def stop(self, signum: int) -> int:
         """Send signum and wait for the end; the exit code."""
         self.process.send_signal(signum)
-        return self.process.wait(timeout=90)
+        try:
+            return self.process.wait(timeout=90)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            said = self.output()
+            raise AssertionError(f"no exit in 90 s after signal {signum}; the server said:\n{said}") from None
 
     def output(self) -> str:
         return self.log.read_text()

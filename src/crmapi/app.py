@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager, suppress
+from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
@@ -26,7 +26,7 @@ from crmapi.feedback import router as feedback
 from crmapi.identity import router as identity
 from crmapi.identity.security import Keys, load_or_create_secret
 from crmapi.integrations.router import router as integrations_router
-from crmapi.kit import apidocs, contract, embedded, errors, garbage, logs, problem_pages
+from crmapi.kit import apidocs, contract, embedded, errors, garbage, logs, problem_pages, stopping
 from crmapi.kit import methods as routing
 from crmapi.kit.db import Database, app_database_url, make_engine, make_sessions
 from crmapi.kit.health import router as health_router
@@ -105,16 +105,12 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     try:
         yield
     finally:
-        for task in tasks:
-            task.cancel()
-        for task in tasks:
-            with suppress(asyncio.CancelledError, Exception):
-                await task
+        await stopping.cancel_all(tasks)
         if app.state.background:
-            await app.state.queue.close()
-        await app.state.limiter.close()
+            await stopping.close_within("the queue's Redis client", app.state.queue.close())
+        await stopping.close_within("the rate limiter's Redis client", app.state.limiter.close())
         if owned is not None:
-            await owned.engine.dispose()
+            await stopping.close_within("the database pool", owned.engine.dispose())
 
 
 def _use_keys(app: FastAPI, settings: Settings) -> None:

@@ -19,6 +19,7 @@ from crmapi.kit import embedded, logs
 from crmapi.settings import Settings, get_settings
 
 log = logging.getLogger("crmapi.cli")
+GRACEFUL_SHUTDOWN_SECONDS = 30  # for requests in flight at a SIGTERM; the lifespan then bounds its own steps
 
 
 def owner_url(settings: Settings) -> str:
@@ -54,6 +55,8 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> None:
         # process, so one client could spread its rate limits over addresses it makes up.
         "proxy_headers": bool(settings.forwarded_allow_ips),
         "forwarded_allow_ips": settings.forwarded_allow_ips,
+        # A client that keeps a request open must not hold a SIGTERM for good.
+        "timeout_graceful_shutdown": GRACEFUL_SHUTDOWN_SECONDS,
     }
     # uvicorn ends a graceful shutdown by raising the signal again under the handler it found:
     # with the default one, SIGTERM kills the process before exit handlers stop the embedded
