@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 
-.PHONY: run test lint lint-contract openapi bench bench-access bench-erp bench-board bench-dashboard fuzz fuzz-deep demo clean
+.PHONY: run test lint lint-contract openapi bench same bench-access bench-erp bench-board bench-dashboard fuzz fuzz-deep demo clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -34,6 +34,10 @@ openapi: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m bench
+
+## Every read route over demo data answers here as at BASE (default HEAD): python -m bench.same.
+same: $(STAMP)
+	$(BIN)/python -m bench.same $(BASE)
 
 bench-access: $(STAMP)
 	$(BIN)/python -m bench.access

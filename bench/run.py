@@ -38,7 +38,7 @@ async def bench(opts: Options) -> dict[str, Any]:
     progress(f"bench: PostgreSQL {source}; creating and migrating {database.NAME}")
     try:
         url = await database.create(server_url)
-        demo = await _demo_data(url, opts)
+        demo = await demo_data(url, opts.contacts, opts.accounts)
         progress(f"bench: {work.LEADS:,} more leads for the board and the bulk moves")
         await work.load(url, demo)
         result = await _serve_and_load(opts, url, demo)
@@ -52,18 +52,18 @@ async def bench(opts: Options) -> dict[str, Any]:
         progress(f"bench: dropped {database.NAME}")
 
 
-async def _demo_data(url: str, opts: Options) -> dict[str, Any]:
+async def demo_data(url: str, contacts: int, accounts: int) -> dict[str, Any]:
     """`crmapi demo-data`, exactly as a user runs it."""
-    progress(f"bench: crmapi demo-data --contacts {opts.contacts} --accounts {opts.accounts}")
+    progress(f"bench: crmapi demo-data --contacts {contacts} --accounts {accounts}")
     process = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
         "crmapi.cli",
         "demo-data",
         "--contacts",
-        str(opts.contacts),
+        str(contacts),
         "--accounts",
-        str(opts.accounts),
+        str(accounts),
         env={**server.environment(), "DATABASE_URL": url},
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
