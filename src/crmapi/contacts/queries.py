@@ -6,14 +6,15 @@ from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import Select, select, union_all
+from sqlalchemy.sql.elements import ColumnElement
 
 from crmapi.access.actor import Actor
 from crmapi.access.problems import MissingCapability
 from crmapi.accounts import queries as account_queries
 from crmapi.accounts.models import Account
 from crmapi.contacts.models import Contact
-from crmapi.contacts.schemas import ContactFilter
-from crmapi.kit import search
+from crmapi.contacts.schemas import ContactFilter, ContactRead
+from crmapi.kit import rendered, search
 from crmapi.kit.pagination import Sorting
 
 SORTING = Sorting(
@@ -57,6 +58,15 @@ def readable(actor: Actor, *, deleted: bool = False) -> Select[Contact]:
     """Live (or, with deleted=True, deleted) contacts in the actor's scope."""
     state = Contact.deleted_at.is_not(None) if deleted else Contact.deleted_at.is_(None)
     return select(Contact).where(scope(actor), state)
+
+
+COLUMNS = rendered.columns(ContactRead, Contact)
+_FULL = rendered.json_object(ContactRead, COLUMNS)
+
+
+def rendered_as(fields: set[str] | None) -> ColumnElement[str]:
+    """A contact's answer as JSON text (`kit.rendered`), every field or the `fields` chosen."""
+    return _FULL if fields is None else rendered.json_object(ContactRead, COLUMNS, fields)
 
 
 def page_loader(actor: Actor) -> Select[Contact] | None:

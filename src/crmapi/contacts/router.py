@@ -15,11 +15,12 @@ from crmapi.accounts.schemas import AccountListQuery, AccountRead
 from crmapi.contacts import queries, service
 from crmapi.contacts.schemas import ContactCreate, ContactListQuery, ContactRead, ContactSearch, ContactUpdate
 from crmapi.custom_fields import service as custom_fields
+from crmapi.kit import rendered
 from crmapi.kit.concurrency import IfMatch, etag, expected_version
 from crmapi.kit.db import DbSession
 from crmapi.kit.errors import problem_responses
 from crmapi.kit.idempotency import reads_only
-from crmapi.kit.pagination import Page, PageParams, paginate, render, render_page, select_fields, sorted_by
+from crmapi.kit.pagination import Page, PageParams, paginate, render, select_fields, sorted_by
 from crmapi.kit.routes import CrmRoute
 from crmapi.notes import router as notes
 from crmapi.records import history
@@ -34,11 +35,11 @@ ONE = problem_responses(401, 403, 404, 422, 503)
 
 async def _list(
     request: Request, session: DbSession, actor: Actor, query: ContactListQuery | ContactSearch
-) -> dict[str, Any]:
-    select_fields(ContactRead, query.fields, query.LOCATION)
+) -> Response:
+    chosen = select_fields(ContactRead, query.fields, query.LOCATION)
     stmt = queries.filtered(actor, query)
     stmt = await custom_fields.narrow(session, actor, "contact", stmt, query.custom_filter())
-    rows, cursor, count = await paginate(
+    bodies, cursor, count = await paginate(
         session,
         stmt,
         sorting=queries.SORTING,
@@ -46,8 +47,9 @@ async def _list(
         cursors=request.app.state.cursors,
         relevance=queries.relevance(query),
         load=queries.page_loader(actor),
+        rendered=queries.rendered_as(chosen),
     )
-    return render_page(ContactRead, rows, cursor, count, query.fields)
+    return rendered.page(bodies, cursor, count)
 
 
 @router.get(
@@ -61,7 +63,7 @@ async def _list(
 @sorted_by(queries.SORTING, relevance=True)
 async def list_contacts(
     request: Request, session: DbSession, actor: CurrentActor, query: Annotated[ContactListQuery, Query()]
-) -> dict[str, Any]:
+) -> Response:
     """Contacts in the caller's scope, filtered, sorted and paged by cursor.
 
     `custom.<key>=value` (any number of them) keeps contacts whose custom field has that value;
@@ -82,7 +84,7 @@ async def list_contacts(
 @sorted_by(queries.SORTING, relevance=True)
 async def search_contacts(
     request: Request, session: DbSession, actor: CurrentActor, body: ContactSearch
-) -> dict[str, Any]:
+) -> Response:
     """The list's filters, sort and cursor as a JSON body, for filters too long for a URL;
     custom field values go in `custom`."""
     return await _list(request, session, actor, body)
@@ -118,12 +120,10 @@ async def get_contact(
     session: DbSession,
     actor: CurrentActor,
     contact_id: ContactPath,
-    response: Response,
     fields: Annotated[str | None, Query(max_length=2048, description="Comma-separated fields.")] = None,
-) -> ContactRead:
-    contact = await service.get(session, actor, contact_id)
-    response.headers["ETag"] = etag(contact.version)
-    return render(ContactRead, contact, select_fields(ContactRead, fields))
+) -> Response:
+    body, version = await service.get_rendered(session, actor, contact_id, select_fields(ContactRead, fields))
+    return rendered.one(body, {"ETag": etag(version)})
 
 
 @router.patch(

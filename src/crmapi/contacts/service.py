@@ -159,6 +159,31 @@ async def get(session: AsyncSession, actor: Actor, contact_id: UUID) -> Contact:
     return contact
 
 
+def _rendered_by_id(actor: Actor) -> Select[str, int]:
+    return _by_id(actor, None)
+
+
+def _by_id(actor: Actor, fields: set[str] | None) -> Select[str, int]:
+    by_id = queries.readable(actor).where(Contact.id == bindparam("contact_id"))
+    return by_id.with_only_columns(queries.rendered_as(fields), Contact.version)
+
+
+async def get_rendered(
+    session: AsyncSession, actor: Actor, contact_id: UUID, fields: set[str] | None = None
+) -> tuple[str, int]:
+    """A live contact in the actor's scope as its answer's JSON text, and its version; 404 otherwise."""
+    # The whole answer's statement is kept with the actor's scope, as `get`'s is.
+    stmt = (
+        actor.remember("contacts.rendered_by_id", _rendered_by_id)
+        if fields is None
+        else _by_id(actor, fields)
+    )
+    found = (await session.execute(stmt, {"contact_id": contact_id})).one_or_none()
+    if found is None:
+        raise NotFound("No contact with this id.")
+    return found[0], found[1]
+
+
 async def get_for_change(
     session: AsyncSession, actor: Actor, contact_id: UUID, *, deleted: bool = False
 ) -> Contact:

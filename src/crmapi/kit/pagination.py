@@ -167,8 +167,12 @@ async def paginate(
     scalars: bool = True,
     relevance: ColumnElement[Any] | None = None,
     load: Select[Any] | None = None,
+    rendered: ColumnElement[str] | None = None,
 ) -> tuple[list[Any], str | None, int | None]:
     """One page of `stmt` (already scoped and filtered) and the cursor to the next.
+
+    With `rendered` (a row's answer as JSON text, `kit.rendered`), the page is that text, row by
+    row, instead of `stmt`'s entities.
 
     With a `relevance` (a search), the default order is best match first, paged by offset:
     relevance is computed per query, so there is no index to seek on.
@@ -182,7 +186,8 @@ async def paginate(
         capped = stmt.order_by(None).limit(COUNT_CAP).subquery()
         count = (await session.execute(select(func.count()).select_from(capped))).scalar_one()
     if params.sort in (None, RELEVANCE) and relevance is not None:
-        return (*await _ranked(session, stmt, sorting, params, cursors, relevance, scalars), count)
+        ranked = await _ranked(session, stmt, sorting, params, cursors, relevance, scalars, rendered)
+        return (*ranked, count)
     if params.sort == RELEVANCE:
         raise Unprocessable.on(f"{params.LOCATION}.sort", "Sorting by relevance needs `q`.")
     spec, column, descending = sorting.resolve(params.sort, params.LOCATION)
@@ -199,8 +204,15 @@ async def paginate(
         paged = stmt.order_by(*order).limit(params.limit + 1)
     else:
         paged = _deferred(stmt, load, sorting.id_column, column, descending, params.limit + 1)
+    if rendered is not None:
+        paged = paged.with_only_columns(rendered, column, sorting.id_column)
     result = await session.execute(paged)
-    rows: list[Any] = list(result.scalars()) if scalars else list(result.all())
+    if rendered is not None:
+        found = list(result.all())
+        rows: list[Any] = [r[0] for r in found[: params.limit]]
+        cursor = None if len(found) <= params.limit else cursors.encode(spec, *found[params.limit - 1][1:])
+        return rows, cursor, count
+    rows = list(result.scalars()) if scalars else list(result.all())
     next_cursor = None
     if len(rows) > params.limit:
         rows = rows[: params.limit]
@@ -239,6 +251,7 @@ async def _ranked(
     cursors: Cursors,
     relevance: ColumnElement[Any],
     scalars: bool = True,
+    rendered: ColumnElement[str] | None = None,
 ) -> tuple[list[Any], str | None]:
     offset = 0
     if params.cursor:
@@ -247,7 +260,15 @@ async def _ranked(
             raise InvalidCursor("The cursor is not valid for this list and sort.")
         offset = raw
     ordered = stmt.order_by(relevance.desc(), sorting.id_column.asc()).offset(offset).limit(params.limit + 1)
+    if rendered is not None:
+        ordered = ordered.with_only_columns(rendered, sorting.id_column)
     result = await session.execute(ordered)
+    if rendered is not None:
+        found = list(result.all())
+        bodies = [r[0] for r in found[: params.limit]]
+        if len(found) <= params.limit:
+            return bodies, None
+        return bodies, cursors.encode(RELEVANCE, offset + params.limit, found[params.limit - 1][1])
     rows: list[Any] = list(result.scalars()) if scalars else list(result.all())
     if len(rows) <= params.limit:
         return rows, None
