@@ -16,7 +16,7 @@ from crmapi.access.policy import Grants, PolicyCache
 from crmapi.access.problems import InvalidApiKey, InvalidToken, MissingCapability, SessionEnded, StaffOnly
 from crmapi.identity.models import ApiKey, AuthSession, Member, Organisation
 from crmapi.identity.security import Keys, same
-from crmapi.kit import idempotency
+from crmapi.kit import direct, idempotency
 from crmapi.kit.db import DbSession, bind_org
 from crmapi.kit.errors import Unauthorized
 
@@ -37,6 +37,8 @@ MEMBER_ROW = (
         AuthSession.expires_at > func.now(),
     )
 )
+# Every request's check, a statement of its own outside the request's transaction (kit.direct).
+_MEMBER_ROW = direct.direct(MEMBER_ROW)
 # A key has no time zone of its own: it works in its organisation's (months, "today").
 _API_KEY = (
     select(ApiKey, Organisation.time_zone)
@@ -70,13 +72,16 @@ async def current_actor(
 async def _member_actor(
     session: AsyncSession, policies: PolicyCache, org_id: UUID, member_id: UUID, session_id: UUID
 ) -> Actor:
+    # Bound before the connection is taken, so the request's BEGIN, if it comes, carries it.
     await bind_org(session, org_id)
-    params = {"org_id": org_id, "member_id": member_id, "session_id": session_id}
-    row = (await session.execute(MEMBER_ROW, params)).one_or_none()
+    row = await direct.fetch(
+        session, _MEMBER_ROW, org_id, org_id=org_id, member_id=member_id, session_id=session_id
+    )
     if row is None:
         raise SessionEnded("The session has ended or the member is not active.")
-    grants = await policies.grants(session, org_id, row.policy_version, member_id)
-    return member_actor(org_id, member_id, session_id, row.kind, row.time_zone, grants)
+    kind, time_zone, policy_version = row
+    grants = await policies.grants(session, org_id, policy_version, member_id)
+    return member_actor(org_id, member_id, session_id, kind, time_zone, grants)
 
 
 def member_actor(
