@@ -4,25 +4,49 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Select, func, or_, select, union_all
+from sqlalchemy import Select, Text, case, cast, func, literal_column, null, or_, select, union_all
 from sqlalchemy.dialects.postgresql import aggregate_order_by
+from sqlalchemy.sql.elements import ColumnElement
 
 from crmapi.access.actor import Actor
 from crmapi.access.problems import MissingCapability
 from crmapi.accounts.models import Account, AccountAssignment, AccountContact, AccountSalesRep
-from crmapi.accounts.schemas import AccountFilter
+from crmapi.accounts.schemas import AccountFilter, AccountRead
 from crmapi.contacts.models import Contact
-from crmapi.kit import search
+from crmapi.kit import rendered, search
 from crmapi.kit.pagination import Sorting
 
 THROUGH_CONTACT = 0.9
 # An account's sales-rep codes in code order (null when it has none), as a column of a page.
-SALES_REP_CODES = (
+_CODES = (
     select(func.array_agg(aggregate_order_by(AccountSalesRep.sales_rep_code, AccountSalesRep.sales_rep_code)))
     .where(AccountSalesRep.org_id == Account.org_id, AccountSalesRep.account_id == Account.id)
     .scalar_subquery()
-    .label("sales_rep_codes")
 )
+SALES_REP_CODES = _CODES.label("sales_rep_codes")
+# An account's answer as PostgreSQL renders it (kit.rendered): the limit as Money (its amount
+# as stored, NUMERIC(19,4), in text), no codes as an empty list.
+COLUMNS = {
+    **rendered.columns(AccountRead, Account),
+    "credit_limit": case(
+        (Account.credit_limit_amount.is_(None), null()),
+        else_=func.json_build_object(
+            literal_column("'amount'"),
+            cast(Account.credit_limit_amount, Text),
+            literal_column("'currency'"),
+            Account.credit_limit_currency,
+        ),
+    ),
+    "sales_rep_codes": func.coalesce(_CODES, literal_column("'{}'::text[]")),
+}
+_FULL = rendered.json_object(AccountRead, COLUMNS)
+
+
+def rendered_as(fields: set[str] | None) -> ColumnElement[str]:
+    """An account's answer as JSON text, every field or the `fields` chosen."""
+    return _FULL if fields is None else rendered.json_object(AccountRead, COLUMNS, fields)
+
+
 SORTING = Sorting(
     columns={
         "created_at": Account.created_at,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Annotated, Any
 from uuid import UUID
 
@@ -25,11 +24,12 @@ from crmapi.accounts.schemas import (
     AssignmentRead,
 )
 from crmapi.custom_fields import service as custom_fields
+from crmapi.kit import rendered
 from crmapi.kit.concurrency import IfMatch, etag, expected_version
 from crmapi.kit.db import DbSession
 from crmapi.kit.errors import problem_responses
 from crmapi.kit.idempotency import reads_only
-from crmapi.kit.pagination import Page, PageParams, paginate, render, render_page, select_fields, sorted_by
+from crmapi.kit.pagination import Page, PageParams, paginate, select_fields, sorted_by
 from crmapi.kit.routes import CrmRoute
 from crmapi.notes import router as notes
 from crmapi.records import history
@@ -48,44 +48,34 @@ LIST = problem_responses(400, 401, 403, 422, 503)
 _COPIED = tuple(k for k in AccountRead.model_fields if hasattr(Account, k))
 
 
-async def _rows(session: AsyncSession, accounts: Sequence[Account]) -> list[dict[str, Any]]:
-    """Read rows for accounts, with their sales-rep codes fetched in one query."""
-    codes = await service.sales_rep_codes(session, [a.id for a in accounts])
-    return [_row(a, codes[a.id]) for a in accounts]
-
-
-def _row(a: Account, codes: list[str]) -> dict[str, Any]:
-    return {
-        **{k: getattr(a, k) for k in _COPIED},
-        "credit_limit": service.money(a),
-        "sales_rep_codes": codes,
-    }
-
-
 async def _one(session: AsyncSession, account: Account, response: Response) -> AccountRead:
+    """A written account's answer, its sales-rep codes read back."""
     response.headers["ETag"] = etag(account.version)
-    return AccountRead.model_validate((await _rows(session, [account]))[0])
+    codes = await service.sales_rep_codes(session, [account.id])
+    copied = {k: getattr(account, k) for k in _COPIED}
+    return AccountRead.model_validate(
+        {**copied, "credit_limit": service.money(account), "sales_rep_codes": codes[account.id]}
+    )
 
 
 async def listed(
     request: Request, session: AsyncSession, actor: Actor, query: AccountListQuery | AccountSearch
-) -> dict[str, Any]:
-    select_fields(AccountRead, query.fields, query.LOCATION)
+) -> Response:
+    chosen = select_fields(AccountRead, query.fields, query.LOCATION)
     matching, relevance = queries.filtered(actor, query)
     stmt = await custom_fields.narrow(session, actor, "account", matching, query.custom_filter())
     # Each account's sales-rep codes come with the page, in the same statement.
-    rows, cursor, count = await paginate(
+    bodies, cursor, count = await paginate(
         session,
-        stmt.add_columns(queries.SALES_REP_CODES),
+        stmt,
         sorting=queries.SORTING,
         params=query,
         cursors=request.app.state.cursors,
-        scalars=False,
         relevance=relevance,
         load=queries.page_loader(actor),
+        rendered=queries.rendered_as(chosen),
     )
-    read = [_row(account, list(codes or ())) for account, codes in rows]
-    return render_page(AccountRead, read, cursor, count, query.fields)
+    return rendered.page(bodies, cursor, count)
 
 
 @router.get(
@@ -99,7 +89,7 @@ async def listed(
 @sorted_by(queries.SORTING, relevance=True)
 async def list_accounts(
     request: Request, session: DbSession, actor: CurrentActor, query: Annotated[AccountListQuery, Query()]
-) -> dict[str, Any]:
+) -> Response:
     """Accounts in the caller's scope; with `q`, best matches first.
 
     `custom.<key>=value` (any number of them) keeps accounts whose custom field has that value;
@@ -120,7 +110,7 @@ async def list_accounts(
 @sorted_by(queries.SORTING, relevance=True)
 async def search_accounts(
     request: Request, session: DbSession, actor: CurrentActor, body: AccountSearch
-) -> dict[str, Any]:
+) -> Response:
     """The list's filters, sort and paging as a JSON body; custom field values go in `custom`."""
     return await listed(request, session, actor, body)
 
@@ -154,13 +144,10 @@ async def get_account(
     session: DbSession,
     actor: CurrentActor,
     account_id: UUID,
-    response: Response,
     fields: Annotated[str | None, Query(max_length=2048, description="Comma-separated fields.")] = None,
-) -> AccountRead:
-    chosen = select_fields(AccountRead, fields)
-    account = await service.get(session, actor, account_id)
-    full = await _one(session, account, response)
-    return full if chosen is None else render(AccountRead, full, chosen)
+) -> Response:
+    body, version = await service.get_rendered(session, actor, account_id, select_fields(AccountRead, fields))
+    return rendered.one(body, {"ETag": etag(version)})
 
 
 @router.patch(

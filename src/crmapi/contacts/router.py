@@ -222,7 +222,7 @@ async def list_contact_accounts(
     actor: CurrentActor,
     contact_id: UUID,
     page: Annotated[PageParams, Query()],
-) -> dict[str, Any]:
+) -> Response:
     """Only the accounts the caller can see."""
     await service.get(session, actor, contact_id)
     query = AccountListQuery(**page.model_dump(), contact_id=contact_id)
