@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from datetime import datetime
 from urllib.parse import quote
 
 import httpx
@@ -84,9 +85,10 @@ async def check_reference(crmapi: httpx.AsyncClient, reference: httpx.AsyncClien
 
 
 def _normal(value: object) -> object:
-    """Timestamps as PostgreSQL's JSON writes them and as the API does differ only in form."""
+    """Timestamps as PostgreSQL's JSON writes them (`+00:00`, trailing zeros of the fraction cut)
+    and as the API does (`Z`, six digits) differ only in form."""
     if isinstance(value, str) and len(value) >= 19 and value[10] == "T":
-        return value.replace("Z", "+00:00")
+        return datetime.fromisoformat(value)
     return value
 
 

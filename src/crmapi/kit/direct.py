@@ -23,6 +23,8 @@ from sqlalchemy import Select
 from sqlalchemy.dialects.postgresql.asyncpg import dialect as asyncpg_dialect
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql import visitors
+from sqlalchemy.sql.cache_key import CacheKey
+from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.elements import BindParameter
 
 from crmapi.kit.db import BindingConnection
@@ -45,29 +47,86 @@ def direct(stmt: Select[*tuple[Any, ...]], *, many: bool = False) -> Direct:
     given = {p.key: None for p in visitors.iterate(stmt) if isinstance(p, BindParameter) and p.required}
     compiled = stmt.compile(dialect=_DIALECT).construct_expanded_state(given, escape_names=False)
     names = tuple(compiled.positiontup or ())
-    rows = "array_agg(ROW(q.*))" if many else "ROW(q.*)"
-    sql = (
-        f"SELECT CASE WHEN set_config('app.org_id', ${len(names) + 1}::text, true) IS NULL THEN NULL"
-        f" ELSE (SELECT {rows} FROM ({compiled.statement}) q) END"
-    )
-    return Direct(sql, names, dict(compiled.parameters))
+    return Direct(_bound(compiled.statement, len(names), many), names, dict(compiled.parameters))
 
 
 async def fetch(session: AsyncSession, statement: Direct, org: UUID, /, **values: Any) -> Any:
     """The row (or rows) `statement` reads in organisation `org`; None when it finds none."""
     args = [values[n] if n in values else statement.fixed[n] for n in statement.names]
-    args.append(str(org))
+    return await _run(session, statement.sql, [*args, str(org)])
+
+
+async def rows(session: AsyncSession, stmt: Select[*tuple[Any, ...]], org: UUID) -> list[tuple[Any, ...]]:
+    """`stmt`'s rows in organisation `org`, for a statement built per request (a page): compiled
+    once per shape, as SQLAlchemy's own cache does, and its values bound on each call."""
+    key = stmt._generate_cache_key()
+    if key is None:  # not cacheable: compiled for this call only
+        compiled = _compile(stmt)
+        params = compiled.construct_params(escape_names=False, _no_postcompile=True)
+    else:
+        compiled = _COMPILED.get(key.key) or _keep(key.key, _compile(stmt, key))
+        params = compiled.construct_params(
+            extracted_parameters=key.bindparams, escape_names=False, _no_postcompile=True
+        )
+    state = compiled._process_parameters_for_postcompile(params)
+    names = state.positiontup or ()
+    # Values as SQLAlchemy's execution hands them to asyncpg (JSON serialized, for one).
+    processors = {**compiled._bind_processors, **state.processors}
+    args = [_processed(processors.get(n), state.parameters[n]) for n in names]
+    found = await _run(session, _bound(state.statement, len(names), many=True), [*args, str(org)])
+    return list(found or ())
+
+
+_COMPILED: dict[Any, SQLCompiler] = {}
+_KEPT = 500  # statement shapes; past that, the oldest is forgotten
+
+
+def _keep(key: Any, compiled: SQLCompiler) -> SQLCompiler:
+    if len(_COMPILED) >= _KEPT:
+        del _COMPILED[next(iter(_COMPILED))]
+    _COMPILED[key] = compiled
+    return compiled
+
+
+def _compile(stmt: Select[*tuple[Any, ...]], key: CacheKey | None = None) -> SQLCompiler:
+    # With its cache key, the compiled form takes another statement's values of the same shape.
+    compiled = stmt.compile(dialect=_DIALECT, cache_key=key)
+    assert isinstance(compiled, SQLCompiler)
+    return compiled
+
+
+def _processed(process: Any, value: Any) -> Any:
+    return value if process is None or value is None else process(value)
+
+
+def _bound(sql: str, parameters: int, many: bool) -> str:
+    """`sql` wrapped to bind the organisation (the last parameter) before it reads."""
+    answer = "array_agg(ROW(q.*))" if many else "ROW(q.*)"
+    return (
+        f"SELECT CASE WHEN set_config('app.org_id', ${parameters + 1}::text, true) IS NULL THEN NULL"
+        f" ELSE (SELECT {answer} FROM ({sql}) q) END"
+    )
+
+
+async def _run(session: AsyncSession, sql: str, args: list[Any]) -> Any:
     driver = await _driver(session)
     try:
-        return await driver.fetchval(statement.sql, *args)
+        return await driver.fetchval(sql, *args)
     except Exception as exc:
         # As RetryingSession does for a session's first statement: a pooled connection found dead
         # is dropped and the statement sent once more on a new one, unless a transaction is open.
         if driver.is_in_transaction() or not connection_broken(exc):
             raise
-        await (await session.connection()).invalidate()
+        # Closed at once: asyncpg may still count the failed statement as in progress, and a
+        # graceful close would fail on that ("another operation is in progress").
+        driver.terminate()
+        connection = await session.connection()
+        # As SQLAlchemy does on a disconnect: the pool's older connections are replaced at their
+        # next checkout too, since a server that dropped this one has most likely dropped them all.
+        connection.sync_engine.pool._invalidate(await connection.get_raw_connection(), exc)
+        await connection.invalidate(exc)
         await session.rollback()
-        return await (await _driver(session)).fetchval(statement.sql, *args)
+        return await (await _driver(session)).fetchval(sql, *args)
 
 
 async def _driver(session: AsyncSession) -> BindingConnection:

@@ -20,6 +20,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 from sqlalchemy.sql.elements import ColumnElement
 
+from crmapi.kit import direct
+from crmapi.kit.db import bound_org
 from crmapi.kit.errors import BadRequest, Unprocessable
 from crmapi.kit.scalars import CUSTOM_KEY_PATTERN, Input
 
@@ -205,14 +207,12 @@ async def paginate(
     else:
         paged = _deferred(stmt, load, sorting.id_column, column, descending, params.limit + 1)
     if rendered is not None:
-        paged = paged.with_only_columns(rendered, column, sorting.id_column)
-    result = await session.execute(paged)
-    if rendered is not None:
-        found = list(result.all())
-        rows: list[Any] = [r[0] for r in found[: params.limit]]
+        found = await _rendered_rows(session, paged.with_only_columns(rendered, column, sorting.id_column))
+        bodies = [r[0] for r in found[: params.limit]]
         cursor = None if len(found) <= params.limit else cursors.encode(spec, *found[params.limit - 1][1:])
-        return rows, cursor, count
-    rows = list(result.scalars()) if scalars else list(result.all())
+        return bodies, cursor, count
+    result = await session.execute(paged)
+    rows: list[Any] = list(result.scalars()) if scalars else list(result.all())
     next_cursor = None
     if len(rows) > params.limit:
         rows = rows[: params.limit]
@@ -261,20 +261,27 @@ async def _ranked(
         offset = raw
     ordered = stmt.order_by(relevance.desc(), sorting.id_column.asc()).offset(offset).limit(params.limit + 1)
     if rendered is not None:
-        ordered = ordered.with_only_columns(rendered, sorting.id_column)
-    result = await session.execute(ordered)
-    if rendered is not None:
-        found = list(result.all())
+        found = await _rendered_rows(session, ordered.with_only_columns(rendered, sorting.id_column))
         bodies = [r[0] for r in found[: params.limit]]
         if len(found) <= params.limit:
             return bodies, None
         return bodies, cursors.encode(RELEVANCE, offset + params.limit, found[params.limit - 1][1])
+    result = await session.execute(ordered)
     rows: list[Any] = list(result.scalars()) if scalars else list(result.all())
     if len(rows) <= params.limit:
         return rows, None
     rows = rows[: params.limit]
     last = rows[-1] if scalars else rows[-1][0]
     return rows, cursors.encode(RELEVANCE, offset + params.limit, last.id)
+
+
+async def _rendered_rows(session: AsyncSession, stmt: Select[Any]) -> list[Any]:
+    """A rendered page's rows (the answer's text, then its keys): one statement straight to
+    asyncpg (kit.direct), in the organisation the session is bound to."""
+    org = bound_org(session)
+    if org is None:
+        return list((await session.execute(stmt)).all())
+    return await direct.rows(session, stmt, org)
 
 
 def _known(model: type[BaseModel], name: str) -> bool:
