@@ -34,17 +34,3 @@ async def test_a_direct_read_sees_the_organisation_it_names_and_leaves_none_boun
     assert other is None, "row-level security showed another organisation's contact"
     assert not in_transaction
     assert left_bound in (None, ""), "the organisation stayed bound on the connection"
-
-
-async def test_many_rows_come_back_in_the_statement_s_order(client: AsyncClient, tenants: Tenants) -> None:
-    acme = await tenants.create("Acme")
-    for surname in ("Zielińska", "Adamska", "Nowak"):
-        await contact(client, acme.admin, first_name="Anna", last_name=surname)
-    names = direct.direct(
-        select(Contact.display_name).order_by(Contact.display_name.desc()).limit(bindparam("n")), many=True
-    )
-
-    async with tenants.db.sessions() as session:
-        rows = await direct.fetch(session, names, acme.org_id, n=2)
-
-    assert rows == [("Anna Zielińska",), ("Anna Nowak",)]

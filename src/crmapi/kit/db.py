@@ -189,12 +189,6 @@ async def bind_org(session: AsyncSession, org_id: UUID | None) -> None:
         )
 
 
-def bound_org(session: AsyncSession) -> UUID | None:
-    """The organisation `bind_org` bound the session to."""
-    org: UUID | None = session.info.get(ORG_KEY)
-    return org
-
-
 async def unit_of_work(request: Request) -> AsyncIterator[AsyncSession]:
     """One session per request; committed before the response is sent, rolled back on error."""
     async with request.app.state.db.sessions() as session:

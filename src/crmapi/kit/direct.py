@@ -8,9 +8,14 @@ and the organisation is bound inside it, `set_config(..., true)` in a CASE condi
 evaluated before the subquery that reads under row-level security. A binding that did not happen
 shows no rows (the pooled connection carries none), never another organisation's.
 
-The answer comes back as one row (`ROW(...)`, a tuple) or, `many=True`, an array of rows in the
-statement's order. Later statements of the request go through the session as before: its BEGIN
-still carries the binding (`BindingConnection`).
+The answer comes back as one row (`ROW(...)`, a tuple). Later statements of the request go
+through the session as before: its BEGIN still carries the binding (`BindingConnection`).
+
+Only for lookups by key. The planner estimates a statement before it runs, so here with no
+organisation bound: row-level security's `org_id = current_setting(...)` is estimated to match
+nothing. A key lookup does not care; a scoped page or a search with joins got nested loops over
+whole tables (a search of accounts took 0.9 s instead of milliseconds), so those go through the
+session, whose binding is set before they are planned.
 """
 
 from __future__ import annotations
@@ -23,8 +28,6 @@ from sqlalchemy import Select
 from sqlalchemy.dialects.postgresql.asyncpg import dialect as asyncpg_dialect
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql import visitors
-from sqlalchemy.sql.cache_key import CacheKey
-from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.elements import BindParameter
 
 from crmapi.kit.db import BindingConnection
@@ -40,71 +43,27 @@ class Direct:
     fixed: dict[str, Any]  # values compiled in (literals of the statement), by name
 
 
-def direct(stmt: Select[*tuple[Any, ...]], *, many: bool = False) -> Direct:
+def direct(stmt: Select[*tuple[Any, ...]]) -> Direct:
     """`stmt` compiled once; values of its `bindparam`s are given to `fetch` by name."""
     # IN lists are expanded now (the statement is kept per actor, its lists fixed), which wants a
     # value for every parameter: the ones `fetch` is given get a stand-in.
     given = {p.key: None for p in visitors.iterate(stmt) if isinstance(p, BindParameter) and p.required}
     compiled = stmt.compile(dialect=_DIALECT).construct_expanded_state(given, escape_names=False)
     names = tuple(compiled.positiontup or ())
-    return Direct(_bound(compiled.statement, len(names), many), names, dict(compiled.parameters))
+    return Direct(_bound(compiled.statement, len(names)), names, dict(compiled.parameters))
 
 
 async def fetch(session: AsyncSession, statement: Direct, org: UUID, /, **values: Any) -> Any:
-    """The row (or rows) `statement` reads in organisation `org`; None when it finds none."""
+    """The row `statement` reads in organisation `org`; None when it finds none."""
     args = [values[n] if n in values else statement.fixed[n] for n in statement.names]
     return await _run(session, statement.sql, [*args, str(org)])
 
 
-async def rows(session: AsyncSession, stmt: Select[*tuple[Any, ...]], org: UUID) -> list[tuple[Any, ...]]:
-    """`stmt`'s rows in organisation `org`, for a statement built per request (a page): compiled
-    once per shape, as SQLAlchemy's own cache does, and its values bound on each call."""
-    key = stmt._generate_cache_key()
-    if key is None:  # not cacheable: compiled for this call only
-        compiled = _compile(stmt)
-        params = compiled.construct_params(escape_names=False, _no_postcompile=True)
-    else:
-        compiled = _COMPILED.get(key.key) or _keep(key.key, _compile(stmt, key))
-        params = compiled.construct_params(
-            extracted_parameters=key.bindparams, escape_names=False, _no_postcompile=True
-        )
-    state = compiled._process_parameters_for_postcompile(params)
-    names = state.positiontup or ()
-    # Values as SQLAlchemy's execution hands them to asyncpg (JSON serialized, for one).
-    processors = {**compiled._bind_processors, **state.processors}
-    args = [_processed(processors.get(n), state.parameters[n]) for n in names]
-    found = await _run(session, _bound(state.statement, len(names), many=True), [*args, str(org)])
-    return list(found or ())
-
-
-_COMPILED: dict[Any, SQLCompiler] = {}
-_KEPT = 500  # statement shapes; past that, the oldest is forgotten
-
-
-def _keep(key: Any, compiled: SQLCompiler) -> SQLCompiler:
-    if len(_COMPILED) >= _KEPT:
-        del _COMPILED[next(iter(_COMPILED))]
-    _COMPILED[key] = compiled
-    return compiled
-
-
-def _compile(stmt: Select[*tuple[Any, ...]], key: CacheKey | None = None) -> SQLCompiler:
-    # With its cache key, the compiled form takes another statement's values of the same shape.
-    compiled = stmt.compile(dialect=_DIALECT, cache_key=key)
-    assert isinstance(compiled, SQLCompiler)
-    return compiled
-
-
-def _processed(process: Any, value: Any) -> Any:
-    return value if process is None or value is None else process(value)
-
-
-def _bound(sql: str, parameters: int, many: bool) -> str:
+def _bound(sql: str, parameters: int) -> str:
     """`sql` wrapped to bind the organisation (the last parameter) before it reads."""
-    answer = "array_agg(ROW(q.*))" if many else "ROW(q.*)"
     return (
         f"SELECT CASE WHEN set_config('app.org_id', ${parameters + 1}::text, true) IS NULL THEN NULL"
-        f" ELSE (SELECT {answer} FROM ({sql}) q) END"
+        f" ELSE (SELECT ROW(q.*) FROM ({sql}) q) END"
     )
 
 

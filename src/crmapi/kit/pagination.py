@@ -20,8 +20,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 from sqlalchemy.sql.elements import ColumnElement
 
-from crmapi.kit import direct
-from crmapi.kit.db import bound_org
 from crmapi.kit.errors import BadRequest, Unprocessable
 from crmapi.kit.scalars import CUSTOM_KEY_PATTERN, Input
 
@@ -207,7 +205,8 @@ async def paginate(
     else:
         paged = _deferred(stmt, load, sorting.id_column, column, descending, params.limit + 1)
     if rendered is not None:
-        found = await _rendered_rows(session, paged.with_only_columns(rendered, column, sorting.id_column))
+        paged = paged.with_only_columns(rendered, column, sorting.id_column)
+        found = list((await session.execute(paged)).all())
         bodies = [r[0] for r in found[: params.limit]]
         cursor = None if len(found) <= params.limit else cursors.encode(spec, *found[params.limit - 1][1:])
         return bodies, cursor, count
@@ -261,7 +260,8 @@ async def _ranked(
         offset = raw
     ordered = stmt.order_by(relevance.desc(), sorting.id_column.asc()).offset(offset).limit(params.limit + 1)
     if rendered is not None:
-        found = await _rendered_rows(session, ordered.with_only_columns(rendered, sorting.id_column))
+        ordered = ordered.with_only_columns(rendered, sorting.id_column)
+        found = list((await session.execute(ordered)).all())
         bodies = [r[0] for r in found[: params.limit]]
         if len(found) <= params.limit:
             return bodies, None
@@ -273,15 +273,6 @@ async def _ranked(
     rows = rows[: params.limit]
     last = rows[-1] if scalars else rows[-1][0]
     return rows, cursors.encode(RELEVANCE, offset + params.limit, last.id)
-
-
-async def _rendered_rows(session: AsyncSession, stmt: Select[Any]) -> list[Any]:
-    """A rendered page's rows (the answer's text, then its keys): one statement straight to
-    asyncpg (kit.direct), in the organisation the session is bound to."""
-    org = bound_org(session)
-    if org is None:
-        return list((await session.execute(stmt)).all())
-    return await direct.rows(session, stmt, org)
 
 
 def _known(model: type[BaseModel], name: str) -> bool:
