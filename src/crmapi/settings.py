@@ -39,6 +39,8 @@ class Settings(BaseSettings):
     # and the whole of `/healthz`.
     db_connect_timeout_seconds: float = Field(default=5.0, gt=0)
     db_pool_timeout_seconds: float = Field(default=5.0, gt=0)
+    # Connections each server process keeps open to PostgreSQL, and never more: see make_engine.
+    db_pool_size: int = Field(default=20, ge=1, le=500)
     db_statement_timeout_seconds: float = Field(default=15.0, gt=0)
     health_timeout_seconds: float = Field(default=2.0, gt=0)
     relay_interval_seconds: float = 0.5
