@@ -24,11 +24,11 @@ from crmapi.contacts import queries as contact_queries
 from crmapi.contacts.models import Contact
 from crmapi.custom_fields import service as custom_fields
 from crmapi.identity.models import Member, Organisation
-from crmapi.kit import direct, search
+from crmapi.kit import search
 from crmapi.kit.concurrency import check_version
 from crmapi.kit.errors import NotFound, Unprocessable
 from crmapi.kit.ids import new_id
-from crmapi.records import changes, history
+from crmapi.records import answers, changes, history
 from crmapi.records.changes import announce, bring_back, soft_delete
 from crmapi.tags import service as tags
 
@@ -260,29 +260,16 @@ async def get(session: AsyncSession, actor: Actor, account_id: UUID) -> Account:
     return account
 
 
-def _rendered_by_id(actor: Actor) -> direct.Direct:
-    return direct.direct(_by_id(actor, None))
-
-
-def _by_id(actor: Actor, fields: set[str] | None) -> Select[str, int]:
-    by_id = queries.readable(actor).where(Account.id == bindparam("account_id"))
+def _answer(actor: Actor, fields: set[str] | None) -> Select[str, int]:
+    by_id = queries.readable(actor).where(Account.id == bindparam("record_id"))
     return by_id.with_only_columns(queries.rendered_as(fields), Account.version)
 
 
 async def get_rendered(
     session: AsyncSession, actor: Actor, account_id: UUID, fields: set[str] | None = None
 ) -> tuple[str, int]:
-    """A live account in the actor's scope as its answer's JSON text, and its version; 404
-    otherwise. One statement outside the request's transaction (kit.direct)."""
-    if fields is None:
-        stmt = actor.remember("accounts.rendered_by_id", _rendered_by_id)
-    else:
-        stmt = direct.direct(_by_id(actor, fields))
-    found = await direct.fetch(session, stmt, actor.org_id, account_id=account_id)
-    if found is None:
-        raise NotFound("No account with this id.")
-    body, version = found
-    return body, version
+    """A live account in the actor's scope as its answer's JSON text, and its version; 404 otherwise."""
+    return await answers.by_id(session, actor, _answer, account_id, fields, "No account with this id.")
 
 
 async def get_for_change(

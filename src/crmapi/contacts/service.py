@@ -17,10 +17,10 @@ from crmapi.contacts.models import Contact
 from crmapi.contacts.schemas import ContactCreate, ContactUpdate, MissingName, check_names
 from crmapi.custom_fields import service as custom_fields
 from crmapi.identity.models import Member
-from crmapi.kit import direct, search
+from crmapi.kit import search
 from crmapi.kit.concurrency import check_version
 from crmapi.kit.errors import FieldError, NotFound, Unprocessable
-from crmapi.records import history
+from crmapi.records import answers, history
 from crmapi.records.changes import announce, bring_back, soft_delete
 from crmapi.tags import service as tags
 
@@ -159,30 +159,16 @@ async def get(session: AsyncSession, actor: Actor, contact_id: UUID) -> Contact:
     return contact
 
 
-def _rendered_by_id(actor: Actor) -> direct.Direct:
-    return direct.direct(_by_id(actor, None))
-
-
-def _by_id(actor: Actor, fields: set[str] | None) -> Select[str, int]:
-    by_id = queries.readable(actor).where(Contact.id == bindparam("contact_id"))
+def _answer(actor: Actor, fields: set[str] | None) -> Select[str, int]:
+    by_id = queries.readable(actor).where(Contact.id == bindparam("record_id"))
     return by_id.with_only_columns(queries.rendered_as(fields), Contact.version)
 
 
 async def get_rendered(
     session: AsyncSession, actor: Actor, contact_id: UUID, fields: set[str] | None = None
 ) -> tuple[str, int]:
-    """A live contact in the actor's scope as its answer's JSON text, and its version; 404 otherwise.
-    One statement outside the request's transaction (kit.direct)."""
-    # The whole answer's statement is kept with the actor's scope, as `get`'s is.
-    if fields is None:
-        stmt = actor.remember("contacts.rendered_by_id", _rendered_by_id)
-    else:
-        stmt = direct.direct(_by_id(actor, fields))
-    found = await direct.fetch(session, stmt, actor.org_id, contact_id=contact_id)
-    if found is None:
-        raise NotFound("No contact with this id.")
-    body, version = found
-    return body, version
+    """A live contact in the actor's scope as its answer's JSON text, and its version; 404 otherwise."""
+    return await answers.by_id(session, actor, _answer, contact_id, fields, "No contact with this id.")
 
 
 async def get_for_change(
