@@ -4,7 +4,9 @@ unit-limited rule, the refusals, accepting, key dates, scope and references."""
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from operator import attrgetter
 from typing import Any
+from uuid import UUID
 
 from httpx import AsyncClient
 
@@ -520,6 +522,97 @@ async def test_a_bulk_move_reports_each_lead_and_names_the_rule_that_refused(
     assert sum(m.changes["status"]["new"] == "WON_DEAL" for m in moves) == 45
     still = ok(await client.get(LEADS, params={"status_id": made["Negotiating"], "limit": 200}, headers=h))
     assert len(still["items"]) == 5
+
+
+async def test_a_bulk_move_answers_each_lead_as_its_single_move_would(
+    client: AsyncClient, db: Database, tenants: Tenants, acme: Tenant
+) -> None:
+    """Bulk moves are decided per lead by the single move's rules and written together: every
+    lead of a pair, one moved in bulk and its twin alone, ends the same way (outcome, state,
+    version, history), and the call's statements do not grow with its leads."""
+    admin, seller = acme.admin, await tenants.member(acme)
+    mine = str(seller.id)
+    lost_status = (await config(client, admin, "statuses", kind="lead", state="lost"))[0]["id"]
+    cancelled_status = (await config(client, admin, "statuses", kind="lead", state="cancelled"))[0]["id"]
+    price = next(r["id"] for r in await config(client, admin, "lost-reasons") if r["code"] == "PRICE")
+
+    async def started(who: Member) -> dict[str, Any]:
+        lead = await new_lead(client, who, assigned_member_id=str(who.id))
+        ok(await act(client, who, lead, "start"))
+        return lead
+
+    async def cancelled() -> dict[str, Any]:
+        lead = await new_lead(client, seller, assigned_member_id=mine)
+        ok(await act(client, seller, lead, "cancel"))
+        return lead
+
+    makers = (
+        lambda: started(seller),  # moves
+        lambda: new_lead(client, seller, assigned_member_id=mine),  # pending: not a move the type has
+        lambda: started(admin),  # outside the seller's scope: not-found
+        cancelled,  # read-only
+    )
+    pairs = [(await make(), await make()) for make in makers for _ in range(2)]
+    by_time = attrgetter("at")
+    body = {"status_id": lost_status, "lost_reason_id": price}
+    missing = "0195f3c2-7a4e-7d1b-9c3a-2b6f1e8d4c01"
+    bulk = ok(
+        await client.post(
+            f"{LEADS}/bulk/moves",
+            json={"ids": [a["id"] for a, _ in pairs] + [missing], **body},
+            headers=seller.headers,
+        )
+    )
+    outcome = {r["id"]: (r["outcome"], r.get("reason")) for r in bulk["results"]}
+    assert outcome[missing] == ("error", "not-found")
+    for in_bulk, alone in pairs:
+        single = await act(client, seller, alone, "transitions", **body)
+        expected = (
+            ("updated", None)
+            if single.status_code == 200
+            else ("error", single.json()["type"].rsplit("/", 1)[-1])
+        )
+        assert outcome[in_bulk["id"]] == expected, (outcome[in_bulk["id"]], single.text)
+        a, b = [
+            ok(await client.get(f"{LEADS}/{lead['id']}", headers=admin.headers)) for lead in (in_bulk, alone)
+        ]
+        keys = ("state", "status_id", "lost_reason_id", "version")
+        assert [a[k] for k in keys] == [b[k] for k in keys]
+        assert (a["completed_at"] is None) == (b["completed_at"] is None)
+        recorded = [
+            [
+                m.changes | {"completed_at": None}
+                for m in sorted(
+                    await rows_of(db, acme, HistoryEntry, entity_id=UUID(lead["id"])), key=by_time
+                )
+                if m.action == "transition"
+            ]
+            for lead in (in_bulk, alone)
+        ]
+        assert recorded[0] == recorded[1]
+    assert {o for o in outcome.values()} == {
+        ("updated", None),
+        ("error", "no-such-transition"),
+        ("error", "read-only"),
+        ("error", "not-found"),
+    }
+
+    counts = []
+    for size in (3, 30):
+        ids = [(await new_lead(client, seller, assigned_member_id=mine))["id"] for _ in range(size)]
+        with statements(db) as sent:
+            moved = ok(
+                await client.post(
+                    f"{LEADS}/bulk/moves",
+                    json={"ids": ids, "status_id": cancelled_status},
+                    headers=seller.headers,
+                )
+            )
+        assert moved["updated"] == size
+        counts.append(len(sent))
+        events = await rows_of(db, acme, OutboxEvent, topic="lead.transition")
+        assert {e.entity_id for e in events} >= {UUID(i) for i in ids}
+    assert counts[0] == counts[1]
 
 
 async def test_bulk_assignment_and_tagging(client: AsyncClient, tenants: Tenants, acme: Tenant) -> None:

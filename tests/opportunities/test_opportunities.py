@@ -207,3 +207,59 @@ async def test_a_replayed_bulk_move_answers_unchanged_and_another_reason_is_refu
         )
     )
     assert {(r["outcome"], r["reason"]) for r in other["results"]} == {("error", "no-such-transition")}
+
+
+async def test_a_bulk_move_answers_each_opportunity_as_its_single_move_would(
+    client: AsyncClient, acme: Tenant
+) -> None:
+    """Moved together or one by one, twin opportunities end alike: outcome, state, version, the
+    close time stamped and the stage clock restarted at the move."""
+    admin, h = acme.admin, acme.admin.headers
+    account_id = await account(client, admin)
+
+    async def status(state: str) -> str:
+        found = ok(
+            await client.get(f"{CONFIG}/statuses", params={"kind": "opportunity", "state": state}, headers=h)
+        )
+        return str(found["items"][0]["id"])
+
+    won, lost = await status("won"), await status("lost")
+    reason = (ok(await client.get(f"{CONFIG}/lost-reasons", headers=h)))["items"][0]["id"]
+
+    async def closed_lost() -> dict[str, Any]:
+        deal = await new(client, admin, account_id)
+        ok(
+            await client.post(
+                f"{OPPORTUNITIES}/{deal['id']}/transitions",
+                json={"status_id": lost, "lost_reason_id": reason},
+                headers=h,
+            )
+        )
+        return deal
+
+    makers = (lambda: new(client, admin, account_id), closed_lost)
+    pairs = [(await make(), await make()) for make in makers]
+    answer = ok(
+        await client.post(
+            f"{OPPORTUNITIES}/bulk/moves",
+            json={"ids": [a["id"] for a, _ in pairs], "status_id": won},
+            headers=h,
+        )
+    )
+    outcome = {r["id"]: (r["outcome"], r.get("reason")) for r in answer["results"]}
+    for in_bulk, alone in pairs:
+        single = await client.post(
+            f"{OPPORTUNITIES}/{alone['id']}/transitions", json={"status_id": won}, headers=h
+        )
+        expected = (
+            ("updated", None)
+            if single.status_code == 200
+            else ("error", single.json()["type"].rsplit("/", 1)[-1])
+        )
+        assert outcome[in_bulk["id"]] == expected, (outcome[in_bulk["id"]], single.text)
+        a, b = [ok(await client.get(f"{OPPORTUNITIES}/{deal['id']}", headers=h)) for deal in (in_bulk, alone)]
+        keys = ("state", "status_id", "lost_reason_id", "version")
+        assert [a[k] for k in keys] == [b[k] for k in keys]
+        assert (a["closed_at"] is None) == (b["closed_at"] is None)
+        assert (a["stage_entered_at"] == a["updated_at"]) == (b["stage_entered_at"] == b["updated_at"])
+    assert set(outcome.values()) == {("updated", None), ("error", "no-such-transition")}

@@ -34,11 +34,11 @@ from crmapi.leads.schemas import (
     Transition,
     WinMove,
 )
-from crmapi.lifecycle import engine
+from crmapi.lifecycle import engine, moves
 from crmapi.lifecycle.board import Board, board
 from crmapi.notes import router as notes
 from crmapi.records import work_routes
-from crmapi.records.bulk import BulkAssign, BulkMove, StepResult, each
+from crmapi.records.bulk import BulkAssign, BulkMove, StepResult, answer, each
 from crmapi.records.targets import Target
 from crmapi.records.work_routes import Answers, Move
 from crmapi.tags import router as tags
@@ -274,7 +274,16 @@ async def bulk_move_leads(session: DbSession, actor: Reader, body: BulkMove) -> 
             session, actor, lead_id, status_id=body.status_id, lost_reason_id=body.lost_reason_id
         )
 
-    return await each(session, body.ids, step)
+    outcomes = await moves.move_all(
+        session,
+        actor,
+        service.MOVES,
+        body.ids,
+        status_id=body.status_id,
+        lost_reason_id=body.lost_reason_id,
+        single=step,
+    )
+    return answer(body.ids, outcomes)
 
 
 @router.post(

@@ -30,7 +30,9 @@ from crmapi.leads.problems import LeadLost
 from crmapi.leads.schemas import LeadCreate, LeadUpdate
 from crmapi.lifecycle import engine, work
 from crmapi.lifecycle.dates import expected_completion
+from crmapi.lifecycle.decide import Status
 from crmapi.lifecycle.kinds import LEAD
+from crmapi.lifecycle.moves import Moves
 from crmapi.lifecycle.problems import FIXED, NotAssigned, TypeFixed
 from crmapi.lifecycle.work import WorkKind
 from crmapi.records import history
@@ -279,10 +281,7 @@ async def advance(
     WORK.writable(lead)
     loaded = await engine.load_type(session, "lead", lead.type_id)
     to_status_id = loaded.target(state, status_id)
-    target = loaded.status(to_status_id)
-    starting = target is not None and target.state == "in_progress" and lead.state == LEAD.initial
-    if starting and lead.assigned_member_id is None:
-        raise NotAssigned("Assign the lead to a member (or accept it) before starting it.")
+    _may_enter(lead, loaded.status(to_status_id))
     await engine.move(
         session,
         actor,
@@ -298,6 +297,45 @@ async def advance(
     if lead.state == "won" and loaded.type.auto_convert:
         await conversion.convert(session, actor, lead, loaded.type, winning=True)
         await session.flush()
+
+
+def _may_enter(lead: Lead, target: Status | None) -> None:
+    starting = target is not None and target.state == "in_progress" and lead.state == LEAD.initial
+    if starting and lead.assigned_member_id is None:
+        raise NotAssigned("Assign the lead to a member (or accept it) before starting it.")
+
+
+async def _ready(
+    session: AsyncSession,
+    actor: Actor,
+    lead: Lead,
+    loaded: engine.Loaded,
+    target: Status | None,
+    now: datetime,
+) -> dict[str, Any]:
+    WORK.writable(lead)
+    _may_enter(lead, target)
+    return {}
+
+
+def _converts(lead: Lead, loaded: engine.Loaded, target: Status | None) -> bool:
+    return target is not None and target.state == "won" and loaded.type.auto_convert
+
+
+async def _changer(session: AsyncSession, actor: Actor, lead: Lead) -> None:
+    await work.check_changer(session, actor, WORK, lead)
+
+
+MOVES = Moves(
+    entity=ENTITY,
+    noun="lead",
+    model=Lead,
+    completed="completed_at",
+    readable=queries.readable,
+    changer=_changer,
+    ready=_ready,
+    alone=_converts,
+)
 
 
 async def convert(

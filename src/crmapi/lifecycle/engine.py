@@ -151,8 +151,14 @@ async def require_row(session: AsyncSession, stmt: Any, field: str, message: str
 
 
 async def _reason(session: AsyncSession, model: Any, reason_id: UUID | None, field: str) -> None:
-    stmt = select(model.id).where(model.id == reason_id, model.active)
-    await require_row(session, stmt, field, "No active reason with this id.")
+    """422 naming `field` unless the reason is an active one (looked up once for a bulk call)."""
+
+    async def active() -> bool:
+        stmt = select(model.id).where(model.id == reason_id, model.active)
+        return (await session.execute(stmt)).first() is not None
+
+    if not await remembered(session, ("lifecycle.reason", model.__tablename__, reason_id), active):
+        raise Unprocessable.on(field, "No active reason with this id.")
 
 
 @dataclass(frozen=True)
@@ -188,6 +194,69 @@ def arrived(record: Any, to_status_id: UUID, lost_reason_id: UUID | None = None)
     return record.status_id == to_status_id and lost_reason_id in (None, record.lost_reason_id)
 
 
+@dataclass(frozen=True)
+class Transition:
+    """A move decided and ready to write: the record's new column values, its history row's
+    field changes and its event."""
+
+    target: Status
+    values: dict[str, Any]
+    recorded: dict[str, Any]
+    event: dict[str, Any]
+
+
+async def plan(
+    session: AsyncSession,
+    actor: Actor,
+    record: Any,
+    loaded: Loaded,
+    *,
+    to_status_id: UUID,
+    lost_reason_id: UUID | None = None,
+    cancellation_reason_id: UUID | None = None,
+    completed: str | None = None,
+    changes: dict[str, Any] | None = None,
+    checked: Checked | None = None,
+    now: datetime | None = None,
+) -> Transition:
+    """The move of a locked record (with `status_id`, `state` and, for kinds that can be lost or
+    cancelled with a reason, `lost_reason_id` / `cancellation_reason_id`) to another status of its
+    type, or the refusal; the record is left as it is. Entering a final state stamps the
+    record's `completed` column once; `updated_at` moves on. `changes` are the move's other
+    field changes, recorded in the same row; `checked` is this move's `check`, when the caller
+    asked it already."""
+    checked = checked or await check(session, actor, record, loaded, to_status_id, lost_reason_id)
+    current, decision = checked.current, checked.allowed
+    reason = str(lost_reason_id) if lost_reason_id else None
+    target = decision.status
+    recorded = {
+        "status": {"old": current.code, "new": target.code},
+        "state": {"old": current.state, "new": target.state},
+        **(changes or {}),
+    }
+    now = now or datetime.now(UTC)
+    values: dict[str, Any] = {"status_id": target.id, "state": target.state, "updated_at": now}
+    if target.state in NEEDS_REASON:
+        await _reason(session, LostReason, lost_reason_id, "body.lost_reason_id")
+        recorded["lost_reason_id"] = {"old": history.jsonable(record.lost_reason_id), "new": reason}
+        values["lost_reason_id"] = lost_reason_id
+    if target.state == "cancelled" and cancellation_reason_id is not None:
+        await _reason(session, CancellationReason, cancellation_reason_id, "body.cancellation_reason_id")
+        recorded["cancellation_reason_id"] = {"old": None, "new": str(cancellation_reason_id)}
+        values["cancellation_reason_id"] = cancellation_reason_id
+    if (
+        completed is not None
+        and loaded.config.kind.final(target.state)
+        and getattr(record, completed) is None
+    ):
+        recorded[completed] = {"old": None, "new": history.jsonable(now)}
+        values[completed] = now
+    if decision.rule is not None:
+        recorded["rule"] = {"old": None, "new": decision.rule.name}
+    event = {"from": current.state, "to": target.state, "status": target.code}
+    return Transition(target, values, recorded, event)
+
+
 async def move(
     session: AsyncSession,
     actor: Actor,
@@ -202,48 +271,28 @@ async def move(
     changes: dict[str, Any] | None = None,
     checked: Checked | None = None,
 ) -> Status:
-    """Move a locked record (with `status_id`, `state` and, for kinds that can be lost or
-    cancelled with a reason, `lost_reason_id` / `cancellation_reason_id`) to another status of its
-    type, or raise the refusal; write the history row and the event. Entering a final state
-    stamps the record's `completed` column once; `updated_at` moves on. `changes` are the
-    move's other field changes, recorded in the same row; `checked` is this move's `check`, when
-    the caller asked it already."""
-    checked = checked or await check(session, actor, record, loaded, to_status_id, lost_reason_id)
-    current, decision = checked.current, checked.allowed
-    reason = str(lost_reason_id) if lost_reason_id else None
-    target = decision.status
-    recorded = {
-        "status": {"old": current.code, "new": target.code},
-        "state": {"old": current.state, "new": target.state},
-        **(changes or {}),
-    }
-    if target.state in NEEDS_REASON:
-        await _reason(session, LostReason, lost_reason_id, "body.lost_reason_id")
-        recorded["lost_reason_id"] = {"old": history.jsonable(record.lost_reason_id), "new": reason}
-        record.lost_reason_id = lost_reason_id
-    if target.state == "cancelled" and cancellation_reason_id is not None:
-        await _reason(session, CancellationReason, cancellation_reason_id, "body.cancellation_reason_id")
-        recorded["cancellation_reason_id"] = {"old": None, "new": str(cancellation_reason_id)}
-        record.cancellation_reason_id = cancellation_reason_id
-    now = datetime.now(UTC)
-    if (
-        completed is not None
-        and loaded.config.kind.final(target.state)
-        and getattr(record, completed) is None
-    ):
-        recorded[completed] = {"old": None, "new": history.jsonable(now)}
-        setattr(record, completed, now)
-    record.updated_at = now
-    if decision.rule is not None:
-        recorded["rule"] = {"old": None, "new": decision.rule.name}
-    record.status_id, record.state = target.id, target.state
+    """`plan` the move and make it: the record changed, its history row and its event written."""
+    transition = await plan(
+        session,
+        actor,
+        record,
+        loaded,
+        to_status_id=to_status_id,
+        lost_reason_id=lost_reason_id,
+        cancellation_reason_id=cancellation_reason_id,
+        completed=completed,
+        changes=changes,
+        checked=checked,
+    )
+    for column, value in transition.values.items():
+        setattr(record, column, value)
     write(
         session,
         actor,
         entity=entity,
         entity_id=record.id,
         action="transition",
-        changes=recorded,
-        event={"from": current.state, "to": target.state, "status": target.code},
+        changes=transition.recorded,
+        event=transition.event,
     )
-    return target
+    return transition.target

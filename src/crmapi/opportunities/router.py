@@ -16,6 +16,7 @@ from crmapi.kit.db import DbSession
 from crmapi.kit.errors import problem_responses
 from crmapi.kit.pagination import Page, PageParams, paginate, render, render_page, select_fields, sorted_by
 from crmapi.kit.routes import CrmRoute
+from crmapi.lifecycle import moves
 from crmapi.lifecycle.board import Board, board
 from crmapi.opportunities import pipeline, queries, service
 from crmapi.opportunities.models import Opportunity
@@ -33,7 +34,7 @@ from crmapi.opportunities.schemas import (
     WinOpportunity,
 )
 from crmapi.records import history, work_routes
-from crmapi.records.bulk import BulkAssign, BulkMove, StepResult, each
+from crmapi.records.bulk import BulkAssign, BulkMove, StepResult, answer, each
 from crmapi.records.targets import Target
 from crmapi.records.work_routes import Move
 from crmapi.tags import router as tags
@@ -317,7 +318,16 @@ async def bulk_move_opportunities(session: DbSession, actor: Reader, body: BulkM
             session, actor, opportunity_id, status_id=body.status_id, lost_reason_id=body.lost_reason_id
         )
 
-    return await each(session, body.ids, step)
+    outcomes = await moves.move_all(
+        session,
+        actor,
+        service.MOVES,
+        body.ids,
+        status_id=body.status_id,
+        lost_reason_id=body.lost_reason_id,
+        single=step,
+    )
+    return answer(body.ids, outcomes)
 
 
 @router.post(

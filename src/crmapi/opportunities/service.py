@@ -22,7 +22,9 @@ from crmapi.kit.concurrency import check_version
 from crmapi.kit.errors import NotFound, Unprocessable
 from crmapi.kit.ids import new_id
 from crmapi.lifecycle import engine, work
+from crmapi.lifecycle.decide import Status
 from crmapi.lifecycle.kinds import OPPORTUNITY
+from crmapi.lifecycle.moves import Moves
 from crmapi.lifecycle.problems import FIXED, ContactFixed, ReadOnly
 from crmapi.opportunities import queries
 from crmapi.opportunities.models import Opportunity
@@ -144,10 +146,7 @@ async def get_for_change(
     found = (await session.execute(stmt.execution_options(populate_existing=True))).scalar_one_or_none()
     if found is None:
         raise NotFound("No opportunity with this id.")
-    if not may_change(actor, found):
-        raise NotOwner(
-            "Only the opportunity's owner, assignee or 'opportunities.manage' may change it.",
-        )
+    await _changer(session, actor, found)
     check_version(found.version, expected)
     return found
 
@@ -271,6 +270,34 @@ async def settle(
         return False
     await advance(session, actor, o, state=None, status_id=status_id, lost_reason_id=lost_reason_id)
     return True
+
+
+async def _changer(session: AsyncSession, actor: Actor, o: Opportunity) -> None:
+    if not may_change(actor, o):
+        raise NotOwner("Only the opportunity's owner, assignee or 'opportunities.manage' may change it.")
+
+
+async def _ready(
+    session: AsyncSession,
+    actor: Actor,
+    o: Opportunity,
+    loaded: engine.Loaded,
+    target: Status | None,
+    now: datetime,
+) -> dict[str, Any]:
+    _writable(o)
+    return {"stage_entered_at": now}  # as `advance`: a new stage restarts the stage clock
+
+
+MOVES = Moves(
+    entity=ENTITY,
+    noun="opportunity",
+    model=Opportunity,
+    completed="closed_at",
+    readable=queries.readable,
+    changer=_changer,
+    ready=_ready,
+)
 
 
 async def advance(

@@ -1,5 +1,6 @@
-"""Bulk moves and assignments: one record at a time through the same rules as a single change,
-each in a savepoint, so one refusal is that record's outcome and the others go on."""
+"""Bulk calls' bodies and answers, and bulk assignments: one record at a time through the same
+rules as a single change, each in a savepoint, so one refusal is that record's outcome and the
+others go on. Bulk moves are written as sets (lifecycle.moves) and answer alike."""
 
 from __future__ import annotations
 
@@ -18,8 +19,8 @@ from crmapi.kit.errors import ProblemError
 from crmapi.kit.scalars import Input
 
 log = logging.getLogger("crmapi.records.bulk")
-# Each record is locked, checked and written on its own (a move is a transition with its rules
-# and history), so a call takes fewer records than a set-based bulk write.
+# One call's records are locked together for the whole transaction; a thousand keeps the call
+# within a second or two and another caller's wait for those rows short.
 MAX_STEPS = 1_000
 _IDS = Field(min_length=1, max_length=MAX_STEPS, description=f"Up to {MAX_STEPS:,} ids.")
 
@@ -95,15 +96,20 @@ class StepResult(BaseModel):
 
 
 Step = Callable[[UUID], Awaitable[bool]]  # True when the record changed
+Outcome = dict[str, Any]  # a StepOutcome without its id
 
 
-async def _step(session: AsyncSession, record_id: UUID, step: Step) -> dict[str, Any]:
+def refused(refusal: ProblemError) -> Outcome:
+    return {"outcome": "error", "reason": refusal.slug, "detail": refusal.detail}
+
+
+async def step_outcome(session: AsyncSession, record_id: UUID, step: Step) -> Outcome:
     """One record's outcome, its work in a savepoint that a refusal rolls back."""
     try:
         async with session.begin_nested():
             changed = await step(record_id)
-    except ProblemError as refused:
-        return {"outcome": "error", "reason": refused.slug, "detail": refused.detail}
+    except ProblemError as refusal:
+        return refused(refusal)
     except ValidationError as invalid:  # a record the step cannot make from this one
         return {"outcome": "error", "reason": "validation-error", "detail": str(invalid)}
     except (DBAPIError, StaleDataError) as failed:  # rolled back to the savepoint; the rest go on
@@ -121,12 +127,17 @@ async def each(session: AsyncSession, ids: list[UUID], step: Step) -> dict[str, 
 
     Records are taken in id order (two overlapping calls lock in one order and take turns
     instead of deadlocking); the answer keeps the order sent."""
-    outcomes: dict[UUID, dict[str, Any]] = {}
+    outcomes: dict[UUID, Outcome] = {}
     # The steps change records, not the configuration they read: a type and the caller's units
     # are loaded once for the call (kit.db.remembering), not once a record.
     with remembering(session):
         for record_id in sorted(set(ids)):
-            outcomes[record_id] = await _step(session, record_id, step)
+            outcomes[record_id] = await step_outcome(session, record_id, step)
+    return answer(ids, outcomes)
+
+
+def answer(ids: list[UUID], outcomes: dict[UUID, Outcome]) -> dict[str, Any]:
+    """The StepResult of a call: one outcome per id in the order sent, a repeated id an error."""
     results: list[dict[str, Any]] = []
     seen: set[UUID] = set()
     for record_id in ids:
