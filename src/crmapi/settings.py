@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import os
 from functools import lru_cache
 from pathlib import Path
 
@@ -10,6 +11,17 @@ from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 APP_ROLE = "crmapi_app"
+
+
+# PostgreSQL's default max_connections is 100: four processes of DB_POOL_SIZE 20 leave room
+# for the job worker, migrations and psql.
+MOST_DEFAULT_WORKERS = 4
+
+
+def default_workers() -> int:
+    """One server process a core this process may run on (a container's share, not the host's),
+    at most MOST_DEFAULT_WORKERS."""
+    return max(1, min(len(os.sched_getaffinity(0)), MOST_DEFAULT_WORKERS))
 
 
 class Settings(BaseSettings):
@@ -45,7 +57,7 @@ class Settings(BaseSettings):
     health_timeout_seconds: float = Field(default=2.0, gt=0)
     relay_interval_seconds: float = 0.5
     # Server processes; more than one shares the embedded servers the first process starts.
-    workers: int = Field(default=1, ge=1, le=64)
+    workers: int = Field(default_factory=default_workers, ge=1, le=64)
     # Run the job worker inside the API process: by default when the queue is embedded.
     in_process_worker: bool | None = None
     log_level: str = "INFO"

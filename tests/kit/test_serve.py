@@ -14,6 +14,7 @@ import httpx
 import pytest
 
 from crmapi.kit.embedded import free_port
+from crmapi.settings import default_workers
 from tests.served import ROOT, Served, data_folder, postmasters_in, valkeys_in
 
 ADMIN_ARGS = ("--admin-email", "a@acme.test", "--admin-password", "secret-123")
@@ -60,6 +61,8 @@ def test_a_stopped_server_leaves_no_embedded_server_behind(data_dir: Path) -> No
         # What a service manager or `kill` sends; uvicorn re-raises it once it has shut down.
         exit_code = server.stop(signal.SIGTERM)
     assert exit_code == 0, server.output()
+    # WORKERS unset: a server process a core (two on a two-core machine), sharing the embedded servers.
+    assert f"{default_workers()} server process(es)" in server.output()
     assert not postmasters_in(data_dir), "embedded PostgreSQL outlived the server"
     assert not valkeys_in(data_dir), "embedded Valkey outlived the server"
 
