@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 
-.PHONY: run test lint lint-contract openapi bench same bench-access bench-erp bench-board bench-dashboard fuzz fuzz-deep demo clean
+.PHONY: run test lint lint-contract openapi bench same bench-access bench-erp bench-events bench-board bench-dashboard fuzz fuzz-deep demo clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -44,6 +44,9 @@ bench-access: $(STAMP)
 
 bench-erp: $(STAMP)
 	$(BIN)/python -m bench.erp
+
+bench-events: $(STAMP)
+	$(BIN)/python -m bench.events
 
 bench-board: $(STAMP)
 	$(BIN)/python -m bench.board

@@ -18,6 +18,7 @@ Every request gets records made for it alone, so a delete in one answer does not
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
@@ -28,6 +29,7 @@ from crmapi.access.models import Group, GroupGrant, GroupMember, SalesRep, Sales
 from crmapi.config.catalogue import CATEGORIES, LISTS, STATUSES
 from crmapi.config.spec import OptionList
 from crmapi.config.types import RULES, TYPES
+from crmapi.events.models import WebhookDelivery
 from crmapi.identity.models import ApiKey
 from crmapi.identity.security import new_secret
 from crmapi.kit.db import Database, bind_org
@@ -139,6 +141,7 @@ class Records:
 
     client: AsyncClient
     people: People
+    db: Database
     made: dict[str, str] = field(default_factory=dict)
     links: dict[str, str] = field(default_factory=dict)  # acceptance links by request id
 
@@ -251,6 +254,23 @@ class Records:
         answer = await self.client.get(path, headers=self.people.acme.admin.headers)
         return str(answer.json()["items"][0]["id"])
 
+    async def _delivery(self, endpoint_id: str) -> str:
+        org = self.people.acme.org_id
+        delivery = WebhookDelivery(
+            org_id=org,
+            id=new_id(),
+            endpoint_id=UUID(endpoint_id),
+            event_id=new_id(),
+            seq=1,
+            type="contact.created",
+            body={"id": "event"},
+            status="delivered",
+            attempts=1,
+            created_at=datetime.now(UTC),
+        )
+        await write(self.db, org, delivery)
+        return str(delivery.id)
+
     async def _make(self, name: str) -> str:
         suffix = new_id().hex[-8:]
         if name in ("contact_id", "account_id", "other_account_id"):
@@ -261,6 +281,11 @@ class Records:
             return str(note["id"])
         if name == "tag_id":
             return str((await self._post("/v1/tags", {"name": f"tag-{suffix}"}))["id"])
+        if name == "endpoint_id":
+            body = {"url": f"https://hooks.example.com/{suffix}", "event_types": ["*"]}
+            return str((await self._post("/v1/webhook-endpoints", body))["id"])
+        if name == "delivery_id":  # as the worker makes one: an event for the endpoint
+            return await self._delivery(await self.get("endpoint_id"))
         if name == "name":
             await self._post(f"/v1/accounts/{await self.get('account_id')}/tags", {"name": "vip"})
             await self._post(f"/v1/contacts/{await self.get('contact_id')}/tags", {"name": "vip"})

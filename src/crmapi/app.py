@@ -22,6 +22,9 @@ from crmapi.config.matrix import router as matrix_router
 from crmapi.config.router import router as config_router
 from crmapi.contacts import router as contacts
 from crmapi.custom_fields.router import router as custom_fields_router
+from crmapi.events.router import declare_webhooks
+from crmapi.events.router import router as events_router
+from crmapi.events.webhooks_router import router as webhooks_router
 from crmapi.feedback import router as feedback
 from crmapi.identity import router as identity
 from crmapi.identity.security import Keys, load_or_create_secret
@@ -88,10 +91,14 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
             log.info("queue: %s", _redact(redis_url))
         queue = Queue(redis_url)
         tasks.append(
-            asyncio.create_task(Relay(app.state.db.sessions, queue, settings.relay_interval_seconds).run())
+            asyncio.create_task(
+                Relay(
+                    app.state.db.sessions, queue, settings.relay_interval_seconds, settings.sweep_grace
+                ).run()
+            )
         )
         if in_process_worker:
-            tasks.append(asyncio.create_task(run_supervised(app.state.db, redis_url)))
+            tasks.append(asyncio.create_task(run_supervised(app.state.db, redis_url, settings)))
         app.state.queue = queue
     if app.state.background:
         garbage.freeze_startup_objects()
@@ -202,9 +209,12 @@ def create_app(
         service_requests.rating,
         feedback.public,
         reminders_router,
+        events_router,
+        webhooks_router,
     )
     for router in routers:
         app.include_router(router)
+    declare_webhooks(app.webhooks)
     skip_unmatched_routers(app)
     app.openapi = lambda: contract.document(app)  # type: ignore[method-assign]
     return app

@@ -117,8 +117,8 @@ def cmd_worker(settings: Settings, args: argparse.Namespace) -> None:
         log.info("worker started: relay and jobs on %s", redis_url)
         try:
             await asyncio.gather(
-                Relay(db.sessions, queue, settings.relay_interval_seconds).run(),
-                run_supervised(db, redis_url),
+                Relay(db.sessions, queue, settings.relay_interval_seconds, settings.sweep_grace).run(),
+                run_supervised(db, redis_url, settings),
             )
         finally:
             await queue.close()

@@ -6,6 +6,7 @@ from crmapi.activities import models as _activities
 from crmapi.config import models as _options
 from crmapi.contacts import models as _contacts
 from crmapi.custom_fields import models as _custom_fields
+from crmapi.events import models as _events
 from crmapi.feedback import models as _feedback
 from crmapi.identity import models as _identity
 from crmapi.kit.base import Base
@@ -30,6 +31,7 @@ __all__ = [
     "_activities",
     "_contacts",
     "_custom_fields",
+    "_events",
     "_feedback",
     "_identity",
     "_leads",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+from datetime import timedelta
 from functools import lru_cache
 from pathlib import Path
 
@@ -56,6 +57,18 @@ class Settings(BaseSettings):
     db_statement_timeout_seconds: float = Field(default=15.0, gt=0)
     health_timeout_seconds: float = Field(default=2.0, gt=0)
     relay_interval_seconds: float = 0.5
+    # Webhooks: plain http only where testing locally; a receiver's answer within the timeout,
+    # read up to a limit; retries from the base delay, doubling (with jitter) up to six hours,
+    # for the window; an endpoint disabled after that many deliveries in a row were given up.
+    webhooks_allow_http: bool = False
+    webhook_timeout_seconds: float = Field(default=10.0, gt=0, le=60)
+    webhook_answer_bytes: int = Field(default=65_536, ge=1024)
+    webhook_retry_base_seconds: float = Field(default=30.0, gt=0)
+    webhook_retry_window_seconds: float = Field(default=3 * 86_400, gt=0)
+    webhook_disable_after: int = Field(default=5, ge=1)
+    # A delivery whose job was enqueued is left to it this long before the relay's sweep
+    # enqueues it again (the job was lost with Redis, or its worker died).
+    webhook_sweep_grace_seconds: float = Field(default=30.0, gt=0)
     # Server processes; more than one shares the embedded servers the first process starts.
     workers: int = Field(default_factory=default_workers, ge=1, le=64)
     # Run the job worker inside the API process: by default when the queue is embedded.
@@ -66,6 +79,10 @@ class Settings(BaseSettings):
     # networks, comma-separated; "*" for any). Nobody's by default: a header anyone can send must
     # not choose the address rate limits count.
     forwarded_allow_ips: str = ""
+
+    @property
+    def sweep_grace(self) -> timedelta:
+        return timedelta(seconds=self.webhook_sweep_grace_seconds)
 
     @field_validator("forwarded_allow_ips")
     @classmethod

@@ -267,6 +267,40 @@ MATRIX: dict[str, Entry] = {
         "org.admin", "401 200 200 403 403 403 403 404 403", fixed({"name": "Renamed"})
     ),
     "DELETE /v1/api-keys/{api_key_id}": entry("org.admin", "401 204 204 403 403 403 403 404 403"),
+    "GET /v1/changes": entry("", "401 200 200 200 200 200 200 200 200"),
+    "GET /v1/event-types": entry("", "401 200 200 200 200 200 200 200 200"),
+    "GET /v1/webhook-endpoints": entry("webhooks.manage", "401 200 200 403 403 403 403 200 403"),
+    "POST /v1/webhook-endpoints": entry(
+        "webhooks.manage",
+        "401 201 201 403 403 403 403 201 403",
+        fixed({"url": "https://hooks.example.com/crm", "event_types": ["*"]}),
+    ),
+    "GET /v1/webhook-endpoints/{endpoint_id}": entry(
+        "webhooks.manage", "401 200 200 403 403 403 403 404 403"
+    ),
+    "PATCH /v1/webhook-endpoints/{endpoint_id}": entry(
+        "webhooks.manage", "401 200 200 403 403 403 403 404 403", fixed({"description": "ERP"})
+    ),
+    "DELETE /v1/webhook-endpoints/{endpoint_id}": entry(
+        "webhooks.manage", "401 204 204 403 403 403 403 404 403"
+    ),
+    "POST /v1/webhook-endpoints/{endpoint_id}/secret-rotations": entry(
+        "webhooks.manage", "401 200 200 403 403 403 403 404 403", fixed({})
+    ),
+    "GET /v1/webhook-endpoints/{endpoint_id}/deliveries": entry(
+        "webhooks.manage", "401 200 200 403 403 403 403 404 403"
+    ),
+    "GET /v1/webhook-endpoints/{endpoint_id}/deliveries/{delivery_id}": entry(
+        "webhooks.manage", "401 200 200 403 403 403 403 404 403"
+    ),
+    "POST /v1/webhook-endpoints/{endpoint_id}/deliveries/{delivery_id}/redeliveries": entry(
+        "webhooks.manage", "401 202 202 403 403 403 403 404 403"
+    ),
+    "POST /v1/webhook-endpoints/{endpoint_id}/replays": entry(
+        "webhooks.manage",
+        "401 202 202 403 403 403 403 404 403",
+        fixed({"from": "2026-01-01T00:00:00Z", "to": "2026-01-02T00:00:00Z"}),
+    ),
     "GET /v1/capabilities": entry("", "401 200 200 200 200 200 200 200 200"),
     "GET /v1/groups": entry("org.admin", "401 200 200 403 403 403 403 200 403"),
     "POST /v1/groups": entry("org.admin", "401 201 201 403 403 403 403 201 403", unique(name="Group {}")),
@@ -684,7 +718,7 @@ async def test_route(route: str, client: AsyncClient, tenants: Tenants, db: Data
     who = await people(db, tenants, e.granted)
     answers = []
     for persona in PERSONAS:
-        records = Records(client, who)
+        records = Records(client, who, db)
         answers.append(await _ask(client, records, route, persona, e))
     got = " ".join(answers)
     assert got == " ".join(e.expected.split()), f"{route}: {got}"

@@ -19,6 +19,8 @@ PACKAGE = Path(__file__).resolve().parents[2] / "src" / "crmapi"
 LAYERS: tuple[tuple[str, ...], ...] = (
     # Wiring: the app, the command line, the worker process, the demo loader.
     ("crmapi.app", "crmapi.cli", "crmapi.metadata", "crmapi.worker", "crmapi.demo"),
+    # Events out: the change feed and webhooks hear of every domain's records.
+    ("crmapi.events",),
     # Domains: each owns its routes, services, queries and models.
     (
         "crmapi.accounts",
@@ -145,7 +147,14 @@ def test_imports_sit_at_the_top_of_a_module() -> None:
 RAW_WRITERS = {"crmapi.records.changes", "crmapi.records.history", "crmapi.records.outbox"}
 RAW_CALLS = {("history", "record"), ("outbox", "emit")}
 RAW_ROWS = {"HistoryEntry", "OutboxEvent"}
-ROW_READERS = {"crmapi.metadata", "crmapi.demo.data"}
+# The change feed, its scopes and webhook replays read the outbox; they write none of it.
+ROW_READERS = {
+    "crmapi.metadata",
+    "crmapi.demo.data",
+    "crmapi.events.feed",
+    "crmapi.events.kinds",
+    "crmapi.events.webhooks",
+}
 
 
 @pytest.mark.parametrize("module", sorted(set(MODULES) - RAW_WRITERS))

@@ -150,6 +150,9 @@ RECORDS: dict[str, Callable[[Records], Awaitable[str]]] = {
     "/v1/activities/{activity_id}": lambda r: r.made("/v1/activities", {"subject": "Call about the offer"}),
     "/v1/activities/{activity_id}/services/{line_id}": _service_line,
     "/v1/service-requests/{service_request_id}": _service_request,
+    "/v1/webhook-endpoints/{endpoint_id}": lambda r: r.made(
+        "/v1/webhook-endpoints", {"url": "https://hooks.example.com/crm", "event_types": ["*"]}
+    ),
 }
 
 

@@ -189,8 +189,10 @@ def browser(chromium: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterato
 
 
 def _operations(base: str) -> list[dict[str, Any]]:
+    """The document's operations: its paths' and the webhooks' it sends (both pages show them)."""
     document = httpx.get(f"{base}/openapi.json", timeout=10).json()
-    return [operation for item in document["paths"].values() for operation in item.values()]
+    items = [*document["paths"].values(), *document.get("webhooks", {}).values()]
+    return [operation for item in items for operation in item.values()]
 
 
 @pytest.mark.parametrize("page", ["/docs", "/redoc"])

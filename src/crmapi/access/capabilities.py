@@ -29,6 +29,7 @@ CATALOGUE: dict[str, str] = {
     "config.manage": "Configure the organisation's CRM: custom fields, statuses, types, rules and lists.",
     "sales_reps.manage": "Create, change and delete sales-rep records (linking members needs org.admin).",
     "integrations.push": "Push data from an ERP or other system (the ERP feed).",
+    "webhooks.manage": "Subscribe endpoints to events (hearing of every record change) and see deliveries.",
 }
 
 STAFF_DEFAULT = frozenset(

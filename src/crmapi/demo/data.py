@@ -36,9 +36,11 @@ from crmapi.accounts.models import Account, AccountAssignment, AccountContact, A
 from crmapi.contacts import service as contact_service
 from crmapi.contacts.models import Contact
 from crmapi.custom_fields.models import CustomFieldDefinition
+from crmapi.demo import hooks as demo_hooks
 from crmapi.demo import sales as demo_sales
 from crmapi.demo.access import build_access
 from crmapi.demo.rows import SPAN, Builder, Login, Rows, plain, slug
+from crmapi.events.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from crmapi.feedback.models import Feedback
 from crmapi.identity.models import Member, Organisation, User
 from crmapi.identity.security import hash_password
@@ -289,6 +291,10 @@ async def load(
     await _insert(session, ServiceRequest, sales.service_requests)
     await _insert(session, Feedback, sales.feedback)
     await _insert(session, HistoryEntry, sales.history)
+    hooks = demo_hooks.build(rng, org_id, n, now, rows.accounts)
+    await _insert(session, WebhookEndpoint, hooks.endpoints)
+    await _insert(session, WebhookDelivery, hooks.deliveries)
+    await _insert(session, WebhookAttempt, hooks.attempts)
     counts = {
         "staff": len(staff),
         "customers": len(customers),
@@ -310,6 +316,8 @@ async def load(
         "opportunities": len(sales.opportunities),
         "service_requests": len(sales.service_requests),
         "feedback": len(sales.feedback),
+        "webhook_endpoints": len(hooks.endpoints),
+        "webhook_deliveries": len(hooks.deliveries),
     }
     return Demo(
         organisation_id=org_id,

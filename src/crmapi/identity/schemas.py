@@ -113,6 +113,13 @@ class OrganisationUpdate(Input):
         "stays valid, in seconds: 60 to 90 days (kept in `settings.link_token_seconds`; 7 days "
         "until set).",
     )
+    webhooks_private_addresses: Omittable[bool] = Field(
+        None,
+        strict=True,
+        description="Webhook endpoints may be private or loopback addresses (an ERP on the "
+        "organisation's own premises); off until turned on (kept in "
+        "`settings.webhooks_private_addresses`).",
+    )
 
 
 class MeRead(BaseModel):

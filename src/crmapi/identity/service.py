@@ -426,14 +426,15 @@ async def get_organisation(session: AsyncSession, actor: Actor) -> Organisation:
 # Organisation settings kept in `organisations.settings`, with the value an organisation has
 # until it sets one.
 LINK_TOKEN_SECONDS = "link_token_seconds"
-SETTINGS = {UNIT_VISIBILITY: False, LINK_TOKEN_SECONDS: 7 * 86_400}
+PRIVATE_ADDRESSES = "webhooks_private_addresses"  # webhook endpoints may be private addresses
+SETTINGS = {UNIT_VISIBILITY: False, LINK_TOKEN_SECONDS: 7 * 86_400, PRIVATE_ADDRESSES: False}
 
 
 async def update_organisation(
     session: AsyncSession, actor: Actor, data: OrganisationUpdate, expected: int | None
 ) -> Organisation:
-    """Change the organisation's name, default currency, time zone, unit visibility or link
-    lifetime."""
+    """Change the organisation's name, default currency, time zone, unit visibility, link
+    lifetime or whether webhooks may go to private addresses."""
     org = await session.get(Organisation, actor.org_id, with_for_update=True)
     if org is None:
         raise NotFound("No such organisation.")

@@ -51,6 +51,11 @@ TAGS = [
         "description": "Service requests, their responses and resolutions, and the contact's acceptance.",
     },
     {"name": "feedback", "description": "Ratings of completed service requests, and their summary."},
+    {"name": "events", "description": "The change feed in commit order, and the event types webhooks carry."},
+    {
+        "name": "webhooks",
+        "description": "Endpoints subscribed to events: signed deliveries, retries, replays.",
+    },
 ]
 HEADERS: dict[str, dict[str, Any]] = {
     "X-Request-Id": {
@@ -109,6 +114,7 @@ def document(app: FastAPI) -> dict[str, Any]:
         version=app.version,
         description=app.description,
         routes=app.routes,
+        webhooks=app.webhooks.routes,
         tags=TAGS,
         servers=SERVERS,
     )
@@ -134,6 +140,7 @@ def document(app: FastAPI) -> dict[str, Any]:
         _if_match(operation)
         _headers(schema, operation, replayable)
     _links(schema)
+    _webhook_answers(schema)
     bodies.add_examples(schema)
     bodies.defaults_in_words(schema)
     components["schemas"].pop("HTTPValidationError", None)
@@ -143,6 +150,15 @@ def document(app: FastAPI) -> dict[str, Any]:
     components["parameters"] = {idempotency.HEADER: IDEMPOTENCY_KEY}
     app.openapi_schema = schema
     return schema
+
+
+def _webhook_answers(schema: dict[str, Any]) -> None:
+    """A webhook's receiver answers, not this API: any 2xx acknowledges the event."""
+    for operations_ in schema.get("webhooks", {}).values():
+        for operation in operations_.values():
+            operation["responses"] = {
+                "2XX": {"description": "Received. Anything else, or no answer in time, is retried."}
+            }
 
 
 def _problem_types(problem: dict[str, Any]) -> None:

@@ -185,3 +185,14 @@ def honours_key(route: Any) -> bool:
             return True
         pending.extend(dependant.dependencies)
     return False
+
+
+def refused_here(why: str) -> Callable[[Request], None]:
+    """A route's dependency that answers 422 to an `Idempotency-Key`: its answer holds a secret
+    that is never stored, so no replay could give it back (`why` says what to do instead)."""
+
+    def refuse(request: Request) -> None:
+        if HEADER in request.headers:
+            raise Unprocessable.on(f"header.{HEADER}", f"Not accepted here: {why}")
+
+    return refuse

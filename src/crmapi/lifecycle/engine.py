@@ -253,7 +253,14 @@ async def plan(
         values[completed] = now
     if decision.rule is not None:
         recorded["rule"] = {"old": None, "new": decision.rule.name}
-    event = {"from": current.state, "to": target.state, "status": target.code}
+    event = {
+        "from": current.state,
+        "to": target.state,
+        "status": target.code,
+        # As `records.changes.versioned`: the version the move's write gives the record.
+        "version": record.version + 1,
+        "fields": sorted(column for column in values if column != "updated_at"),
+    }
     return Transition(target, values, recorded, event)
 
 

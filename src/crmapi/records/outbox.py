@@ -22,6 +22,8 @@ class OutboxEvent(Tenant, Base):
     __extra_table_args__ = (
         Index("ix_outbox_pending", "created_at", postgresql_where=text("done_at IS NULL")),
         Index("ix_outbox_seq", "seq", unique=False),
+        Index("ix_outbox_undone", "seq", postgresql_where=text("done_at IS NULL")),
+        Index("ix_outbox_org_seq", "org_id", "seq", postgresql_where=text("seq IS NOT NULL")),
     )
 
     # Stamped by the relay in the order rows became visible, i.e. commit order.

@@ -8,7 +8,6 @@ from typing import Any
 
 from arq import ArqRedis, create_pool
 from arq.connections import RedisSettings
-from arq.constants import job_key_prefix
 from redis.asyncio import ConnectionPool
 
 QUEUE_NAME = "crmapi:queue"
@@ -46,17 +45,14 @@ class Queue:
         self.timeout = timeout
         self._pool: ArqRedis | None = None
 
-    async def enqueue(self, job: str, *args: Any, job_id: str, replace: bool = False) -> None:
-        """Enqueue once per job id; `replace` first forgets a job that was lost or stuck.
-        TimeoutError when Redis does not answer within `timeout` seconds."""
+    async def enqueue(self, job: str, *args: Any, job_id: str) -> None:
+        """Enqueue once per job id. TimeoutError when Redis does not answer within `timeout`
+        seconds."""
         try:
             async with asyncio.timeout(self.timeout):
                 if self._pool is None:
                     settings = redis_settings(self.redis_url)
                     self._pool = await create_pool(settings, default_queue_name=self.queue_name)
-                if replace:
-                    # arq silently skips an id whose job record still exists.
-                    await self._pool.delete(job_key_prefix + job_id)
                 await self._pool.enqueue_job(job, *args, _job_id=job_id, _queue_name=self.queue_name)
         except Exception:
             await self.close()

@@ -1,9 +1,10 @@
 """The outbox relay: stamps committed events in commit order and hands them to the queue; on the
 side, it announces reminders falling due (an outbox event each, once per reminder time).
 
-One relay works at a time (advisory lock inside crmapi_outbox_claim); events whose job
-never finished are handed over again after five minutes. If Redis is down nothing is
-marked enqueued, so the next tick tries again: losing Redis loses nothing.
+One relay claims at a time (advisory lock inside crmapi_outbox_claim), up to BATCH events in
+one statement that marks them handed over, and enqueues them as one job; events whose job
+never finished are handed over again after five minutes. If Redis is down the claim is given
+back, so the next tick tries again: losing Redis loses nothing.
 """
 
 from __future__ import annotations
@@ -11,15 +12,19 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Sequence
 from datetime import timedelta
+from typing import Any
 
-from sqlalchemy import text
+from sqlalchemy import Row, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from crmapi.events.sending import SEND_JOB, job_id
+from crmapi.kit.ids import new_id
 from crmapi.worker.queue import Queue
 
 log = logging.getLogger("crmapi.relay")
-BATCH = 500
+BATCH = 5000
 STALE_AFTER = timedelta(minutes=5)
 PURGE_EVERY_SECONDS = 600
 REMINDERS_EVERY_SECONDS = 30
@@ -29,48 +34,81 @@ DELIVER_JOB = "deliver_outbox"
 
 class Relay:
     def __init__(
-        self, sessions: async_sessionmaker[AsyncSession], queue: Queue, interval: float = 0.5
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        queue: Queue,
+        interval: float = 0.5,
+        sweep_grace: timedelta = timedelta(seconds=30),
     ) -> None:
         self.sessions = sessions
         self.queue = queue
         self.interval = interval
+        self.sweep_grace = sweep_grace  # Settings.webhook_sweep_grace_seconds
         self._last_purge = 0.0
         self._last_reminders = 0.0
         self._failing = False
 
     async def tick(self) -> int:
-        """Hand over what is waiting; returns how many events were enqueued."""
+        """Hand over what is waiting, as one job; returns how many events it holds."""
         if time.monotonic() - self._last_reminders > REMINDERS_EVERY_SECONDS:
             await self._reminders()
+        # The claim commits before Redis is asked: no transaction waits on Redis.
         async with self.sessions() as session, session.begin():
-            rows = (
+            claimed = (
                 await session.execute(
-                    text("SELECT org_id, id, stale FROM crmapi_outbox_claim(:batch, :stale)"),
+                    text("SELECT org_id, id, seq FROM crmapi_outbox_claim(:batch, :stale)"),
                     {"batch": BATCH, "stale": STALE_AFTER},
                 )
             ).all()
-            orgs, ids = [], []
-            for org_id, event_id, stale in rows:
-                try:
-                    await self.queue.enqueue(
-                        DELIVER_JOB, str(org_id), str(event_id), job_id=f"outbox:{event_id}", replace=stale
-                    )
-                except Exception as exc:
-                    self._report(exc)
-                    break
-                orgs.append(org_id)
-                ids.append(event_id)
-            if ids:
-                await session.execute(
-                    text("SELECT crmapi_outbox_mark_enqueued(:orgs, :ids)"), {"orgs": orgs, "ids": ids}
-                )
             if time.monotonic() - self._last_purge > PURGE_EVERY_SECONDS:
                 await session.execute(text("SELECT crmapi_idempotency_purge()"))
                 self._last_purge = time.monotonic()
-        if ids and self._failing:
+        await self._sweep_webhooks()
+        if not claimed:
+            return 0
+        rows = sorted(claimed, key=lambda row: row.seq)
+        events = [[str(row.org_id), str(row.id)] for row in rows]
+        # One job id per claim: a stale event handed over again comes in another batch.
+        job_id = f"outbox:{rows[0].seq}-{rows[-1].seq}:{new_id().hex}"
+        try:
+            await self.queue.enqueue(DELIVER_JOB, events, job_id=job_id)
+        except Exception as exc:
+            self._report(exc)
+            await self._release(rows)
+            return 0
+        if self._failing:
             log.info("relay resumed")
             self._failing = False
-        return len(ids)
+        return len(rows)
+
+    async def _release(self, rows: Sequence[Row[Any]]) -> None:
+        """Give claimed events back, so the next tick hands them over (not after STALE_AFTER)."""
+        try:
+            async with self.sessions() as session, session.begin():
+                await session.execute(
+                    text("SELECT crmapi_outbox_release(:orgs, :ids)"),
+                    {"orgs": [row.org_id for row in rows], "ids": [row.id for row in rows]},
+                )
+        except Exception as exc:  # they are handed over again after STALE_AFTER
+            log.warning("claimed events not given back: %s", exc)
+
+    async def _sweep_webhooks(self) -> None:
+        """Enqueue the webhook deliveries that are due with no job on the way (events.fanout)."""
+        try:
+            async with self.sessions() as session, session.begin():
+                due = (
+                    await session.execute(
+                        text("SELECT org_id, id, attempts FROM crmapi_webhooks_due(:limit, :grace)"),
+                        {"limit": BATCH, "grace": self.sweep_grace},
+                    )
+                ).all()
+            for org_id, delivery_id, attempts in due:
+                # Another id than the first job's, which a dead worker may still hold: the
+                # delivery's attempt count lets only one of them record the attempt.
+                swept = f"{job_id(delivery_id, attempts)}:swept:{new_id().hex}"
+                await self.queue.enqueue(SEND_JOB, str(org_id), str(delivery_id), attempts, job_id=swept)
+        except Exception as exc:  # swept again once their grace has passed
+            self._report(exc)
 
     async def announce_reminders(self) -> int:
         """Stamp the activities' and leads' reminders that fell due, each with an outbox event

@@ -19,8 +19,8 @@ from crmapi.access.api_keys.schemas import (
 from crmapi.access.dependencies import require
 from crmapi.access.problems import StaffOnly
 from crmapi.kit.db import DbSession
-from crmapi.kit.errors import Unprocessable, problem_responses
-from crmapi.kit.idempotency import HEADER as IDEMPOTENCY_KEY
+from crmapi.kit.errors import problem_responses
+from crmapi.kit.idempotency import refused_here
 from crmapi.kit.pagination import Page, paginate, render, render_page, select_fields, sorted_by
 from crmapi.kit.routes import CrmRoute
 
@@ -43,13 +43,10 @@ async def administrator(actor: OrgAdmin) -> Actor:
 Admin = Annotated[Actor, Depends(administrator)]
 
 
-def refuse_idempotency_key(request: Request) -> None:
-    if IDEMPOTENCY_KEY in request.headers:
-        raise Unprocessable.on(
-            f"header.{IDEMPOTENCY_KEY}",
-            "Not accepted here: a replay would need the key's secret, which is never stored. "
-            "After a failed call, list the keys and revoke any you did not get a token for.",
-        )
+refuse_idempotency_key = refused_here(
+    "a replay would need the key's secret, which is never stored. "
+    "After a failed call, list the keys and revoke any you did not get a token for."
+)
 
 
 @router.get(

@@ -1,0 +1,1 @@
+"""Events out: the change feed over the outbox (and, built on it, webhooks)."""

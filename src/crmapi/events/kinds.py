@@ -1,0 +1,115 @@
+"""Which events an actor may hear of: an event about a record is visible to whoever may see the
+record, by the same scope as the record's reads; an event about configuration or access, to
+whoever may manage it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Select, false, or_, select
+from sqlalchemy.sql.elements import ColumnElement
+
+from crmapi.access.actor import Actor
+from crmapi.access.problems import MissingCapability
+from crmapi.accounts import queries as accounts
+from crmapi.accounts.models import Account
+from crmapi.activities import queries as activities
+from crmapi.activities.models import Activity
+from crmapi.contacts import queries as contacts
+from crmapi.contacts.models import Contact
+from crmapi.leads import queries as leads
+from crmapi.leads.models import Lead
+from crmapi.notes.models import Note
+from crmapi.opportunities import queries as opportunities
+from crmapi.opportunities.models import Opportunity
+from crmapi.records.outbox import OutboxEvent
+from crmapi.service_requests import queries as service_requests
+from crmapi.service_requests.models import ServiceRequest
+
+ADMIN = "org.admin"
+
+
+@dataclass(frozen=True)
+class Visible:
+    """Who hears of a kind's events: holders of `everyone`, and otherwise whoever's scope holds
+    the record (`ids`: the ids of those records, deleted ones too); no `ids`: nobody else."""
+
+    everyone: str
+    ids: Callable[[Actor], Select[Any]] | None = None
+
+
+def _ids_in(model: Any, scope: Callable[[Actor], Any]) -> Callable[[Actor], Select[Any]]:
+    return lambda actor: select(model.id).where(scope(actor))
+
+
+_RECORDS = {
+    "contact": Visible("contacts.view_any", _ids_in(Contact, contacts.scope)),
+    "account": Visible("accounts.view_any", _ids_in(Account, accounts.scope)),
+    "lead": Visible("leads.view_any", _ids_in(Lead, leads.scope)),
+    "opportunity": Visible("accounts.view_any", _ids_in(Opportunity, opportunities.scope)),
+    "activity": Visible("activities.view_any", _ids_in(Activity, activities.scope)),
+    "service_request": Visible("service_requests.view_any", _ids_in(ServiceRequest, service_requests.scope)),
+}
+
+
+def _note_ids(actor: Actor) -> Select[Any]:
+    """Notes on the contacts, accounts and leads the actor sees."""
+    subjects = []
+    for subject in ("contact", "account", "lead"):
+        visible = _RECORDS[subject]
+        if actor.can(visible.everyone):
+            subjects.append(Note.subject == subject)
+            continue
+        assert visible.ids is not None
+        try:
+            subjects.append((Note.subject == subject) & Note.subject_id.in_(visible.ids(actor)))
+        except MissingCapability:
+            continue
+    return select(Note.id).where(or_(*subjects) if subjects else false())
+
+
+_CONFIGURATION = (
+    "cancellation_reason",
+    "category",
+    "competitor",
+    "custom_field",
+    "importance_level",
+    "lead_source",
+    "lifecycle_status",
+    "lifecycle_type",
+    "lookup_list",
+    "lookup_value",
+    "lost_reason",
+    "prioritisation_matrix",
+    "priority_level",
+    "service",
+    "transition_rule",
+)
+KINDS: dict[str, Visible] = {
+    **_RECORDS,
+    "note": Visible(ADMIN, _note_ids),
+    **{kind: Visible("config.manage") for kind in _CONFIGURATION},
+    "tag": Visible("tags.manage"),
+    "webhook_endpoint": Visible("webhooks.manage"),
+    "sales_rep": Visible("sales_reps.manage"),
+    **{kind: Visible(ADMIN) for kind in ("api_key", "business_unit", "group", "member", "organisation")},
+}
+
+
+def visible(actor: Actor, kinds: Iterable[str] | None = None) -> ColumnElement[bool]:
+    """The outbox rows about `kinds` (default: every kind) that the actor may hear of."""
+    if kinds is None and actor.can(ADMIN):
+        return OutboxEvent.org_id == actor.org_id  # every event, kinds added later too
+    clauses = []
+    for kind in KINDS if kinds is None else kinds:
+        rule = KINDS[kind]
+        if actor.can(rule.everyone):
+            clauses.append(OutboxEvent.entity == kind)
+        elif rule.ids is not None:
+            try:
+                clauses.append((OutboxEvent.entity == kind) & OutboxEvent.entity_id.in_(rule.ids(actor)))
+            except MissingCapability:  # an API key reads a kind through its capability or not at all
+                continue
+    return (OutboxEvent.org_id == actor.org_id) & (or_(*clauses) if clauses else false())
