@@ -102,7 +102,7 @@ async def _pending(
         .where(WebhookDelivery.id == delivery_id)
     )
     if lock:
-        stmt = stmt.with_for_update()
+        stmt = stmt.with_for_update(of=WebhookDelivery)  # not the endpoint: its deliveries run side by side
     row = (await session.execute(stmt)).one_or_none()
     if row is None or row[0].status != "pending" or row[0].attempts != attempt:
         return None
@@ -229,12 +229,16 @@ async def _record(
     delivery.last_latency_ms = outcome.latency_ms
     if outcome.delivered:
         delivery.status, delivery.delivered_at, delivery.next_attempt_at = "delivered", now, None
-        endpoint.failures_in_a_row = 0
+        if endpoint.failures_in_a_row:
+            await session.refresh(endpoint, with_for_update=True)
+            endpoint.failures_in_a_row = 0
         return None
     retry_at = None if give_up else next_attempt(delivery, now, settings)
     delivery.next_attempt_at = retry_at
     if retry_at is None:
         delivery.status = "failed"
+        # Locked only now, for the count: its deliveries otherwise run side by side.
+        await session.refresh(endpoint, with_for_update=True)
         endpoint.failures_in_a_row += 1
         if endpoint.enabled and endpoint.failures_in_a_row >= settings.webhook_disable_after:
             await _disable(session, org, endpoint, now)
