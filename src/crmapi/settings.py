@@ -56,7 +56,9 @@ class Settings(BaseSettings):
     db_pool_size: int = Field(default=20, ge=1, le=500)
     db_statement_timeout_seconds: float = Field(default=15.0, gt=0)
     health_timeout_seconds: float = Field(default=2.0, gt=0)
-    relay_interval_seconds: float = 0.5
+    # How often the relay looks for committed events; with the worker's poll (worker/runner.py)
+    # an event reaches a webhook receiver within about half a second of its commit.
+    relay_interval_seconds: float = Field(default=0.2, gt=0)
     # Webhooks: plain http only where testing locally; a receiver's answer within the timeout,
     # read up to a limit; retries from the base delay, doubling (with jitter) up to six hours,
     # for the window; an endpoint disabled after that many deliveries in a row were given up.

@@ -19,6 +19,7 @@ from crmapi.worker.relay import DELIVER_JOB
 
 log = logging.getLogger("crmapi.worker")
 RESTART_DELAY_SECONDS = 2.0
+POLL_SECONDS = 0.1
 
 
 def make_worker(
@@ -39,7 +40,9 @@ def make_worker(
         on_shutdown=_close_http,
         handle_signals=False,
         keep_result=0,
-        **kw,
+        # arq looks for due jobs every half second by default; an event's way to a webhook
+        # receiver passes two jobs (its batch, then the attempt), so it looks more often.
+        **({"poll_delay": POLL_SECONDS} | kw),
     )
 
 
