@@ -18,9 +18,14 @@ DEBTORS = "/v1/integrations/erp/debtors"
 
 
 async def relay_orders(db: Database) -> None:
-    """What the relay's next tick does first: put the committed changes in order (no queue here)."""
-    async with db.sessions() as session, session.begin():
-        await session.execute(text("SELECT count(*) FROM crmapi_outbox_claim(100000, interval '5 minutes')"))
+    """What the relay's ticks do first: put the committed changes in order, a batch of 5,000 a
+    statement as the relay claims them (no queue here)."""
+    claimed = 1
+    while claimed:
+        async with db.sessions() as session, session.begin():
+            claimed = await session.scalar(
+                text("SELECT count(*) FROM crmapi_outbox_claim(5000, interval '5 minutes')")
+            )
 
 
 async def read_all(
