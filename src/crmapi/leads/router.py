@@ -38,7 +38,7 @@ from crmapi.lifecycle import engine, moves
 from crmapi.lifecycle.board import Board, board
 from crmapi.notes import router as notes
 from crmapi.records import work_routes
-from crmapi.records.bulk import BulkAssign, BulkMove, StepResult, answer, each
+from crmapi.records.bulk import BulkAssign, BulkMove, StepResult, each
 from crmapi.records.targets import Target
 from crmapi.records.work_routes import Answers, Move
 from crmapi.tags import router as tags
@@ -269,21 +269,7 @@ async def bulk_move_leads(session: DbSession, actor: Reader, body: BulkMove) -> 
     moved, each with its history row. A lead already in the status is `unchanged`, so a
     replayed call reports no failures for what the first one moved."""
 
-    async def step(lead_id: UUID) -> bool:
-        return await service.settle(
-            session, actor, lead_id, status_id=body.status_id, lost_reason_id=body.lost_reason_id
-        )
-
-    outcomes = await moves.move_all(
-        session,
-        actor,
-        service.MOVES,
-        body.ids,
-        status_id=body.status_id,
-        lost_reason_id=body.lost_reason_id,
-        single=step,
-    )
-    return answer(body.ids, outcomes)
+    return await moves.move_all(session, actor, service.MOVES, body)
 
 
 @router.post(

@@ -334,6 +334,7 @@ MOVES = Moves(
     readable=queries.readable,
     changer=_changer,
     ready=_ready,
+    settle=settle,
     alone=_converts,
 )
 

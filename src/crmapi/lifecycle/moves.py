@@ -22,7 +22,7 @@ from crmapi.kit.db import remembering
 from crmapi.kit.errors import NotFound, ProblemError
 from crmapi.lifecycle import engine
 from crmapi.lifecycle.decide import Status
-from crmapi.records.bulk import Outcome, Step, refused, step_outcome
+from crmapi.records.bulk import BulkMove, Outcome, answer, refused, step_outcome
 from crmapi.records.changes import write
 
 Planned = tuple[Any, engine.Transition, dict[str, Any]]  # a record, its move, further column values
@@ -51,21 +51,22 @@ class Moves:
     # The single move's own refusals after `changer` (read-only, not assigned, ...) and the
     # further column values it writes.
     ready: Ready
+    # The single move of one record by id (its service's `settle`), for those that take it.
+    settle: Callable[..., Awaitable[bool]]
     alone: Callable[[Any, engine.Loaded, Status | None], bool] = _never  # it takes the single path
 
 
-async def move_all(
-    session: AsyncSession,
-    actor: Actor,
-    kind: Moves,
-    ids: list[UUID],
-    *,
-    status_id: UUID,
-    lost_reason_id: UUID | None,
-    single: Step,
-) -> dict[UUID, Outcome]:
-    """Each distinct id's outcome, as `records.bulk.each` would decide it record by record."""
-    wanted = sorted(set(ids))  # the lock order of `each`, so overlapping calls take turns
+async def move_all(session: AsyncSession, actor: Actor, kind: Moves, body: BulkMove) -> dict[str, Any]:
+    """The call's StepResult: each distinct id decided as `records.bulk.each` would decide it
+    record by record."""
+    status_id, lost_reason_id = body.status_id, body.lost_reason_id
+
+    async def single(record_id: UUID) -> bool:
+        return bool(
+            await kind.settle(session, actor, record_id, status_id=status_id, lost_reason_id=lost_reason_id)
+        )
+
+    wanted = sorted(set(body.ids))  # the lock order of `each`, so overlapping calls take turns
     stmt = kind.readable(actor).where(kind.model.id.in_(wanted)).order_by(kind.model.id)
     locked = await session.execute(stmt.with_for_update().execution_options(populate_existing=True))
     found = {record.id: record for record in locked.scalars()}
@@ -107,7 +108,7 @@ async def move_all(
         await _write(session, actor, kind, moves)
         for record_id in singles:
             outcomes[record_id] = await step_outcome(session, record_id, single)
-    return outcomes
+    return answer(body.ids, outcomes)
 
 
 async def _write(session: AsyncSession, actor: Actor, kind: Moves, moves: list[Planned]) -> None:

@@ -34,7 +34,7 @@ from crmapi.opportunities.schemas import (
     WinOpportunity,
 )
 from crmapi.records import history, work_routes
-from crmapi.records.bulk import BulkAssign, BulkMove, StepResult, answer, each
+from crmapi.records.bulk import BulkAssign, BulkMove, StepResult, each
 from crmapi.records.targets import Target
 from crmapi.records.work_routes import Move
 from crmapi.tags import router as tags
@@ -313,21 +313,7 @@ async def bulk_move_opportunities(session: DbSession, actor: Reader, body: BulkM
     already in the status is `unchanged`, so a replayed call reports no failures for what the
     first one moved."""
 
-    async def step(opportunity_id: UUID) -> bool:
-        return await service.settle(
-            session, actor, opportunity_id, status_id=body.status_id, lost_reason_id=body.lost_reason_id
-        )
-
-    outcomes = await moves.move_all(
-        session,
-        actor,
-        service.MOVES,
-        body.ids,
-        status_id=body.status_id,
-        lost_reason_id=body.lost_reason_id,
-        single=step,
-    )
-    return answer(body.ids, outcomes)
+    return await moves.move_all(session, actor, service.MOVES, body)
 
 
 @router.post(

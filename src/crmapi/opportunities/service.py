@@ -297,6 +297,7 @@ MOVES = Moves(
     readable=queries.readable,
     changer=_changer,
     ready=_ready,
+    settle=settle,
 )
 
 
