@@ -54,20 +54,27 @@ _RECORDS = {
 }
 
 
+def _heard(actor: Actor, rule: Visible, of_kind: Any, id_in: Callable[[Select[Any]], Any]) -> Any:
+    """The clause of one kind's rule: every record of it (`of_kind`) for holders of `everyone`,
+    else those whose id is in the actor's scope (`id_in`); None when the actor hears of none."""
+    if actor.can(rule.everyone):
+        return of_kind
+    if rule.ids is None:
+        return None
+    try:
+        return of_kind & id_in(rule.ids(actor))
+    except MissingCapability:  # an API key reads a kind through its capability or not at all
+        return None
+
+
 def _note_ids(actor: Actor) -> Select[Any]:
     """Notes on the contacts, accounts and leads the actor sees."""
-    subjects = []
-    for subject in ("contact", "account", "lead"):
-        visible = _RECORDS[subject]
-        if actor.can(visible.everyone):
-            subjects.append(Note.subject == subject)
-            continue
-        assert visible.ids is not None
-        try:
-            subjects.append((Note.subject == subject) & Note.subject_id.in_(visible.ids(actor)))
-        except MissingCapability:
-            continue
-    return select(Note.id).where(or_(*subjects) if subjects else false())
+    subjects = [
+        _heard(actor, _RECORDS[subject], Note.subject == subject, Note.subject_id.in_)
+        for subject in ("contact", "account", "lead")
+    ]
+    heard = [clause for clause in subjects if clause is not None]
+    return select(Note.id).where(or_(*heard) if heard else false())
 
 
 _CONFIGURATION = (
@@ -102,14 +109,9 @@ def visible(actor: Actor, kinds: Iterable[str] | None = None) -> ColumnElement[b
     """The outbox rows about `kinds` (default: every kind) that the actor may hear of."""
     if kinds is None and actor.can(ADMIN):
         return OutboxEvent.org_id == actor.org_id  # every event, kinds added later too
-    clauses = []
-    for kind in KINDS if kinds is None else kinds:
-        rule = KINDS[kind]
-        if actor.can(rule.everyone):
-            clauses.append(OutboxEvent.entity == kind)
-        elif rule.ids is not None:
-            try:
-                clauses.append((OutboxEvent.entity == kind) & OutboxEvent.entity_id.in_(rule.ids(actor)))
-            except MissingCapability:  # an API key reads a kind through its capability or not at all
-                continue
-    return (OutboxEvent.org_id == actor.org_id) & (or_(*clauses) if clauses else false())
+    clauses = [
+        _heard(actor, KINDS[kind], OutboxEvent.entity == kind, OutboxEvent.entity_id.in_)
+        for kind in (KINDS if kinds is None else kinds)
+    ]
+    heard = [clause for clause in clauses if clause is not None]
+    return (OutboxEvent.org_id == actor.org_id) & (or_(*heard) if heard else false())

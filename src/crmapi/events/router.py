@@ -20,6 +20,16 @@ from crmapi.kit.routes import CrmRoute
 router = APIRouter(prefix="/v1", tags=["events"], route_class=CrmRoute)
 
 
+def _event_type(event_type: str, description: str) -> dict[str, Any]:
+    kind = event_type.partition(".")[0]
+    model = READ_MODELS.get(kind)
+    schema = f"#/components/schemas/{model.__name__}" if model else None
+    return {"type": event_type, "kind": kind, "description": description, "data_schema": schema}
+
+
+EVENT_TYPES = [_event_type(event_type, description) for event_type, description in TYPES.items()]
+
+
 @router.get(
     "/changes",
     operation_id="list_changes",
@@ -50,13 +60,7 @@ async def list_event_types(actor: CurrentActor) -> dict[str, Any]:
     """Every `<kind>.<operation>` an endpoint may name in `event_types` (besides `<kind>.*` and
     `*`), with the schema of its `data`: this document's `webhooks` section shows each kind's
     request body."""
-    items = []
-    for event_type, description in TYPES.items():
-        kind = event_type.partition(".")[0]
-        model = READ_MODELS.get(kind)
-        schema = f"#/components/schemas/{model.__name__}" if model else None
-        items.append({"type": event_type, "kind": kind, "description": description, "data_schema": schema})
-    return {"items": items}
+    return {"items": EVENT_TYPES}
 
 
 def declare_webhooks(webhooks: APIRouter) -> None:

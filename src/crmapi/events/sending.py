@@ -55,7 +55,7 @@ async def send_webhook(ctx: dict[str, Any], org_id: str, delivery_id: str, attem
     org, delivery_uuid = UUID(org_id), UUID(delivery_id)
     async with ctx["sessions"]() as session, session.begin():
         await bind_org(session, org)
-        found = await _pending(session, delivery_uuid, attempt, lock=True)
+        found = await _pending(session, delivery_uuid, attempt)
         if found is None:
             return "skipped"
         delivery, endpoint = found
@@ -73,7 +73,7 @@ async def send_webhook(ctx: dict[str, Any], org_id: str, delivery_id: str, attem
     )
     async with ctx["sessions"]() as session, session.begin():
         await bind_org(session, org)
-        found = await _pending(session, delivery_uuid, attempt, lock=True)
+        found = await _pending(session, delivery_uuid, attempt)
         if found is None:
             return "skipped"
         delivery, endpoint = found
@@ -94,15 +94,16 @@ async def send_webhook(ctx: dict[str, Any], org_id: str, delivery_id: str, attem
 
 
 async def _pending(
-    session: AsyncSession, delivery_id: UUID, attempt: int, *, lock: bool = False
+    session: AsyncSession, delivery_id: UUID, attempt: int
 ) -> tuple[WebhookDelivery, WebhookEndpoint] | None:
+    """The delivery, locked, and its endpoint, if the delivery still waits for this attempt."""
     stmt = (
         select(WebhookDelivery, WebhookEndpoint)
         .join(WebhookEndpoint, WebhookEndpoint.id == WebhookDelivery.endpoint_id)
         .where(WebhookDelivery.id == delivery_id)
+        # Not the endpoint: its deliveries run side by side.
+        .with_for_update(of=WebhookDelivery)
     )
-    if lock:
-        stmt = stmt.with_for_update(of=WebhookDelivery)  # not the endpoint: its deliveries run side by side
     row = (await session.execute(stmt)).one_or_none()
     if row is None or row[0].status != "pending" or row[0].attempts != attempt:
         return None

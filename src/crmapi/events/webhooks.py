@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crmapi.access.actor import Actor
@@ -165,15 +165,21 @@ def deliveries(endpoint_id: UUID, status: str | None) -> Select[WebhookDelivery]
     return stmt if status is None else stmt.where(WebhookDelivery.status == status)
 
 
-async def delivery(
-    session: AsyncSession, endpoint_id: UUID, delivery_id: UUID
-) -> tuple[WebhookDelivery, list[WebhookAttempt]]:
-    await get(session, endpoint_id)
+async def _one_delivery(session: AsyncSession, endpoint_id: UUID, delivery_id: UUID) -> WebhookDelivery:
+    """A delivery of an endpoint the caller has already found (`get`)."""
     found = (
         await session.execute(deliveries(endpoint_id, None).where(WebhookDelivery.id == delivery_id))
     ).scalar()
     if found is None:
         raise NotFound("No delivery with this id for this endpoint.")
+    return found
+
+
+async def delivery(
+    session: AsyncSession, endpoint_id: UUID, delivery_id: UUID
+) -> tuple[WebhookDelivery, list[WebhookAttempt]]:
+    await get(session, endpoint_id)
+    found = await _one_delivery(session, endpoint_id, delivery_id)
     attempts = await session.execute(
         select(WebhookAttempt)
         .where(WebhookAttempt.delivery_id == delivery_id)
@@ -188,7 +194,7 @@ async def redeliver(
     """The delivery's event sent again as a new delivery with the same body, whatever became of
     the first (a receiver that lost it, a fixed bug)."""
     endpoint = await get(session, endpoint_id)
-    first, _ = await delivery(session, endpoint_id, delivery_id)
+    first = await _one_delivery(session, endpoint_id, delivery_id)
     now = datetime.now(UTC)
     again = WebhookDelivery(
         org_id=first.org_id,
@@ -221,12 +227,11 @@ async def replay(
         OutboxEvent.created_at >= window.from_,
         OutboxEvent.created_at < window.to,
     )
-    count = await session.scalar(select(func.count()).select_from(in_range.limit(MAX_REPLAY + 1).subquery()))
-    if (count or 0) > MAX_REPLAY:
+    events = (await session.execute(in_range.order_by(OutboxEvent.seq).limit(MAX_REPLAY + 1))).scalars().all()
+    if len(events) > MAX_REPLAY:
         raise Unprocessable.on(
             "body.to", f"More than {MAX_REPLAY:,} events in the range: replay a shorter one."
         )
-    events = (await session.execute(in_range.order_by(OutboxEvent.seq))).scalars().all()
     now = datetime.now(UTC)
     made = await fanout.deliveries(
         session, actor.org_id, events, [endpoint], now=now, replay=True, due=now - grace

@@ -23,7 +23,7 @@ from crmapi.kit.errors import NotFound, ProblemError
 from crmapi.lifecycle import engine
 from crmapi.lifecycle.decide import Status
 from crmapi.records.bulk import BulkMove, Outcome, answer, refused, step_outcome
-from crmapi.records.changes import write
+from crmapi.records.changes import Changed, announce_many
 
 Planned = tuple[Any, engine.Transition, dict[str, Any]]  # a record, its move, further column values
 # Called with the record, its loaded type, the target status (None: one the type does not offer,
@@ -113,7 +113,7 @@ async def move_all(session: AsyncSession, actor: Actor, kind: Moves, body: BulkM
 
 async def _write(session: AsyncSession, actor: Actor, kind: Moves, moves: list[Planned]) -> None:
     """One UPDATE for every moved row (under the locks taken, so no version check is needed),
-    then their history rows and events."""
+    then one INSERT of their history rows and one of their events."""
     if not moves:
         return
     columns = sorted({column for _, t, extra in moves for column in (*t.values, *extra)})
@@ -130,14 +130,7 @@ async def _write(session: AsyncSession, actor: Actor, kind: Moves, moves: list[P
         new = {column: getattr(record, column) for column in columns} | transition.values | extra
         rows.append({"moved_id": record.id, **{f"new_{column}": new[column] for column in columns}})
     await session.execute(stmt, rows)
-    for record, transition, _ in moves:
-        write(
-            session,
-            actor,
-            entity=kind.entity,
-            entity_id=record.id,
-            action="transition",
-            changes=transition.recorded,
-            event=transition.event,
-        )
+    moved = [Changed(record.id, record.version + 1, t.recorded, t.event) for record, t, _ in moves]
+    await announce_many(session, actor, moved, entity=kind.entity, action="transition")
+    for record, _, _ in moves:
         session.expire(record)  # its row moved on underneath

@@ -113,11 +113,13 @@ def tell(
 
 @dataclass(frozen=True)
 class Changed:
-    """One record of a set-based write: its id, its new version and its field changes."""
+    """One record of a set-based write: its id, its new version, its field changes and, as
+    `announce`'s `about`, what its event carries besides (a move's statuses)."""
 
     id: UUID
     version: int
     changes: dict[str, Any] = field(default_factory=dict)
+    about: dict[str, Any] = field(default_factory=dict)
 
 
 async def announce_many(
@@ -153,7 +155,7 @@ async def announce_many(
                 "topic": f"{entity}.{action}",
                 "entity": entity,
                 "entity_id": c.id,
-                "payload": versioned(c.version, c.changes),
+                "payload": versioned(c.version, c.changes) | c.about,
                 "created_at": now,
             }
             for c in changed
