@@ -6,6 +6,7 @@ from crmapi.activities import models as _activities
 from crmapi.config import models as _options
 from crmapi.contacts import models as _contacts
 from crmapi.custom_fields import models as _custom_fields
+from crmapi.documents import models as _documents
 from crmapi.events import models as _events
 from crmapi.feedback import models as _feedback
 from crmapi.identity import models as _identity
@@ -17,6 +18,7 @@ from crmapi.notes import models as _notes
 from crmapi.opportunities import models as _opportunities
 from crmapi.records.history import HistoryEntry
 from crmapi.records.outbox import OutboxEvent
+from crmapi.sales_orders import models as _sales_orders
 from crmapi.service_requests import models as _service_requests
 from crmapi.tags import models as _tags
 
@@ -31,6 +33,7 @@ __all__ = [
     "_activities",
     "_contacts",
     "_custom_fields",
+    "_documents",
     "_events",
     "_feedback",
     "_identity",
@@ -39,6 +42,7 @@ __all__ = [
     "_notes",
     "_opportunities",
     "_options",
+    "_sales_orders",
     "_service_requests",
     "_tags",
     "metadata",

@@ -39,6 +39,7 @@ async def test_a_new_organisation_has_every_list_filled(client: AsyncClient, acm
         ("activity", "STANDARD", True),
         ("lead", "STANDARD", True),
         ("opportunity", "STANDARD", True),
+        ("sales_order", "STANDARD", True),
         ("service_request", "STANDARD", True),
     ]
     lead_type = next(t for t in types if t["kind"] == "lead")

@@ -41,7 +41,13 @@ async def test_a_new_organisation_has_a_status_for_every_state_of_every_kind(
         ("CANCELLED", "cancelled"),
     ]
     everything = await listed(client, acme.admin)
-    assert {s["kind"] for s in everything} == {"lead", "opportunity", "activity", "service_request"}
+    assert {s["kind"] for s in everything} == {
+        "lead",
+        "opportunity",
+        "activity",
+        "service_request",
+        "sales_order",
+    }
     assert len([s for s in everything if s["kind"] == "service_request"]) == 7
 
 

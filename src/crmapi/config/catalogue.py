@@ -36,7 +36,7 @@ from crmapi.kit.words import a
 from crmapi.lifecycle.kinds import KINDS
 from crmapi.lifecycle.models import LifecycleStatus
 
-KindName = Literal["lead", "opportunity", "activity", "service_request"]
+KindName = Literal["lead", "opportunity", "activity", "service_request", "sales_order"]
 Website = ShortText
 
 

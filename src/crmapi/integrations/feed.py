@@ -39,16 +39,17 @@ class Batch(Generic[RecordT]):
 
     outcomes: list[dict[str, Any] | None]
     valid: list[tuple[int, RecordT]] = field(default_factory=list)
+    key: str = "code"  # the field records are upserted by, named in every outcome
 
     def fail(self, index: int, code: str | None, reason: str, errors: list[FieldError]) -> None:
         outcome: dict[str, Any] = {"index": index, "outcome": "error", "reason": reason}
         if code is not None:
-            outcome["code"] = code
+            outcome[self.key] = code
         outcome["errors"] = [e.model_dump() for e in errors]
         self.outcomes[index] = outcome
 
     def decide(self, index: int, code: str, outcome: str, record_id: UUID) -> None:
-        self.outcomes[index] = {"index": index, "code": code, "outcome": outcome, "id": str(record_id)}
+        self.outcomes[index] = {"index": index, self.key: code, "outcome": outcome, "id": str(record_id)}
 
     def answer(self) -> dict[str, Any]:
         """Counts and every record's outcome, in the order sent (JSON-ready: ids as text)."""
@@ -77,30 +78,32 @@ def at(index: int, *path: str | int) -> str:
     return ".".join(["body", "records", str(index), *map(str, path)])
 
 
-def parse(records: list[Any], model: type[RecordT]) -> Batch[RecordT]:
-    """Validate each record on its own; a code seen earlier in the batch is that record's error."""
+def parse(records: list[Any], model: type[RecordT], key: str = "code") -> Batch[RecordT]:
+    """Validate each record on its own; a key (code, number) seen earlier in the batch is that
+    record's error (`duplicate-<key>`)."""
     with quiet_gc():
-        return _parsed(records, model)
+        return _parsed(records, model, key)
 
 
-def _parsed(records: list[Any], model: type[RecordT]) -> Batch[RecordT]:
-    batch: Batch[RecordT] = Batch(outcomes=[None] * len(records))
+def _parsed(records: list[Any], model: type[RecordT], key: str) -> Batch[RecordT]:
+    batch: Batch[RecordT] = Batch(outcomes=[None] * len(records), key=key)
     first: dict[str, int] = {}
     for index, raw in enumerate(records):
         try:
             record = model.model_validate(raw)
         except ValidationError as exc:
-            code = raw.get("code") if isinstance(raw, dict) else None
+            code = raw.get(key) if isinstance(raw, dict) else None
             errors = [
                 FieldError(field=at(index, *e["loc"]), message=e["msg"].removeprefix("Value error, "))
                 for e in exc.errors(include_url=False)
             ]
             batch.fail(index, code.strip() if isinstance(code, str) else None, "invalid", errors)
             continue
-        code = record.code  # type: ignore[attr-defined]
+        code = getattr(record, key)
         if (earlier := first.setdefault(code, index)) != index:
-            message = f"The code '{code}' came earlier in this call, at records.{earlier}."
-            batch.fail(index, code, "duplicate-code", [FieldError(field=at(index, "code"), message=message)])
+            message = f"The {key} '{code}' came earlier in this call, at records.{earlier}."
+            errors = [FieldError(field=at(index, key), message=message)]
+            batch.fail(index, code, f"duplicate-{key}", errors)
             continue
         batch.valid.append((index, record))
     return batch
@@ -301,6 +304,6 @@ def outcomes(batch: Batch[Any], staged: list[tuple[int, str, UUID]], written: li
             elif row["written"]:
                 batch.decide(index, code, "created" if row["is_new"] else "updated", record_id)
             else:
-                message = "Another request created a record with this code meanwhile; send it again."
-                batch.fail(index, code, "conflict", [FieldError(field=at(index, "code"), message=message)])
+                message = f"Another request created a record with this {batch.key} meanwhile; send it again."
+                batch.fail(index, code, "conflict", [FieldError(field=at(index, batch.key), message=message)])
         return batch.answer()

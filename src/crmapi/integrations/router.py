@@ -9,6 +9,14 @@ from fastapi import APIRouter, Response
 
 from crmapi.access.actor import Actor
 from crmapi.access.dependencies import Idempotent, require
+from crmapi.documents import push as documents
+from crmapi.documents.schemas import (
+    BackOrderBatch,
+    CreditBatch,
+    DocumentPushResult,
+    InvoiceBatch,
+    PaymentBatch,
+)
 from crmapi.integrations import debtors, sales_reps
 from crmapi.integrations.schemas import DebtorBatch, PushResult, SalesRepBatch
 from crmapi.kit.db import DbSession
@@ -55,6 +63,68 @@ async def push_debtors(session: DbSession, actor: Pusher, body: DebtorBatch) -> 
     account's sales-rep codes, each of which must name a sales-rep record; the members linked
     to those records see the account from their next request. Bodies over 20 MB answer 413."""
     return _answer(await debtors.push(session, actor, body.records))
+
+
+_DOCUMENTS = """Needs `integrations.push`. Up to 10,000 documents keyed by their ERP `number`, each
+validated and answered on its own (`created`, `updated`, `unchanged` or `error` with its reason),
+in the order sent. The account is found by its debtor `account_code`; totals must add up from
+the lines (and allocations), or the record is refused with `totals-mismatch` naming what they
+should be. A document equal to what is stored writes nothing; a changed one replaces its lines
+and allocations. Each written document emits `<kind>.created` or `<kind>.updated`."""
+
+
+@router.post(
+    "/invoices",
+    operation_id="push_invoices",
+    summary="Upsert invoices by number",
+    response_model=DocumentPushResult,
+    response_model_exclude_none=True,
+    responses=_ANSWERS,
+    description=_DOCUMENTS
+    + " An invoice naming the ERP number of a sales order acknowledged here links to it;"
+    " the account's balance is summed again.",
+)
+async def push_invoices(session: DbSession, actor: Pusher, body: InvoiceBatch) -> Response:  # type: ignore[valid-type]
+    return _answer(await documents.push(session, actor, "invoice", body.records))  # type: ignore[attr-defined]
+
+
+@router.post(
+    "/credits",
+    operation_id="push_credits",
+    summary="Upsert credit notes by number",
+    response_model=DocumentPushResult,
+    response_model_exclude_none=True,
+    responses=_ANSWERS,
+    description=_DOCUMENTS + " Allocations name invoices of the same account, pushed before.",
+)
+async def push_credits(session: DbSession, actor: Pusher, body: CreditBatch) -> Response:  # type: ignore[valid-type]
+    return _answer(await documents.push(session, actor, "credit", body.records))  # type: ignore[attr-defined]
+
+
+@router.post(
+    "/back-orders",
+    operation_id="push_back_orders",
+    summary="Upsert back orders by number",
+    response_model=DocumentPushResult,
+    response_model_exclude_none=True,
+    responses=_ANSWERS,
+    description=_DOCUMENTS,
+)
+async def push_back_orders(session: DbSession, actor: Pusher, body: BackOrderBatch) -> Response:  # type: ignore[valid-type]
+    return _answer(await documents.push(session, actor, "back_order", body.records))  # type: ignore[attr-defined]
+
+
+@router.post(
+    "/payments",
+    operation_id="push_payments",
+    summary="Upsert payments by number",
+    response_model=DocumentPushResult,
+    response_model_exclude_none=True,
+    responses=_ANSWERS,
+    description=_DOCUMENTS + " Allocations name invoices of the same account, pushed before.",
+)
+async def push_payments(session: DbSession, actor: Pusher, body: PaymentBatch) -> Response:  # type: ignore[valid-type]
+    return _answer(await documents.push(session, actor, "payment", body.records))  # type: ignore[attr-defined]
 
 
 def _answer(result: dict[str, Any]) -> Response:

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from itertools import pairwise
 from typing import Literal
 
-KindName = Literal["lead", "opportunity", "activity", "service_request"]
+KindName = Literal["lead", "opportunity", "activity", "service_request", "sales_order"]
 
 
 @dataclass(frozen=True)
@@ -87,4 +87,16 @@ SERVICE_REQUEST = Kind(
     optional=frozenset({"temporarily_resolved"}),
 )
 
-KINDS: dict[str, Kind] = {k.name: k for k in (LEAD, OPPORTUNITY, ACTIVITY, SERVICE_REQUEST)}
+# Placed in the CRM, handed to the ERP on submit; only the ERP acknowledges and fulfils it.
+SALES_ORDER = Kind(
+    name="sales_order",
+    states=("draft", "submitted", "acknowledged", "fulfilled", "cancelled"),
+    initial="draft",
+    edges=frozenset(
+        _chain("draft", "submitted", "acknowledged", "fulfilled")
+        | {("draft", "cancelled"), ("submitted", "cancelled"), ("acknowledged", "cancelled")}
+    ),
+    read_only=frozenset({"fulfilled", "cancelled"}),
+)
+
+KINDS: dict[str, Kind] = {k.name: k for k in (LEAD, OPPORTUNITY, ACTIVITY, SERVICE_REQUEST, SALES_ORDER)}
