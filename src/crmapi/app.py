@@ -22,6 +22,7 @@ from crmapi.config.matrix import router as matrix_router
 from crmapi.config.router import router as config_router
 from crmapi.contacts import router as contacts
 from crmapi.custom_fields.router import router as custom_fields_router
+from crmapi.documents.router import router as documents_router
 from crmapi.events.router import declare_webhooks
 from crmapi.events.router import router as events_router
 from crmapi.events.webhooks_router import router as webhooks_router
@@ -195,6 +196,7 @@ def create_app(
         groups.capabilities,
         groups.router,
         integrations_router,
+        documents_router,
         config_router,
         matrix_router,
         leads.router,

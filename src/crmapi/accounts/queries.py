@@ -13,6 +13,8 @@ from crmapi.access.problems import MissingCapability
 from crmapi.accounts.models import Account, AccountAssignment, AccountContact, AccountSalesRep
 from crmapi.accounts.schemas import AccountFilter, AccountRead
 from crmapi.contacts.models import Contact
+from crmapi.documents.models import AccountBalance
+from crmapi.identity.calendar import today
 from crmapi.kit import rendered, search
 from crmapi.kit.pagination import Sorting
 
@@ -144,6 +146,8 @@ def filtered(actor: Actor, f: AccountFilter) -> tuple[Select[Account], Any]:
         stmt = stmt.where(Account.created_at >= f.created_from)
     if f.created_to:
         stmt = stmt.where(Account.created_at < f.created_to)
+    if f.overdue_days_gt is not None or f.outstanding_gt is not None:
+        stmt = stmt.where(Account.id.in_(_owing(actor, f)))
     if not f.q:
         return stmt, None
     # An API key reads contacts through its capability or not at all: without it, `q` must not
@@ -151,6 +155,17 @@ def filtered(actor: Actor, f: AccountFilter) -> tuple[Select[Account], Any]:
     return _searched(
         stmt, f.q, through_contacts=actor.member_id is not None or actor.can("contacts.view_any")
     )
+
+
+def _owing(actor: Actor, f: AccountFilter) -> Select[Any]:
+    """Accounts with an invoice more than N days overdue, or owing more than an amount in one
+    currency: read by index from the balances every invoice push keeps."""
+    stmt = select(AccountBalance.account_id).where(AccountBalance.org_id == actor.org_id)
+    if f.overdue_days_gt is not None:
+        stmt = stmt.where(AccountBalance.oldest_due_on < today(actor.org_id) - f.overdue_days_gt)
+    if f.outstanding_gt is not None:
+        stmt = stmt.where(AccountBalance.outstanding > f.outstanding_gt)
+    return stmt
 
 
 def _searched(stmt: Select[Account], q: str, *, through_contacts: bool) -> tuple[Select[Account], Any]:

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import APIRouter, Query, Request, Response, status
+from fastapi import APIRouter, Path, Query, Request, Response, status
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crmapi.access.actor import Actor
@@ -24,13 +25,16 @@ from crmapi.accounts.schemas import (
     AssignmentRead,
 )
 from crmapi.custom_fields import service as custom_fields
+from crmapi.documents import queries as document_queries
+from crmapi.documents import service as documents
+from crmapi.documents.schemas import Balance, DocumentListQuery, DocumentRead
 from crmapi.kit import rendered
 from crmapi.kit.concurrency import IfMatch, etag, expected_version
 from crmapi.kit.db import DbSession
 from crmapi.kit.errors import problem_responses
 from crmapi.kit.idempotency import reads_only
 from crmapi.kit.pagination import Page, PageParams, paginate, select_fields, sorted_by
-from crmapi.kit.routes import CrmRoute
+from crmapi.kit.routes import CrmRoute, add
 from crmapi.notes import router as notes
 from crmapi.records import history
 from crmapi.tags import router as tags
@@ -346,3 +350,61 @@ tags.declare(
     add="add_account_tag",
     remove="remove_account_tag",
 )
+
+
+# --- the account's trading record ---------------------------------------------------------------
+
+AccountPath = Annotated[UUID, Path(description="account id")]
+
+
+def _documents(kind: str) -> Callable[..., Any]:
+    async def endpoint(
+        request: Request,
+        session: DbSession,
+        actor: CurrentActor,
+        account_id: AccountPath,
+        query: Annotated[DocumentListQuery, Query()],
+    ) -> Response:
+        return await documents.page(request, session, actor, account_id, kind, query)
+
+    return sorted_by(document_queries.SORTING)(endpoint)
+
+
+for _kind, _path, _operation, _noun in (
+    ("invoice", "invoices", "list_account_invoices", "invoices"),
+    ("credit", "credits", "list_account_credits", "credit notes"),
+    ("back_order", "back-orders", "list_account_back_orders", "back orders"),
+    ("payment", "payments", "list_account_payments", "payments"),
+):
+    add(
+        router,
+        "GET",
+        f"/{{account_id}}/{_path}",
+        _documents(_kind),
+        _operation,
+        summary=f"List the account's {_noun}",
+        description=f"The {_noun} the ERP pushed for the account, newest first, for whoever may see the "
+        "account (a rep its accounts', a customer its own). Filters combine; `overdue_days_gt` keeps "
+        "documents with something outstanding more than that many days past their due date, counted "
+        "in the organisation's time zone.",
+        response_model=Page[DocumentRead],
+        response_model_exclude_unset=True,
+        responses=problem_responses(400, 401, 403, 404, 422, 503),
+    )
+
+
+@router.get(
+    "/{account_id}/balance",
+    operation_id="get_account_balance",
+    summary="The account's balance and overdue buckets",
+    response_model=Balance,
+    responses=ONE,
+)
+async def get_account_balance(
+    session: DbSession, actor: CurrentActor, account_id: AccountPath
+) -> dict[str, Any]:
+    """Per currency (never added across currencies): what the account's invoices still owe, how
+    much of it is past due and by how long (1-30, 31-60, 61-90, over 90 days, counted in the
+    organisation's time zone), and what credit notes and payments have not yet settled; and the
+    last payment. Summed from the stored documents when asked."""
+    return await documents.balance(session, actor, account_id)

@@ -8,7 +8,17 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from crmapi.custom_fields.schemas import CustomBody, CustomQuery
 from crmapi.kit.pagination import PageBody, PageParams
-from crmapi.kit.scalars import Input, Money, MoneyInput, Name, Omittable, ShortText, Timestamp, trimmed
+from crmapi.kit.scalars import (
+    Input,
+    Money,
+    MoneyInput,
+    Name,
+    NonNegativeAmount,
+    Omittable,
+    ShortText,
+    Timestamp,
+    trimmed,
+)
 
 AccountStatus = Literal["active", "on_hold", "closed"]
 Code = Annotated[str, trimmed(64)]
@@ -141,6 +151,15 @@ class AccountFilter(Input):
     )
     deleted: Literal["only"] | None = Field(
         None, description="`only`: the deleted accounts (accounts.manage)."
+    )
+    overdue_days_gt: int | None = Field(
+        None,
+        ge=0,
+        le=36_500,
+        description="Accounts with an invoice still owing more than this many days past its due date.",
+    )
+    outstanding_gt: NonNegativeAmount | None = Field(
+        None, description="Accounts owing more than this on their invoices, in any one currency."
     )
 
 

@@ -328,13 +328,6 @@ class DocumentListQuery(PageParams):
     overdue_days_gt: int | None = Field(
         None, ge=0, le=36_500, description="Only invoices overdue by more than this many days."
     )
-    source: Literal["stored", "live"] = Field(
-        "stored",
-        description="`live`: ask the organisation's ERP connector now (stored copy on `fallback=stored`).",
-    )
-    fallback: Literal["none", "stored"] = Field(
-        "none", description="With `source=live`: answer the stored documents when the ERP does not answer."
-    )
 
 
 class Bucket(BaseModel):

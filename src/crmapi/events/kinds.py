@@ -19,6 +19,7 @@ from crmapi.activities import queries as activities
 from crmapi.activities.models import Activity
 from crmapi.contacts import queries as contacts
 from crmapi.contacts.models import Contact
+from crmapi.documents.models import Document
 from crmapi.leads import queries as leads
 from crmapi.leads.models import Lead
 from crmapi.notes.models import Note
@@ -51,6 +52,14 @@ _RECORDS = {
     "opportunity": Visible("accounts.view_any", _ids_in(Opportunity, opportunities.scope)),
     "activity": Visible("activities.view_any", _ids_in(Activity, activities.scope)),
     "service_request": Visible("service_requests.view_any", _ids_in(ServiceRequest, service_requests.scope)),
+    # An account's documents are heard of by whoever sees the account.
+    **{
+        kind: Visible(
+            "accounts.view_any",
+            lambda actor: select(Document.id).where(Document.account_id.in_(accounts.visible_ids(actor))),
+        )
+        for kind in ("invoice", "credit", "back_order", "payment")
+    },
 }
 
 

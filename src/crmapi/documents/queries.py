@@ -1,0 +1,195 @@
+"""Reading an account's documents, its balance, and the accounts filtered by what they owe.
+
+Documents are seen with their account: whoever may read the account reads its documents (a rep
+its accounts', a customer its own account's). Answers are rendered by PostgreSQL (`kit.rendered`):
+amounts as text, lines and allocations as arrays of the document's row.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy import Select, Text, and_, case, cast, func, literal_column, null, select
+from sqlalchemy.dialects.postgresql import aggregate_order_by
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.elements import ColumnElement
+
+from crmapi.access.actor import Actor
+from crmapi.accounts import queries as accounts
+from crmapi.documents.models import Allocation, Document, DocumentLine
+from crmapi.documents.schemas import DocumentListQuery, DocumentRead
+from crmapi.identity.calendar import today
+from crmapi.kit import rendered
+from crmapi.kit.pagination import Sorting
+
+
+def _object(**values: Any) -> ColumnElement[Any]:
+    """A JSON object of the values by name (names are identifiers: safe inline)."""
+    pairs: list[Any] = []
+    for name, value in values.items():
+        pairs += [literal_column(f"'{name}'"), value]
+    return func.json_build_object(*pairs)
+
+
+def _text(column: Any) -> ColumnElement[Any]:
+    return cast(column, Text)
+
+
+def _lines() -> ColumnElement[Any]:
+    line = DocumentLine
+    item = _object(
+        position=line.position,
+        product_code=line.product_code,
+        description=line.description,
+        quantity=_text(line.quantity),
+        quantity_outstanding=_text(line.quantity_outstanding),
+        unit_price=_text(line.unit_price),
+        net=_text(line.net),
+        tax=_text(line.tax),
+    )
+    found = (
+        select(func.json_agg(aggregate_order_by(item, line.position)))
+        .where(line.org_id == Document.org_id, line.document_id == Document.id)
+        .scalar_subquery()
+    )
+    return func.coalesce(found, literal_column("'[]'::json"))
+
+
+def _allocations() -> ColumnElement[Any]:
+    invoice = Document.__table__.alias("invoice")
+    item = _object(
+        invoice_id=Allocation.invoice_id,
+        invoice_number=invoice.c.number,
+        amount=_text(Allocation.amount),
+    )
+    found = (
+        select(func.json_agg(aggregate_order_by(item, invoice.c.number)))
+        .select_from(Allocation)
+        .join(invoice, and_(invoice.c.org_id == Allocation.org_id, invoice.c.id == Allocation.invoice_id))
+        .where(Allocation.org_id == Document.org_id, Allocation.document_id == Document.id)
+        .scalar_subquery()
+    )
+    return func.coalesce(found, literal_column("'[]'::json"))
+
+
+def _columns(org_id: Any) -> dict[str, ColumnElement[Any]]:
+    overdue = (Document.kind == "invoice") & (Document.outstanding > 0) & (Document.due_on < today(org_id))
+    return {
+        **rendered.columns(DocumentRead, Document),
+        **{name: _text(getattr(Document, name)) for name in ("net", "tax", "gross", "outstanding")},
+        "days_overdue": case((overdue, today(org_id) - Document.due_on), else_=null()),
+        "lines": _lines(),
+        "allocations": _allocations(),
+    }
+
+
+def rendered_as(actor: Actor, fields: set[str] | None) -> ColumnElement[str]:
+    return rendered.json_object(DocumentRead, _columns(actor.org_id), fields)
+
+
+SORTING = Sorting(
+    columns={"issued_on": Document.issued_on, "number": Document.number, "updated_at": Document.updated_at},
+    id_column=Document.id,
+    default="-issued_on",
+)
+
+
+def filtered(actor: Actor, account_id: UUID, kind: str, f: DocumentListQuery) -> Select[Any]:
+    """An account's documents of a kind matching the filter (the account is already known to be
+    in the actor's scope)."""
+    stmt = select(Document).where(
+        Document.org_id == actor.org_id, Document.account_id == account_id, Document.kind == kind
+    )
+    if f.status is not None:
+        stmt = stmt.where(Document.status == f.status)
+    if f.issued_from is not None:
+        stmt = stmt.where(Document.issued_on >= f.issued_from)
+    if f.issued_to is not None:
+        stmt = stmt.where(Document.issued_on <= f.issued_to)
+    if f.due_from is not None:
+        stmt = stmt.where(Document.due_on >= f.due_from)
+    if f.due_to is not None:
+        stmt = stmt.where(Document.due_on <= f.due_to)
+    if f.outstanding is not None:
+        stmt = stmt.where(Document.outstanding > 0 if f.outstanding else Document.outstanding == 0)
+    if f.overdue_days_gt is not None:
+        stmt = stmt.where(Document.outstanding > 0, Document.due_on < today(actor.org_id) - f.overdue_days_gt)
+    return stmt
+
+
+def by_id(actor: Actor, document_id: UUID, fields: set[str] | None) -> Select[str, int]:
+    """A document whose account the actor can see, as its answer's JSON text."""
+    return select(rendered_as(actor, fields), Document.version).where(
+        Document.org_id == actor.org_id,
+        Document.id == document_id,
+        Document.account_id.in_(accounts.visible_ids(actor)),
+    )
+
+
+_BUCKETS = (("days_1_30", 1, 30), ("days_31_60", 31, 60), ("days_61_90", 61, 90), ("days_over_90", 91, None))
+
+
+async def balance(session: AsyncSession, actor: Actor, account_id: UUID) -> dict[str, Any]:
+    """The account's balance per currency and its last payment, from its documents, in one
+    round trip."""
+    as_of = today(actor.org_id)
+    mine = (Document.org_id == actor.org_id) & (Document.account_id == account_id)
+    open_invoice = (Document.kind == "invoice") & (Document.outstanding > 0)
+    late = as_of - Document.due_on
+
+    def total(condition: Any) -> ColumnElement[Any]:
+        return _text(func.coalesce(func.sum(case((condition, Document.outstanding), else_=0)), 0))
+
+    def bucket(low: int, high: int | None) -> ColumnElement[Any]:
+        within = late >= low if high is None else late.between(low, high)
+        return total(open_invoice & within)
+
+    buckets = _object(
+        not_due=total(open_invoice & (late <= 0)),
+        **{name: bucket(low, high) for name, low, high in _BUCKETS},
+    )
+    per_currency = (
+        select(
+            _object(
+                currency=Document.currency,
+                outstanding=total(open_invoice),
+                overdue=total(open_invoice & (late > 0)),
+                buckets=buckets,
+                unallocated_credits=total(Document.kind == "credit"),
+                unallocated_payments=total(Document.kind == "payment"),
+                open_invoices=func.count().filter(open_invoice),
+            ).label("item"),
+            Document.currency,
+        )
+        .where(mine, Document.kind != "back_order")
+        .group_by(Document.currency)
+        .subquery()
+    )
+    last = (
+        select(
+            _object(
+                id=Document.id,
+                number=Document.number,
+                paid_on=Document.issued_on,
+                amount=_text(Document.gross),
+                currency=Document.currency,
+            )
+        )
+        .where(mine, Document.kind == "payment")
+        .order_by(Document.issued_on.desc(), Document.id.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+    stmt = select(
+        as_of,
+        select(
+            func.coalesce(
+                func.json_agg(aggregate_order_by(per_currency.c.item, per_currency.c.currency)),
+                literal_column("'[]'::json"),
+            )
+        ).scalar_subquery(),
+        last,
+    )
+    row = (await session.execute(stmt)).one()
+    return {"as_of": row[0], "currencies": row[1], "last_payment": row[2]}

@@ -1,0 +1,53 @@
+"""Reading documents: an account's lists and balance, one document by id."""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+from fastapi import Request, Response
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from crmapi.access.actor import Actor
+from crmapi.accounts import service as accounts
+from crmapi.documents import queries
+from crmapi.documents.schemas import DocumentListQuery, DocumentRead
+from crmapi.kit import rendered
+from crmapi.kit.concurrency import etag
+from crmapi.kit.errors import NotFound
+from crmapi.kit.pagination import paginate, select_fields
+
+
+async def page(
+    request: Request,
+    session: AsyncSession,
+    actor: Actor,
+    account_id: UUID,
+    kind: str,
+    query: DocumentListQuery,
+) -> Response:
+    """A page of the account's documents of a kind; 404 when the account is not in the scope."""
+    chosen = select_fields(DocumentRead, query.fields)
+    await accounts.get(session, actor, account_id)
+    bodies, cursor, count = await paginate(
+        session,
+        queries.filtered(actor, account_id, kind, query),
+        sorting=queries.SORTING,
+        params=query,
+        cursors=request.app.state.cursors,
+        rendered=queries.rendered_as(actor, chosen),
+    )
+    return rendered.page(bodies, cursor, count)
+
+
+async def one(session: AsyncSession, actor: Actor, document_id: UUID, fields: str | None) -> Response:
+    stmt = queries.by_id(actor, document_id, select_fields(DocumentRead, fields))
+    found = (await session.execute(stmt)).one_or_none()
+    if found is None:
+        raise NotFound("No document with this id.")
+    return rendered.one(found[0], {"ETag": etag(found[1])})
+
+
+async def balance(session: AsyncSession, actor: Actor, account_id: UUID) -> dict[str, Any]:
+    await accounts.get(session, actor, account_id)
+    return await queries.balance(session, actor, account_id)
