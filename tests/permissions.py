@@ -219,7 +219,12 @@ class Records:
         account carrying R2, assigned to the other customer."""
         body = {"kind": "person", "first_name": "Jan", "last_name": f"Kowalski {suffix}"}
         contact = str((await self._post("/v1/contacts", body))["id"])
-        body = {"name": f"Target {suffix}", "sales_rep_codes": ["R1"], "contact_ids": [contact]}
+        body = {
+            "name": f"Target {suffix}",
+            "code": f"T{suffix}",
+            "sales_rep_codes": ["R1"],
+            "contact_ids": [contact],
+        }
         account = str((await self._post("/v1/accounts", body))["id"])
         await self._post(
             f"/v1/accounts/{account}/assignments", {"member_id": str(self.people.ids["customer"])}
@@ -227,7 +232,12 @@ class Records:
         other = await self._post("/v1/accounts", {"name": f"Other {suffix}", "sales_rep_codes": ["R2"]})
         other_customer = {"member_id": str(self.people.ids["other_customer"])}
         await self._post(f"/v1/accounts/{other['id']}/assignments", other_customer)
-        self.made |= {"contact_id": contact, "account_id": account, "other_account_id": str(other["id"])}
+        self.made |= {
+            "contact_id": contact,
+            "account_id": account,
+            "account_code": f"T{suffix}",
+            "other_account_id": str(other["id"]),
+        }
 
     async def option_body(self, spec: OptionList, suffix: str) -> dict[str, Any]:
         """A body that creates a value of the list."""
@@ -276,6 +286,18 @@ class Records:
         if name in ("contact_id", "account_id", "other_account_id"):
             await self._target_account(suffix)
             return self.made[name]
+        if name == "document_id":  # an invoice of the target account, as the ERP pushes one
+            await self.get("account_id")
+            line = {"quantity": "1", "unit_price": "10.00"}
+            record = {"number": f"FV/{suffix}", "account_code": self.made["account_code"], "currency": "PLN",
+                      "issued_on": "2026-11-01", "due_on": "2026-12-01", "net": "10.00", "tax": "0",
+                      "gross": "10.00", "outstanding": "10.00", "lines": [line]}  # fmt: skip
+            pushed = await self._post("/v1/integrations/erp/invoices", {"records": [record]})
+            return str(pushed["results"][0]["id"])
+        if name == "sales_order_id":  # a draft on the target account, placed by the administrator
+            line = {"product_code": "P-1", "quantity": "1", "unit_price": "10.00"}
+            body = {"account_id": await self.get("account_id"), "lines": [line]}
+            return str((await self._post("/v1/sales-orders", body))["id"])
         if name == "note_id":
             note = await self._post(f"/v1/accounts/{await self.get('account_id')}/notes", {"body": "Called."})
             return str(note["id"])

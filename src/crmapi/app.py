@@ -42,6 +42,7 @@ from crmapi.kit.routes import skip_unmatched_routers
 from crmapi.leads import router as leads
 from crmapi.notes.router import router as notes_router
 from crmapi.opportunities import router as opportunities
+from crmapi.sales_orders.router import router as sales_orders_router
 from crmapi.service_requests import router as service_requests
 from crmapi.settings import Settings, get_settings
 from crmapi.tags.router import router as tags_router
@@ -197,6 +198,7 @@ def create_app(
         groups.router,
         integrations_router,
         documents_router,
+        sales_orders_router,
         config_router,
         matrix_router,
         leads.router,

@@ -668,6 +668,54 @@ def feedback_entries() -> dict[str, Entry]:
 MATRIX |= activity_service_entries() | service_request_entries() | feedback_entries()
 
 
+async def target_order(records: Records) -> dict[str, Any]:
+    line = {"product_code": "P-1", "quantity": "2", "unit_price": "5.00"}
+    return {"account_id": await records.get("account_id"), "lines": [line]}
+
+
+def trading_entries() -> dict[str, Entry]:
+    """An account's documents are read with the account; its sales orders are placed by whoever
+    sees the account (a customer on its own) and changed by their placer or sales_orders.manage."""
+    pushed = "401 200 200 403 403 403 403 200 200"
+    with_account = "401 200 200 200 404 200 404 404 403"
+    order = {"order_id": "sales_order_id"}
+    placer_only = "401 200 200 403 404 403 404 404 403"
+    entries = {
+        f"POST /v1/integrations/erp/{kind}": entry(
+            "integrations.push", pushed, erp_records(number="N{}", account_code="NONE")
+        )
+        for kind in ("invoices", "credits", "back-orders", "payments")
+    }
+    entries |= {
+        f"GET /v1/accounts/{{account_id}}/{kind}": entry("accounts.view_any", with_account)
+        for kind in ("invoices", "credits", "back-orders", "payments", "balance")
+    }
+    return entries | {
+        "POST /v1/integrations/erp/sales-orders/acknowledgements": entry(
+            "integrations.push", pushed, erp_records(number=1, erp_number="Z{}")
+        ),
+        "GET /v1/documents/{document_id}": entry("accounts.view_any", with_account),
+        "GET /v1/accounts/{account_id}/sales-orders": entry(
+            "accounts.view_any", "401 200+ 200+ 200+ 404 200+ 404 404 403", listed="id"
+        ),
+        "GET /v1/sales-orders": entry(
+            "sales_orders.view_any", "401 200+ 200+ 200+ 200- 200+ 200- 200- 403", listed="id"
+        ),
+        "POST /v1/sales-orders": entry(
+            "accounts.view_any", "401 201 201 201 404 201 404 404 403", target_order
+        ),
+        "GET /v1/sales-orders/{order_id}": entry("sales_orders.view_any", with_account, params=order),
+        "PATCH /v1/sales-orders/{order_id}": entry(
+            "sales_orders.manage", placer_only, fixed({"instructions": "Ring twice."}), params=order
+        ),
+        "POST /v1/sales-orders/{order_id}/submit": entry("sales_orders.manage", placer_only, params=order),
+        "POST /v1/sales-orders/{order_id}/cancel": entry("sales_orders.manage", placer_only, params=order),
+    }
+
+
+MATRIX |= trading_entries()
+
+
 def _fill(path: str, made: dict[str, str]) -> str:
     return re.sub(r"\{(\w+)\}", lambda m: made[m.group(1)], path)
 
@@ -675,11 +723,14 @@ def _fill(path: str, made: dict[str, str]) -> str:
 async def _ask(client: AsyncClient, records: Records, route: str, persona: str, e: Entry) -> str:
     method, template = route.split(" ", 1)
     # The record a list should (or should not) show: the kind the path names.
-    kinds = ("service-request", "account", "lead", "opportunit", "activit")
+    kinds = ("service-request", "sales-order", "account", "lead", "opportunit", "activit")
     subject = next((n for n in kinds if n in template), "contact")
-    subject = {"opportunit": "opportunity", "activit": "activity", "service-request": "service_request"}.get(
-        subject, subject
-    )
+    subject = {
+        "opportunit": "opportunity",
+        "activit": "activity",
+        "service-request": "service_request",
+        "sales-order": "sales_order",
+    }.get(subject, subject)
     if e.listed:
         await records.get(f"{subject}_id")
     if e.deleted:

@@ -25,6 +25,9 @@ CATALOGUE: dict[str, str] = {
     "service_requests.create": "Open service requests on the accounts one can see (the creator owns them).",
     "service_requests.view_any": "See every service request, not only one's own work and one's accounts'.",
     "service_requests.manage": "Change, move, remove and restore any service request; implies view_any.",
+    "sales_orders.create": "Place sales orders for the accounts one can see (the placer owns them).",
+    "sales_orders.view_any": "See every sales order, not only those of the accounts one can see.",
+    "sales_orders.manage": "Change, submit and cancel any sales order one can see; implies view_any.",
     "tags.manage": "Manage the tag catalogue: create, rename, recolour and delete tags on every record.",
     "config.manage": "Configure the organisation's CRM: custom fields, statuses, types, rules and lists.",
     "sales_reps.manage": "Create, change and delete sales-rep records (linking members needs org.admin).",
@@ -40,6 +43,7 @@ STAFF_DEFAULT = frozenset(
         "opportunities.create",
         "activities.create",
         "service_requests.create",
+        "sales_orders.create",
     }
 )
 

@@ -37,6 +37,9 @@ from crmapi.kit.pagination import Page, PageParams, paginate, select_fields, sor
 from crmapi.kit.routes import CrmRoute, add
 from crmapi.notes import router as notes
 from crmapi.records import history
+from crmapi.sales_orders import queries as order_queries
+from crmapi.sales_orders import router as orders
+from crmapi.sales_orders.schemas import SalesOrderListQuery, SalesOrderRead
 from crmapi.tags import router as tags
 
 router = APIRouter(prefix="/v1/accounts", tags=["accounts"], route_class=CrmRoute, dependencies=[Idempotent])
@@ -408,3 +411,24 @@ async def get_account_balance(
     organisation's time zone), and what credit notes and payments have not yet settled; and the
     last payment. Summed from the stored documents when asked."""
     return await documents.balance(session, actor, account_id)
+
+
+@router.get(
+    "/{account_id}/sales-orders",
+    operation_id="list_account_sales_orders",
+    summary="List the account's sales orders",
+    response_model=Page[SalesOrderRead],
+    response_model_exclude_unset=True,
+    responses=problem_responses(400, 401, 403, 404, 422, 503),
+)
+@sorted_by(order_queries.SORTING)
+async def list_account_sales_orders(
+    request: Request,
+    session: DbSession,
+    actor: CurrentActor,
+    account_id: AccountPath,
+    query: Annotated[SalesOrderListQuery, Query()],
+) -> Response:
+    """The orders placed for the account, newest first; 404 when the caller cannot see it."""
+    await service.get(session, actor, account_id)
+    return await orders.listed(request, session, actor, query, account_id)

@@ -73,19 +73,29 @@ def _allocations() -> ColumnElement[Any]:
     return func.coalesce(found, literal_column("'[]'::json"))
 
 
-def _columns(org_id: Any) -> dict[str, ColumnElement[Any]]:
-    overdue = (Document.kind == "invoice") & (Document.outstanding > 0) & (Document.due_on < today(org_id))
+KINDS = ("invoice", "credit", "back_order", "payment")
+
+
+def _columns() -> dict[str, ColumnElement[Any]]:
+    # Days overdue count from the document's organisation's today: the same expression serves a
+    # request and the worker rendering events of any organisation.
+    as_of = today(Document.org_id)
+    overdue = (Document.kind == "invoice") & (Document.outstanding > 0) & (Document.due_on < as_of)
     return {
         **rendered.columns(DocumentRead, Document),
         **{name: _text(getattr(Document, name)) for name in ("net", "tax", "gross", "outstanding")},
-        "days_overdue": case((overdue, today(org_id) - Document.due_on), else_=null()),
+        "days_overdue": case((overdue, as_of - Document.due_on), else_=null()),
         "lines": _lines(),
         "allocations": _allocations(),
     }
 
 
-def rendered_as(actor: Actor, fields: set[str] | None) -> ColumnElement[str]:
-    return rendered.json_object(DocumentRead, _columns(actor.org_id), fields)
+COLUMNS = _columns()
+RENDERED = rendered.json_object(DocumentRead, COLUMNS)
+
+
+def rendered_as(fields: set[str] | None) -> ColumnElement[str]:
+    return RENDERED if fields is None else rendered.json_object(DocumentRead, COLUMNS, fields)
 
 
 SORTING = Sorting(
@@ -120,7 +130,7 @@ def filtered(actor: Actor, account_id: UUID, kind: str, f: DocumentListQuery) ->
 
 def by_id(actor: Actor, document_id: UUID, fields: set[str] | None) -> Select[str, int]:
     """A document whose account the actor can see, as its answer's JSON text."""
-    return select(rendered_as(actor, fields), Document.version).where(
+    return select(rendered_as(fields), Document.version).where(
         Document.org_id == actor.org_id,
         Document.id == document_id,
         Document.account_id.in_(accounts.visible_ids(actor)),

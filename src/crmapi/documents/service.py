@@ -35,7 +35,7 @@ async def page(
         sorting=queries.SORTING,
         params=query,
         cursors=request.app.state.cursors,
-        rendered=queries.rendered_as(actor, chosen),
+        rendered=queries.rendered_as(chosen),
     )
     return rendered.page(bodies, cursor, count)
 

@@ -19,6 +19,7 @@ from crmapi.activities import queries as activities
 from crmapi.activities.models import Activity
 from crmapi.contacts import queries as contacts
 from crmapi.contacts.models import Contact
+from crmapi.documents import queries as document_queries
 from crmapi.documents.models import Document
 from crmapi.leads import queries as leads
 from crmapi.leads.models import Lead
@@ -26,6 +27,8 @@ from crmapi.notes.models import Note
 from crmapi.opportunities import queries as opportunities
 from crmapi.opportunities.models import Opportunity
 from crmapi.records.outbox import OutboxEvent
+from crmapi.sales_orders import queries as sales_orders
+from crmapi.sales_orders.models import SalesOrder
 from crmapi.service_requests import queries as service_requests
 from crmapi.service_requests.models import ServiceRequest
 
@@ -52,13 +55,14 @@ _RECORDS = {
     "opportunity": Visible("accounts.view_any", _ids_in(Opportunity, opportunities.scope)),
     "activity": Visible("activities.view_any", _ids_in(Activity, activities.scope)),
     "service_request": Visible("service_requests.view_any", _ids_in(ServiceRequest, service_requests.scope)),
+    "sales_order": Visible("sales_orders.view_any", _ids_in(SalesOrder, sales_orders.scope)),
     # An account's documents are heard of by whoever sees the account.
     **{
         kind: Visible(
             "accounts.view_any",
             lambda actor: select(Document.id).where(Document.account_id.in_(accounts.visible_ids(actor))),
         )
-        for kind in ("invoice", "credit", "back_order", "payment")
+        for kind in document_queries.KINDS
     },
 }
 

@@ -22,6 +22,9 @@ from crmapi.activities.schemas import ActivityRead
 from crmapi.contacts import queries as contact_queries
 from crmapi.contacts.models import Contact
 from crmapi.contacts.schemas import ContactRead
+from crmapi.documents import queries as document_queries
+from crmapi.documents.models import Document
+from crmapi.documents.schemas import DocumentRead
 from crmapi.leads.router import ANSWERS as LEADS
 from crmapi.leads.schemas import LeadRead
 from crmapi.notes.models import Note
@@ -30,6 +33,9 @@ from crmapi.opportunities.models import Opportunity
 from crmapi.opportunities.router import row as opportunity_row
 from crmapi.opportunities.schemas import OpportunityRead
 from crmapi.records.work_routes import Answers
+from crmapi.sales_orders import queries as sales_order_queries
+from crmapi.sales_orders.models import SalesOrder
+from crmapi.sales_orders.schemas import SalesOrderRead
 from crmapi.service_requests.router import ANSWERS as SERVICE_REQUESTS
 from crmapi.service_requests.schemas import ServiceRequestRead
 
@@ -79,6 +85,8 @@ RENDERERS: dict[str, Renderer] = {
     "service_request": _work(SERVICE_REQUESTS),
     "opportunity": _from_rows(Opportunity, OpportunityRead, _opportunities),
     "note": _from_rows(Note, NoteRead, _notes),
+    "sales_order": _in_sql(SalesOrder, sales_order_queries.rendered_as(None)),
+    **{kind: _in_sql(Document, document_queries.RENDERED) for kind in document_queries.KINDS},
 }
 # The answer each rendered kind's `data` follows, for the OpenAPI document's webhooks.
 READ_MODELS: dict[str, type[BaseModel]] = {
@@ -89,6 +97,8 @@ READ_MODELS: dict[str, type[BaseModel]] = {
     "service_request": ServiceRequestRead,
     "opportunity": OpportunityRead,
     "note": NoteRead,
+    "sales_order": SalesOrderRead,
+    **{kind: DocumentRead for kind in document_queries.KINDS},
 }
 
 

@@ -41,14 +41,14 @@ class Batch(Generic[RecordT]):
     valid: list[tuple[int, RecordT]] = field(default_factory=list)
     key: str = "code"  # the field records are upserted by, named in every outcome
 
-    def fail(self, index: int, code: str | None, reason: str, errors: list[FieldError]) -> None:
+    def fail(self, index: int, code: str | int | None, reason: str, errors: list[FieldError]) -> None:
         outcome: dict[str, Any] = {"index": index, "outcome": "error", "reason": reason}
         if code is not None:
             outcome[self.key] = code
         outcome["errors"] = [e.model_dump() for e in errors]
         self.outcomes[index] = outcome
 
-    def decide(self, index: int, code: str, outcome: str, record_id: UUID) -> None:
+    def decide(self, index: int, code: str | int, outcome: str, record_id: UUID) -> None:
         self.outcomes[index] = {"index": index, self.key: code, "outcome": outcome, "id": str(record_id)}
 
     def answer(self) -> dict[str, Any]:

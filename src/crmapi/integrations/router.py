@@ -23,6 +23,8 @@ from crmapi.kit.db import DbSession
 from crmapi.kit.errors import problem_responses
 from crmapi.kit.garbage import quiet_gc
 from crmapi.kit.routes import CrmRoute
+from crmapi.sales_orders import acknowledgements
+from crmapi.sales_orders.schemas import AcknowledgementBatch, AcknowledgementResult
 
 router = APIRouter(
     prefix="/v1/integrations/erp", tags=["integrations"], route_class=CrmRoute, dependencies=[Idempotent]
@@ -125,6 +127,25 @@ async def push_back_orders(session: DbSession, actor: Pusher, body: BackOrderBat
 )
 async def push_payments(session: DbSession, actor: Pusher, body: PaymentBatch) -> Response:  # type: ignore[valid-type]
     return _answer(await documents.push(session, actor, "payment", body.records))  # type: ignore[attr-defined]
+
+
+@router.post(
+    "/sales-orders/acknowledgements",
+    operation_id="acknowledge_sales_orders",
+    summary="The ERP's answers to submitted sales orders",
+    response_model=AcknowledgementResult,
+    response_model_exclude_none=True,
+    responses=_ANSWERS,
+)
+async def acknowledge_sales_orders(session: DbSession, actor: Pusher, body: AcknowledgementBatch) -> Response:
+    """Needs `integrations.push`. Up to 10,000 records, each naming a submitted order by the CRM's
+    `number` with the ERP's own `erp_number` and the state it reached (`acknowledged`,
+    `fulfilled` or `cancelled`), answered on its own in the order sent. The order moves through
+    its life cycle (a submitted order reported fulfilled is acknowledged first); a record the
+    order already matches writes nothing; a move the life cycle refuses is that record's
+    `not-allowed`. An invoice pushed later with `sales_order_number` = the ERP number links to
+    the order."""
+    return _answer(await acknowledgements.acknowledge(session, actor, body.records))
 
 
 def _answer(result: dict[str, Any]) -> Response:
