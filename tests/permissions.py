@@ -289,9 +289,18 @@ class Records:
         if name == "document_id":  # an invoice of the target account, as the ERP pushes one
             await self.get("account_id")
             line = {"quantity": "1", "unit_price": "10.00"}
-            record = {"number": f"FV/{suffix}", "account_code": self.made["account_code"], "currency": "PLN",
-                      "issued_on": "2026-11-01", "due_on": "2026-12-01", "net": "10.00", "tax": "0",
-                      "gross": "10.00", "outstanding": "10.00", "lines": [line]}  # fmt: skip
+            record = {
+                "number": f"FV/{suffix}",
+                "account_code": self.made["account_code"],
+                "currency": "PLN",
+                "issued_on": "2026-11-01",
+                "due_on": "2026-12-01",
+                "net": "10.00",
+                "tax": "0",
+                "gross": "10.00",
+                "outstanding": "10.00",
+                "lines": [line],
+            }
             pushed = await self._post("/v1/integrations/erp/invoices", {"records": [record]})
             return str(pushed["results"][0]["id"])
         if name == "sales_order_id":  # a draft on the target account, placed by the administrator

@@ -84,6 +84,7 @@ async def test_the_catalogue_lists_every_capability_and_what_the_caller_holds(
         "opportunities.create",
         "activities.create",
         "service_requests.create",
+        "sales_orders.create",
     }
     assert not any(c["held"] for c in answers["customer"].values())
 

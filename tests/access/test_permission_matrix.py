@@ -695,6 +695,12 @@ def trading_entries() -> dict[str, Entry]:
             "integrations.push", pushed, erp_records(number=1, erp_number="Z{}")
         ),
         "GET /v1/documents/{document_id}": entry("accounts.view_any", with_account),
+        # No connector is set in a new organisation: its administrators learn so.
+        "GET /v1/integrations/erp/connector": entry("org.admin", "401 404 404 403 403 403 403 404 403"),
+        "PUT /v1/integrations/erp/connector": entry(
+            "org.admin", "401 200 200 403 403 403 403 200 403", fixed({"base_url": "https://erp.example.com"})
+        ),
+        "DELETE /v1/integrations/erp/connector": entry("org.admin", "401 404 404 403 403 403 403 404 403"),
         "GET /v1/accounts/{account_id}/sales-orders": entry(
             "accounts.view_any", "401 200+ 200+ 200+ 404 200+ 404 404 403", listed="id"
         ),

@@ -49,9 +49,15 @@ async def test_an_accounts_invoices_page_by_issue_date_with_filters(
     fv1 = rest["items"][0]
     assert fv1["days_overdue"] == 100 and fv1["gross"] == "24.6000" and fv1["kind"] == "invoice"
     assert fv1["lines"][0] == {
-        "position": 1, "product_code": "P-0", "description": "Product 0", "quantity": "2.0000",
-        "quantity_outstanding": None, "unit_price": "10.0000", "net": "20.0000", "tax": "4.6000",
-    }  # fmt: skip
+        "position": 1,
+        "product_code": "P-0",
+        "description": "Product 0",
+        "quantity": "2.0000",
+        "quantity_outstanding": None,
+        "unit_price": "10.0000",
+        "net": "20.0000",
+        "tax": "4.6000",
+    }
 
     async def listed(**params: object) -> list[str]:
         return [
@@ -97,9 +103,12 @@ async def test_the_balance_matches_a_direct_sum_and_the_overdue_filter_lists_exa
     (pln,) = balance["currencies"]
     assert balance["as_of"] == date.today().isoformat()
     assert pln["buckets"] == {
-        "not_due": "24.6000", "days_1_30": "24.6000", "days_31_60": "0", "days_61_90": "3.0000",
+        "not_due": "24.6000",
+        "days_1_30": "24.6000",
+        "days_31_60": "0",
+        "days_61_90": "3.0000",
         "days_over_90": "24.6000",
-    }  # fmt: skip
+    }
     direct = sum(
         d.outstanding
         for d in await rows_of(db, acme, Document, kind="invoice")
@@ -135,9 +144,15 @@ async def test_the_balance_matches_a_direct_sum_and_the_overdue_filter_lists_exa
 
 
 async def test_a_rep_reads_its_accounts_documents_and_a_customer_its_own_accounts_only(
-    client: AsyncClient, db: Database, tenants: Tenants, acme: Tenant, admin: Member, staff: Member,
-    customer: Member, erp: dict[str, str],
-) -> None:  # fmt: skip
+    client: AsyncClient,
+    db: Database,
+    tenants: Tenants,
+    acme: Tenant,
+    admin: Member,
+    staff: Member,
+    customer: Member,
+    erp: dict[str, str],
+) -> None:
     await work_as_rep(db, acme, staff, "PH01")
     await push(client, "sales-reps", erp, [{"code": "PH01", "name": "Rep"}])
     mine = await debtors(client, erp, "D-1", sales_rep_codes=["PH01"])

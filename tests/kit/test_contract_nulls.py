@@ -98,6 +98,11 @@ async def _organisation(r: Records) -> str:
     return "/v1/organisation"
 
 
+async def _sales_order(r: Records) -> str:
+    line = {"product_code": "P-1", "quantity": "1", "unit_price": "9.99"}
+    return await r.made("/v1/sales-orders", {"account_id": await r.account(), "lines": [line]})
+
+
 # One existing record for every PATCH of the contract, by its path.
 RECORDS: dict[str, Callable[[Records], Awaitable[str]]] = {
     "/v1/organisation": _organisation,
@@ -106,6 +111,7 @@ RECORDS: dict[str, Callable[[Records], Awaitable[str]]] = {
         "/v1/contacts", {"kind": "person", "first_name": "Anna", "last_name": "Nowak"}
     ),
     "/v1/accounts/{account_id}": lambda r: r.made("/v1/accounts", _named("Hurtownia")),
+    "/v1/sales-orders/{order_id}": _sales_order,
     "/v1/notes/{note_id}": _note,
     "/v1/tags/{tag_id}": lambda r: r.made("/v1/tags", {"name": f"vip-{_unique()}"}),
     "/v1/custom-fields/{field_id}": lambda r: r.made(

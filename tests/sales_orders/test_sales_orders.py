@@ -77,8 +77,10 @@ async def test_a_rep_orders_three_lines_priced_to_the_cent_then_submits_and_the_
     assert (order["state"], order["currency"], order["owner_member_id"]) == ("draft", "EUR", str(rep.id))
     # 33.75 + 2.33 + 29.99 (1.5 x 19.99 = 29.985, half up); tax 7.76 + 0.54 + 2.40
     assert [(line["net"], line["tax"]) for line in order["lines"]] == [
-        ("33.7500", "7.7600"), ("2.3300", "0.5400"), ("29.9900", "2.4000"),
-    ]  # fmt: skip
+        ("33.7500", "7.7600"),
+        ("2.3300", "0.5400"),
+        ("29.9900", "2.4000"),
+    ]
     assert (order["net"], order["tax"], order["gross"]) == ("66.0700", "10.7000", "76.7700")
     stored = await rows_of(db, acme, SalesOrderLine)
     assert sum(line.net for line in stored) == Decimal("66.07")
@@ -103,8 +105,11 @@ async def test_a_rep_orders_three_lines_priced_to_the_cent_then_submits_and_the_
     assert_problem(late, 409, "order-not-editable")
     events = [e for e in await rows_of(db, acme, OutboxEvent, entity="sales_order")]
     assert sorted(e.topic for e in events) == [
-        "sales_order.created", "sales_order.submitted", "sales_order.transition", "sales_order.updated",
-    ]  # fmt: skip
+        "sales_order.created",
+        "sales_order.submitted",
+        "sales_order.transition",
+        "sales_order.updated",
+    ]
 
 
 async def test_a_rep_cannot_order_for_an_account_outside_its_scope_nor_change_anothers_order(

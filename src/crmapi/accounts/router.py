@@ -27,7 +27,7 @@ from crmapi.accounts.schemas import (
 from crmapi.custom_fields import service as custom_fields
 from crmapi.documents import queries as document_queries
 from crmapi.documents import service as documents
-from crmapi.documents.schemas import Balance, DocumentListQuery, DocumentRead
+from crmapi.documents.schemas import Balance, DocumentPageQuery, DocumentRead
 from crmapi.kit import rendered
 from crmapi.kit.concurrency import IfMatch, etag, expected_version
 from crmapi.kit.db import DbSession
@@ -366,7 +366,7 @@ def _documents(kind: str) -> Callable[..., Any]:
         session: DbSession,
         actor: CurrentActor,
         account_id: AccountPath,
-        query: Annotated[DocumentListQuery, Query()],
+        query: Annotated[DocumentPageQuery, Query()],
     ) -> Response:
         return await documents.page(request, session, actor, account_id, kind, query)
 
@@ -389,7 +389,9 @@ for _kind, _path, _operation, _noun in (
         description=f"The {_noun} the ERP pushed for the account, newest first, for whoever may see the "
         "account (a rep its accounts', a customer its own). Filters combine; `overdue_days_gt` keeps "
         "documents with something outstanding more than that many days past their due date, counted "
-        "in the organisation's time zone.",
+        "in the organisation's time zone. With `source=live` the organisation's ERP connector is asked "
+        "first (see `PUT /v1/integrations/erp/connector`); the `Crmapi-Source` header says whether the page "
+        "came `live`, from the connector's `cache` time, or `stored`.",
         response_model=Page[DocumentRead],
         response_model_exclude_unset=True,
         responses=problem_responses(400, 401, 403, 404, 422, 503),

@@ -135,3 +135,22 @@ class AccountBalance(Base):
     # The due date of the oldest invoice with something outstanding (null: none).
     oldest_due_on: Mapped[date | None]
     updated_at: Mapped[datetime]
+
+
+class ErpConnector(Base):
+    """Where an organisation's ERP answers live document lookups (one per organisation). The
+    header value is a credential: written, never read back."""
+
+    __tablename__ = "erp_connectors"
+    __table_args__ = (
+        PrimaryKeyConstraint("org_id"),
+        ForeignKeyConstraint(["org_id"], ["organisations.id"], ondelete="CASCADE"),
+    )
+
+    org_id: Mapped[UUID]
+    base_url: Mapped[str]
+    header_name: Mapped[str | None]
+    header_value: Mapped[str | None]
+    timeout_seconds: Mapped[float]
+    cache_seconds: Mapped[int]
+    updated_at: Mapped[datetime]

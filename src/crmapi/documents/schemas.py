@@ -240,8 +240,8 @@ class DocumentPushResult(BaseModel):
 
 class LineRead(BaseModel):
     position: int
-    product_code: str | None
-    description: str | None
+    product_code: str | None = None
+    description: str | None = None
     quantity: AmountSum
     quantity_outstanding: AmountSum | None = Field(None, description="A back order's line: still to deliver.")
     unit_price: AmountSum
@@ -297,20 +297,20 @@ class DocumentRead(BaseModel):
     account_id: UUID
     status: str
     issued_on: date = Field(description="Issued; a back order's order date; a payment's date.")
-    due_on: date | None = Field(description="An invoice's due date; a back order's expected date.")
+    due_on: date | None = Field(None, description="An invoice's due date; a back order's expected date.")
     days_overdue: int | None = Field(
         description="An invoice with something outstanding, past its due date: days since (in the "
         "organisation's time zone); otherwise null."
     )
     currency: str
-    net: AmountSum | None
-    tax: AmountSum | None
+    net: AmountSum | None = None
+    tax: AmountSum | None = None
     gross: AmountSum
     outstanding: AmountSum
-    method: str | None
-    reference: str | None
-    sales_order_number: str | None
-    sales_order_id: UUID | None
+    method: str | None = None
+    reference: str | None = None
+    sales_order_number: str | None = None
+    sales_order_id: UUID | None = None
     lines: list[LineRead]
     allocations: list[AllocationRead] = Field(description="What a payment or credit note settles.")
     created_at: datetime
@@ -328,6 +328,68 @@ class DocumentListQuery(PageParams):
     overdue_days_gt: int | None = Field(
         None, ge=0, le=36_500, description="Only invoices overdue by more than this many days."
     )
+
+
+class DocumentSource(Input):
+    source: Literal["stored", "live"] = Field(
+        "stored",
+        description="`live`: ask the organisation's ERP connector for the account's documents of the kind "
+        "first, merge what it answers into the stored copy, then list (answered within the connector's "
+        "timeout, or 504; a repeat within its cache time is not asked again).",
+    )
+    fallback: Literal["none", "stored"] = Field(
+        "none",
+        description="With `source=live`: list the stored copy when the ERP does not answer (no 504/502).",
+    )
+
+
+class DocumentPageQuery(DocumentListQuery, DocumentSource):
+    model_config = ConfigDict(extra="forbid")
+
+
+CONNECTOR_EXAMPLE: dict[str, Any] = {
+    "base_url": "https://erp.example.com/crm-api",
+    "header_name": "Authorization",
+    "header_value": "Bearer erp-secret",
+    "timeout_seconds": 3,
+    "cache_seconds": 30,
+}
+
+
+class ConnectorInput(Input):
+    """Where live lookups go: `GET {base_url}/debtors/{account code}/{invoices|credits|back-orders|
+    payments}` with the header, answered `{"records": [...]}` in the push's format."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [CONNECTOR_EXAMPLE]})
+    base_url: Annotated[str, Field(min_length=8, max_length=2000, pattern=r"^https?://\S+$")]
+    header_name: Annotated[str, Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9-]+$")] | None = None
+    header_value: Annotated[str, Field(min_length=1, max_length=4000)] | None = Field(
+        None, description="Sent with every lookup; never read back."
+    )
+    timeout_seconds: float = Field(5, gt=0, le=30, description="The whole lookup, connection included.")
+    cache_seconds: int = Field(
+        30, ge=0, le=3600, description="A lookup repeated within this time is not sent."
+    )
+
+
+class ConnectorRead(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    **{k: v for k, v in CONNECTOR_EXAMPLE.items() if k != "header_value"},
+                    "has_header_value": True,
+                    "updated_at": "2026-12-07T10:00:00Z",
+                }
+            ]
+        }
+    )
+    base_url: str
+    header_name: str | None = None
+    has_header_value: bool
+    timeout_seconds: float
+    cache_seconds: int
+    updated_at: datetime
 
 
 class Bucket(BaseModel):
@@ -388,4 +450,4 @@ class Balance(BaseModel):
     currencies: list[CurrencyBalance] = Field(
         description="One per currency the account trades in; never added up."
     )
-    last_payment: LastPayment | None
+    last_payment: LastPayment | None = None

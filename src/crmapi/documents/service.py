@@ -10,8 +10,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from crmapi.access.actor import Actor
 from crmapi.accounts import service as accounts
-from crmapi.documents import queries
-from crmapi.documents.schemas import DocumentListQuery, DocumentRead
+from crmapi.documents import live, queries
+from crmapi.documents.schemas import DocumentPageQuery, DocumentRead
 from crmapi.kit import rendered
 from crmapi.kit.concurrency import etag
 from crmapi.kit.errors import NotFound
@@ -24,11 +24,15 @@ async def page(
     actor: Actor,
     account_id: UUID,
     kind: str,
-    query: DocumentListQuery,
+    query: DocumentPageQuery,
 ) -> Response:
-    """A page of the account's documents of a kind; 404 when the account is not in the scope."""
+    """A page of the account's documents of a kind (asked of the ERP first with `source=live`);
+    404 when the account is not in the scope. `Crmapi-Source` says where the page came from."""
     chosen = select_fields(DocumentRead, query.fields)
-    await accounts.get(session, actor, account_id)
+    account = await accounts.get(session, actor, account_id)
+    source = "stored"
+    if query.source == "live":
+        source = await live.refresh(session, actor, account, kind, fallback=query.fallback == "stored")
     bodies, cursor, count = await paginate(
         session,
         queries.filtered(actor, account_id, kind, query),
@@ -37,7 +41,9 @@ async def page(
         cursors=request.app.state.cursors,
         rendered=queries.rendered_as(chosen),
     )
-    return rendered.page(bodies, cursor, count)
+    answer = rendered.page(bodies, cursor, count)
+    answer.headers["Crmapi-Source"] = source
+    return answer
 
 
 async def one(session: AsyncSession, actor: Actor, document_id: UUID, fields: str | None) -> Response:

@@ -9,9 +9,12 @@ from fastapi import APIRouter, Response
 
 from crmapi.access.actor import Actor
 from crmapi.access.dependencies import Idempotent, require
+from crmapi.documents import live
 from crmapi.documents import push as documents
 from crmapi.documents.schemas import (
     BackOrderBatch,
+    ConnectorInput,
+    ConnectorRead,
     CreditBatch,
     DocumentPushResult,
     InvoiceBatch,
@@ -20,7 +23,7 @@ from crmapi.documents.schemas import (
 from crmapi.integrations import debtors, sales_reps
 from crmapi.integrations.schemas import DebtorBatch, PushResult, SalesRepBatch
 from crmapi.kit.db import DbSession
-from crmapi.kit.errors import problem_responses
+from crmapi.kit.errors import NotFound, problem_responses
 from crmapi.kit.garbage import quiet_gc
 from crmapi.kit.routes import CrmRoute
 from crmapi.sales_orders import acknowledgements
@@ -146,6 +149,51 @@ async def acknowledge_sales_orders(session: DbSession, actor: Pusher, body: Ackn
     `not-allowed`. An invoice pushed later with `sales_order_number` = the ERP number links to
     the order."""
     return _answer(await acknowledgements.acknowledge(session, actor, body.records))
+
+
+Admin = Annotated[Actor, require("org.admin")]
+
+
+@router.get(
+    "/connector",
+    operation_id="get_erp_connector",
+    summary="The ERP connector for live document lookups",
+    response_model=ConnectorRead,
+    responses=problem_responses(401, 403, 404, 503),
+)
+async def get_erp_connector(session: DbSession, actor: Admin) -> dict[str, Any]:
+    """Needs `org.admin`. The header's value is never shown, only whether one is set."""
+    found = await live.connector(session, actor)
+    if found is None:
+        raise NotFound("The organisation has no ERP connector.")
+    return live.as_read(found)
+
+
+@router.put(
+    "/connector",
+    operation_id="set_erp_connector",
+    summary="Set the ERP connector for live document lookups",
+    response_model=ConnectorRead,
+    responses=problem_responses(401, 403, 422, 503),
+)
+async def set_erp_connector(session: DbSession, actor: Admin, body: ConnectorInput) -> dict[str, Any]:
+    """Needs `org.admin`. The account document lists then take `source=live`: the ERP is asked
+    `GET {base_url}/debtors/{code}/{invoices|credits|back-orders|payments}` with the header, and
+    answers `{"records": [...]}` in the push's format."""
+    return live.as_read(await live.configure(session, actor, body))
+
+
+@router.delete(
+    "/connector",
+    operation_id="delete_erp_connector",
+    summary="Remove the ERP connector",
+    status_code=204,
+    responses=problem_responses(401, 403, 404, 503),
+)
+async def delete_erp_connector(session: DbSession, actor: Admin) -> Response:
+    """Needs `org.admin`. Document lists answer from the stored copy only."""
+    await live.remove(session, actor)
+    return Response(status_code=204)
 
 
 def _answer(result: dict[str, Any]) -> Response:

@@ -37,7 +37,19 @@ TAGS = [
     {"name": "sales-reps", "description": "Sales-rep records (the ERP's) and the members linked to them."},
     {"name": "api-keys", "description": "Keys for integrations, each with the capabilities it holds."},
     {"name": "groups", "description": "Groups of members and the capabilities they grant."},
-    {"name": "integrations", "description": "ERP pushes of debtors and sales-rep records, by code."},
+    {
+        "name": "integrations",
+        "description": "ERP pushes by code or number: debtors, sales-rep records, invoices, credit notes, "
+        "back orders, payments and sales-order acknowledgements; the live lookup connector.",
+    },
+    {
+        "name": "documents",
+        "description": "An account's ERP documents: invoices, credit notes, back orders, payments.",
+    },
+    {
+        "name": "sales orders",
+        "description": "Orders placed in the CRM, submitted to the ERP and acknowledged by it.",
+    },
     {
         "name": "configuration",
         "description": "Statuses, types and their transition rules, categories, reasons, levels, "

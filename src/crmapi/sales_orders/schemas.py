@@ -87,7 +87,7 @@ class SalesOrderUpdate(Input):
 class LineRead(BaseModel):
     position: int
     product_code: str
-    description: str | None
+    description: str | None = None
     quantity: AmountSum
     unit_price: AmountSum
     discount_percent: AmountSum
@@ -139,16 +139,18 @@ class SalesOrderRead(BaseModel):
     net: AmountSum
     tax: AmountSum
     gross: AmountSum
-    reference: str | None
-    delivery_address: str | None
-    instructions: str | None
-    requested_on: date | None
-    erp_number: str | None = Field(description="The ERP's number for the order, once it acknowledged it.")
-    erp_status: str | None = Field(description="The ERP's own status, as it last said.")
-    submitted_at: datetime | None
-    acknowledged_at: datetime | None
-    closed_at: datetime | None = Field(description="When it was fulfilled or cancelled.")
-    owner_member_id: UUID | None = Field(description="Who placed it (null: placed by an API key).")
+    reference: str | None = None
+    delivery_address: str | None = None
+    instructions: str | None = None
+    requested_on: date | None = None
+    erp_number: str | None = Field(
+        None, description="The ERP's number for the order, once it acknowledged it."
+    )
+    erp_status: str | None = Field(None, description="The ERP's own status, as it last said.")
+    submitted_at: datetime | None = None
+    acknowledged_at: datetime | None = None
+    closed_at: datetime | None = Field(None, description="When it was fulfilled or cancelled.")
+    owner_member_id: UUID | None = Field(None, description="Who placed it (null: placed by an API key).")
     lines: list[LineRead]
     created_at: datetime
     updated_at: datetime
@@ -176,7 +178,9 @@ class Acknowledgement(Input):
     """What the ERP says of a submitted order: its own number, and how far the order got."""
 
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [ACK_EXAMPLE]})
-    number: int = Field(ge=1, strict=True, description="The CRM's order number (`number` in the event).")
+    number: int = Field(
+        ge=1, le=2_147_483_647, strict=True, description="The CRM's order number (`number` in the event)."
+    )
     erp_number: Number = Field(description="The ERP's number for the order; an invoice names it later.")
     state: Literal["acknowledged", "fulfilled", "cancelled"] = "acknowledged"
     erp_status: ShortText | None = Field(None, description="The ERP's own status, kept as said.")
