@@ -163,19 +163,35 @@ RECORDS: dict[str, type[_Document]] = {
 }
 
 
-def _batch(model: type[_Document], example: dict[str, Any]) -> type[BaseModel]:
-    class Batch(BaseModel):
-        model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"records": [example]}]})
-        records: list[Annotated[Any, DocumentedAs(model)]] = Field(min_length=1, max_length=MAX_BULK)
-
-    Batch.__name__ = Batch.__qualname__ = model.__name__.replace("Record", "Batch")
-    return Batch
+def _records(model: type[_Document]) -> Any:
+    return Field(
+        min_length=1, max_length=MAX_BULK, description=f"Up to 10,000 records, each a {model.__name__}."
+    )
 
 
-InvoiceBatch = _batch(InvoiceRecord, INVOICE_EXAMPLE)
-CreditBatch = _batch(CreditRecord, CREDIT_EXAMPLE)
-BackOrderBatch = _batch(BackOrderRecord, BACK_ORDER_EXAMPLE)
-PaymentBatch = _batch(PaymentRecord, PAYMENT_EXAMPLE)
+def _examples(example: dict[str, Any]) -> ConfigDict:
+    return ConfigDict(extra="forbid", json_schema_extra={"examples": [{"records": [example]}]})
+
+
+class InvoiceBatch(BaseModel):
+    model_config = _examples(INVOICE_EXAMPLE)
+    records: list[Annotated[Any, DocumentedAs(InvoiceRecord)]] = _records(InvoiceRecord)
+
+
+class CreditBatch(BaseModel):
+    model_config = _examples(CREDIT_EXAMPLE)
+    records: list[Annotated[Any, DocumentedAs(CreditRecord)]] = _records(CreditRecord)
+
+
+class BackOrderBatch(BaseModel):
+    model_config = _examples(BACK_ORDER_EXAMPLE)
+    records: list[Annotated[Any, DocumentedAs(BackOrderRecord)]] = _records(BackOrderRecord)
+
+
+class PaymentBatch(BaseModel):
+    model_config = _examples(PAYMENT_EXAMPLE)
+    records: list[Annotated[Any, DocumentedAs(PaymentRecord)]] = _records(PaymentRecord)
+
 
 DocumentReason = Literal[
     "invalid", "duplicate-number", "unknown-account", "unknown-invoice", "totals-mismatch", "conflict"

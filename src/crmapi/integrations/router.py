@@ -89,8 +89,8 @@ and allocations. Each written document emits `<kind>.created` or `<kind>.updated
     + " An invoice naming the ERP number of a sales order acknowledged here links to it;"
     " the account's balance is summed again.",
 )
-async def push_invoices(session: DbSession, actor: Pusher, body: InvoiceBatch) -> Response:  # type: ignore[valid-type]
-    return _answer(await documents.push(session, actor, "invoice", body.records))  # type: ignore[attr-defined]
+async def push_invoices(session: DbSession, actor: Pusher, body: InvoiceBatch) -> Response:
+    return _answer(await documents.push(session, actor, "invoice", body.records))
 
 
 @router.post(
@@ -102,8 +102,8 @@ async def push_invoices(session: DbSession, actor: Pusher, body: InvoiceBatch) -
     responses=_ANSWERS,
     description=_DOCUMENTS + " Allocations name invoices of the same account, pushed before.",
 )
-async def push_credits(session: DbSession, actor: Pusher, body: CreditBatch) -> Response:  # type: ignore[valid-type]
-    return _answer(await documents.push(session, actor, "credit", body.records))  # type: ignore[attr-defined]
+async def push_credits(session: DbSession, actor: Pusher, body: CreditBatch) -> Response:
+    return _answer(await documents.push(session, actor, "credit", body.records))
 
 
 @router.post(
@@ -115,8 +115,8 @@ async def push_credits(session: DbSession, actor: Pusher, body: CreditBatch) -> 
     responses=_ANSWERS,
     description=_DOCUMENTS,
 )
-async def push_back_orders(session: DbSession, actor: Pusher, body: BackOrderBatch) -> Response:  # type: ignore[valid-type]
-    return _answer(await documents.push(session, actor, "back_order", body.records))  # type: ignore[attr-defined]
+async def push_back_orders(session: DbSession, actor: Pusher, body: BackOrderBatch) -> Response:
+    return _answer(await documents.push(session, actor, "back_order", body.records))
 
 
 @router.post(
@@ -128,8 +128,8 @@ async def push_back_orders(session: DbSession, actor: Pusher, body: BackOrderBat
     responses=_ANSWERS,
     description=_DOCUMENTS + " Allocations name invoices of the same account, pushed before.",
 )
-async def push_payments(session: DbSession, actor: Pusher, body: PaymentBatch) -> Response:  # type: ignore[valid-type]
-    return _answer(await documents.push(session, actor, "payment", body.records))  # type: ignore[attr-defined]
+async def push_payments(session: DbSession, actor: Pusher, body: PaymentBatch) -> Response:
+    return _answer(await documents.push(session, actor, "payment", body.records))
 
 
 @router.post(
