@@ -2,9 +2,10 @@
 
 A route's path parameters are filled with ids its lists hand out: `/v1/contacts/{contact_id}`
 with the first ids of `/v1/contacts`, `/v1/notes/{note_id}` with ids of any list ending in
-`/notes`. A list is also read a page of two at a time, and the second page through its own
-cursor. `python -m bench.same` compares two revisions' answers to these reads; the demo tests
-check each answer against its route's schema.
+`/notes`, `/v1/documents/{document_id}` with the first id of each of an account's document
+lists (`/invoices`, `/credits`, `/back-orders`, `/payments`). A list is also read a page of two
+at a time, and the second page through its own cursor. `python -m bench.same` compares two
+revisions' answers to these reads; the demo tests check each answer against its route's schema.
 """
 
 from __future__ import annotations
@@ -22,6 +23,8 @@ SMALL_PAGE = 2
 _PARAMETER = re.compile(r"\{([^}]+)\}")
 # Reads through a POST: the lists' structured search.
 _SEARCH = re.compile(r"/search$")
+# Segments no list ends in, and the lists whose ids they take (the first of each).
+_FROM = {"documents": ("invoices", "credits", "back-orders", "payments")}
 
 
 @dataclass(frozen=True)
@@ -72,6 +75,15 @@ async def complete(client: httpx.AsyncClient, headers: dict[str, str]) -> None:
         ("/v1/config/services", {"name": "Box replacement", "minimum_minutes": 30}),
     ):
         _created(await client.post(url, json=body, headers=headers))
+    # An ERP connector to read (nothing asks it: the walk reads the stored documents).
+    connector = {
+        "base_url": "https://erp.example.com/crm",
+        "header_name": "X-Api-Key",
+        "header_value": "demo",
+    }
+    answer = await client.put("/v1/integrations/erp/connector", json=connector, headers=headers)
+    if answer.status_code != 200:
+        raise RuntimeError(f"{answer.request.url} answered {answer.status_code}: {answer.text}")
     # A rule on the first type the walk reads, between two of its kind's statuses.
     kind = _first(await client.get("/v1/config/types", headers=headers))
     statuses = await client.get("/v1/config/statuses", params={"limit": 200}, headers=headers)
@@ -114,8 +126,13 @@ async def walk(client: httpx.AsyncClient, headers: dict[str, str], routes: Itera
             expanded = []
             for url in urls:
                 kind = url.rsplit("/", 1)[-1]
-                ids = by_list[url] if url in by_list else by_segment.get(kind, [])
-                expanded += [f"{url}/{id_}" for id_ in _spread(ids)]
+                if url in by_list:
+                    ids = _spread(by_list[url])
+                elif kind in _FROM:
+                    ids = [by_segment[source][0] for source in _FROM[kind] if by_segment.get(source)]
+                else:
+                    ids = _spread(by_segment.get(kind, []))
+                expanded += [f"{url}/{id_}" for id_ in ids]
             urls = expanded
         if not urls:
             result.unreached.append(route)

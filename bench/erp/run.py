@@ -83,7 +83,7 @@ def as_rows(records: list[dict[str, Any]]) -> list[tuple[Any, ...]]:
     ]
 
 
-async def _drained(owner: asyncpg.Connection, limit_seconds: float = 300) -> None:
+async def drained(owner: asyncpg.Connection, limit_seconds: float = 300) -> None:
     """Wait until the relay has queued every event (it would compete for the cores)."""
     deadline = time.monotonic() + limit_seconds
     while await owner.fetchval("SELECT count(*) FROM outbox WHERE enqueued_at IS NULL"):
@@ -127,7 +127,7 @@ async def _run(opts: Options, url: str, client: httpx.AsyncClient, org_id: UUID)
                 first = debtors(rng, prefix, opts.records, 0)
                 second = debtors(rng, prefix, opts.records, 1)
                 for case, records in zip(CASES, (first, second, second), strict=True):
-                    await _drained(owner)
+                    await drained(owner)
                     if side == "api":
                         body = json.dumps({"records": records}).encode()
                         elapsed, answer = await _api_push(client, key, body)

@@ -3,8 +3,9 @@
 Everything is generated in memory (`crmapi.demo.rows`) from one seeded `random.Random` (ids are
 UUIDv7, so only they and the timestamps differ between runs), then written set-based as crmapi_app
 with the organisation bound, so row-level security checks every row. Display names and search text
-come from the services' own `derive`; each record gets a "created" history row. No outbox rows are
-written: webhooks and other event consumers never hear of demo data.
+come from the services' own `derive`; each record gets a "created" history row (the ERP's documents
+of `crmapi.demo.trading` none: they are the ERP's record). No outbox rows are written: webhooks and
+other event consumers never hear of demo data.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import insert, or_, select
+from sqlalchemy import Table, insert, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crmapi.access import bootstrap
@@ -38,8 +39,10 @@ from crmapi.contacts.models import Contact
 from crmapi.custom_fields.models import CustomFieldDefinition
 from crmapi.demo import hooks as demo_hooks
 from crmapi.demo import sales as demo_sales
+from crmapi.demo import trading as demo_trading
 from crmapi.demo.access import build_access
 from crmapi.demo.rows import SPAN, Builder, Login, Rows, plain, slug
+from crmapi.documents.models import AccountBalance, Allocation, Document, DocumentLine
 from crmapi.events.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from crmapi.feedback.models import Feedback
 from crmapi.identity.models import Member, Organisation, User
@@ -53,6 +56,7 @@ from crmapi.notes.models import Note
 from crmapi.opportunities.models import Opportunity
 from crmapi.records import history
 from crmapi.records.history import HistoryEntry
+from crmapi.sales_orders.models import SalesOrder, SalesOrderLine
 from crmapi.service_requests.models import ServiceRequest
 from crmapi.tags.models import Tag
 
@@ -204,8 +208,12 @@ async def _demo_number(session: AsyncSession) -> int:
 
 
 async def _insert(session: AsyncSession, model: type[Base], rows: list[dict[str, Any]]) -> None:
+    # Into the table, not through the ORM: its bulk insert writes a versioned model's rows one
+    # statement each.
+    table = model.__table__
+    assert isinstance(table, Table)
     for start in range(0, len(rows), CHUNK):
-        await session.execute(insert(model), [plain(r) for r in rows[start : start + CHUNK]])
+        await session.execute(insert(table), [plain(r) for r in rows[start : start + CHUNK]])
 
 
 async def load(
@@ -273,11 +281,12 @@ async def load(
     ):
         await _insert(session, model, table)
     await bootstrap.administrators(session, org_id, staff[0].member_id)
+    cfg = await demo_sales.config(session)
     sales = demo_sales.build(
         rng,
         org_id,
         now,
-        await demo_sales.config(session),
+        cfg,
         [s.member_id for s in staff],
         rows.contacts,
         rows.accounts,
@@ -295,6 +304,23 @@ async def load(
     await _insert(session, WebhookEndpoint, hooks.endpoints)
     await _insert(session, WebhookDelivery, hooks.deliveries)
     await _insert(session, WebhookAttempt, hooks.attempts)
+    # Sales orders in every state, then the coded accounts' year of invoices, payments, credit
+    # notes and back orders (some naming the orders the ERP acknowledged), and their balances.
+    orders = await account_service.next_numbers(
+        session, org_id, "sales_order", demo_trading.ORDERS_PER_STATE * len(demo_trading.ORDER_STATES)
+    )
+    trading = demo_trading.build(rng, org_id, now, cfg, [s.member_id for s in staff], rows.accounts, orders)
+    written: tuple[tuple[type[Base], list[dict[str, Any]]], ...] = (
+        (SalesOrder, trading.orders),
+        (SalesOrderLine, trading.order_lines),
+        (HistoryEntry, trading.history),
+        (Document, trading.documents),
+        (DocumentLine, trading.lines),
+        (Allocation, trading.allocations),
+        (AccountBalance, trading.balances),
+    )
+    for kind, table in written:
+        await _insert(session, kind, table)
     counts = {
         "staff": len(staff),
         "customers": len(customers),
@@ -311,13 +337,14 @@ async def load(
         "notes": len(rows.notes),
         "tags": len(rows.tags),
         "custom_fields": len(rows.custom_fields),
-        "history": len(rows.history) + len(sales.history),
+        "history": len(rows.history) + len(sales.history) + len(trading.history),
         "leads": len(sales.leads),
         "opportunities": len(sales.opportunities),
         "service_requests": len(sales.service_requests),
         "feedback": len(sales.feedback),
         "webhook_endpoints": len(hooks.endpoints),
         "webhook_deliveries": len(hooks.deliveries),
+        **trading.counts(),
     }
     return Demo(
         organisation_id=org_id,
