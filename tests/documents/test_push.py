@@ -49,6 +49,7 @@ async def test_invoices_are_created_with_their_lines_then_unchanged_when_sent_ag
 
     # Amounts spelled differently are the same amounts: nothing is written.
     records[1]["net"] = records[1]["net"] + "0"
+    records[1]["lines"][0]["unit_price"] = "10.0"
     again = await push(client, "invoices", erp, records)
     assert outcomes(again) == ["unchanged", "unchanged"]
     assert [r["id"] for r in again["results"]] == [r["id"] for r in first["results"]]
@@ -72,6 +73,8 @@ async def test_each_bad_record_is_its_own_error_and_the_rest_are_written(
     await debtors(client, erp, "D-1")
     wrong_net = invoice("FV/3", "D-1")
     wrong_net["net"] = "21.00"
+    unstorable = invoice("FV/7", "D-1", reference="PO\x00")
+    unstorable["lines"][0]["description"] = "Bolt\x00"
     wrong_gross = invoice("FV/4", "D-1")
     wrong_gross["gross"] = wrong_gross["outstanding"] = "1.00"
     answer = await push(
@@ -86,9 +89,10 @@ async def test_each_bad_record_is_its_own_error_and_the_rest_are_written(
             invoice("FV/1", "D-1"),
             {"number": "FV/5", "account_code": "D-1"},
             invoice("FV/6", "D-1", outstanding="999.00"),
+            unstorable,
         ],
     )
-    assert outcomes(answer) == ["created", "error", "error", "error", "error", "error", "error"]
+    assert outcomes(answer) == ["created", "error", "error", "error", "error", "error", "error", "error"]
     reasons = [r.get("reason") for r in answer["results"]]
     assert reasons == [
         None,
@@ -98,6 +102,7 @@ async def test_each_bad_record_is_its_own_error_and_the_rest_are_written(
         "duplicate-number",
         "invalid",
         "totals-mismatch",
+        "invalid",
     ]
     errors = {r["index"]: {e["field"]: e["message"] for e in r["errors"]} for r in answer["results"][1:]}
     assert errors[2] == {
@@ -107,6 +112,7 @@ async def test_each_bad_record_is_its_own_error_and_the_rest_are_written(
     assert errors[3] == {"body.records.3.gross": "net + tax is 24.60."}
     assert "body.records.1.account_code" in errors[1]
     assert "body.records.5.issued_on" in errors[5]
+    assert set(errors[7]) == {"body.records.7.reference", "body.records.7.lines.0.description"}
     assert [d.number for d in await rows_of(db, acme, Document)] == ["FV/1"]
 
 

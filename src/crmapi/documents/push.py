@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -113,10 +114,19 @@ class Staged:
     fingerprint: bytes
 
 
-def _digest(value: Any) -> bytes:
-    return hashlib.sha256(
-        json.dumps(value, sort_keys=True, default=str, separators=(",", ":")).encode()
-    ).digest()
+FOUR_PLACES = Decimal("0.0001")
+
+
+def _digest(rows: Iterable[Iterable[Any]]) -> bytes:
+    """sha-256 of the values, row by row, each spelled canonically: amounts to four places ("37.5"
+    and "37.50" are one amount, so a replay spelling it differently is unchanged), the rest by
+    `repr` (None, text and numbers stay apart); a unit separator between values, a record
+    separator between rows. Written inline: a function call per value was a third of its cost."""
+    four = FOUR_PLACES
+    text = "\x1e".join(
+        ["\x1f".join([str(v.quantize(four)) if type(v) is Decimal else repr(v) for v in row]) for row in rows]
+    )
+    return hashlib.sha256(text.encode()).digest()
 
 
 async def push(session: AsyncSession, actor: Actor, kind: str, records: list[Any]) -> dict[str, Any]:
@@ -248,13 +258,17 @@ def _staged(
     invoices: dict[str, UUID],
     orders: dict[str, UUID],
 ) -> Staged:
-    order_number = getattr(record, "sales_order_number", None)
+    # Fields a kind lacks are read from the record's __dict__: pydantic answers a missing
+    # attribute through its slow __getattr__, which was a tenth of this function's time.
+    sent = record.__dict__
+    order_number = sent.get("sales_order_number")
     if isinstance(record, PaymentRecord):
         issued_on, due_on = record.paid_on, None
     elif isinstance(record, BackOrderRecord):
         issued_on, due_on = record.ordered_on, record.expected_on
     else:
-        issued_on, due_on = record.issued_on, getattr(record, "due_on", None)
+        issued_on, due_on = record.issued_on, sent.get("due_on")
+    order_id = orders.get(order_number) if order_number else None
     head = {
         "account_id": accounts[record.account_code],
         "status": record.status or ("received" if isinstance(record, PaymentRecord) else "open"),
@@ -265,10 +279,10 @@ def _staged(
         "tax": figures.tax,
         "gross": figures.gross,
         "outstanding": figures.outstanding,
-        "method": getattr(record, "method", None),
+        "method": sent.get("method"),
         "reference": record.reference,
         "sales_order_number": order_number,
-        "sales_order_id": orders.get(order_number) if order_number else None,
+        "sales_order_id": order_id,
     }
     record_id = new_id()
     lines = [
@@ -278,15 +292,22 @@ def _staged(
             line.product_code,
             line.description,
             line.quantity,
-            getattr(line, "quantity_outstanding", None),
+            line.__dict__.get("quantity_outstanding"),
             line.unit_price,
             net,
             line.tax,
         )
-        for n, (line, net) in enumerate(zip(getattr(record, "lines", ()), figures.line_nets, strict=True), 1)
+        for n, (line, net) in enumerate(zip(sent.get("lines", ()), figures.line_nets, strict=True), 1)
     ]
-    allocations = [(invoices[a.invoice_number], a.amount) for a in getattr(record, "allocations", ())]
-    fingerprint = _digest(head) + _digest([line[2:] for line in lines]) + _digest(allocations)
+    allocations = [(invoices[a.invoice_number], a.amount) for a in sent.get("allocations", ())]
+    # The head as sent (the account by its code: the code names one account for good, and
+    # spelling a UUID out cost more than the rest of the head), the order link by its id.
+    said = (*(v for k, v in head.items() if k not in ("account_id", "sales_order_id")), record.account_code)
+    fingerprint = (
+        _digest([(*said, order_id and order_id.hex)])
+        + _digest(line[2:] for line in lines)
+        + _digest((invoice_id.hex, amount) for invoice_id, amount in allocations)
+    )
     return Staged(index, record.number, record_id, head, lines, allocations, fingerprint)
 
 

@@ -11,14 +11,23 @@ from decimal import Decimal
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from crmapi.accounts.schemas import Code
 from crmapi.integrations.schemas import DocumentedAs
 from crmapi.kit.errors import FieldError
 from crmapi.kit.limits import MAX_BULK
 from crmapi.kit.pagination import PageParams
-from crmapi.kit.scalars import AmountSum, Currency, Day, Input, NonNegativeAmount, ShortText, trimmed
+from crmapi.kit.scalars import (
+    AmountSum,
+    Currency,
+    Day,
+    Input,
+    NonNegativeAmount,
+    ShortText,
+    storable,
+    trimmed,
+)
 
 Kind = Literal["invoice", "credit", "back_order", "payment"]
 Number = Annotated[str, trimmed(64)]
@@ -80,6 +89,10 @@ class Line(Input):
     """A document line. `net` is quantity times unit price rounded to the cent unless sent (then it
     must be that, to the cent)."""
 
+    # Only its text needs `Input`'s storable check (this replaces the one on every field):
+    # checking every amount of 30,000 lines was a tenth of a push's parsing.
+    _text_is_storable = field_validator("product_code", "description")(storable)
+
     product_code: Code | None = None
     description: Description | None = None
     quantity: Quantity
@@ -93,11 +106,16 @@ class BackOrderLine(Line):
 
 
 class AllocationInput(Input):
+    _text_is_storable = field_validator("invoice_number")(storable)
     invoice_number: Number = Field(description="An invoice of the same account, pushed before.")
     amount: NonNegativeAmount
 
 
 class _Document(Input):
+    # Only text needs the storable check (this replaces `Input`'s on every field).
+    _text_is_storable = field_validator(
+        "number", "account_code", "status", "reference", "method", "sales_order_number", check_fields=False
+    )(storable)
     number: Number = Field(description="The ERP's document number: the key of the upsert within its kind.")
     account_code: Code = Field(description="The debtor code of the account the document belongs to.")
     currency: Currency

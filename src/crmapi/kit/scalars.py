@@ -198,29 +198,32 @@ CUSTOM_KEY_PATTERN = r"^[a-z][a-z0-9_]{0,49}$"
 
 
 AMOUNT_PATTERN = r"^-?[0-9]{1,15}(\.[0-9]{1,4})?$"  # NUMERIC(19,4)
+_AMOUNT = re.compile(AMOUNT_PATTERN)
 
 
 def _amount_text(value: object) -> object:
     # A JSON number would pass through a float on many clients and lose digits on the way.
     if isinstance(value, Decimal):
         return value
-    if not isinstance(value, str) or not re.fullmatch(AMOUNT_PATTERN, value):
+    if not isinstance(value, str) or not _AMOUNT.fullmatch(value):
         raise ValueError('expected a decimal number as a string, e.g. "1234.50"')
     return value
 
 
-# An amount of money: a decimal number as a string, up to 15 digits and 4 decimals.
+# An amount of money: a decimal number as a string, up to 15 digits and 4 decimals. The
+# constraints come before the text check so pydantic-core applies them itself: after it, they
+# ran as Python validators, a third of a 10,000-invoice push's parsing.
 Amount = Annotated[
     Decimal,
-    BeforeValidator(_amount_text),
     Field(max_digits=19, decimal_places=4),
+    BeforeValidator(_amount_text),
     WithJsonSchema({"type": "string", "pattern": AMOUNT_PATTERN, "examples": ["1234.50"]}),
 ]
 # An amount that cannot be negative (prices, limits, budgets): what every money input takes.
 NonNegativeAmount = Annotated[
     Decimal,
-    BeforeValidator(_amount_text),
     Field(max_digits=19, decimal_places=4, ge=0),
+    BeforeValidator(_amount_text),
     WithJsonSchema({"type": "string", "pattern": AMOUNT_PATTERN.replace("-?", ""), "examples": ["1234.50"]}),
 ]
 # A sum of amounts, as a string (it may have more than 15 digits before the point).
