@@ -142,6 +142,7 @@ def upgrade() -> None:
         sa.Column("sales_order_id", sa.Uuid(), nullable=True),
         sa.Column("line_count", sa.Integer(), nullable=False),
         sa.Column("fingerprint", sa.LargeBinary(), nullable=False),
+        sa.Column("raw_digest", sa.LargeBinary(), nullable=True),
         sa.Column("org_id", sa.Uuid(), nullable=False),
         sa.Column("id", sa.Uuid(), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),

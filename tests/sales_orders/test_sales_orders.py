@@ -232,5 +232,23 @@ async def test_the_erp_acknowledges_fulfils_and_links_its_invoice(
     pushed = await push(client, "invoices", erp, [invoice("FV/9", "D-1", sales_order_number="ZS/1")])
     document = ok(await client.get(f"/v1/documents/{pushed['results'][0]['id']}", headers=rep.headers))
     assert document["sales_order_id"] == orders[0]["id"]
+    # An invoice pushed before its order was acknowledged links to it when sent again.
+    early = invoice("FV/10", "D-1", sales_order_number="ZS/3")
+    first_push = await push(client, "invoices", erp, [early])
+    assert (
+        ok(await client.get(f"/v1/documents/{first_push['results'][0]['id']}", headers=rep.headers))[
+            "sales_order_id"
+        ]
+        is None
+    )
+    ok(await client.post(f"{ORDERS}/{orders[2]['id']}/submit", headers=rep.headers))
+    ok(await client.post(ACKS, json={"records": [{"number": draft, "erp_number": "ZS/3"}]}, headers=erp))
+    assert outcomes(await push(client, "invoices", erp, [early])) == ["updated"]
+    assert (
+        ok(await client.get(f"/v1/documents/{first_push['results'][0]['id']}", headers=rep.headers))[
+            "sales_order_id"
+        ]
+        == orders[2]["id"]
+    )
     forbidden = await client.post(ACKS, json={"records": records[:1]}, headers=rep.headers)
     assert_problem(forbidden, 403, "missing-capability")

@@ -71,6 +71,9 @@ class Document(Tenant, Timestamps, Versioned, Base):
     line_count: Mapped[int]
     # What the record pushed hashes to (sha-256 of its canonical JSON): equal means unchanged.
     fingerprint: Mapped[bytes] = mapped_column(LargeBinary)
+    # sha-256 of the record exactly as last written from (its JSON as received): a replay equal
+    # to it byte for byte is answered unchanged without being validated again.
+    raw_digest: Mapped[bytes | None] = mapped_column(LargeBinary)
 
 
 class DocumentLine(Base):

@@ -78,17 +78,30 @@ def at(index: int, *path: str | int) -> str:
     return ".".join(["body", "records", str(index), *map(str, path)])
 
 
-def parse(records: list[Any], model: type[RecordT], key: str = "code") -> Batch[RecordT]:
+def parse(
+    records: list[Any],
+    model: type[RecordT],
+    key: str = "code",
+    unchanged: Mapping[int, tuple[str, UUID]] | None = None,
+) -> Batch[RecordT]:
     """Validate each record on its own; a key (code, number) seen earlier in the batch is that
-    record's error (`duplicate-<key>`)."""
+    record's error (`duplicate-<key>`). Records the caller already knows `unchanged` (by index:
+    their key and id) are answered so without being validated; their keys count as seen."""
     with quiet_gc():
-        return _parsed(records, model, key)
+        return _parsed(records, model, key, unchanged or {})
 
 
-def _parsed(records: list[Any], model: type[RecordT], key: str) -> Batch[RecordT]:
+def _parsed(
+    records: list[Any], model: type[RecordT], key: str, unchanged: Mapping[int, tuple[str, UUID]]
+) -> Batch[RecordT]:
     batch: Batch[RecordT] = Batch(outcomes=[None] * len(records), key=key)
     first: dict[str, int] = {}
     for index, raw in enumerate(records):
+        if index in unchanged:
+            known, record_id = unchanged[index]
+            first.setdefault(known, index)
+            batch.decide(index, known, "unchanged", record_id)
+            continue
         try:
             record = model.model_validate(raw)
         except ValidationError as exc:
