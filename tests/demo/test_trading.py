@@ -15,7 +15,7 @@ from httpx import AsyncClient
 from sqlalchemy import func, select
 
 from crmapi.accounts.models import Account
-from crmapi.demo.data import PASSWORD, Demo, load
+from crmapi.demo.data import Demo, load
 from crmapi.documents import totals
 from crmapi.documents.models import AccountBalance, Allocation, Document, DocumentLine
 from crmapi.documents.schemas import RECORDS
@@ -24,6 +24,7 @@ from crmapi.kit.db import Database, bind_org
 from crmapi.sales_orders import service
 from crmapi.sales_orders.models import SalesOrder, SalesOrderLine
 from crmapi.sales_orders.schemas import LineInput
+from tests.demo.test_demo import _every, _sign_in
 
 STATES = ("draft", "submitted", "acknowledged", "fulfilled", "cancelled")
 
@@ -34,27 +35,6 @@ async def demo(db: Database) -> Demo:
         demo = await load(session, seed=7, contacts=60, accounts=20)
         await session.commit()
     return demo
-
-
-async def _sign_in(client: AsyncClient, email: str) -> dict[str, str]:
-    r = await client.post("/v1/auth/token", data={"username": email, "password": PASSWORD})
-    assert r.status_code == 200, r.text
-    return {"Authorization": f"Bearer {r.json()['access_token']}"}
-
-
-async def _every(
-    client: AsyncClient, path: str, headers: dict[str, str], **params: str
-) -> list[dict[str, Any]]:
-    items: list[dict[str, Any]] = []
-    cursor: str | None = None
-    while True:
-        page = {"limit": "200", **params, **({"cursor": cursor} if cursor else {})}
-        r = await client.get(path, params=page, headers=headers)
-        assert r.status_code == 200, r.text
-        items += r.json()["items"]
-        cursor = r.json()["next_cursor"]
-        if cursor is None:
-            return items
 
 
 async def _rows(db: Database, org_id: UUID, *columns: Any) -> list[Any]:

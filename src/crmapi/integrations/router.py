@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Response
+from pydantic import BaseModel
 
 from crmapi.access.actor import Actor
 from crmapi.access.dependencies import Idempotent, require
@@ -25,7 +27,7 @@ from crmapi.integrations.schemas import DebtorBatch, PushResult, SalesRepBatch
 from crmapi.kit.db import DbSession
 from crmapi.kit.errors import NotFound, problem_responses
 from crmapi.kit.garbage import quiet_gc
-from crmapi.kit.routes import CrmRoute
+from crmapi.kit.routes import CrmRoute, add
 from crmapi.sales_orders import acknowledgements
 from crmapi.sales_orders.schemas import AcknowledgementBatch, AcknowledgementResult
 
@@ -78,58 +80,42 @@ should be. A document equal to what is stored writes nothing; a changed one repl
 and allocations. Each written document emits `<kind>.created` or `<kind>.updated`."""
 
 
-@router.post(
-    "/invoices",
-    operation_id="push_invoices",
-    summary="Upsert invoices by number",
-    response_model=DocumentPushResult,
-    response_model_exclude_none=True,
-    responses=_ANSWERS,
-    description=_DOCUMENTS
-    + " An invoice naming the ERP number of a sales order acknowledged here links to it;"
-    " the account's balance is summed again.",
-)
-async def push_invoices(session: DbSession, actor: Pusher, body: InvoiceBatch) -> Response:
-    return _answer(await documents.push(session, actor, "invoice", body.records))
+def _pushing(kind: str, batch: type[BaseModel]) -> Callable[..., Any]:
+    async def endpoint(session: DbSession, actor: Pusher, body: Any) -> Response:
+        return _answer(await documents.push(session, actor, kind, body.records))
+
+    # The body's model is the kind's batch (FastAPI reads the annotation; a string could not name it).
+    endpoint.__annotations__["body"] = batch
+    return endpoint
 
 
-@router.post(
-    "/credits",
-    operation_id="push_credits",
-    summary="Upsert credit notes by number",
-    response_model=DocumentPushResult,
-    response_model_exclude_none=True,
-    responses=_ANSWERS,
-    description=_DOCUMENTS + " Allocations name invoices of the same account, pushed before.",
-)
-async def push_credits(session: DbSession, actor: Pusher, body: CreditBatch) -> Response:
-    return _answer(await documents.push(session, actor, "credit", body.records))
-
-
-@router.post(
-    "/back-orders",
-    operation_id="push_back_orders",
-    summary="Upsert back orders by number",
-    response_model=DocumentPushResult,
-    response_model_exclude_none=True,
-    responses=_ANSWERS,
-    description=_DOCUMENTS,
-)
-async def push_back_orders(session: DbSession, actor: Pusher, body: BackOrderBatch) -> Response:
-    return _answer(await documents.push(session, actor, "back_order", body.records))
-
-
-@router.post(
-    "/payments",
-    operation_id="push_payments",
-    summary="Upsert payments by number",
-    response_model=DocumentPushResult,
-    response_model_exclude_none=True,
-    responses=_ANSWERS,
-    description=_DOCUMENTS + " Allocations name invoices of the same account, pushed before.",
-)
-async def push_payments(session: DbSession, actor: Pusher, body: PaymentBatch) -> Response:
-    return _answer(await documents.push(session, actor, "payment", body.records))
+_ALLOCATING = " Allocations name invoices of the same account, pushed before."
+for _kind, _path, _operation, _noun, _batch, _more in (
+    (
+        "invoice",
+        "invoices",
+        "push_invoices",
+        "invoices",
+        InvoiceBatch,
+        " An invoice naming the ERP number of a sales order acknowledged here links to it; the account's"
+        " balance is summed again.",
+    ),
+    ("credit", "credits", "push_credits", "credit notes", CreditBatch, _ALLOCATING),
+    ("back_order", "back-orders", "push_back_orders", "back orders", BackOrderBatch, ""),
+    ("payment", "payments", "push_payments", "payments", PaymentBatch, _ALLOCATING),
+):
+    add(
+        router,
+        "POST",
+        f"/{_path}",
+        _pushing(_kind, _batch),
+        _operation,
+        summary=f"Upsert {_noun} by number",
+        description=_DOCUMENTS + _more,
+        response_model=DocumentPushResult,
+        response_model_exclude_none=True,
+        responses=_ANSWERS,
+    )
 
 
 @router.post(
