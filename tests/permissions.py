@@ -34,6 +34,7 @@ from crmapi.identity.models import ApiKey
 from crmapi.identity.security import new_secret
 from crmapi.kit.db import Database, bind_org
 from crmapi.kit.ids import new_id
+from crmapi.notifications.models import Notification
 from tests.support import Member, Tenant, Tenants
 
 PERSONAS = (
@@ -307,6 +308,24 @@ class Records:
             line = {"product_code": "P-1", "quantity": "1", "unit_price": "10.00"}
             body = {"account_id": await self.get("account_id"), "lines": [line]}
             return str((await self._post("/v1/sales-orders", body))["id"])
+        if name == "notification_id":  # one in the administrator's inbox, as the worker writes them
+            org, made_id = self.people.acme.org_id, new_id()
+            told = Notification(
+                org_id=org,
+                id=made_id,
+                member_id=self.people.acme.admin.id,
+                category="SALES_ORDERS",
+                event_id=new_id(),
+                type="sales_order.created",
+                kind="sales_order",
+                record_id=new_id(),
+                details={},
+                created_at=datetime.now(UTC),
+            )
+            await write(self.db, org, told)
+            return str(made_id)
+        if name == "category":
+            return "SALES_ORDERS"
         if name == "note_id":
             note = await self._post(f"/v1/accounts/{await self.get('account_id')}/notes", {"body": "Called."})
             return str(note["id"])

@@ -41,6 +41,7 @@ from crmapi.kit.ratelimit import Limiter
 from crmapi.kit.routes import skip_unmatched_routers
 from crmapi.leads import router as leads
 from crmapi.notes.router import router as notes_router
+from crmapi.notifications.router import router as notifications_router
 from crmapi.opportunities import router as opportunities
 from crmapi.sales_orders.router import router as sales_orders_router
 from crmapi.service_requests import router as service_requests
@@ -213,6 +214,7 @@ def create_app(
         service_requests.rating,
         feedback.public,
         reminders_router,
+        notifications_router,
         events_router,
         webhooks_router,
     )

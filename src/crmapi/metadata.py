@@ -15,6 +15,7 @@ from crmapi.kit.idempotency import IdempotencyKey
 from crmapi.leads import models as _leads
 from crmapi.lifecycle import models as _lifecycle
 from crmapi.notes import models as _notes
+from crmapi.notifications import models as _notifications
 from crmapi.opportunities import models as _opportunities
 from crmapi.records.history import HistoryEntry
 from crmapi.records.outbox import OutboxEvent
@@ -40,6 +41,7 @@ __all__ = [
     "_leads",
     "_lifecycle",
     "_notes",
+    "_notifications",
     "_opportunities",
     "_options",
     "_sales_orders",

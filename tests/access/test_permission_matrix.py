@@ -722,6 +722,24 @@ def trading_entries() -> dict[str, Entry]:
 MATRIX |= trading_entries()
 
 
+def notification_entries() -> dict[str, Entry]:
+    """Every member has an inbox and mutes of its own; an API key has neither. The target
+    notification is the administrator's: anybody else's 404."""
+    everyone = "401 200 200 200 200 200 200 200 403"
+    return {
+        "GET /v1/me/notifications": entry("", everyone),
+        "GET /v1/me/notifications/unread": entry("", everyone),
+        "POST /v1/me/notifications/read": entry("", everyone, fixed({})),
+        "POST /v1/me/notifications/{notification_id}/read": entry("", "401 204 404 404 404 404 404 404 403"),
+        "GET /v1/me/notification-mutes": entry("", everyone),
+        "PUT /v1/me/notification-mutes/{category}": entry("", "401 204 204 204 204 204 204 204 403"),
+        "DELETE /v1/me/notification-mutes/{category}": entry("", "401 404 404 404 404 404 404 404 403"),
+    }
+
+
+MATRIX |= notification_entries()
+
+
 def _fill(path: str, made: dict[str, str]) -> str:
     return re.sub(r"\{(\w+)\}", lambda m: made[m.group(1)], path)
 

@@ -32,6 +32,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
         "crmapi.integrations",
         "crmapi.leads",
         "crmapi.notes",
+        "crmapi.notifications",
         "crmapi.opportunities",
         "crmapi.sales_orders",
         "crmapi.service_requests",

@@ -112,6 +112,9 @@ RECORDS: dict[str, Callable[[Records], Awaitable[str]]] = {
     ),
     "/v1/accounts/{account_id}": lambda r: r.made("/v1/accounts", _named("Hurtownia")),
     "/v1/sales-orders/{order_id}": _sales_order,
+    "/v1/config/notification-categories/{notification_category_id}": lambda r: r.listed(
+        "/v1/config/notification-categories"
+    ),
     "/v1/notes/{note_id}": _note,
     "/v1/tags/{tag_id}": lambda r: r.made("/v1/tags", {"name": f"vip-{_unique()}"}),
     "/v1/custom-fields/{field_id}": lambda r: r.made(

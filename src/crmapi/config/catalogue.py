@@ -10,6 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crmapi.access.actor import Actor
+from crmapi.access.models import Group
 from crmapi.config.models import (
     CancellationReason,
     Category,
@@ -19,6 +20,7 @@ from crmapi.config.models import (
     LookupList,
     LookupValue,
     LostReason,
+    NotificationCategory,
     PriorityLevel,
     Service,
 )
@@ -30,6 +32,7 @@ from crmapi.config.spec import (
     OptionRead,
     OptionUpdate,
 )
+from crmapi.identity.models import Member
 from crmapi.kit.errors import Unprocessable
 from crmapi.kit.scalars import Omittable, ShortText
 from crmapi.kit.words import a
@@ -391,6 +394,57 @@ LOOKUP_VALUES = OptionList(
     about="`code` is what records store, `name` what a picker shows; sorted by `position`.",
 )
 
+# Notification categories ---------------------------------------------------------------------
+
+Subscribers = Annotated[list[UUID], Field(max_length=500, json_schema_extra={"uniqueItems": True})]
+
+
+class NotificationCategoryUpdate(FixedUpdate):
+    model_config = _examples({"name": "Service desk", "member_ids": [], "group_ids": []})
+    member_ids: Omittable[Subscribers] = Field(None, description="Staff members told of every event of it.")
+    group_ids: Omittable[Subscribers] = Field(None, description="Groups whose members are told of it.")
+
+
+class NotificationCategoryRead(OptionRead):
+    member_ids: list[UUID] | None = None
+    group_ids: list[UUID] | None = None
+
+
+async def _check_subscribers(session: AsyncSession, actor: Actor, category: Any, changed: set[str]) -> None:
+    """Subscribers are the organisation's staff members and groups, each once."""
+    for column, model in (("member_ids", Member), ("group_ids", Group)):
+        if column not in changed:
+            continue
+        wanted = list(dict.fromkeys(getattr(category, column)))
+        setattr(category, column, wanted)
+        stmt = select(model.id).where(model.id.in_(wanted))
+        if model is Member:
+            stmt = stmt.where(Member.kind == "staff")
+        found = set((await session.execute(stmt)).scalars())
+        if missing := [str(i) for i in wanted if i not in found]:
+            noun = "staff member" if model is Member else "group"
+            raise Unprocessable.on(
+                f"body.{column}", f"No {noun} of the organisation has the id {', '.join(missing)}."
+            )
+
+
+NOTIFICATION_CATEGORIES = OptionList(
+    entity="notification_category",
+    path="notification-categories",
+    noun="notification category",
+    plural="notification categories",
+    model=NotificationCategory,
+    read=NotificationCategoryRead,
+    update=NotificationCategoryUpdate,
+    query=OptionQuery,
+    prepare=_check_subscribers,
+    about="What inboxes are told about, by subject (the fixed codes CONVERSATIONS, ANNOUNCEMENTS, "
+    "SERVICE_REQUESTS, SALES_ORDERS, ISSUES), each with the staff members and groups subscribed to all "
+    "of it. A service request's or sales order's creation and moves (and a request's acceptance, rating "
+    "and new assignee) tell the subscribers and the record's person (the assignee, the placer); muted "
+    "categories tell a member nothing. A retired category tells nobody.",
+)
+
 LISTS = (
     STATUSES,
     CATEGORIES,
@@ -403,4 +457,5 @@ LISTS = (
     LOOKUP_LISTS,
     LOOKUP_VALUES,
     SERVICES,
+    NOTIFICATION_CATEGORIES,
 )

@@ -17,6 +17,7 @@ from crmapi.config.models import (
     LookupList,
     LookupValue,
     LostReason,
+    NotificationCategory,
     PriorityLevel,
 )
 from crmapi.config.service import STEP
@@ -64,6 +65,14 @@ ANSWER_CATEGORIES = {
         ("RESOLVED_TO_CONFIRM", "Resolved, to be confirmed by the customer", True),
     ),
 }
+# What inboxes are told about; events map to them by type (crmapi.notifications.fanout).
+NOTIFICATION_CATEGORIES = (
+    ("CONVERSATIONS", "Conversations"),
+    ("ANNOUNCEMENTS", "Announcements"),
+    ("SERVICE_REQUESTS", "Service requests"),
+    ("SALES_ORDERS", "Sales orders"),
+    ("ISSUES", "Issues"),
+)
 CALL_CODE, CALL_STATUS = "CALL_CODE", "CALL_STATUS"
 LOOKUPS = {
     CALL_CODE: (
@@ -109,6 +118,7 @@ async def seed(session: AsyncSession, org_id: UUID) -> None:
         (CancellationReason, CANCELLATION_REASONS),
         (ImportanceLevel, IMPORTANCE_LEVELS),
         (LeadSource, LEAD_SOURCES),
+        (NotificationCategory, NOTIFICATION_CATEGORIES),
     ):
         await session.execute(insert(model), _rows(org_id, values))
     priorities = _rows(org_id, ((str(n), label) for n, label in enumerate(PRIORITY_LABELS, start=1)))

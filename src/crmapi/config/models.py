@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from uuid import UUID
 
-from sqlalchemy import Index, UniqueConstraint
+from sqlalchemy import Index, UniqueConstraint, Uuid
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Mapped, mapped_column
 
 from crmapi.kit.base import Base, Tenant, Timestamps, Versioned, tenant_fk
@@ -126,3 +127,14 @@ class Category(Option, Base):
     parent_id: Mapped[UUID | None]
     # Responses and resolutions in such a category wait for the contact to accept them.
     requires_acceptance: Mapped[bool] = mapped_column(default=False)
+
+
+class NotificationCategory(Option, Base):
+    """What members' inboxes are told about, by subject (conversations, announcements, service
+    requests, ...): a fixed list, each value with the members and groups subscribed to it."""
+
+    __tablename__ = "notification_categories"
+    __extra_table_args__ = _unique_codes()
+
+    member_ids: Mapped[list[UUID]] = mapped_column(ARRAY(Uuid), default=list)
+    group_ids: Mapped[list[UUID]] = mapped_column(ARRAY(Uuid), default=list)

@@ -102,6 +102,7 @@ _CONFIGURATION = (
     "lookup_list",
     "lookup_value",
     "lost_reason",
+    "notification_category",
     "prioritisation_matrix",
     "priority_level",
     "service",

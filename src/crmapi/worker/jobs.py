@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from crmapi.events import fanout
 from crmapi.events.sending import SEND_JOB, job_id
 from crmapi.kit.db import bind_org
+from crmapi.notifications import fanout as notifications
 
 log = logging.getLogger("crmapi.jobs")
 EVENT_COUNTS = "crmapi:event-counts"
@@ -22,7 +23,8 @@ EVENT_COUNTS = "crmapi:event-counts"
 
 async def deliver_outbox(ctx: dict[str, Any], events: list[list[str]]) -> int:
     """Mark a batch of outbox events (organisation and event ids, in seq order) done and run
-    their consumers, an organisation at a time: the event counters, and the webhook deliveries
+    their consumers, an organisation at a time: the event counters, members' notifications (in
+    the same transaction: an event is marked done with them or not at all), and the webhook deliveries
     of the organisation's endpoints, whose first attempts are enqueued once they are committed.
     An event delivered before is skipped. Returns how many were delivered now."""
     by_org: dict[str, list[UUID]] = defaultdict(list)
@@ -45,6 +47,7 @@ async def deliver_outbox(ctx: dict[str, Any], events: list[list[str]]) -> int:
             ).all()
             await count_record_changes(ctx, Counter(row.topic for row in rows))
             in_order = sorted(rows, key=lambda row: row.seq)
+            await notifications.notify(session, org, in_order, datetime.now(UTC))
             made = await _webhook_deliveries(session, org, in_order, ctx["settings"].sweep_grace)
         await _enqueue_first_attempts(ctx, org_id, made)
         delivered += len(rows)
