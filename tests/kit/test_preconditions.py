@@ -46,6 +46,10 @@ WITHOUT_IF_MATCH = {
     "DELETE /v1/sales-reps/{sales_rep_id}/members/{member_id}": "a sales-rep link",
     "PUT /v1/service-requests/{service_request_id}/related/{related_id}": "a relation",
     "DELETE /v1/service-requests/{service_request_id}/related/{related_id}": "a relation",
+    # A member's own inbox state, without a version: marking read and muting are idempotent.
+    "POST /v1/me/notifications/{notification_id}/read": "an inbox's read mark",
+    "PUT /v1/me/notification-mutes/{category}": "a mute",
+    "DELETE /v1/me/notification-mutes/{category}": "a mute",
     # API keys have no version (decisions, issue 4 item 6).
     "PATCH /v1/api-keys/{api_key_id}": "no version",
     "DELETE /v1/api-keys/{api_key_id}": "no version",
