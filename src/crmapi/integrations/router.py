@@ -127,7 +127,7 @@ for _kind, _path, _operation, _noun, _batch, _more in (
     responses=_ANSWERS,
 )
 async def acknowledge_sales_orders(session: DbSession, actor: Pusher, body: AcknowledgementBatch) -> Response:
-    """Needs `integrations.push`. Up to 10,000 records, each naming a submitted order by the CRM's
+    """Needs `integrations.push`. Up to 1,000 records, each naming a submitted order by the CRM's
     `number` with the ERP's own `erp_number` and the state it reached (`acknowledged`,
     `fulfilled` or `cancelled`), answered on its own in the order sent. The order moves through
     its life cycle (a submitted order reported fulfilled is acknowledged first); a record the

@@ -40,6 +40,8 @@ def told_of(event: Any) -> bool:
     if operation == "updated":
         return ASSIGNED in (event.payload or {}).get("fields", ())
     return operation in TOLD[event.entity]
+
+
 # Who a kind's record is about: its table and the member column naming them.
 _ABOUT: dict[str, Any] = {
     "service_request": ServiceRequest.assigned_member_id,

@@ -13,7 +13,6 @@ from crmapi.accounts.schemas import Code
 from crmapi.documents.schemas import Number
 from crmapi.integrations.schemas import DocumentedAs
 from crmapi.kit.errors import FieldError
-from crmapi.kit.limits import MAX_BULK
 from crmapi.kit.pagination import PageParams
 from crmapi.kit.scalars import AmountSum, Day, Input, NonNegativeAmount, Omittable, ShortText, trimmed
 
@@ -186,9 +185,17 @@ class Acknowledgement(Input):
     erp_status: ShortText | None = Field(None, description="The ERP's own status, kept as said.")
 
 
+# Each acknowledgement moves its order through the engine in a savepoint of its own: 1,000
+# orders acknowledged as fulfilled (two moves each) took 7 s on the bench machine, so a call
+# carries at most that many (the document pushes, written set-based, take 10,000).
+MAX_ACKNOWLEDGEMENTS = 1000
+
+
 class AcknowledgementBatch(BaseModel):
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"records": [ACK_EXAMPLE]}]})
-    records: list[Annotated[Any, DocumentedAs(Acknowledgement)]] = Field(min_length=1, max_length=MAX_BULK)
+    records: list[Annotated[Any, DocumentedAs(Acknowledgement)]] = Field(
+        min_length=1, max_length=MAX_ACKNOWLEDGEMENTS, description="Up to 1,000 acknowledgements a call."
+    )
 
 
 class AcknowledgementOutcome(BaseModel):
