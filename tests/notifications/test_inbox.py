@@ -123,21 +123,32 @@ async def test_the_worker_tells_subscribers_and_the_placer_and_not_those_who_mut
         ("sales_order.created", order["id"]),
     ]
     assert inbox[0]["details"]["to"] == "submitted" and inbox[0]["read_at"] is None
-    assert await eventually(lambda: told(rep, 2)), "the placer is told of its order"
+    # The placer is the order's person, but nobody is told of what they did themselves; the
+    # ERP's acknowledgement reaches it.
+    ack = {"number": order["number"], "erp_number": "ZS/1"}
+    ok(
+        await api.post(
+            "/v1/integrations/erp/sales-orders/acknowledgements", json={"records": [ack]}, headers=erp
+        )
+    )
+    [acknowledged] = await eventually(lambda: told(rep, 1))
+    assert (acknowledged["type"], acknowledged["details"]["to"]) == ("sales_order.transition", "acknowledged")
+    inbox = await eventually(lambda: told(manager, 3))
     await asyncio.sleep(0.5)
+    assert len(ok(await api.get(INBOX, headers=rep.headers))["items"]) == 1
     assert ok(await api.get(INBOX, headers=quiet.headers))["items"] == []
     assert ok(await api.get(INBOX, headers=outsider.headers))["items"] == []
 
     assert ok(await api.get(f"{INBOX}/unread", headers=manager.headers)) == {
-        "total": 2,
-        "by_category": {"SALES_ORDERS": 2},
+        "total": 3,
+        "by_category": {"SALES_ORDERS": 3},
     }
     assert (await api.post(f"{INBOX}/{inbox[0]['id']}/read", headers=manager.headers)).status_code == 204
-    assert ok(await api.get(f"{INBOX}/unread", headers=manager.headers))["total"] == 1
+    assert ok(await api.get(f"{INBOX}/unread", headers=manager.headers))["total"] == 2
     assert_problem(await api.post(f"{INBOX}/{inbox[0]['id']}/read", headers=rep.headers), 404, "not-found")
     assert ok(
         await api.post(f"{INBOX}/read", json={"category": "SALES_ORDERS"}, headers=manager.headers)
-    ) == {"marked": 1}
+    ) == {"marked": 2}
     assert ok(await api.get(f"{INBOX}/unread", headers=manager.headers)) == {"total": 0, "by_category": {}}
     assert [
         n["id"]

@@ -454,14 +454,14 @@ history_rows AS (
     FROM {STAGE} s JOIN written w ON w.id = s.id
 ),
 events AS (
-    INSERT INTO outbox (org_id, id, topic, entity, entity_id, payload, created_at, attempts)
+    INSERT INTO outbox (org_id, id, topic, entity, entity_id, payload, created_at, attempts, actor_member_id)
     SELECT $1, crmapi_uuid7(), $6 || '.' || {_ACTION}, $6, s.id,
         jsonb_build_object('version', w.version, 'action', {_ACTION}, 'source', 'erp',
             'number', s.number, 'account_id', s.account_id)
             || CASE WHEN s.is_new THEN '{{}}'::jsonb ELSE jsonb_build_object('fields', coalesce(
                 (SELECT jsonb_agg(k ORDER BY k) FROM jsonb_object_keys(s.changes) AS k), '[]'::jsonb))
             END,
-        $2, 0
+        $2, 0, $3
     FROM {STAGE} s JOIN written w ON w.id = s.id
 )
 SELECT s.ord, s.is_new, w.id IS NOT NULL AS written, false AS changed

@@ -239,13 +239,13 @@ history_rows AS (
     FROM judged j JOIN written w ON w.id = j.id
 ),
 events AS (
-    INSERT INTO outbox (org_id, id, topic, entity, entity_id, payload, created_at, attempts)
+    INSERT INTO outbox (org_id, id, topic, entity, entity_id, payload, created_at, attempts, actor_member_id)
     SELECT $1, crmapi_uuid7(), '{self.entity}.' || {action}, '{self.entity}', j.id,
         jsonb_build_object('version', w.version, 'action', {action}, 'source', 'erp')
             || CASE WHEN j.is_new THEN '{{}}'::jsonb ELSE jsonb_build_object('fields', coalesce(
                 (SELECT jsonb_agg(k ORDER BY k) FROM jsonb_object_keys(j.changes) AS k), '[]'::jsonb))
             END,
-        $2, 0
+        $2, 0, $3
     FROM judged j JOIN written w ON w.id = j.id
 ){self.extra}
 SELECT j.ord, j.is_new, w.id IS NOT NULL AS written, {watched} AS changed

@@ -67,6 +67,7 @@ async def notify(session: AsyncSession, org_id: UUID, events: Sequence[Any], now
         told = set(subscribed[code])
         if (person := about.get(event.entity_id)) is not None:
             told.add(person)
+        told.discard(event.actor_member_id)  # nobody is told of what they did
         rows += [
             {
                 "org_id": org_id,

@@ -157,6 +157,7 @@ async def announce_many(
                 "entity_id": c.id,
                 "payload": versioned(c.version, c.changes) | c.about,
                 "created_at": now,
+                "actor_member_id": actor.member_id,
             }
             for c in changed
         ],

@@ -36,6 +36,9 @@ class OutboxEvent(Tenant, Base):
     enqueued_at: Mapped[datetime | None]
     done_at: Mapped[datetime | None]
     attempts: Mapped[int] = mapped_column(default=0)
+    # Who made the change (none: an API key or the service itself), so the people told of it
+    # are not told of what they did themselves.
+    actor_member_id: Mapped[UUID | None]
 
 
 def emit(
@@ -54,6 +57,7 @@ def emit(
         entity=entity,
         entity_id=entity_id,
         payload=jsonable(payload or {}),
+        actor_member_id=actor.member_id,
     )
     session.add(event)
     return event

@@ -40,7 +40,7 @@ async def deliver_outbox(ctx: dict[str, Any], events: list[list[str]]) -> int:
                     text(
                         "UPDATE outbox SET done_at = now(), attempts = attempts + 1 "
                         "WHERE org_id = :org AND id = ANY(:ids) AND done_at IS NULL "
-                        "RETURNING id, seq, topic, entity, entity_id, payload, created_at"
+                        "RETURNING id, seq, topic, entity, entity_id, payload, created_at, actor_member_id"
                     ),
                     {"org": org, "ids": ids},
                 )
