@@ -405,9 +405,9 @@ async def _write(
             allocations.extend((record_id, invoice_id, amount) for invoice_id, amount in s.allocations)
     if not rows:
         return []
-    await _stage(conn, STAGE, _STAGING, rows)
-    await _stage(conn, LINES, dict(zip(_LINE_COLUMNS, _LINE_TYPES, strict=True)), lines)
-    await _stage(
+    await feed.stage(conn, STAGE, _STAGING, rows)
+    await feed.stage(conn, LINES, dict(zip(_LINE_COLUMNS, _LINE_TYPES, strict=True)), lines)
+    await feed.stage(
         conn, ALLOCATIONS, dict(zip(_ALLOCATION_COLUMNS, _ALLOCATION_TYPES, strict=True)), allocations
     )
     now = datetime.now(UTC)
@@ -416,17 +416,8 @@ async def _write(
     )
     await conn.execute(_DETAILS_GONE, actor.org_id)
     await conn.execute(_DETAILS_NEW, actor.org_id)
-    for table in (STAGE, LINES, ALLOCATIONS):
-        await conn.execute(f"DROP TABLE {table}")  # ON COMMIT DROP would outlive an enclosing push
+    await feed.unstage(conn, STAGE, LINES, ALLOCATIONS)
     return list(result)
-
-
-async def _stage(conn: Any, table: str, columns: dict[str, str], rows: list[tuple[Any, ...]]) -> None:
-    definition = ", ".join(f"{name} {kind}" for name, kind in columns.items())
-    await conn.execute(f"CREATE TEMP TABLE {table} ({definition}) ON COMMIT DROP")
-    if rows:
-        await conn.copy_records_to_table(table, records=rows, columns=list(columns))
-    await conn.execute(f"ANALYZE {table}")
 
 
 _SETS = ", ".join(f"{name} = s.{name}" for name in (*HEAD, "line_count", "fingerprint", "raw_digest"))

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Select, Text, and_, case, cast, func, literal_column, null, select
+from sqlalchemy import Select, and_, case, func, literal_column, null, select
 from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
@@ -24,29 +24,17 @@ from crmapi.kit import rendered
 from crmapi.kit.pagination import Sorting
 
 
-def _object(**values: Any) -> ColumnElement[Any]:
-    """A JSON object of the values by name (names are identifiers: safe inline)."""
-    pairs: list[Any] = []
-    for name, value in values.items():
-        pairs += [literal_column(f"'{name}'"), value]
-    return func.json_build_object(*pairs)
-
-
-def _text(column: Any) -> ColumnElement[Any]:
-    return cast(column, Text)
-
-
 def _lines() -> ColumnElement[Any]:
     line = DocumentLine
-    item = _object(
+    item = rendered.build(
         position=line.position,
         product_code=line.product_code,
         description=line.description,
-        quantity=_text(line.quantity),
-        quantity_outstanding=_text(line.quantity_outstanding),
-        unit_price=_text(line.unit_price),
-        net=_text(line.net),
-        tax=_text(line.tax),
+        quantity=rendered.amount(line.quantity),
+        quantity_outstanding=rendered.amount(line.quantity_outstanding),
+        unit_price=rendered.amount(line.unit_price),
+        net=rendered.amount(line.net),
+        tax=rendered.amount(line.tax),
     )
     found = (
         select(func.json_agg(aggregate_order_by(item, line.position)))
@@ -58,10 +46,10 @@ def _lines() -> ColumnElement[Any]:
 
 def _allocations() -> ColumnElement[Any]:
     invoice = Document.__table__.alias("invoice")
-    item = _object(
+    item = rendered.build(
         invoice_id=Allocation.invoice_id,
         invoice_number=invoice.c.number,
-        amount=_text(Allocation.amount),
+        amount=rendered.amount(Allocation.amount),
     )
     found = (
         select(func.json_agg(aggregate_order_by(item, invoice.c.number)))
@@ -83,7 +71,7 @@ def _columns() -> dict[str, ColumnElement[Any]]:
     overdue = (Document.kind == "invoice") & (Document.outstanding > 0) & (Document.due_on < as_of)
     return {
         **rendered.columns(DocumentRead, Document),
-        **{name: _text(getattr(Document, name)) for name in ("net", "tax", "gross", "outstanding")},
+        **{name: rendered.amount(getattr(Document, name)) for name in ("net", "tax", "gross", "outstanding")},
         "days_overdue": case((overdue, as_of - Document.due_on), else_=null()),
         "lines": _lines(),
         "allocations": _allocations(),
@@ -149,19 +137,19 @@ async def balance(session: AsyncSession, actor: Actor, account_id: UUID) -> dict
     late = as_of - Document.due_on
 
     def total(condition: Any) -> ColumnElement[Any]:
-        return _text(func.coalesce(func.sum(case((condition, Document.outstanding), else_=0)), 0))
+        return rendered.amount(func.coalesce(func.sum(case((condition, Document.outstanding), else_=0)), 0))
 
     def bucket(low: int, high: int | None) -> ColumnElement[Any]:
         within = late >= low if high is None else late.between(low, high)
         return total(open_invoice & within)
 
-    buckets = _object(
+    buckets = rendered.build(
         not_due=total(open_invoice & (late <= 0)),
         **{name: bucket(low, high) for name, low, high in _BUCKETS},
     )
     per_currency = (
         select(
-            _object(
+            rendered.build(
                 currency=Document.currency,
                 outstanding=total(open_invoice),
                 overdue=total(open_invoice & (late > 0)),
@@ -178,11 +166,11 @@ async def balance(session: AsyncSession, actor: Actor, account_id: UUID) -> dict
     )
     last = (
         select(
-            _object(
+            rendered.build(
                 id=Document.id,
                 number=Document.number,
                 paid_on=Document.issued_on,
-                amount=_text(Document.gross),
+                amount=rendered.amount(Document.gross),
                 currency=Document.currency,
             )
         )

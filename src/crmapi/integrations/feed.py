@@ -280,19 +280,29 @@ async def lock_existing(conn: Any, actor: Actor, spec: Spec, columns: str, codes
 async def write(conn: Any, actor: Actor, spec: Spec, rows: list[tuple[Any, ...]], now: datetime) -> list[Any]:
     """Stage the rows (columns in `Spec.staging` order) with COPY and merge them; answers the
     records that were created, updated, or lost a race to create (`is_new` and not `written`)."""
-    columns = spec.staging
-    definition = ", ".join(f"{name} {kind}" for name, kind in columns.items())
-    await conn.execute(f"CREATE TEMP TABLE {spec.stage} ({definition}) ON COMMIT DROP")
-    await conn.copy_records_to_table(spec.stage, records=rows, columns=list(columns))
-    # Without statistics the planner takes the table for a few rows and reads every row of the
-    # organisation's table to find the current ones.
-    await conn.execute(f"ANALYZE {spec.stage}")
+    await stage(conn, spec.stage, spec.staging, rows)
     result = await conn.fetch(
         spec.statement, actor.org_id, now, actor.member_id, actor.api_key_id, request_id_var.get()
     )
-    # ON COMMIT DROP alone would keep it for the rest of an enclosing transaction.
-    await conn.execute(f"DROP TABLE {spec.stage}")
+    await unstage(conn, spec.stage)
     return list(result)
+
+
+async def stage(conn: Any, table: str, columns: Mapping[str, str], rows: list[tuple[Any, ...]]) -> None:
+    """A temporary table of `columns` (name: type) filled with `rows` by binary COPY."""
+    definition = ", ".join(f"{name} {kind}" for name, kind in columns.items())
+    await conn.execute(f"CREATE TEMP TABLE {table} ({definition}) ON COMMIT DROP")
+    if rows:
+        await conn.copy_records_to_table(table, records=rows, columns=list(columns))
+    # Without statistics the planner takes the table for a few rows and reads every row of the
+    # organisation's table to find the current ones.
+    await conn.execute(f"ANALYZE {table}")
+
+
+async def unstage(conn: Any, *tables: str) -> None:
+    # ON COMMIT DROP alone would keep them for the rest of an enclosing transaction.
+    for table in tables:
+        await conn.execute(f"DROP TABLE {table}")
 
 
 def same(column: str) -> tuple[str, str, str]:

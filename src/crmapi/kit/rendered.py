@@ -45,6 +45,20 @@ def json_object(
     return cast(func.json_build_object(*pairs), Text)
 
 
+def build(**values: Any) -> ColumnElement[Any]:
+    """A JSON object of the values by name, for nested parts of an answer (a document's lines);
+    names are identifiers, inlined as `json_object` inlines them."""
+    pairs: list[Any] = []
+    for name, value in values.items():
+        pairs += [literal_column(f"'{name}'"), value]
+    return func.json_build_object(*pairs)
+
+
+def amount(column: Any) -> ColumnElement[Any]:
+    """An amount as the API writes it: NUMERIC's text, not a JSON number."""
+    return cast(column, Text)
+
+
 def columns(model: type[BaseModel], table: Any) -> dict[str, ColumnElement[Any]]:
     """The model's fields that are columns of the mapped `table`, by name."""
     mapped = table.__table__.columns

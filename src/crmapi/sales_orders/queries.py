@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Select, Text, cast, func, literal_column, select
+from sqlalchemy import Select, func, literal_column, select
 from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -20,20 +20,13 @@ from crmapi.sales_orders.schemas import SalesOrderListQuery, SalesOrderRead
 _AMOUNTS = ("quantity", "unit_price", "discount_percent", "tax_rate", "net", "tax")
 
 
-def _object(**values: Any) -> ColumnElement[Any]:
-    pairs: list[Any] = []
-    for name, value in values.items():
-        pairs += [literal_column(f"'{name}'"), value]
-    return func.json_build_object(*pairs)
-
-
 def _lines() -> ColumnElement[Any]:
     line = SalesOrderLine
-    item = _object(
+    item = rendered.build(
         position=line.position,
         product_code=line.product_code,
         description=line.description,
-        **{name: cast(getattr(line, name), Text) for name in _AMOUNTS},
+        **{name: rendered.amount(getattr(line, name)) for name in _AMOUNTS},
     )
     found = (
         select(func.json_agg(aggregate_order_by(item, line.position)))
@@ -45,7 +38,7 @@ def _lines() -> ColumnElement[Any]:
 
 COLUMNS = {
     **rendered.columns(SalesOrderRead, SalesOrder),
-    **{name: cast(getattr(SalesOrder, name), Text) for name in ("net", "tax", "gross")},
+    **{name: rendered.amount(getattr(SalesOrder, name)) for name in ("net", "tax", "gross")},
     "lines": _lines(),
 }
 

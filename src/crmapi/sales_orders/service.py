@@ -5,7 +5,7 @@ cancelled by the ERP through the life-cycle engine."""
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from crmapi.access.actor import Actor
 from crmapi.access.problems import MissingCapability, NotOwner
 from crmapi.accounts import service as accounts
+from crmapi.documents.totals import cents
 from crmapi.kit.concurrency import check_version
 from crmapi.kit.errors import NotFound, Unprocessable
 from crmapi.kit.ids import new_id
@@ -29,13 +30,8 @@ from crmapi.sales_orders.problems import NotEditable
 from crmapi.sales_orders.schemas import LineInput, SalesOrderCreate, SalesOrderUpdate
 
 ENTITY = "sales_order"
-CENT = Decimal("0.01")
 HUNDRED = Decimal(100)
 _DETAILS = ("reference", "delivery_address", "instructions", "requested_on")
-
-
-def cents(value: Decimal) -> Decimal:
-    return value.quantize(CENT, rounding=ROUND_HALF_UP)
 
 
 def priced(line: LineInput) -> tuple[Decimal, Decimal]:
