@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Select, and_, case, func, literal_column, null, select
+from sqlalchemy import Select, and_, bindparam, case, func, literal_column, null, select
 from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
@@ -116,12 +116,16 @@ def filtered(actor: Actor, account_id: UUID, kind: str, f: DocumentListQuery) ->
     return stmt
 
 
-def by_id(actor: Actor, document_id: UUID, fields: set[str] | None) -> Select[str, int]:
-    """A document whose account the actor can see, as its answer's JSON text."""
+def scope(actor: Actor) -> Any:
+    """Documents are seen with their account: those of the live accounts the actor sees."""
+    return (Document.org_id == actor.org_id) & Document.account_id.in_(accounts.visible_ids(actor))
+
+
+def answer(actor: Actor, fields: set[str] | None) -> Select[str, int]:
+    """A document in the actor's scope (`:record_id`) as its answer's JSON text, and its version
+    (records.answers.by_id)."""
     return select(rendered_as(fields), Document.version).where(
-        Document.org_id == actor.org_id,
-        Document.id == document_id,
-        Document.account_id.in_(accounts.visible_ids(actor)),
+        scope(actor), Document.id == bindparam("record_id")
     )
 
 

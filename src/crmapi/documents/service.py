@@ -14,8 +14,8 @@ from crmapi.documents import live, queries
 from crmapi.documents.schemas import DocumentPageQuery, DocumentRead
 from crmapi.kit import rendered
 from crmapi.kit.concurrency import etag
-from crmapi.kit.errors import NotFound
 from crmapi.kit.pagination import paginate, select_fields
+from crmapi.records import answers
 
 
 async def page(
@@ -47,11 +47,11 @@ async def page(
 
 
 async def one(session: AsyncSession, actor: Actor, document_id: UUID, fields: str | None) -> Response:
-    stmt = queries.by_id(actor, document_id, select_fields(DocumentRead, fields))
-    found = (await session.execute(stmt)).one_or_none()
-    if found is None:
-        raise NotFound("No document with this id.")
-    return rendered.one(found[0], {"ETag": etag(found[1])})
+    chosen = select_fields(DocumentRead, fields)
+    body, version = await answers.by_id(
+        session, actor, queries.answer, document_id, chosen, "No document with this id."
+    )
+    return rendered.one(body, {"ETag": etag(version)})
 
 
 async def balance(session: AsyncSession, actor: Actor, account_id: UUID) -> dict[str, Any]:

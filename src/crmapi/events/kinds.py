@@ -58,10 +58,7 @@ _RECORDS = {
     "sales_order": Visible("sales_orders.view_any", _ids_in(SalesOrder, sales_orders.scope)),
     # An account's documents are heard of by whoever sees the account.
     **{
-        kind: Visible(
-            "accounts.view_any",
-            lambda actor: select(Document.id).where(Document.account_id.in_(accounts.visible_ids(actor))),
-        )
+        kind: Visible("accounts.view_any", _ids_in(Document, document_queries.scope))
         for kind in document_queries.KINDS
     },
 }

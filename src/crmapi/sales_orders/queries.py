@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Select, func, literal_column, select
+from sqlalchemy import Select, bindparam, func, literal_column, select
 from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -66,6 +66,13 @@ def scope(actor: Actor) -> Any:
 
 def readable(actor: Actor) -> Select[SalesOrder]:
     return select(SalesOrder).where(scope(actor))
+
+
+def answer(actor: Actor, fields: set[str] | None) -> Select[str, int]:
+    """An order in the actor's scope (`:record_id`) as its answer's JSON text, and its version
+    (records.answers.by_id)."""
+    by_id = readable(actor).where(SalesOrder.id == bindparam("record_id"))
+    return by_id.with_only_columns(rendered_as(fields), SalesOrder.version)
 
 
 def filtered(actor: Actor, f: SalesOrderListQuery, account_id: UUID | None = None) -> Select[SalesOrder]:

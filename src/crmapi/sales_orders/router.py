@@ -13,11 +13,11 @@ from crmapi.access.dependencies import CurrentActor, Idempotent
 from crmapi.kit import rendered
 from crmapi.kit.concurrency import IfMatch, etag, expected_version
 from crmapi.kit.db import DbSession
-from crmapi.kit.errors import NotFound, problem_responses
+from crmapi.kit.errors import problem_responses
 from crmapi.kit.pagination import Page, paginate, select_fields, sorted_by
 from crmapi.kit.routes import CrmRoute
+from crmapi.records import answers
 from crmapi.sales_orders import queries, service
-from crmapi.sales_orders.models import SalesOrder
 from crmapi.sales_orders.schemas import (
     SalesOrderCreate,
     SalesOrderListQuery,
@@ -41,13 +41,10 @@ async def answer(
     status_code: int = 200,
 ) -> Response:
     """The order as the API answers it, rendered by PostgreSQL, with its ETag."""
-    stmt = queries.readable(actor).where(SalesOrder.id == order_id)
-    found = (
-        await session.execute(stmt.with_only_columns(queries.rendered_as(fields), SalesOrder.version))
-    ).one_or_none()
-    if found is None:
-        raise NotFound("No sales order with this id.")
-    response = rendered.one(found[0], {"ETag": etag(found[1])})
+    body, version = await answers.by_id(
+        session, actor, queries.answer, order_id, fields, "No sales order with this id."
+    )
+    response = rendered.one(body, {"ETag": etag(version)})
     response.status_code = status_code
     return response
 
