@@ -85,7 +85,7 @@ async def test_the_worker_tells_subscribers_and_the_placer_and_not_those_who_mut
 ) -> None:
     acme = await committed_tenants.create()
     admin = acme.admin
-    rep, manager, quiet, outsider = [await committed_tenants.member(acme) for _ in range(4)]
+    rep, manager, quiet, outsider, grouped = [await committed_tenants.member(acme) for _ in range(5)]
     await work_as_rep(committed_db, acme, rep, "PH01")
     erp = await api_key(committed_db, committed_tenants, acme, ["integrations.push"])
     ok(
@@ -100,7 +100,10 @@ async def test_the_worker_tells_subscribers_and_the_placer_and_not_those_who_mut
         "results"
     ][0]["id"]
     orders = await category(api, admin, "SALES_ORDERS")
-    subscribers = {"member_ids": [str(manager.id), str(quiet.id)]}
+    group = ok(await api.post("/v1/groups", json={"name": "Order desk"}, headers=admin.headers), 201)
+    joined = await api.put(f"/v1/groups/{group['id']}/members/{grouped.id}", headers=admin.headers)
+    assert joined.status_code == 204, joined.text
+    subscribers = {"member_ids": [str(manager.id), str(quiet.id)], "group_ids": [group["id"]]}
     ok(await api.patch(f"{CATEGORIES}/{orders['id']}", json=subscribers, headers=admin.headers))
     assert (await api.put("/v1/me/notification-mutes/SALES_ORDERS", headers=quiet.headers)).status_code == 204
 
@@ -134,6 +137,8 @@ async def test_the_worker_tells_subscribers_and_the_placer_and_not_those_who_mut
     [acknowledged] = await eventually(lambda: told(rep, 1))
     assert (acknowledged["type"], acknowledged["details"]["to"]) == ("sales_order.transition", "acknowledged")
     inbox = await eventually(lambda: told(manager, 3))
+    told_by_group = await eventually(lambda: told(grouped, 3))
+    assert told_by_group is not None and len(told_by_group) == 3, "a subscribed group's member is told"
     await asyncio.sleep(0.5)
     assert len(ok(await api.get(INBOX, headers=rep.headers))["items"]) == 1
     assert ok(await api.get(INBOX, headers=quiet.headers))["items"] == []

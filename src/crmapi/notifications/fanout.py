@@ -99,13 +99,20 @@ async def _subscribers(session: AsyncSession, codes: set[str]) -> dict[str, set[
             )
         )
     ).scalars()
-    found: dict[str, set[UUID]] = {}
-    for category in categories:
-        members = set(category.member_ids)
-        if category.group_ids:
-            stmt = select(GroupMember.member_id).where(GroupMember.group_id.in_(category.group_ids))
-            members |= set((await session.execute(stmt)).scalars())
-        found[category.code] = members
+    chosen = list(categories)
+    # The groups' members, every category's at once.
+    groups = {group_id for category in chosen for group_id in category.group_ids}
+    in_group: dict[UUID, set[UUID]] = {}
+    if groups:
+        rows = await session.execute(
+            select(GroupMember.group_id, GroupMember.member_id).where(GroupMember.group_id.in_(groups))
+        )
+        for group_id, member_id in rows:
+            in_group.setdefault(group_id, set()).add(member_id)
+    found = {
+        category.code: set(category.member_ids).union(*(in_group.get(g, set()) for g in category.group_ids))
+        for category in chosen
+    }
     everyone = set().union(*found.values())
     if everyone:
         active = set(

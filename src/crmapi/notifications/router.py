@@ -122,8 +122,8 @@ async def read_my_notifications(session: DbSession, actor: Member, body: MarkRea
     stmt = update(Notification).where(_mine(actor), Notification.read_at.is_(None))
     if body.category is not None:
         stmt = stmt.where(Notification.category == body.category)
-    marked = await session.execute(stmt.values(read_at=datetime.now(UTC)).returning(Notification.id))
-    return {"marked": len(marked.all())}
+    marked: Any = await session.execute(stmt.values(read_at=datetime.now(UTC)))
+    return {"marked": marked.rowcount}
 
 
 @router.get(
