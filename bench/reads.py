@@ -25,6 +25,7 @@ _PARAMETER = re.compile(r"\{([^}]+)\}")
 _SEARCH = re.compile(r"/search$")
 # Segments no list ends in, and the lists whose ids they take (the first of each).
 _FROM = {"documents": ("invoices", "credits", "back-orders", "payments")}
+_NESTED = "/v1/attachments/"  # routes whose ids only other lists' items carry
 
 
 @dataclass(frozen=True)
@@ -117,7 +118,9 @@ async def walk(client: httpx.AsyncClient, headers: dict[str, str], routes: Itera
     by_list: dict[str, list[str]] = {}  # a concrete list URL: the ids it answered
     by_segment: dict[str, list[str]] = defaultdict(list)  # the last segment of any list URL: ids
     result = Walk()
-    for route in sorted(routes, key=lambda r: (len(r.parameters), r.template)):
+    # Files are found inside other lists' items: read them after every list of as many parameters.
+    order = sorted(routes, key=lambda r: (len(r.parameters), r.template.startswith(_NESTED), r.template))
+    for route in order:
         urls = [""]
         for segment in route.template.strip("/").split("/"):
             if not _PARAMETER.fullmatch(segment):
@@ -147,6 +150,10 @@ async def walk(client: httpx.AsyncClient, headers: dict[str, str], routes: Itera
             by_list[url] = ids
             kind = url.rsplit("/", 1)[-1]
             by_segment[kind] += [i for i in ids if i not in by_segment[kind]]
+            # Files hang off a list's items (a message's, a post's): read under /attachments.
+            by_segment["attachments"] += [
+                i for i in _attached(answer.body) if i not in by_segment["attachments"]
+            ]
             if isinstance(answer.body, dict) and "next_cursor" in answer.body:
                 result.reads += [Read(route, url, SMALL_PAGE), Read(route, url, SMALL_PAGE, second_page=True)]
     return result
@@ -184,6 +191,17 @@ def _ids(body: Any) -> list[str] | None:
     if not isinstance(items, list):
         return None
     return [str(item["id"]) for item in items if isinstance(item, dict) and "id" in item]
+
+
+def _attached(body: Any) -> list[str]:
+    """The ids of the attachments a list's items carry."""
+    items = body.get("items") if isinstance(body, dict) else body
+    return [
+        str(attachment["id"])
+        for item in items or ()
+        if isinstance(item, dict)
+        for attachment in item.get("attachments") or ()
+    ]
 
 
 def _spread(ids: list[str]) -> list[str]:

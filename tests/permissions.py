@@ -240,6 +240,23 @@ class Records:
             "other_account_id": str(other["id"]),
         }
 
+    async def _conversation(self, suffix: str) -> None:
+        """On the target account, opened by the administrator with the customer taking part."""
+        body = {
+            "subject": f"Delivery {suffix}",
+            "participant_ids": [str(self.people.ids["customer"])],
+            "message": {"body": "Hello"},
+        }
+        made = await self._post(f"/v1/accounts/{await self.get('account_id')}/conversations", body)
+        answer = await self.client.get(
+            f"/v1/conversations/{made['id']}/messages", headers=self.people.acme.admin.headers
+        )
+        self.made |= {
+            "conversation_id": str(made["id"]),
+            "message_id": str(answer.json()["items"][0]["id"]),
+            "participant_id": str(self.people.ids["customer"]),
+        }
+
     async def option_body(self, spec: OptionList, suffix: str) -> dict[str, Any]:
         """A body that creates a value of the list."""
         body: dict[str, Any] = {"name": f"{spec.noun.capitalize()} {suffix}"}
@@ -326,6 +343,30 @@ class Records:
             return str(made_id)
         if name == "category":
             return "SALES_ORDERS"
+        if name in ("conversation_id", "message_id", "participant_id"):
+            await self._conversation(suffix)
+            return self.made[name]
+        if name == "attachment_id":  # attached to the target conversation's message
+            upload = await self.client.post(
+                "/v1/attachments",
+                files={"file": ("note.txt", b"Delivery note", "text/plain")},
+                headers=self.people.acme.admin.headers,
+            )
+            assert upload.status_code == 201, upload.text
+            body = {"body": "The note.", "attachment_ids": [upload.json()["id"]]}
+            await self._post(f"/v1/conversations/{await self.get('conversation_id')}/messages", body)
+            return str(upload.json()["id"])
+        if name in ("feed_id", "feed_member_id"):  # the administrator manages it, the rep is in
+            body = {"name": f"Feed {suffix}", "member_ids": [str(self.people.ids["rep"])]}
+            self.made |= {"feed_id": str((await self._post("/v1/feeds", body))["id"])}
+            self.made |= {"feed_member_id": str(self.people.ids["rep"])}
+            return self.made[name]
+        if name == "post_id":
+            path = f"/v1/feeds/{await self.get('feed_id')}/posts"
+            return str((await self._post(path, {"body": "Targets", "announcement": True}))["id"])
+        if name == "comment_id":
+            path = f"/v1/feeds/{await self.get('feed_id')}/posts/{await self.get('post_id')}/comments"
+            return str((await self._post(path, {"body": "Noted."}))["id"])
         if name == "note_id":
             note = await self._post(f"/v1/accounts/{await self.get('account_id')}/notes", {"body": "Called."})
             return str(note["id"])

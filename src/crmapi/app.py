@@ -18,15 +18,19 @@ from crmapi.accounts import router as accounts
 from crmapi.activities.reminders import router as reminders_router
 from crmapi.activities.router import router as activities_router
 from crmapi.activities.router import services_router as activity_services_router
+from crmapi.attachments import storage
+from crmapi.attachments.router import router as attachments_router
 from crmapi.config.matrix import router as matrix_router
 from crmapi.config.router import router as config_router
 from crmapi.contacts import router as contacts
+from crmapi.conversations.router import router as conversations_router
 from crmapi.custom_fields.router import router as custom_fields_router
 from crmapi.documents.router import router as documents_router
 from crmapi.events.router import declare_webhooks
 from crmapi.events.router import router as events_router
 from crmapi.events.webhooks_router import router as webhooks_router
 from crmapi.feedback import router as feedback
+from crmapi.feeds.router import router as feeds_router
 from crmapi.identity import router as identity
 from crmapi.identity.security import Keys, load_or_create_secret
 from crmapi.integrations.router import router as integrations_router
@@ -161,6 +165,7 @@ def create_app(
         telemetry={"tracing": False, "metrics": False, "logs": False, "operation_spans": False},
     )
     app.state.settings = settings
+    app.state.storage = storage.configured(settings)
     app.state.db = db
     app.state.background = background
     app.state.limiter = Limiter(settings.redis_url)
@@ -214,6 +219,9 @@ def create_app(
         service_requests.rating,
         feedback.public,
         reminders_router,
+        conversations_router,
+        feeds_router,
+        attachments_router,
         notifications_router,
         events_router,
         webhooks_router,

@@ -183,6 +183,7 @@ async def _analyze(url: str, settings: Settings) -> None:
 
 
 def cmd_demo_data(settings: Settings, args: argparse.Namespace) -> None:
+    from crmapi.attachments import storage
     from crmapi.demo.data import PASSWORD, load
     from crmapi.kit.db import app_database_url, make_engine, make_sessions
 
@@ -195,7 +196,13 @@ def cmd_demo_data(settings: Settings, args: argparse.Namespace) -> None:
         try:
             loading = time.perf_counter()
             async with make_sessions(engine)() as session, session.begin():
-                demo = await load(session, seed=args.seed, contacts=args.contacts, accounts=args.accounts)
+                demo = await load(
+                    session,
+                    seed=args.seed,
+                    contacts=args.contacts,
+                    accounts=args.accounts,
+                    store=storage.configured(settings),
+                )
             loaded = time.perf_counter() - loading
         finally:
             await engine.dispose()

@@ -3,12 +3,15 @@
 from crmapi.access import models as _access
 from crmapi.accounts import models as _accounts
 from crmapi.activities import models as _activities
+from crmapi.attachments import models as _attachments
 from crmapi.config import models as _options
 from crmapi.contacts import models as _contacts
+from crmapi.conversations import models as _conversations
 from crmapi.custom_fields import models as _custom_fields
 from crmapi.documents import models as _documents
 from crmapi.events import models as _events
 from crmapi.feedback import models as _feedback
+from crmapi.feeds import models as _feeds
 from crmapi.identity import models as _identity
 from crmapi.kit.base import Base
 from crmapi.kit.idempotency import IdempotencyKey
@@ -32,11 +35,14 @@ __all__ = [
     "_access",
     "_accounts",
     "_activities",
+    "_attachments",
     "_contacts",
+    "_conversations",
     "_custom_fields",
     "_documents",
     "_events",
     "_feedback",
+    "_feeds",
     "_identity",
     "_leads",
     "_lifecycle",

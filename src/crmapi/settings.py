@@ -76,6 +76,8 @@ class Settings(BaseSettings):
     # Run the job worker inside the API process: by default when the queue is embedded.
     in_process_worker: bool | None = None
     log_level: str = "INFO"
+    # The largest attachment taken (bytes); a request body is at most 20 MB whatever this says.
+    attachment_max_bytes: int = Field(default=10 * 1024 * 1024, ge=1, le=20 * 1024 * 1024 - 65_536)
 
     # The proxy in front: whose X-Forwarded-For / X-Forwarded-Proto are believed (addresses or
     # networks, comma-separated; "*" for any). Nobody's by default: a header anyone can send must

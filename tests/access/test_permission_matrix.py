@@ -30,6 +30,7 @@ class Entry:
     expected: str  # one answer per persona, space-separated
     body: Body | None = None
     form: dict[str, str] | None = None
+    files: dict[str, tuple[str, bytes, str]] | None = None  # a multipart upload
     listed: str | None = None  # the list's item key that holds the target's id
     deleted: str | None = None  # a record to soft-delete first (restore routes)
     params: tuple[tuple[str, str], ...] = ()  # a path parameter filled from another record
@@ -740,6 +741,95 @@ def notification_entries() -> dict[str, Entry]:
 MATRIX |= notification_entries()
 
 
+def conversation_entries() -> dict[str, Entry]:
+    """Conversations on the target account, opened by the administrator with the customer:
+    whoever sees the account reads them, a customer those it takes part in; staff change them,
+    a message's author edits it; attachments are read with their message."""
+    reads = "401 200 200 200 404 200 404 404 403"
+    staff = "401 200 200 200 404 403 403 404 403"
+    posts = "401 201 201 201 404 201 404 404 403"
+    participant = {"member_id": "participant_id"}
+    return {
+        "GET /v1/accounts/{account_id}/conversations": entry("accounts.view_any", reads),
+        "POST /v1/accounts/{account_id}/conversations": entry(
+            "accounts.view_any", posts, fixed({"subject": "Terms"})
+        ),
+        "GET /v1/conversations": entry("accounts.view_any", "401 200 200 200 200 200 200 200 403"),
+        "GET /v1/conversations/{conversation_id}": entry("accounts.view_any", reads),
+        "PATCH /v1/conversations/{conversation_id}": entry(
+            "accounts.view_any", staff, fixed({"subject": "New"})
+        ),
+        "POST /v1/conversations/{conversation_id}/close": entry("accounts.view_any", staff),
+        "POST /v1/conversations/{conversation_id}/reopen": entry("accounts.view_any", staff),
+        "POST /v1/conversations/{conversation_id}/participants": entry(
+            "accounts.view_any", staff, rep_member
+        ),
+        "DELETE /v1/conversations/{conversation_id}/participants/{member_id}": entry(
+            "accounts.view_any", "401 204 204 204 404 403 403 404 403", params=participant
+        ),
+        "GET /v1/conversations/{conversation_id}/messages": entry("accounts.view_any", reads),
+        "POST /v1/conversations/{conversation_id}/messages": entry(
+            "accounts.view_any", posts, fixed({"body": "Hi"})
+        ),
+        "POST /v1/conversations/{conversation_id}/read": entry("accounts.view_any", reads, fixed({})),
+        "PATCH /v1/messages/{message_id}": entry(
+            "accounts.view_any", "401 200 403 403 404 403 404 404 403", fixed({"body": "Edited"})
+        ),
+        "DELETE /v1/messages/{message_id}": entry("accounts.manage", "401 200 200 403 404 403 404 404 403"),
+        "GET /v1/messages/{message_id}/revisions": entry("accounts.view_any", staff),
+        "POST /v1/attachments": entry(
+            "", "401 201 201 201 201 201 201 201 403", files={"file": ("a.txt", b"text", "text/plain")}
+        ),
+        "GET /v1/attachments/{attachment_id}": entry(
+            "accounts.view_any", "401 200 200 200 404 200 404 404 404"
+        ),
+        "GET /v1/attachments/{attachment_id}/content": entry(
+            "accounts.view_any", "401 200 200 200 404 200 404 404 404"
+        ),
+    }
+
+
+def feed_entries() -> dict[str, Entry]:
+    """A feed the administrator manages and the rep belongs to: only its members see it (the
+    granted holder of feeds.manage is not one), only its managers change it."""
+    members = "401 200 404 200 404 403 403 404 403"
+    managers = "401 200 404 403 404 403 403 404 403"
+    return {
+        "GET /v1/feeds": entry("feeds.manage", "401 200 200 200 200 403 403 200 403"),
+        "POST /v1/feeds": entry(
+            "feeds.manage", "401 201 201 403 403 403 403 201 403", fixed({"name": "Team"})
+        ),
+        "GET /v1/feeds/{feed_id}": entry("feeds.manage", members),
+        "PATCH /v1/feeds/{feed_id}": entry("feeds.manage", managers, fixed({"name": "Renamed"})),
+        "GET /v1/feeds/{feed_id}/members": entry("feeds.manage", members),
+        "PUT /v1/feeds/{feed_id}/members/{member_id}": entry(
+            "feeds.manage", managers, fixed({}), params={"member_id": "feed_member_id"}
+        ),
+        "DELETE /v1/feeds/{feed_id}/members/{member_id}": entry(
+            "feeds.manage", "401 204 404 204 404 403 403 404 403", params={"member_id": "feed_member_id"}
+        ),
+        "GET /v1/feeds/{feed_id}/posts": entry("feeds.manage", members),
+        "POST /v1/feeds/{feed_id}/posts": entry(
+            "feeds.manage", "401 201 404 201 404 403 403 404 403", fixed({"body": "Hi"})
+        ),
+        "GET /v1/feeds/{feed_id}/posts/{post_id}": entry("feeds.manage", members),
+        "PATCH /v1/feeds/{feed_id}/posts/{post_id}": entry("feeds.manage", managers, fixed({"pinned": True})),
+        "DELETE /v1/feeds/{feed_id}/posts/{post_id}": entry(
+            "feeds.manage", "401 204 404 403 404 403 403 404 403"
+        ),
+        "GET /v1/feeds/{feed_id}/posts/{post_id}/comments": entry("feeds.manage", members),
+        "POST /v1/feeds/{feed_id}/posts/{post_id}/comments": entry(
+            "feeds.manage", "401 201 404 201 404 403 403 404 403", fixed({"body": "Noted."})
+        ),
+        "DELETE /v1/feeds/{feed_id}/posts/{post_id}/comments/{comment_id}": entry(
+            "feeds.manage", "401 204 404 403 404 403 403 404 403"
+        ),
+    }
+
+
+MATRIX |= conversation_entries() | feed_entries()
+
+
 def _fill(path: str, made: dict[str, str]) -> str:
     return re.sub(r"\{(\w+)\}", lambda m: made[m.group(1)], path)
 
@@ -768,6 +858,8 @@ async def _ask(client: AsyncClient, records: Records, route: str, persona: str, 
         kwargs["json"] = await e.body(records)
     if e.form is not None:
         kwargs["data"] = e.form
+    if e.files is not None:
+        kwargs["files"] = e.files
     answer = await client.request(method, url, **kwargs)
     status = str(answer.status_code)
     if e.listed and answer.status_code == 200:

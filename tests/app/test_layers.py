@@ -25,10 +25,13 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     (
         "crmapi.accounts",
         "crmapi.activities",
+        "crmapi.attachments",
         "crmapi.contacts",
+        "crmapi.conversations",
         "crmapi.custom_fields",
         "crmapi.documents",
         "crmapi.feedback",
+        "crmapi.feeds",
         "crmapi.integrations",
         "crmapi.leads",
         "crmapi.notes",

@@ -24,7 +24,7 @@ BY_TOKEN = {"/v1/acceptances/{token}", "/v1/feedback-links/{token}"}
 @pytest_asyncio.fixture(loop_scope="session")
 async def demo(client: AsyncClient, db: Database) -> Demo:
     async with db.sessions() as session:
-        demo = await load(session, seed=7, contacts=60, accounts=20)
+        demo = await load(session, seed=7, contacts=60, accounts=20, store=_app(client).state.storage)
         await session.commit()
     await complete(client, await _sign_in(client, demo.admin.email))
     return demo

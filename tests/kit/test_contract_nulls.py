@@ -103,6 +103,24 @@ async def _sales_order(r: Records) -> str:
     return await r.made("/v1/sales-orders", {"account_id": await r.account(), "lines": [line]})
 
 
+async def _conversation(r: Records) -> str:
+    account = await r.account()
+    made = await r.post(
+        f"/v1/accounts/{account}/conversations", {"subject": "Terms", "message": {"body": "Hi"}}
+    )
+    return f"/v1/conversations/{made['id']}"
+
+
+async def _message(r: Records) -> str:
+    first = await r.first(f"{await _conversation(r)}/messages")
+    return f"/v1/messages/{first['id']}"
+
+
+async def _feed_post(r: Records) -> str:
+    feed = await r.made("/v1/feeds", _named("Team"))
+    return await r.made(f"{feed}/posts", {"body": "Targets", "announcement": True})
+
+
 # One existing record for every PATCH of the contract, by its path.
 RECORDS: dict[str, Callable[[Records], Awaitable[str]]] = {
     "/v1/organisation": _organisation,
@@ -112,6 +130,10 @@ RECORDS: dict[str, Callable[[Records], Awaitable[str]]] = {
     ),
     "/v1/accounts/{account_id}": lambda r: r.made("/v1/accounts", _named("Hurtownia")),
     "/v1/sales-orders/{order_id}": _sales_order,
+    "/v1/conversations/{conversation_id}": _conversation,
+    "/v1/messages/{message_id}": _message,
+    "/v1/feeds/{feed_id}": lambda r: r.made("/v1/feeds", _named("Team")),
+    "/v1/feeds/{feed_id}/posts/{post_id}": _feed_post,
     "/v1/config/notification-categories/{notification_category_id}": lambda r: r.listed(
         "/v1/config/notification-categories"
     ),

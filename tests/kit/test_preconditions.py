@@ -35,6 +35,10 @@ WITHOUT_IF_MATCH = {
     "POST /v1/service-requests/{service_request_id}/feedback": "makes the rating",
     "POST /v1/config/types/{type_id}/rules": "makes a rule",
     "POST /v1/config/lookup-lists/{lookup_list_id}/values": "makes a value",
+    "POST /v1/accounts/{account_id}/conversations": "makes a conversation",
+    "POST /v1/conversations/{conversation_id}/messages": "makes a message",
+    "POST /v1/feeds/{feed_id}/posts": "makes a post",
+    "POST /v1/feeds/{feed_id}/posts/{post_id}/comments": "makes a comment",
     # Links that are resources of their own, without a version: neither end's ETag changes.
     "POST /v1/accounts/{account_id}/contacts": "a contact link",
     "DELETE /v1/accounts/{account_id}/contacts/{contact_id}": "a contact link",
@@ -46,10 +50,18 @@ WITHOUT_IF_MATCH = {
     "DELETE /v1/sales-reps/{sales_rep_id}/members/{member_id}": "a sales-rep link",
     "PUT /v1/service-requests/{service_request_id}/related/{related_id}": "a relation",
     "DELETE /v1/service-requests/{service_request_id}/related/{related_id}": "a relation",
+    # Who takes part: a set, adding one already in (or removing one gone) changes nothing.
+    "POST /v1/conversations/{conversation_id}/participants": "a participation",
+    "DELETE /v1/conversations/{conversation_id}/participants/{member_id}": "a participation",
+    "PUT /v1/feeds/{feed_id}/members/{member_id}": "a feed membership",
+    "DELETE /v1/feeds/{feed_id}/members/{member_id}": "a feed membership",
+    # A comment never changes before it is removed: there is nothing to be stale about.
+    "DELETE /v1/feeds/{feed_id}/posts/{post_id}/comments/{comment_id}": "an unchanging comment",
     # A member's own inbox state, without a version: marking read and muting are idempotent.
     "POST /v1/me/notifications/{notification_id}/read": "an inbox's read mark",
     "PUT /v1/me/notification-mutes/{category}": "a mute",
     "DELETE /v1/me/notification-mutes/{category}": "a mute",
+    "POST /v1/conversations/{conversation_id}/read": "a read marker, which only moves forward",
     # API keys have no version (decisions, issue 4 item 6).
     "PATCH /v1/api-keys/{api_key_id}": "no version",
     "DELETE /v1/api-keys/{api_key_id}": "no version",

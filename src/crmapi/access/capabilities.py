@@ -28,6 +28,7 @@ CATALOGUE: dict[str, str] = {
     "sales_orders.create": "Place sales orders for the accounts one can see (the placer owns them).",
     "sales_orders.view_any": "See every sales order, not only those of the accounts one can see.",
     "sales_orders.manage": "Change, submit and cancel any sales order one can see; implies view_any.",
+    "feeds.manage": "Create exclusive sales-team feeds (the creator manages them; only members see a feed).",
     "tags.manage": "Manage the tag catalogue: create, rename, recolour and delete tags on every record.",
     "config.manage": "Configure the organisation's CRM: custom fields, statuses, types, rules and lists.",
     "sales_reps.manage": "Create, change and delete sales-rep records (linking members needs org.admin).",

@@ -34,17 +34,22 @@ from crmapi.access.models import (
 from crmapi.access.policy import UNIT_VISIBILITY
 from crmapi.accounts import service as account_service
 from crmapi.accounts.models import Account, AccountAssignment, AccountContact, AccountSalesRep
+from crmapi.attachments.models import Attachment
+from crmapi.attachments.storage import Storage
 from crmapi.contacts import service as contact_service
 from crmapi.contacts.models import Contact
+from crmapi.conversations.models import Conversation, Message, Participant, ReadMarker, Revision
 from crmapi.custom_fields.models import CustomFieldDefinition
 from crmapi.demo import hooks as demo_hooks
 from crmapi.demo import sales as demo_sales
+from crmapi.demo import talk as demo_talk
 from crmapi.demo import trading as demo_trading
 from crmapi.demo.access import build_access
 from crmapi.demo.rows import SPAN, Builder, Login, Rows, plain, slug
 from crmapi.documents.models import AccountBalance, Allocation, Document, DocumentLine
 from crmapi.events.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from crmapi.feedback.models import Feedback
+from crmapi.feeds.models import Feed, FeedComment, FeedMember, FeedPost
 from crmapi.identity.models import Member, Organisation, User
 from crmapi.identity.security import hash_password
 from crmapi.kit.base import Base
@@ -223,8 +228,10 @@ async def load(
     contacts: int = 2000,
     accounts: int = 500,
     password: str = PASSWORD,
+    store: Storage | None = None,
 ) -> Demo:
-    """Create "Demo <n>" and fill it; the caller commits. Needs at least 10 contacts and 5 accounts."""
+    """Create "Demo <n>" and fill it; the caller commits. Needs at least 10 contacts and 5 accounts.
+    With `store`, some messages carry an attachment, its bytes written there."""
     if contacts < 10 or accounts < 5:
         raise ValueError("demo data needs at least 10 contacts and 5 accounts")
     rng, now = random.Random(seed), datetime.now(UTC)
@@ -321,6 +328,25 @@ async def load(
     )
     for kind, table in written:
         await _insert(session, kind, table)
+    # Conversations on the customers' and some other accounts, and two sales-team feeds.
+    staff_ids = [s.member_id for s in staff]
+    talk = demo_talk.build(rng, org_id, now, staff_ids, rows.accounts, assigned, attach=store is not None)
+    if store is not None and talk.attachments:
+        await store.put(org_id, talk.attachments[0]["sha256"], demo_talk.NOTE_PDF)
+    spoken: tuple[tuple[type[Base], list[dict[str, Any]]], ...] = (
+        (Conversation, talk.conversations),
+        (Participant, talk.participants),
+        (Message, talk.messages),
+        (Revision, talk.revisions),
+        (ReadMarker, talk.reads),
+        (Feed, talk.feeds),
+        (FeedMember, talk.feed_members),
+        (FeedPost, talk.posts),
+        (FeedComment, talk.comments),
+        (Attachment, talk.attachments),
+    )
+    for kind, table in spoken:
+        await _insert(session, kind, table)
     counts = {
         "staff": len(staff),
         "customers": len(customers),
@@ -345,6 +371,7 @@ async def load(
         "webhook_endpoints": len(hooks.endpoints),
         "webhook_deliveries": len(hooks.deliveries),
         **trading.counts(),
+        **talk.counts(),
     }
     return Demo(
         organisation_id=org_id,

@@ -21,7 +21,15 @@ _OWN: dict[str, tuple[str, ...]] = {
     "sales_order": ("transition", "submitted"),
     "api_key": ("revoked",),
     "member": ("password_reset",),
+}
+# Kinds that are never restored (or deleted): their whole list of operations.
+_ONLY: dict[str, tuple[str, ...]] = {
     "webhook_endpoint": ("disabled",),
+    "conversation": ("created", "updated", "closed", "reopened"),
+    "message": ("created", "updated", "deleted"),
+    "feed": ("created", "updated"),
+    "feed_post": ("created", "updated", "deleted"),
+    "feed_comment": ("created", "deleted"),
 }
 DESCRIPTIONS = {
     "created": "A record was created.",
@@ -44,12 +52,13 @@ DESCRIPTIONS = {
     "revoked": "The API key was revoked.",
     "password_reset": "The member's password was reset.",
     "disabled": "The webhook endpoint was disabled after deliveries failed in a row.",
+    "closed": "The conversation was closed: nothing is posted in it until it is reopened.",
+    "reopened": "The closed conversation was reopened.",
 }
 TYPES: dict[str, str] = {
     f"{kind}.{operation}": DESCRIPTIONS[operation]
     for kind in sorted(KINDS)
-    for operation in (*_STANDARD, *_OWN.get(kind, ()))
-    if kind != "webhook_endpoint" or operation == "disabled"
+    for operation in _ONLY.get(kind, (*_STANDARD, *_OWN.get(kind, ())))
 }
 KIND_NAMES = sorted(KINDS)
 

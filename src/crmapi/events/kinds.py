@@ -19,8 +19,12 @@ from crmapi.activities import queries as activities
 from crmapi.activities.models import Activity
 from crmapi.contacts import queries as contacts
 from crmapi.contacts.models import Contact
+from crmapi.conversations import queries as conversations
+from crmapi.conversations.models import Conversation, Message
 from crmapi.documents import queries as document_queries
 from crmapi.documents.models import Document
+from crmapi.feeds import queries as feeds
+from crmapi.feeds.models import Feed, FeedComment, FeedPost
 from crmapi.leads import queries as leads
 from crmapi.leads.models import Lead
 from crmapi.notes.models import Note
@@ -61,6 +65,19 @@ _RECORDS = {
         kind: Visible("accounts.view_any", _ids_in(Document, document_queries.scope))
         for kind in document_queries.KINDS
     },
+    "conversation": Visible("accounts.view_any", _ids_in(Conversation, conversations.scope)),
+    "message": Visible(
+        "accounts.view_any",
+        lambda actor: select(Message.id).where(Message.conversation_id.in_(conversations.visible_ids(actor))),
+    ),
+    # Feeds are exclusive: their members hear of them (and administrators, of every change).
+    "feed": Visible(ADMIN, _ids_in(Feed, feeds.scope)),
+    "feed_post": Visible(
+        ADMIN, lambda actor: select(FeedPost.id).where(FeedPost.feed_id.in_(feeds.feed_ids(actor)))
+    ),
+    "feed_comment": Visible(
+        ADMIN, lambda actor: select(FeedComment.id).where(FeedComment.feed_id.in_(feeds.feed_ids(actor)))
+    ),
 }
 
 

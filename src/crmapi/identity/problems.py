@@ -58,7 +58,9 @@ class NoSession(BadRequest):
 
 
 class MembersOnly(Forbidden):
-    """Only a signed-in member has a password (an API key has none)."""
+    """Only a signed-in member (staff or customer) may do this: an API key has no password, no
+    inbox, and no place in conversations and feeds (it reads conversations with
+    `accounts.view_any`, but posts nothing)."""
 
     slug = "members-only"
 

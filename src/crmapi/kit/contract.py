@@ -63,6 +63,16 @@ TAGS = [
         "description": "Service requests, their responses and resolutions, and the contact's acceptance.",
     },
     {"name": "feedback", "description": "Ratings of completed service requests, and their summary."},
+    {
+        "name": "conversations",
+        "description": "Conversations on customer accounts with staff and the account's customers: "
+        "messages, edits, read markers.",
+    },
+    {
+        "name": "feeds",
+        "description": "Exclusive feeds of sales teams: members, announcements, posts, comments.",
+    },
+    {"name": "attachments", "description": "Files uploaded to attach to messages, posts and comments."},
     {"name": "events", "description": "The change feed in commit order, and the event types webhooks carry."},
     {
         "name": "webhooks",

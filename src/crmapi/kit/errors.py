@@ -420,6 +420,7 @@ def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
         410: "Gone",
         412: "Precondition failed",
         413: "Payload too large",
+        415: "Unsupported media type",
         422: "Validation error",
         429: "Too many requests",
         500: "Internal error",

@@ -1,11 +1,13 @@
 """Outbox events become notifications, in the worker's transaction that marks them delivered
-(never in the request): each event of a kind with a notification category tells the category's
-subscribers (its members and its groups' members) and the people the record is about (a
-service request's assignee, a sales order's placer), except those who muted the category."""
+(never in the request): each event of a kind with a notification category tells the people the
+record concerns (a service request's assignee, a sales order's placer, a conversation's
+participants, a feed's members) and, for some, the category's subscribers (its members and its
+groups' members), except those who muted the category and the member who made the change."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -16,37 +18,128 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from crmapi.access.models import GroupMember
 from crmapi.config.models import NotificationCategory
+from crmapi.conversations.models import Participant
+from crmapi.feeds.models import FeedMember
 from crmapi.identity.models import Member
 from crmapi.kit.ids import new_id
 from crmapi.notifications.models import Mute, Notification
 from crmapi.sales_orders.models import SalesOrder
 from crmapi.service_requests.models import ServiceRequest
 
-# The category each kind's events belong to (codes of config.defaults.NOTIFICATION_CATEGORIES),
-# and the operations worth telling a person of: a record made, moved, answered by its customer,
-# or given to someone (an `updated` naming the assignee); not every edit.
-CATEGORY_OF_KIND = {"service_request": "SERVICE_REQUESTS", "sales_order": "SALES_ORDERS"}
-TOLD = {
-    "service_request": {"created", "transition", "contact_accepted", "rated"},
-    "sales_order": {"created", "transition"},
-}
+# The members an event's record concerns, by event id.
+People = Callable[[AsyncSession, Sequence[Any]], Awaitable[dict[UUID, set[UUID]]]]
+
+
+@dataclass(frozen=True)
+class Rule:
+    """How one kind's events tell people: the category they belong to (codes of
+    config.catalogue.NOTIFICATION_CATEGORIES), which operations are worth telling (`told_of`,
+    given the operation and the payload), which of them the category's subscribers hear of
+    (`subscribers`, given the operation), and the people the record concerns (`people`: by
+    event id, read when the event is delivered)."""
+
+    category: str
+    told_of: Callable[[str, dict[str, Any]], bool]
+    subscribers: Callable[[str], bool]
+    people: People
+
+
 ASSIGNED = "assigned_member_id"
 
 
-def told_of(event: Any) -> bool:
-    if event.entity not in CATEGORY_OF_KIND:
-        return False
-    operation = event.topic.partition(".")[2]
-    if operation == "updated":
-        return ASSIGNED in (event.payload or {}).get("fields", ())
-    return operation in TOLD[event.entity]
+def _work(operations: set[str]) -> Callable[[str, dict[str, Any]], bool]:
+    """A record made, moved, answered by its customer, or given to someone (an `updated` naming
+    the assignee); not every edit."""
+    return lambda operation, payload: (
+        operation in operations or (operation == "updated" and ASSIGNED in payload.get("fields", ()))
+    )
 
 
-# Who a kind's record is about: its table and the member column naming them.
-_ABOUT: dict[str, Any] = {
-    "service_request": ServiceRequest.assigned_member_id,
-    "sales_order": SalesOrder.owner_member_id,
+def _person(column: Any) -> People:
+    """The member a record's `column` names (a request's assignee, an order's placer)."""
+
+    async def found(session: AsyncSession, events: Sequence[Any]) -> dict[UUID, set[UUID]]:
+        table = column.class_
+        ids = {e.entity_id for e in events}
+        rows = await session.execute(select(table.id, column).where(table.id.in_(ids)))
+        person = {record_id: member_id for record_id, member_id in rows}
+        return {e.id: {person[e.entity_id]} for e in events if person.get(e.entity_id) is not None}
+
+    return found
+
+
+def _members_of(table: Any, owner: Any, owner_of: Callable[[Any], UUID]) -> People:
+    """The members in `table` of each event's owner (`owner_of(event)`: a conversation, a feed)."""
+
+    async def found(session: AsyncSession, events: Sequence[Any]) -> dict[UUID, set[UUID]]:
+        owners = {e.id: owner_of(e) for e in events}
+        rows = await session.execute(select(owner, table.member_id).where(owner.in_(set(owners.values()))))
+        by_owner: dict[UUID, set[UUID]] = {}
+        for owner_id, member_id in rows:
+            by_owner.setdefault(owner_id, set()).add(member_id)
+        return {event_id: by_owner.get(owner_id, set()) for event_id, owner_id in owners.items()}
+
+    return found
+
+
+async def _added(session: AsyncSession, events: Sequence[Any]) -> dict[UUID, set[UUID]]:
+    """The member a conversation's step added."""
+    return {e.id: {UUID(e.payload["member_id"])} for e in events if e.payload.get("member_id")}
+
+
+async def _conversation_people(session: AsyncSession, events: Sequence[Any]) -> dict[UUID, set[UUID]]:
+    """A new conversation's participants; the member a step added."""
+    created = [e for e in events if e.topic == "conversation.created"]
+    found = await _participants(session, created) if created else {}
+    return found | await _added(session, [e for e in events if e.topic != "conversation.created"])
+
+
+_participants = _members_of(Participant, Participant.conversation_id, lambda e: e.entity_id)
+_ALWAYS: Callable[[str], bool] = lambda _: True  # noqa: E731
+_NEVER: Callable[[str], bool] = lambda _: False  # noqa: E731
+RULES: dict[str, Rule] = {
+    "service_request": Rule(
+        "SERVICE_REQUESTS",
+        _work({"created", "transition", "contact_accepted", "rated"}),
+        _ALWAYS,
+        _person(ServiceRequest.assigned_member_id),
+    ),
+    "sales_order": Rule(
+        "SALES_ORDERS", _work({"created", "transition"}), _ALWAYS, _person(SalesOrder.owner_member_id)
+    ),
+    # A new conversation tells its participants and the category; a member added, that member.
+    "conversation": Rule(
+        "CONVERSATIONS",
+        lambda operation, payload: operation == "created" or payload.get("action") == "participant_added",
+        lambda operation: operation == "created",
+        _conversation_people,
+    ),
+    # A message tells the conversation's participants (the members it mentions among them).
+    "message": Rule(
+        "CONVERSATIONS",
+        lambda operation, _: operation == "created",
+        _NEVER,
+        _members_of(Participant, Participant.conversation_id, lambda e: UUID(e.payload["conversation_id"])),
+    ),
+    # An announcement tells the feed's members, and nobody else: feeds are exclusive.
+    "feed_post": Rule(
+        "ANNOUNCEMENTS",
+        lambda operation, payload: operation == "created" and bool(payload.get("announcement")),
+        _NEVER,
+        _members_of(FeedMember, FeedMember.feed_id, lambda e: UUID(e.payload["feed_id"])),
+    ),
 }
+CATEGORY_OF_KIND = {kind: rule.category for kind, rule in RULES.items()}
+
+
+def _heard_by_all(event: Any) -> bool:
+    """Whether the category's subscribers hear of the event."""
+    return RULES[event.entity].subscribers(event.topic.partition(".")[2])
+
+
+def told_of(event: Any) -> bool:
+    rule = RULES.get(event.entity)
+    return rule is not None and rule.told_of(event.topic.partition(".")[2], event.payload or {})
 
 
 async def notify(session: AsyncSession, org_id: UUID, events: Sequence[Any], now: datetime) -> int:
@@ -55,25 +148,29 @@ async def notify(session: AsyncSession, org_id: UUID, events: Sequence[Any], now
     if not relevant:
         return 0
     codes = {CATEGORY_OF_KIND[e.entity] for e in relevant}
-    subscribed = await _subscribers(session, codes)
-    about = await _about(session, relevant)
+    subscribed = await _subscribers(session, {RULES[e.entity].category for e in relevant if _heard_by_all(e)})
+    people: dict[UUID, set[UUID]] = {}
+    for kind in {e.entity for e in relevant}:
+        people |= await RULES[kind].people(session, [e for e in relevant if e.entity == kind])
+    active = await _active(session, set().union(*people.values()) if people else set())
+    retired = await _retired(session, codes)
     mutes = await session.execute(select(Mute.member_id, Mute.category).where(Mute.category.in_(codes)))
     muted = {(member_id, category) for member_id, category in mutes}
     rows = []
     for event in relevant:
-        code = CATEGORY_OF_KIND[event.entity]
-        if code not in subscribed:
-            continue  # retired
-        told = set(subscribed[code])
-        if (person := about.get(event.entity_id)) is not None:
-            told.add(person)
+        rule = RULES[event.entity]
+        if rule.category in retired:
+            continue
+        told = (subscribed.get(rule.category, set()) if _heard_by_all(event) else set()) | (
+            people.get(event.id, set()) & active
+        )
         told.discard(event.actor_member_id)  # nobody is told of what they did
         rows += [
             {
                 "org_id": org_id,
                 "id": new_id(),
                 "member_id": member_id,
-                "category": code,
+                "category": rule.category,
                 "event_id": event.id,
                 "type": event.topic,
                 "kind": event.entity,
@@ -82,12 +179,26 @@ async def notify(session: AsyncSession, org_id: UUID, events: Sequence[Any], now
                 "created_at": now,
             }
             for member_id in sorted(told)
-            if (member_id, code) not in muted
+            if (member_id, rule.category) not in muted
         ]
     if rows:
         stmt = insert(Notification).on_conflict_do_nothing(index_elements=["org_id", "member_id", "event_id"])
         await session.execute(stmt, rows)
     return len(rows)
+
+
+async def _retired(session: AsyncSession, codes: set[str]) -> set[str]:
+    stmt = select(NotificationCategory.code).where(
+        NotificationCategory.code.in_(codes), NotificationCategory.active.is_(False)
+    )
+    return set((await session.execute(stmt)).scalars())
+
+
+async def _active(session: AsyncSession, members: set[UUID]) -> set[UUID]:
+    if not members:
+        return set()
+    stmt = select(Member.id).where(Member.id.in_(members), Member.status == "active")
+    return set((await session.execute(stmt)).scalars())
 
 
 async def _subscribers(session: AsyncSession, codes: set[str]) -> dict[str, set[UUID]]:
@@ -113,26 +224,5 @@ async def _subscribers(session: AsyncSession, codes: set[str]) -> dict[str, set[
         category.code: set(category.member_ids).union(*(in_group.get(g, set()) for g in category.group_ids))
         for category in chosen
     }
-    everyone = set().union(*found.values())
-    if everyone:
-        active = set(
-            (
-                await session.execute(
-                    select(Member.id).where(Member.id.in_(everyone), Member.status == "active")
-                )
-            ).scalars()
-        )
-        found = {code: members & active for code, members in found.items()}
-    return found
-
-
-async def _about(session: AsyncSession, events: Sequence[Any]) -> dict[UUID, UUID | None]:
-    """The member each event's record is about, by record id (read now: the current assignee)."""
-    found: dict[UUID, UUID | None] = {}
-    for kind, column in _ABOUT.items():
-        ids = {e.entity_id for e in events if e.entity == kind}
-        if ids:
-            table = column.class_
-            rows = await session.execute(select(table.id, column).where(table.id.in_(ids)))
-            found |= {record_id: member_id for record_id, member_id in rows}
-    return found
+    active = await _active(session, set().union(*found.values()))
+    return {code: members & active for code, members in found.items()}

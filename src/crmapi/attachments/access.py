@@ -1,0 +1,36 @@
+"""Who may read an attachment: whoever may read what it is attached to (a live message of a
+conversation in the scope, a live post or comment of one's feeds), and its uploader while it is
+attached to nothing."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import false, or_, select
+
+from crmapi.access.actor import Actor
+from crmapi.access.problems import MissingCapability
+from crmapi.attachments.models import Attachment
+from crmapi.conversations import queries as conversations
+from crmapi.conversations.models import Message
+from crmapi.feeds import queries as feeds
+
+
+def _messages(actor: Actor) -> Any:
+    try:
+        visible = conversations.visible_ids(actor)
+    except MissingCapability:  # an API key without accounts.view_any reads no conversation
+        return false()
+    live = select(Message.id).where(Message.conversation_id.in_(visible), Message.deleted_at.is_(None))
+    return (Attachment.owner_kind == "message") & Attachment.owner_id.in_(live)
+
+
+def scope(actor: Actor) -> Any:
+    if actor.member_id is None:
+        return (Attachment.org_id == actor.org_id) & _messages(actor)
+    return (Attachment.org_id == actor.org_id) & or_(
+        Attachment.owner_id.is_(None) & (Attachment.uploaded_by_member_id == actor.member_id),
+        _messages(actor),
+        (Attachment.owner_kind == "feed_post") & Attachment.owner_id.in_(feeds.post_ids(actor)),
+        (Attachment.owner_kind == "feed_comment") & Attachment.owner_id.in_(feeds.comment_ids(actor)),
+    )

@@ -1,0 +1,109 @@
+"""What an actor may read of conversations (the seed's rule, DESIGN "Access"): staff those on the
+accounts they see (`accounts.view_any`, administrators, a sales-rep record on the account, a
+personal assignment, ownership or unit) and those they take part in (as a work item is its
+assignee's, whatever its account); a customer those on its own accounts that it takes part in;
+an API key those of every account with `accounts.view_any`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Select, and_, func, select
+from sqlalchemy.sql.elements import ColumnElement
+
+from crmapi.access.actor import Actor
+from crmapi.accounts import queries as accounts
+from crmapi.conversations.models import Conversation, Message, Participant, ReadMarker
+from crmapi.kit.pagination import Sorting
+
+SORTING = Sorting(
+    columns={"created_at": Conversation.created_at, "updated_at": Conversation.updated_at},
+    id_column=Conversation.id,
+    default="-created_at",
+)
+MESSAGE_SORTING = Sorting(columns={"seq": Message.seq}, id_column=Message.id, default="-seq")
+
+
+def takes_part(actor: Actor) -> Any:
+    return Conversation.id.in_(
+        select(Participant.conversation_id).where(
+            Participant.org_id == actor.org_id, Participant.member_id == actor.member_id
+        )
+    )
+
+
+def scope(actor: Actor) -> Any:
+    return actor.remember("conversations.scope", _scope)
+
+
+def _scope(actor: Actor) -> Any:
+    mine = Conversation.org_id == actor.org_id
+    on_account = Conversation.account_id.in_(accounts.visible_ids(actor))
+    if actor.kind == "customer":
+        return mine & on_account & takes_part(actor)
+    if actor.kind == "staff":
+        return mine & (on_account | takes_part(actor))
+    return mine & on_account
+
+
+def readable(actor: Actor) -> Select[Any]:
+    return select(Conversation).where(scope(actor))
+
+
+def visible_ids(actor: Actor) -> Select[Any]:
+    return select(Conversation.id).where(scope(actor))
+
+
+def read_seq(actor: Actor) -> ColumnElement[int]:
+    """The caller's read marker on the row's conversation (0: nothing read)."""
+    marker = (
+        select(ReadMarker.seq)
+        .where(
+            ReadMarker.org_id == Conversation.org_id,
+            ReadMarker.conversation_id == Conversation.id,
+            ReadMarker.member_id == actor.member_id,
+        )
+        .correlate(Conversation)  # also inside unread_count's count of messages
+        .scalar_subquery()
+    )
+    return func.coalesce(marker, 0)
+
+
+def unread_count(actor: Actor) -> ColumnElement[int]:
+    """Live messages of others after the caller's marker: counted, so always exact."""
+    return (
+        select(func.count())
+        .select_from(Message)
+        .where(
+            Message.org_id == Conversation.org_id,
+            Message.conversation_id == Conversation.id,
+            Message.seq > read_seq(actor),
+            Message.author_member_id.is_distinct_from(actor.member_id),
+            Message.deleted_at.is_(None),
+        )
+        .scalar_subquery()
+    )
+
+
+def participant_ids() -> ColumnElement[Any]:
+    """The row's participants (null for none)."""
+    return (
+        select(func.array_agg(Participant.member_id))
+        .where(Participant.org_id == Conversation.org_id, Participant.conversation_id == Conversation.id)
+        .scalar_subquery()
+    )
+
+
+def with_reading(actor: Actor, stmt: Select[Any]) -> Select[Any]:
+    """The rows with their participants and the caller's marker and unread count."""
+    return stmt.add_columns(
+        participant_ids().label("participant_ids"),
+        read_seq(actor).label("read_seq"),
+        unread_count(actor).label("unread_count"),
+    )
+
+
+def messages_of(conversation: Conversation) -> Select[Any]:
+    return select(Message).where(
+        and_(Message.org_id == conversation.org_id, Message.conversation_id == conversation.id)
+    )
