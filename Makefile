@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 
-.PHONY: run test lint lint-contract openapi bench same bench-access bench-erp bench-events bench-board bench-dashboard bench-trading fuzz fuzz-deep demo clean
+.PHONY: run test lint lint-contract openapi bench same bench-access bench-erp bench-events bench-board bench-dashboard bench-trading bench-talk fuzz fuzz-deep demo clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -57,6 +57,9 @@ bench-dashboard: $(STAMP)
 ## ERP trading record: invoice and payment pushes against SQL alone, balance reads under wrk.
 bench-trading: $(STAMP)
 	$(BIN)/python -m bench.trading
+
+bench-talk: $(STAMP)
+	$(BIN)/python -m bench.talk
 
 ## Load a realistic demo organisation into the configured (or embedded) database; prints credentials.
 demo: $(STAMP)

@@ -123,6 +123,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if app.state.background:
             await stopping.close_within("the queue's Redis client", app.state.queue.close())
         await stopping.close_within("the rate limiter's Redis client", app.state.limiter.close())
+        await stopping.close_within("the attachment store's client", app.state.storage.close())
         if owned is not None:
             await stopping.close_within("the database pool", owned.engine.dispose())
 

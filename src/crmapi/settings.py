@@ -78,6 +78,14 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     # The largest attachment taken (bytes); a request body is at most 20 MB whatever this says.
     attachment_max_bytes: int = Field(default=10 * 1024 * 1024, ge=1, le=20 * 1024 * 1024 - 65_536)
+    # Attachments in an S3-compatible bucket (path-style URLs) when S3_BUCKET is set; else under
+    # DATA_DIR/attachments.
+    s3_bucket: str = ""
+    s3_endpoint_url: str = "https://s3.amazonaws.com"
+    s3_region: str = "us-east-1"
+    s3_access_key_id: str = ""
+    s3_secret_access_key: str = ""
+    s3_prefix: str = ""
 
     # The proxy in front: whose X-Forwarded-For / X-Forwarded-Proto are believed (addresses or
     # networks, comma-separated; "*" for any). Nobody's by default: a header anyone can send must

@@ -17,3 +17,10 @@ class AttachmentTypeRefused(ProblemError):
     the detail lists the types taken. Nothing was stored."""
 
     status, slug, title = 415, "attachment-type-refused", "Attachment type refused"
+
+
+class StorageUnavailable(ProblemError):
+    """The file store (an S3-compatible bucket) did not take or give the file; nothing was
+    recorded. Try again later."""
+
+    status, slug, title = 503, "storage-unavailable", "File store unavailable"

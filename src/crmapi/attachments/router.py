@@ -90,7 +90,10 @@ async def download_attachment(
     """The bytes as uploaded, as a download (never shown inline), for whoever may read what the
     file is attached to. The ETag is the content's SHA-256."""
     attachment = await _readable(session, actor, attachment_id)
-    data = await request.app.state.storage.get(attachment.org_id, attachment.sha256)
+    try:
+        data = await request.app.state.storage.get(attachment.org_id, attachment.sha256)
+    except FileNotFoundError as exc:
+        raise NotFound("The attachment's file is missing from the file store.") from exc
     return Response(
         data,
         media_type=attachment.content_type,

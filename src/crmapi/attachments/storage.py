@@ -1,6 +1,6 @@
 """Where attachment bytes live: a small interface, a folder under the data folder by default, or
-an S3-compatible bucket. Objects are named by organisation and content hash, so the same file
-uploaded twice is stored once and an object never changes once written."""
+an S3-compatible bucket (`attachments.s3`). Objects are named by organisation and content hash,
+so the same file uploaded twice is stored once and an object never changes once written."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Protocol
 from uuid import UUID
 
+from crmapi.attachments.s3 import S3
 from crmapi.settings import Settings
 
 
@@ -18,6 +19,8 @@ class Storage(Protocol):
     async def put(self, org_id: UUID, sha256: str, data: bytes) -> None: ...
 
     async def get(self, org_id: UUID, sha256: str) -> bytes: ...
+
+    async def close(self) -> None: ...
 
 
 class LocalDisk:
@@ -35,6 +38,9 @@ class LocalDisk:
 
     async def get(self, org_id: UUID, sha256: str) -> bytes:
         return await asyncio.to_thread(self._path(org_id, sha256).read_bytes)
+
+    async def close(self) -> None:
+        pass
 
     @staticmethod
     def _write(path: Path, data: bytes) -> None:
@@ -54,4 +60,14 @@ class LocalDisk:
 
 
 def configured(settings: Settings) -> Storage:
+    """The bucket when `S3_BUCKET` is set, else the data folder."""
+    if settings.s3_bucket:
+        return S3(
+            settings.s3_endpoint_url,
+            settings.s3_bucket,
+            region=settings.s3_region,
+            access_key=settings.s3_access_key_id,
+            secret_key=settings.s3_secret_access_key,
+            prefix=settings.s3_prefix,
+        )
     return LocalDisk(settings.data_dir / "attachments")
