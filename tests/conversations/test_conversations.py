@@ -142,6 +142,15 @@ async def test_a_rep_and_its_customer_talk_and_both_inboxes_and_counts_follow(
         await api.get(f"/v1/accounts/{account_id}/conversations", headers=other_rep.headers), 404, "not-found"
     )
 
+    # The same events reach the change feed, for those who see the conversation only.
+    def changes(who: Member) -> Any:
+        return api.get("/v1/changes", params={"kinds": "conversation,message"}, headers=who.headers)
+
+    seen_changes = [(c["type"], c["record_id"]) for c in ok(await changes(rep))["items"]]
+    assert ("conversation.created", opened["id"]) in seen_changes
+    assert ("message.created", reply["id"]) in seen_changes
+    assert ok(await changes(other_rep))["items"] == []
+
 
 async def test_only_staff_and_the_accounts_customers_take_part_and_bad_input_writes_nothing(
     client: AsyncClient, db: Database, tenants: Tenants, acme: Tenant, admin: Member
