@@ -29,7 +29,8 @@ from crmapi.conversations.schemas import (
     ReadState,
     RevisionRead,
 )
-from crmapi.kit.concurrency import IfMatch, etag, expected_version
+from crmapi.kit import rendered
+from crmapi.kit.concurrency import IfMatch, expected_version
 from crmapi.kit.db import DbSession
 from crmapi.kit.errors import problem_responses
 from crmapi.kit.pagination import Page, paginate, render, render_page, select_fields, sorted_by
@@ -45,8 +46,7 @@ CHANGE = problem_responses(401, 403, 404, 409, 412, 422, 503)
 
 def _as_read(row: Any) -> dict[str, Any]:
     conversation: Conversation = row[0]
-    values = {c.key: getattr(conversation, c.key) for c in Conversation.__table__.columns}
-    return values | {
+    return rendered.row(conversation) | {
         "participant_ids": sorted(row.participant_ids or [], key=str),
         "read_seq": row.read_seq,
         "unread_count": row.unread_count,
@@ -62,12 +62,7 @@ async def _one(
         await service.get(session, actor, conversation_id)  # the 404
     assert row is not None
     body = render(ConversationRead, _as_read(row), select_fields(ConversationRead, fields))
-    response = Response(
-        body.model_dump_json(exclude_unset=fields is not None),
-        media_type="application/json",
-        headers={"ETag": etag(row[0].version)},
-    )
-    return response
+    return rendered.tagged(body, row[0].version, exclude_unset=fields is not None)
 
 
 async def _listed(
@@ -333,9 +328,7 @@ async def mark_conversation_read(
 
 async def _message(session: DbSession, message: Message) -> Response:
     body = MessageRead.model_validate((await _messages(session, [message]))[0])
-    return Response(
-        body.model_dump_json(), media_type="application/json", headers={"ETag": etag(message.version)}
-    )
+    return rendered.tagged(body, message.version)
 
 
 @router.patch(

@@ -28,7 +28,8 @@ from crmapi.feeds.schemas import (
     PostRead,
     PostUpdate,
 )
-from crmapi.kit.concurrency import IfMatch, etag, expected_version
+from crmapi.kit import rendered
+from crmapi.kit.concurrency import IfMatch, expected_version
 from crmapi.kit.db import DbSession
 from crmapi.kit.errors import problem_responses
 from crmapi.kit.pagination import Page, PageParams, paginate, render_page, select_fields, sorted_by
@@ -53,7 +54,7 @@ _COUNT = (
 
 
 def _feed(feed: Feed, role: str | None, count: int) -> dict[str, Any]:
-    return {c.key: getattr(feed, c.key) for c in Feed.__table__.columns} | {
+    return rendered.row(feed) | {
         "my_role": role,
         "member_count": count,
     }
@@ -65,12 +66,7 @@ async def _one(session: DbSession, actor: CurrentActor, feed_id: UUID, status_co
         await session.execute(select(_COUNT).where(Feed.org_id == feed.org_id, Feed.id == feed.id))
     ).scalar_one()
     body = FeedRead.model_validate(_feed(feed, role, count))
-    return Response(
-        body.model_dump_json(),
-        status_code=status_code,
-        media_type="application/json",
-        headers={"ETag": etag(feed.version)},
-    )
+    return rendered.tagged(body, feed.version, status_code)
 
 
 @router.get(
@@ -189,20 +185,14 @@ async def _posts(session: DbSession, found: Sequence[FeedPost]) -> list[dict[str
     attached = await attachments.of_owners(session, service.POST, ids)
     counts = await service.comment_counts(session, ids)
     return [
-        {c.key: getattr(p, c.key) for c in FeedPost.__table__.columns}
-        | {"attachments": attached.get(p.id, []), "comment_count": counts.get(p.id, 0)}
+        rendered.row(p) | {"attachments": attached.get(p.id, []), "comment_count": counts.get(p.id, 0)}
         for p in found
     ]
 
 
 async def _post(session: DbSession, item: FeedPost, status_code: int = 200) -> Response:
     body = PostRead.model_validate((await _posts(session, [item]))[0])
-    return Response(
-        body.model_dump_json(),
-        status_code=status_code,
-        media_type="application/json",
-        headers={"ETag": etag(item.version)},
-    )
+    return rendered.tagged(body, item.version, status_code)
 
 
 @router.get(
@@ -307,11 +297,7 @@ async def delete_feed_post(
 
 async def _comments(session: DbSession, found: Sequence[FeedComment]) -> list[dict[str, Any]]:
     attached = await attachments.of_owners(session, service.COMMENT, [c.id for c in found])
-    return [
-        {col.key: getattr(c, col.key) for col in FeedComment.__table__.columns}
-        | {"attachments": attached.get(c.id, [])}
-        for c in found
-    ]
+    return [rendered.row(c) | {"attachments": attached.get(c.id, [])} for c in found]
 
 
 @router.get(

@@ -30,6 +30,7 @@ from crmapi.identity.problems import (
 )
 from crmapi.identity.schemas import MemberCreate, MemberUpdate, OrganisationUpdate
 from crmapi.identity.security import Keys, hash_password, new_secret, same, verify_password
+from crmapi.kit import rendered
 from crmapi.kit.concurrency import check_version
 from crmapi.kit.db import bind_org
 from crmapi.kit.errors import NotFound, Unprocessable
@@ -94,7 +95,7 @@ async def create_organisation(
 
 
 def member_row(member: Member, email: str) -> dict[str, Any]:
-    row = {c.key: getattr(member, c.key) for c in Member.__table__.columns}
+    row = rendered.row(member)
     row["email"] = email
     return row
 

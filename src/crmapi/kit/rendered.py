@@ -19,6 +19,7 @@ from pydantic import BaseModel
 from sqlalchemy import Text, cast, func, literal_column, select, text
 from sqlalchemy.sql.elements import ColumnElement
 
+from crmapi.kit.concurrency import etag
 from crmapi.kit.pagination import CUSTOM
 
 JSON = "application/json"
@@ -73,6 +74,18 @@ def page(bodies: Sequence[str], next_cursor: str | None, count: int | None) -> R
 
 def one(body: str, headers: Mapping[str, str] | None = None) -> Response:
     return Response(body, media_type=JSON, headers=headers)
+
+
+def tagged(body: BaseModel, version: int, status_code: int = 200, *, exclude_unset: bool = False) -> Response:
+    """A Read schema's JSON with the record's version as its ETag (for answers built in Python)."""
+    json_text = body.model_dump_json(exclude_unset=exclude_unset)
+    return Response(json_text, status_code=status_code, media_type=JSON, headers={"ETag": etag(version)})
+
+
+def row(record: Any) -> dict[str, Any]:
+    """A mapped record's column values by name: what a Read schema with computed fields besides
+    (counts, the caller's marker) is validated from."""
+    return {c.key: getattr(record, c.key) for c in record.__table__.columns}
 
 
 def _keys_of(value: ColumnElement[Any], keys: list[str]) -> ColumnElement[Any]:
