@@ -249,8 +249,8 @@ async def remove_conversation_participant(
 async def _messages(session: DbSession, found: Sequence[Message]) -> list[dict[str, Any]]:
     attached = await attachments.of_owners(session, service.MESSAGE, [m.id for m in found])
     return [
-        {c.key: getattr(m, c.key) for c in Message.__table__.columns}
-        | {"attachments": attached.get(m.id, [])}
+        # A deleted message's files go with its text (`attachments.access` refuses them too).
+        rendered.row(m) | {"attachments": [] if m.deleted_at else attached.get(m.id, [])}
         for m in found
     ]
 

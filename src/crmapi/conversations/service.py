@@ -160,7 +160,7 @@ async def create(
         about={"account_id": str(account.id), "participant_ids": sorted(map(str, joined))},
     )
     if data.message is not None:
-        await _post(session, actor, conversation, data.message, "body.message")
+        await _post(session, actor, conversation, data.message, "body.message", opening=True)
     return conversation
 
 
@@ -255,7 +255,13 @@ async def post(session: AsyncSession, actor: Actor, conversation_id: UUID, data:
 
 
 async def _post(
-    session: AsyncSession, actor: Actor, conversation: Conversation, data: MessageCreate, location: str
+    session: AsyncSession,
+    actor: Actor,
+    conversation: Conversation,
+    data: MessageCreate,
+    location: str,
+    *,
+    opening: bool = False,
 ) -> Message:
     """The next message: its number taken under the conversation's row lock (numbers have no
     gaps and follow commit order), a staff author joining the conversation, the author's marker
@@ -309,7 +315,8 @@ async def _post(
         message,
         entity=MESSAGE,
         action="created",
-        about=_about(conversation, message),
+        # The opening message is told of as the conversation itself is: one notification.
+        about=_about(conversation, message) | ({"opening": True} if opening else {}),
     )
     return message
 

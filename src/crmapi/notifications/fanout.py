@@ -114,10 +114,11 @@ RULES: dict[str, Rule] = {
         lambda operation: operation == "created",
         _conversation_people,
     ),
-    # A message tells the conversation's participants (the members it mentions among them).
+    # A message tells the conversation's participants (the members it mentions among them); the
+    # one a conversation opens with is told of by `conversation.created`.
     "message": Rule(
         "CONVERSATIONS",
-        lambda operation, _: operation == "created",
+        lambda operation, payload: operation == "created" and not payload.get("opening"),
         _NEVER,
         _members_of(Participant, Participant.conversation_id, lambda e: UUID(e.payload["conversation_id"])),
     ),
