@@ -8,7 +8,7 @@ the customer the others. The rep's marker stands a little past its last message 
 conversation (0 to 2 messages further, never past the end), the customer's at its own last
 message or the end. The rep's inbox holds one notification for each of the newest customer
 messages (`message.created`, category CONVERSATIONS, as the fan-out writes them), read when the
-rep's marker is past the message.
+rep's marker is past the message. Then every table written, the API's too, is analyzed.
 """
 
 from __future__ import annotations
@@ -93,9 +93,12 @@ ORDER BY m.created_at DESC
 LIMIT $4
 """
 
+# The accounts, assignments and members too: written through the API moments before, they have no
+# statistics yet, and the rep's scope (accounts it owns) is then planned as a nested loop that reads
+# every account once per account (~1.6 ms a request at 100 accounts, 0.3 ms once analyzed).
 _ANALYZE = (
-    "ANALYZE conversations, conversation_participants, conversation_messages, conversation_reads, "
-    "notifications"
+    "ANALYZE accounts, account_assignments, members, conversations, conversation_participants, "
+    "conversation_messages, conversation_reads, notifications"
 )
 
 
