@@ -204,6 +204,12 @@ def upgrade() -> None:
             ondelete="CASCADE",
         ),
         sa.ForeignKeyConstraint(
+            ["org_id", "feed_id"],
+            ["feeds.org_id", "feeds.id"],
+            name=op.f("fk_feed_comments_org_id_feed_id_feeds"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
             ["org_id"],
             ["organisations.id"],
             name=op.f("fk_feed_comments_org_id_organisations"),
@@ -214,6 +220,7 @@ def upgrade() -> None:
     op.create_index(
         "ix_feed_comments_post", "feed_comments", ["org_id", "post_id", "created_at", "id"], unique=False
     )
+    op.create_index("ix_feed_comments_feed", "feed_comments", ["org_id", "feed_id"], unique=False)
     op.create_table(
         "conversation_messages",
         sa.Column("conversation_id", sa.Uuid(), nullable=False),
@@ -334,6 +341,7 @@ def downgrade() -> None:
     op.drop_index("ix_conversation_participants_member", table_name="conversation_participants")
     op.drop_table("conversation_participants")
     op.drop_table("conversation_messages")
+    op.drop_index("ix_feed_comments_feed", table_name="feed_comments")
     op.drop_index("ix_feed_comments_post", table_name="feed_comments")
     op.drop_table("feed_comments")
     op.drop_index("ix_conversations_created", table_name="conversations")

@@ -152,6 +152,14 @@ async def test_a_rep_and_its_customer_talk_and_both_inboxes_and_counts_follow(
     assert ("message.created", reply["id"]) in seen_changes
     assert ok(await changes(other_rep))["items"] == []
 
+    # A customer no longer assigned to the account loses the conversation and hears no more of it.
+    r = await api.delete(f"/v1/accounts/{account_id}/assignments/{customer.id}", headers=acme.admin.headers)
+    assert r.status_code == 204, r.text
+    ok(await api.post(f"{conversation}/messages", json={"body": "Anything else?"}, headers=rep.headers), 201)
+    await asyncio.sleep(1)
+    assert_problem(await api.get(conversation, headers=customer.headers), 404, "not-found")
+    assert ok(await api.get("/v1/me/notifications/unread", headers=customer.headers))["total"] == 0
+
 
 async def test_only_staff_and_the_accounts_customers_take_part_and_bad_input_writes_nothing(
     client: AsyncClient, db: Database, tenants: Tenants, acme: Tenant, admin: Member

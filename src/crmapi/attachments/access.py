@@ -6,22 +6,20 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import false, or_, select
+from sqlalchemy import false, or_
 
 from crmapi.access.actor import Actor
 from crmapi.access.problems import MissingCapability
 from crmapi.attachments.models import Attachment
 from crmapi.conversations import queries as conversations
-from crmapi.conversations.models import Message
 from crmapi.feeds import queries as feeds
 
 
 def _messages(actor: Actor) -> Any:
     try:
-        visible = conversations.visible_ids(actor)
+        live = conversations.message_ids(actor, live=True)
     except MissingCapability:  # an API key without accounts.view_any reads no conversation
         return false()
-    live = select(Message.id).where(Message.conversation_id.in_(visible), Message.deleted_at.is_(None))
     return (Attachment.owner_kind == "message") & Attachment.owner_id.in_(live)
 
 

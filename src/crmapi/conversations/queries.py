@@ -7,6 +7,7 @@ an API key those of every account with `accounts.view_any`."""
 from __future__ import annotations
 
 from typing import Any
+from uuid import UUID
 
 from sqlalchemy import Select, and_, func, select
 from sqlalchemy.sql.elements import ColumnElement
@@ -17,7 +18,7 @@ from crmapi.conversations.models import Conversation, Message, Participant, Read
 from crmapi.kit.pagination import Sorting
 
 SORTING = Sorting(
-    columns={"created_at": Conversation.created_at, "updated_at": Conversation.updated_at},
+    columns={"created_at": Conversation.created_at},
     id_column=Conversation.id,
     default="-created_at",
 )
@@ -71,6 +72,15 @@ def read_seq(actor: Actor) -> ColumnElement[int]:
     )
 
 
+def unread_of(member_id: UUID | None, after: Any) -> ColumnElement[bool]:
+    """A live message of someone else's after `after`: what an unread count counts."""
+    return and_(
+        Message.seq > after,
+        Message.author_member_id.is_distinct_from(member_id),
+        Message.deleted_at.is_(None),
+    )
+
+
 def unread_count(actor: Actor) -> ColumnElement[int]:
     """Live messages of others after the caller's marker: counted, so always exact."""
     return (
@@ -79,12 +89,18 @@ def unread_count(actor: Actor) -> ColumnElement[int]:
         .where(
             Message.org_id == Conversation.org_id,
             Message.conversation_id == Conversation.id,
-            Message.seq > read_seq(actor),
-            Message.author_member_id.is_distinct_from(actor.member_id),
-            Message.deleted_at.is_(None),
+            unread_of(actor.member_id, read_seq(actor)),
         )
         .scalar_subquery()
     )
+
+
+def message_ids(actor: Actor, *, live: bool = False) -> Select[Any]:
+    """Ids of the messages of the conversations in the actor's scope (`live`: not deleted)."""
+    found = select(Message.id).where(
+        Message.org_id == actor.org_id, Message.conversation_id.in_(visible_ids(actor))
+    )
+    return found.where(Message.deleted_at.is_(None)) if live else found
 
 
 def participant_ids() -> ColumnElement[Any]:

@@ -48,12 +48,13 @@ def _staff(actor: Actor) -> None:
 
 
 async def get(
-    session: AsyncSession, actor: Actor, conversation_id: UUID, *, lock: bool = False
+    session: AsyncSession, actor: Actor, conversation_id: UUID, *, lock: bool = False, share: bool = False
 ) -> Conversation:
-    """The conversation in the actor's scope (404 outside it), locked for a change with `lock`."""
+    """The conversation in the actor's scope (404 outside it), locked for a change with `lock`,
+    or with `share` kept from closing (and numbering) until the transaction ends."""
     stmt = queries.readable(actor).where(Conversation.id == conversation_id)
-    if lock:
-        stmt = stmt.with_for_update()
+    if lock or share:
+        stmt = stmt.with_for_update(read=share and not lock)
     found: Conversation | None = (
         await session.execute(stmt.execution_options(populate_existing=True))
     ).scalar_one_or_none()
@@ -282,7 +283,8 @@ async def _post(
     seq = numbered.scalar_one_or_none()
     if seq is None:
         raise ConversationClosed("The conversation is closed; reopen it to post.")
-    await _join(session, actor, conversation.id, {me})
+    if await _join(session, actor, conversation.id, {me}) and not opening:
+        await _stepped(session, actor, conversation, "participant_added", me)
     taking_part = await participants(session, conversation)
     outsiders = [
         FieldError(
@@ -360,9 +362,7 @@ async def unread(session: AsyncSession, actor: Actor, conversation: Conversation
     counted = select(func.count()).where(
         Message.org_id == conversation.org_id,
         Message.conversation_id == conversation.id,
-        Message.seq > after,
-        Message.author_member_id.is_distinct_from(actor.member_id),
-        Message.deleted_at.is_(None),
+        queries.unread_of(actor.member_id, after),
     )
     return int((await session.execute(counted)).scalar_one())
 
@@ -373,18 +373,15 @@ async def message_for_change(
     """A live message in an open conversation the actor sees, locked; 404 outside the scope."""
     stmt = (
         select(Message)
-        .where(
-            Message.org_id == actor.org_id,
-            Message.id == message_id,
-            Message.conversation_id.in_(queries.visible_ids(actor)),
-        )
+        .where(Message.id == message_id, Message.id.in_(queries.message_ids(actor)))
         .with_for_update()
         .execution_options(populate_existing=True)
     )
     message = (await session.execute(stmt)).scalar_one_or_none()
     if message is None:
         raise NotFound("No message with this id.")
-    conversation = await get(session, actor, message.conversation_id)
+    # Shared: a close waits for this change to commit, or this change sees it closed.
+    conversation = await get(session, actor, message.conversation_id, share=True)
     check_version(message.version, expected)
     if message.deleted_at is not None:
         raise MessageDeleted("The message was deleted.")
@@ -465,11 +462,7 @@ async def delete(session: AsyncSession, actor: Actor, message_id: UUID, expected
 async def revisions(session: AsyncSession, actor: Actor, message_id: UUID) -> list[Revision]:
     """A message's earlier texts, for staff who see it (a customer reads the message as it is)."""
     _staff(actor)
-    visible = select(Message.id).where(
-        Message.org_id == actor.org_id,
-        Message.id == message_id,
-        Message.conversation_id.in_(queries.visible_ids(actor)),
-    )
+    visible = queries.message_ids(actor).where(Message.id == message_id)
     if (await session.execute(visible)).first() is None:
         raise NotFound("No message with this id.")
     stmt = (

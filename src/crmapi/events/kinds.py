@@ -20,7 +20,7 @@ from crmapi.activities.models import Activity
 from crmapi.contacts import queries as contacts
 from crmapi.contacts.models import Contact
 from crmapi.conversations import queries as conversations
-from crmapi.conversations.models import Conversation, Message
+from crmapi.conversations.models import Conversation
 from crmapi.documents import queries as document_queries
 from crmapi.documents.models import Document
 from crmapi.feeds import queries as feeds
@@ -66,10 +66,7 @@ _RECORDS = {
         for kind in document_queries.KINDS
     },
     "conversation": Visible("accounts.view_any", _ids_in(Conversation, conversations.scope)),
-    "message": Visible(
-        "accounts.view_any",
-        lambda actor: select(Message.id).where(Message.conversation_id.in_(conversations.visible_ids(actor))),
-    ),
+    "message": Visible("accounts.view_any", conversations.message_ids),
     # Feeds are exclusive: their members hear of them (and administrators, of every change).
     "feed": Visible(ADMIN, _ids_in(Feed, feeds.scope)),
     "feed_post": Visible(

@@ -60,8 +60,10 @@ class FeedComment(Tenant, Versioned, Base):
     __tablename__ = "feed_comments"
     __extra_table_args__ = (
         tenant_fk(["post_id"], "feed_posts", ondelete="CASCADE"),
+        tenant_fk(["feed_id"], "feeds", ondelete="CASCADE"),
         tenant_fk(["author_member_id"], "members"),
         Index("ix_feed_comments_post", "org_id", "post_id", "created_at", "id"),
+        Index("ix_feed_comments_feed", "org_id", "feed_id"),  # the change feed's visibility
     )
 
     feed_id: Mapped[UUID]

@@ -104,7 +104,7 @@ class PostCreate(Input):
     )
     body: MessageText = Field(description=f"1 to {MESSAGE_MAX:,} characters after trimming.")
     announcement: bool = Field(False, description="Managers only: every member is told of it.")
-    pinned: bool = Field(False, description="Managers only, announcements only: listed first.")
+    pinned: bool = Field(False, description="Managers only, announcements only: `pinned=true` lists them.")
     attachment_ids: list[UUID] = Field(default_factory=list, max_length=10)
 
 

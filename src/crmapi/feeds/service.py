@@ -68,7 +68,8 @@ async def get(session: AsyncSession, actor: Actor, feed_id: UUID, *, lock: bool 
         .where(Feed.org_id == actor.org_id, Feed.id == feed_id, FeedMember.member_id == actor.member_id)
     )
     if lock:
-        stmt = stmt.with_for_update(of=Feed)
+        # Both rows: a request that waited for the lock sees the caller's role as it is now.
+        stmt = stmt.with_for_update(of=[Feed, FeedMember])
     found = (await session.execute(stmt.execution_options(populate_existing=True))).first()
     if found is None:
         raise NotFound("No feed with this id.")
@@ -143,8 +144,16 @@ async def members(session: AsyncSession, actor: Actor, feed_id: UUID) -> list[Fe
 
 
 async def _managers(session: AsyncSession, feed: Feed) -> set[UUID]:
-    stmt = select(FeedMember.member_id).where(
-        FeedMember.org_id == feed.org_id, FeedMember.feed_id == feed.id, FeedMember.role == MANAGER
+    """The feed's active managers: a suspended one manages nothing, so it does not count."""
+    stmt = (
+        select(FeedMember.member_id)
+        .join(Member, (Member.org_id == FeedMember.org_id) & (Member.id == FeedMember.member_id))
+        .where(
+            FeedMember.org_id == feed.org_id,
+            FeedMember.feed_id == feed.id,
+            FeedMember.role == MANAGER,
+            Member.status == "active",
+        )
     )
     return set((await session.execute(stmt)).scalars())
 
@@ -170,8 +179,11 @@ async def set_member(session: AsyncSession, actor: Actor, feed_id: UUID, member_
     await session.execute(
         stmt.on_conflict_do_update(index_elements=["org_id", "feed_id", "member_id"], set_={"role": role})
     )
+    changes = {"role": {"old": old, "new": role}}
+    if old is None:
+        changes["member_id"] = {"old": None, "new": str(member_id)}
     action = "member_added" if old is None else "member_role_changed"
-    await _stepped(session, actor, feed, action, {"member_id": str(member_id), "role": role})
+    await _stepped(session, actor, feed, action, changes, {"member_id": str(member_id), "role": role})
     return old is None
 
 
@@ -192,16 +204,22 @@ async def remove_member(session: AsyncSession, actor: Actor, feed_id: UUID, memb
     )
     if removed.first() is None:
         raise NotFound("The member is not in this feed.")
-    await _stepped(session, actor, feed, "member_removed", {"member_id": str(member_id)})
+    changes = {"member_id": {"old": str(member_id), "new": None}}
+    await _stepped(session, actor, feed, "member_removed", changes, {"member_id": str(member_id)})
 
 
 async def _stepped(
-    session: AsyncSession, actor: Actor, feed: Feed, action: str, step: dict[str, Any]
+    session: AsyncSession,
+    actor: Actor,
+    feed: Feed,
+    action: str,
+    changes: dict[str, Any],
+    about: dict[str, Any],
 ) -> None:
+    """A member invited, re-roled or removed: a new version, history and `feed.updated`."""
     feed.updated_at = datetime.now(UTC)
     await session.flush()
-    changes = {key: {"old": None, "new": value} for key, value in step.items()}
-    announce_step(session, actor, feed, entity=FEED, action=action, changes=changes, about=step)
+    announce_step(session, actor, feed, entity=FEED, action=action, changes=changes, about=about)
 
 
 async def post(session: AsyncSession, actor: Actor, feed_id: UUID, data: PostCreate) -> FeedPost:

@@ -12,13 +12,14 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import select
+from sqlalchemy import Select, exists, or_, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crmapi.access.models import GroupMember
+from crmapi.accounts.models import AccountAssignment
 from crmapi.config.models import NotificationCategory
-from crmapi.conversations.models import Participant
+from crmapi.conversations.models import Conversation, Participant
 from crmapi.feeds.models import FeedMember
 from crmapi.identity.models import Member
 from crmapi.kit.ids import new_id
@@ -68,12 +69,13 @@ def _person(column: Any) -> People:
     return found
 
 
-def _members_of(table: Any, owner: Any, owner_of: Callable[[Any], UUID]) -> People:
-    """The members in `table` of each event's owner (`owner_of(event)`: a conversation, a feed)."""
+def _members_of(pairs: Select[UUID, UUID], owner: Any, owner_of: Callable[[Any], UUID]) -> People:
+    """The members `pairs` (owner id, member id) names for each event's owner (`owner_of(event)`:
+    a conversation, a feed)."""
 
     async def found(session: AsyncSession, events: Sequence[Any]) -> dict[UUID, set[UUID]]:
         owners = {e.id: owner_of(e) for e in events}
-        rows = await session.execute(select(owner, table.member_id).where(owner.in_(set(owners.values()))))
+        rows = await session.execute(pairs.where(owner.in_(set(owners.values()))))
         by_owner: dict[UUID, set[UUID]] = {}
         for owner_id, member_id in rows:
             by_owner.setdefault(owner_id, set()).add(member_id)
@@ -94,7 +96,27 @@ async def _conversation_people(session: AsyncSession, events: Sequence[Any]) -> 
     return found | await _added(session, [e for e in events if e.topic != "conversation.created"])
 
 
-_participants = _members_of(Participant, Participant.conversation_id, lambda e: e.entity_id)
+# A conversation's participants who may still read it: staff, and customers still assigned to
+# its account (a customer unassigned keeps its participant row, and hears nothing more).
+_READERS = (
+    select(Participant.conversation_id, Participant.member_id)
+    .join(
+        Conversation,
+        (Conversation.org_id == Participant.org_id) & (Conversation.id == Participant.conversation_id),
+    )
+    .join(Member, (Member.org_id == Participant.org_id) & (Member.id == Participant.member_id))
+    .where(
+        or_(
+            Member.kind == "staff",
+            exists().where(
+                AccountAssignment.org_id == Participant.org_id,
+                AccountAssignment.account_id == Conversation.account_id,
+                AccountAssignment.member_id == Participant.member_id,
+            ),
+        )
+    )
+)
+_participants = _members_of(_READERS, Participant.conversation_id, lambda e: e.entity_id)
 _ALWAYS: Callable[[str], bool] = lambda _: True  # noqa: E731
 _NEVER: Callable[[str], bool] = lambda _: False  # noqa: E731
 RULES: dict[str, Rule] = {
@@ -120,14 +142,18 @@ RULES: dict[str, Rule] = {
         "CONVERSATIONS",
         lambda operation, payload: operation == "created" and not payload.get("opening"),
         _NEVER,
-        _members_of(Participant, Participant.conversation_id, lambda e: UUID(e.payload["conversation_id"])),
+        _members_of(_READERS, Participant.conversation_id, lambda e: UUID(e.payload["conversation_id"])),
     ),
     # An announcement tells the feed's members, and nobody else: feeds are exclusive.
     "feed_post": Rule(
         "ANNOUNCEMENTS",
         lambda operation, payload: operation == "created" and bool(payload.get("announcement")),
         _NEVER,
-        _members_of(FeedMember, FeedMember.feed_id, lambda e: UUID(e.payload["feed_id"])),
+        _members_of(
+            select(FeedMember.feed_id, FeedMember.member_id),
+            FeedMember.feed_id,
+            lambda e: UUID(e.payload["feed_id"]),
+        ),
     ),
 }
 CATEGORY_OF_KIND = {kind: rule.category for kind, rule in RULES.items()}
