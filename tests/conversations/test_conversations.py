@@ -9,10 +9,11 @@ import hashlib
 from typing import Any
 
 import pytest
+from bench.receiver import receiving
 from httpx import AsyncClient
 
 from crmapi.kit.db import Database
-from tests.events.test_webhooks import api, eventually, fast, running
+from tests.events.test_webhooks import api, eventually, fast, running, subscribe
 from tests.permissions import api_key, work_as_rep
 from tests.support import Member, Tenant, Tenants, assert_problem, error_fields, ok
 
@@ -418,3 +419,30 @@ async def test_unread_counts_stay_exact_under_20_concurrent_posters(
         "read_seq": total,
         "unread_count": 0,
     }
+
+
+@pytest.mark.committed
+async def test_a_webhook_hears_a_message_as_its_readers_read_it(
+    api: AsyncClient, committed_tenants: Tenants, committed_db: Database, running: None
+) -> None:
+    acme = await committed_tenants.create()
+    account_id = await account_of_rep(api, committed_db, committed_tenants, acme, "R1")
+    made = ok(
+        await api.post(
+            f"/v1/accounts/{account_id}/conversations", json={"subject": "Terms"}, headers=acme.admin.headers
+        ),
+        201,
+    )
+    with receiving() as receiver:
+        await subscribe(api, acme, receiver.url, event_types=["message.*"])
+        posted = ok(
+            await api.post(
+                f"/v1/conversations/{made['id']}/messages",
+                json={"body": "Net 30?"},
+                headers=acme.admin.headers,
+            ),
+            201,
+        )
+        [got] = await asyncio.to_thread(receiver.wait_for, 1)
+    assert (got.event["type"], got.event["record_id"]) == ("message.created", posted["id"])
+    assert got.event["data"] == posted

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Annotated, Any
 from uuid import UUID
 
@@ -12,7 +11,6 @@ from sqlalchemy import select
 from crmapi.access.actor import Actor
 from crmapi.access.dependencies import CurrentActor, Idempotent
 from crmapi.accounts import service as accounts
-from crmapi.attachments import service as attachments
 from crmapi.conversations import queries, service
 from crmapi.conversations.models import Conversation, Message
 from crmapi.conversations.schemas import (
@@ -246,15 +244,6 @@ async def remove_conversation_participant(
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
-async def _messages(session: DbSession, found: Sequence[Message]) -> list[dict[str, Any]]:
-    attached = await attachments.of_owners(session, service.MESSAGE, [m.id for m in found])
-    return [
-        # A deleted message's files go with its text (`attachments.access` refuses them too).
-        rendered.row(m) | {"attachments": [] if m.deleted_at else attached.get(m.id, [])}
-        for m in found
-    ]
-
-
 @router.get(
     "/v1/conversations/{conversation_id}/messages",
     operation_id="list_conversation_messages",
@@ -285,7 +274,7 @@ async def list_conversation_messages(
     found, cursor, count = await paginate(
         session, stmt, sorting=queries.MESSAGE_SORTING, params=query, cursors=request.app.state.cursors
     )
-    return render_page(MessageRead, await _messages(session, found), cursor, count, query.fields)
+    return render_page(MessageRead, await service.answers(session, found), cursor, count, query.fields)
 
 
 @router.post(
@@ -308,7 +297,7 @@ async def post_message(
     Participants and the members mentioned are told of it."""
     message = await service.post(session, actor, conversation_id, body)
     response.headers["Location"] = f"/v1/messages/{message.id}"
-    return MessageRead.model_validate((await _messages(session, [message]))[0])
+    return MessageRead.model_validate((await service.answers(session, [message]))[0])
 
 
 @router.post(
@@ -327,7 +316,7 @@ async def mark_conversation_read(
 
 
 async def _message(session: DbSession, message: Message) -> Response:
-    body = MessageRead.model_validate((await _messages(session, [message]))[0])
+    body = MessageRead.model_validate((await service.answers(session, [message]))[0])
     return rendered.tagged(body, message.version)
 
 

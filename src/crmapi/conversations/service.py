@@ -27,6 +27,7 @@ from crmapi.conversations.problems import ConversationClosed, MessageDeleted
 from crmapi.conversations.schemas import ConversationCreate, ConversationUpdate, MessageCreate
 from crmapi.identity.models import Member
 from crmapi.identity.problems import MembersOnly
+from crmapi.kit import rendered
 from crmapi.kit.concurrency import check_version
 from crmapi.kit.errors import FieldError, NotFound, Unprocessable
 from crmapi.kit.ids import new_id
@@ -457,6 +458,13 @@ async def delete(session: AsyncSession, actor: Actor, message_id: UUID, expected
         about=_about(conversation, message),
     )
     return message
+
+
+async def answers(session: AsyncSession, found: Sequence[Message]) -> list[dict[str, Any]]:
+    """The messages as MessageRead takes them: with their files, none once deleted (a deleted
+    message's files go with its text; `attachments.access` refuses them too)."""
+    attached = await attachments.of_owners(session, MESSAGE, [m.id for m in found])
+    return [rendered.row(m) | {"attachments": [] if m.deleted_at else attached.get(m.id, [])} for m in found]
 
 
 async def revisions(session: AsyncSession, actor: Actor, message_id: UUID) -> list[Revision]:

@@ -22,6 +22,9 @@ from crmapi.activities.schemas import ActivityRead
 from crmapi.contacts import queries as contact_queries
 from crmapi.contacts.models import Contact
 from crmapi.contacts.schemas import ContactRead
+from crmapi.conversations import service as conversations
+from crmapi.conversations.models import Message
+from crmapi.conversations.schemas import MessageRead
 from crmapi.documents import queries as document_queries
 from crmapi.documents.models import Document
 from crmapi.documents.schemas import DocumentRead
@@ -77,6 +80,14 @@ def _notes(found: Sequence[Note]) -> list[Note]:
     return list(found)
 
 
+async def _messages(session: AsyncSession, ids: Sequence[UUID]) -> Rendered:
+    found = (await session.execute(select(Message).where(Message.id.in_(ids)))).scalars().all()
+    return {
+        row["id"]: MessageRead.model_validate(row).model_dump(mode="json")
+        for row in await conversations.answers(session, found)
+    }
+
+
 RENDERERS: dict[str, Renderer] = {
     "contact": _in_sql(Contact, contact_queries.rendered_as(None)),
     "account": _in_sql(Account, account_queries.rendered_as(None)),
@@ -87,6 +98,9 @@ RENDERERS: dict[str, Renderer] = {
     "note": _from_rows(Note, NoteRead, _notes),
     "sales_order": _in_sql(SalesOrder, sales_order_queries.rendered_as(None)),
     **{kind: _in_sql(Document, document_queries.RENDERED) for kind in document_queries.KINDS},
+    # A message as its conversation's readers get it. Conversations (whose answer is the
+    # reader's: its marker, its unread count) and feeds (exclusive) are not rendered.
+    "message": _messages,
 }
 # The answer each rendered kind's `data` follows, for the OpenAPI document's webhooks.
 READ_MODELS: dict[str, type[BaseModel]] = {
@@ -99,6 +113,7 @@ READ_MODELS: dict[str, type[BaseModel]] = {
     "note": NoteRead,
     "sales_order": SalesOrderRead,
     **{kind: DocumentRead for kind in document_queries.KINDS},
+    "message": MessageRead,
 }
 
 
