@@ -30,7 +30,7 @@ from crmapi.conversations.schemas import (
 from crmapi.kit import rendered
 from crmapi.kit.concurrency import IfMatch, expected_version
 from crmapi.kit.db import DbSession
-from crmapi.kit.errors import problem_responses
+from crmapi.kit.errors import NotFound, problem_responses
 from crmapi.kit.pagination import Page, paginate, render, render_page, select_fields, sorted_by
 from crmapi.kit.routes import CrmRoute
 
@@ -57,8 +57,7 @@ async def _one(
     stmt = queries.with_reading(actor, queries.readable(actor).where(Conversation.id == conversation_id))
     row = (await session.execute(stmt.execution_options(populate_existing=True))).first()
     if row is None:
-        await service.get(session, actor, conversation_id)  # the 404
-    assert row is not None
+        raise NotFound("No conversation with this id.")
     body = render(ConversationRead, _as_read(row), select_fields(ConversationRead, fields))
     return rendered.tagged(body, row[0].version, exclude_unset=fields is not None)
 

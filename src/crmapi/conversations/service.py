@@ -25,7 +25,7 @@ from crmapi.conversations import queries
 from crmapi.conversations.models import Conversation, Message, Participant, ReadMarker, Revision
 from crmapi.conversations.problems import ConversationClosed, MessageDeleted
 from crmapi.conversations.schemas import ConversationCreate, ConversationUpdate, MessageCreate
-from crmapi.identity.models import Member
+from crmapi.identity import service as identity
 from crmapi.identity.problems import MembersOnly
 from crmapi.kit import rendered
 from crmapi.kit.concurrency import check_version
@@ -69,14 +69,7 @@ async def _check_participants(
 ) -> None:
     """Each id an active staff member, or an active customer member of the account; 422 naming
     every one that is not (`field[i]` when `indexed`)."""
-    wanted = set(member_ids)
-    kinds = dict(
-        (
-            await session.execute(
-                select(Member.id, Member.kind).where(Member.id.in_(wanted), Member.status == "active")
-            )
-        ).all()
-    )
+    kinds = await identity.active_kinds(session, member_ids)
     customers = {m for m, kind in kinds.items() if kind == "customer"}
     of_account = (
         set(
@@ -286,7 +279,8 @@ async def _post(
         raise ConversationClosed("The conversation is closed; reopen it to post.")
     if await _join(session, actor, conversation.id, {me}) and not opening:
         await _stepped(session, actor, conversation, "participant_added", me)
-    taking_part = await participants(session, conversation)
+    # Read only when there is something to check: most messages mention nobody.
+    taking_part = await participants(session, conversation) if data.mentions else set()
     outsiders = [
         FieldError(
             field=f"{location}.mentions[{i}]", message=f"Member {m} does not take part in this conversation."

@@ -20,6 +20,7 @@ from crmapi.attachments import service as attachments
 from crmapi.feeds.models import Feed, FeedComment, FeedMember, FeedPost
 from crmapi.feeds.problems import LastFeedManager, NotFeedManager
 from crmapi.feeds.schemas import CommentCreate, FeedCreate, FeedUpdate, PostCreate, PostUpdate
+from crmapi.identity import service as identity
 from crmapi.identity.models import Member
 from crmapi.identity.problems import MembersOnly
 from crmapi.kit.concurrency import check_version
@@ -44,10 +45,8 @@ async def _check_staff(
     session: AsyncSession, member_ids: Sequence[UUID], field: str, *, indexed: bool
 ) -> None:
     """Each an active staff member; 422 naming every one that is not (`field[i]` when `indexed`)."""
-    wanted = select(Member.id).where(
-        Member.id.in_(set(member_ids)), Member.kind == "staff", Member.status == "active"
-    )
-    staff = set((await session.execute(wanted)).scalars())
+    kinds = await identity.active_kinds(session, member_ids)
+    staff = {m for m, kind in kinds.items() if kind == "staff"}
     errors = [
         FieldError(
             field=f"{field}[{i}]" if indexed else field, message=f"Member {m} is not an active staff member."

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -138,6 +139,13 @@ async def get_member(session: AsyncSession, actor: Actor, member_id: UUID) -> di
     if found is None:
         raise NotFound("No member with this id.")
     return member_row(found[0], found[1])
+
+
+async def active_kinds(session: AsyncSession, member_ids: Iterable[UUID]) -> dict[UUID, str]:
+    """The kind (staff | customer) of each active member of the bound organisation among
+    `member_ids`; the others (unknown, suspended) are left out."""
+    stmt = select(Member.id, Member.kind).where(Member.id.in_(set(member_ids)), Member.status == "active")
+    return {member_id: kind for member_id, kind in (await session.execute(stmt)).all()}
 
 
 def members_statement(kind: str | None, status: str | None) -> Any:
