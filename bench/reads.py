@@ -186,11 +186,16 @@ def _answer(response: httpx.Response) -> Answer:
 
 
 def _ids(body: Any) -> list[str] | None:
-    """The ids a list answered (a page's items, or a bare array); None for anything else."""
+    """The ids a list answered (a page's items, or a bare array); None for anything else. Items
+    addressed by their number name it `version` (an issue type's form versions)."""
     items = body.get("items") if isinstance(body, dict) else body
     if not isinstance(items, list):
         return None
-    return [str(item["id"]) for item in items if isinstance(item, dict) and "id" in item]
+    keys = [
+        next((k for k in ("id", "version") if k in item), None) if isinstance(item, dict) else None
+        for item in items
+    ]
+    return [str(item[k]) for item, k in zip(items, keys, strict=True) if k is not None]
 
 
 def _attached(body: Any) -> list[str]:

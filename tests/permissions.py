@@ -159,11 +159,25 @@ class Records:
             "opportunity_id": "opportunities",
             "activity_id": "activities",
             "service_request_id": "service-requests",
+            "issue_id": "issues",
         }.get(name, "contacts")
         answer = await self.client.delete(
             f"/v1/{kind}/{await self.get(name)}", headers=self.people.acme.admin.headers
         )
         assert answer.status_code == 204, answer.text
+
+    async def issue_status(self, state: str) -> str:
+        """The status of the state that the target issue's type starts it in."""
+        answer = await self.client.get(
+            f"/v1/config/types/{await self.get('issue_type_id')}", headers=self.people.acme.admin.headers
+        )
+        listed = await self.client.get(
+            "/v1/config/statuses",
+            params={"kind": "issue", "state": state},
+            headers=self.people.acme.admin.headers,
+        )
+        allowed = set(answer.json()["status_ids"])
+        return next(str(s["id"]) for s in listed.json()["items"] if s["id"] in allowed)
 
     def suffix(self) -> str:
         return new_id().hex[-8:]
@@ -343,6 +357,24 @@ class Records:
             return str(made_id)
         if name == "category":
             return "SALES_ORDERS"
+        if name in ("issue_type_id", "form_version"):  # a type customers file, with a one-field form
+            form = {"fields": [{"key": "order", "label": "Order number", "type": "text"}]}
+            body = {"name": f"Refunds {suffix}", "customer_submittable": True, "form": form}
+            self.made |= {"issue_type_id": str((await self._post("/v1/config/issue-types", body))["id"])}
+            self.made |= {"form_version": "1"}
+            return self.made[name]
+        if name in ("issue_id", "follower_id"):  # on the target account; the rep follows it
+            body = {"type_id": await self.get("issue_type_id"), "subject": f"Refund {suffix}"}
+            made = await self._post(f"/v1/accounts/{await self.get('account_id')}/issues", body)
+            await self._post(f"/v1/issues/{made['id']}/followers", {"member_id": str(self.people.ids["rep"])})
+            self.made |= {"issue_id": str(made["id"]), "follower_id": str(self.people.ids["rep"])}
+            return self.made[name]
+        if name in ("started_issue_id", "resolved_issue_id"):
+            issue = await self.get("issue_id")
+            await self._post(f"/v1/issues/{issue}/start", {})
+            if name == "resolved_issue_id":
+                await self._post(f"/v1/issues/{issue}/resolve", {})
+            return issue
         if name in ("conversation_id", "message_id", "participant_id"):
             await self._conversation(suffix)
             return self.made[name]

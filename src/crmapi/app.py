@@ -34,6 +34,8 @@ from crmapi.feeds.router import router as feeds_router
 from crmapi.identity import router as identity
 from crmapi.identity.security import Keys, load_or_create_secret
 from crmapi.integrations.router import router as integrations_router
+from crmapi.issues import router as issues
+from crmapi.issues.type_router import router as issue_types_router
 from crmapi.kit import apidocs, contract, embedded, errors, garbage, logs, problem_pages, stopping
 from crmapi.kit import methods as routing
 from crmapi.kit.db import Database, app_database_url, make_engine, make_sessions
@@ -207,6 +209,7 @@ def create_app(
         documents_router,
         sales_orders_router,
         config_router,
+        issue_types_router,
         matrix_router,
         leads.router,
         opportunities.router,
@@ -222,6 +225,8 @@ def create_app(
         reminders_router,
         conversations_router,
         feeds_router,
+        issues.router,
+        issues.on_accounts,
         attachments_router,
         notifications_router,
         events_router,

@@ -13,6 +13,7 @@ from crmapi.events import models as _events
 from crmapi.feedback import models as _feedback
 from crmapi.feeds import models as _feeds
 from crmapi.identity import models as _identity
+from crmapi.issues import models as _issues
 from crmapi.kit.base import Base
 from crmapi.kit.idempotency import IdempotencyKey
 from crmapi.leads import models as _leads
@@ -44,6 +45,7 @@ __all__ = [
     "_feedback",
     "_feeds",
     "_identity",
+    "_issues",
     "_leads",
     "_lifecycle",
     "_notes",

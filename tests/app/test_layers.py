@@ -33,6 +33,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
         "crmapi.feedback",
         "crmapi.feeds",
         "crmapi.integrations",
+        "crmapi.issues",
         "crmapi.leads",
         "crmapi.notes",
         "crmapi.notifications",

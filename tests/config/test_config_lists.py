@@ -37,6 +37,7 @@ async def test_a_new_organisation_has_every_list_filled(client: AsyncClient, acm
     types = await items(client, admin, "types")
     assert sorted((t["kind"], t["code"], t["is_default"]) for t in types) == [
         ("activity", "STANDARD", True),
+        ("issue", "STANDARD", True),
         ("lead", "STANDARD", True),
         ("opportunity", "STANDARD", True),
         ("sales_order", "STANDARD", True),

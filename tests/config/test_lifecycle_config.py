@@ -47,6 +47,7 @@ async def test_a_new_organisation_has_a_status_for_every_state_of_every_kind(
         "activity",
         "service_request",
         "sales_order",
+        "issue",
     }
     assert len([s for s in everything if s["kind"] == "service_request"]) == 7
 

@@ -116,6 +116,11 @@ async def _message(r: Records) -> str:
     return f"/v1/messages/{first['id']}"
 
 
+async def _issue(r: Records) -> str:
+    made = await r.post(f"/v1/accounts/{await r.account()}/issues", {"subject": "Late delivery"})
+    return f"/v1/issues/{made['id']}"
+
+
 async def _feed_post(r: Records) -> str:
     feed = await r.made("/v1/feeds", _named("Team"))
     return await r.made(f"{feed}/posts", {"body": "Targets", "announcement": True})
@@ -133,6 +138,8 @@ RECORDS: dict[str, Callable[[Records], Awaitable[str]]] = {
     "/v1/conversations/{conversation_id}": _conversation,
     "/v1/messages/{message_id}": _message,
     "/v1/feeds/{feed_id}": lambda r: r.made("/v1/feeds", _named("Team")),
+    "/v1/issues/{issue_id}": _issue,
+    "/v1/config/issue-types/{type_id}": lambda r: r.made("/v1/config/issue-types", _named("Refunds")),
     "/v1/feeds/{feed_id}/posts/{post_id}": _feed_post,
     "/v1/config/notification-categories/{notification_category_id}": lambda r: r.listed(
         "/v1/config/notification-categories"

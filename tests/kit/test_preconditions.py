@@ -39,6 +39,9 @@ WITHOUT_IF_MATCH = {
     "POST /v1/conversations/{conversation_id}/messages": "makes a message",
     "POST /v1/feeds/{feed_id}/posts": "makes a post",
     "POST /v1/feeds/{feed_id}/posts/{post_id}/comments": "makes a comment",
+    "POST /v1/accounts/{account_id}/issues": "makes an issue",
+    "POST /v1/issues/{issue_id}/comments": "makes a comment",
+    "POST /v1/issues/{issue_id}/work-log": "makes a work-log entry (the total follows it)",
     # Links that are resources of their own, without a version: neither end's ETag changes.
     "POST /v1/accounts/{account_id}/contacts": "a contact link",
     "DELETE /v1/accounts/{account_id}/contacts/{contact_id}": "a contact link",
@@ -55,6 +58,8 @@ WITHOUT_IF_MATCH = {
     "DELETE /v1/conversations/{conversation_id}/participants/{member_id}": "a participation",
     "PUT /v1/feeds/{feed_id}/members/{member_id}": "a feed membership",
     "DELETE /v1/feeds/{feed_id}/members/{member_id}": "a feed membership",
+    "POST /v1/issues/{issue_id}/followers": "a following",
+    "DELETE /v1/issues/{issue_id}/followers/{member_id}": "a following",
     # A comment never changes before it is removed: there is nothing to be stale about.
     "DELETE /v1/feeds/{feed_id}/posts/{post_id}/comments/{comment_id}": "an unchanging comment",
     # A member's own inbox state, without a version: marking read and muting are idempotent.

@@ -102,6 +102,15 @@ def _reachable(actor: Actor) -> Any:
     return union_all(*paths) if len(paths) > 1 else paths[0]
 
 
+def reached_ids(actor: Actor) -> Select[Any]:
+    """Ids of live accounts a member reaches itself (assigned, owner, sales-rep record, unit),
+    whatever it may see besides through `accounts.view_any`: the seed's path to an account's
+    issues for members without "View Any Issues"."""
+    return select(Account.id).where(
+        Account.org_id == actor.org_id, Account.id.in_(_reachable(actor)), Account.deleted_at.is_(None)
+    )
+
+
 def visible_ids(actor: Actor) -> Select[Any]:
     """Ids of live accounts in scope: what child records (and linked contacts) inherit."""
     return select(Account.id).where(scope(actor), Account.deleted_at.is_(None))

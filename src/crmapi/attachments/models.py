@@ -23,6 +23,6 @@ class Attachment(Tenant, Base):
     content_type: Mapped[str]
     size: Mapped[int]
     sha256: Mapped[str]  # hex; the stored object's key within the organisation
-    owner_kind: Mapped[str | None]  # message | feed_post | feed_comment; None until attached
+    owner_kind: Mapped[str | None]  # message | feed_post | feed_comment | issue; None until attached
     owner_id: Mapped[UUID | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

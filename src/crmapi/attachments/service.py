@@ -109,9 +109,17 @@ async def upload(
 
 
 async def attach(
-    session: AsyncSession, actor: Actor, ids: Sequence[UUID], owner_kind: str, owner_id: UUID, field: str
+    session: AsyncSession,
+    actor: Actor,
+    ids: Sequence[UUID],
+    owner_kind: str,
+    owner_id: UUID,
+    field: str,
+    *,
+    listed: bool = True,
 ) -> None:
-    """Attach the actor's loose uploads to the owner; 422 naming each id that is not one."""
+    """Attach the actor's loose uploads to the owner; 422 naming each id that is not one (the
+    item of the list `field`, or with `listed` False the one id `field` holds)."""
     if not ids:
         return
     taken = await session.execute(
@@ -128,7 +136,10 @@ async def attach(
     )
     done = set(taken.scalars())
     errors = [
-        FieldError(field=f"{field}[{i}]", message=f"{a} is not an upload of yours waiting to be attached.")
+        FieldError(
+            field=f"{field}[{i}]" if listed else field,
+            message=f"{a} is not an upload of yours waiting to be attached.",
+        )
         for i, a in enumerate(ids)
         if a not in done
     ]

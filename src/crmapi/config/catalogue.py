@@ -36,10 +36,9 @@ from crmapi.identity.models import Member
 from crmapi.kit.errors import Unprocessable
 from crmapi.kit.scalars import Omittable, ShortText
 from crmapi.kit.words import a
-from crmapi.lifecycle.kinds import KINDS
+from crmapi.lifecycle.kinds import KINDS, KindName
 from crmapi.lifecycle.models import LifecycleStatus
 
-KindName = Literal["lead", "opportunity", "activity", "service_request", "sales_order"]
 Website = ShortText
 
 

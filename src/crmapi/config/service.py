@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
@@ -116,11 +117,18 @@ async def get(
 
 
 async def create(
-    session: AsyncSession, actor: Actor, spec: OptionList, data: Input, parent_id: UUID | None = None
+    session: AsyncSession,
+    actor: Actor,
+    spec: OptionList,
+    data: Input,
+    parent_id: UUID | None = None,
+    *,
+    extra: Mapping[str, Any] | None = None,
 ) -> Any:
-    """Add a value; a blank code is made from the name, a blank position puts it last."""
+    """Add a value; a blank code is made from the name, a blank position puts it last. `extra`:
+    columns the caller sets beside the body's (an issue type's form version)."""
     await _parent(session, actor, spec, parent_id)
-    values = data.model_dump()
+    values = data.model_dump() | dict(extra or {})
     if spec.parent_column is not None:
         values[spec.parent_column] = parent_id
     now = datetime.now(UTC)
@@ -159,11 +167,14 @@ async def update(
     data: Input,
     expected: int | None,
     parent_id: UUID | None = None,
+    *,
+    extra: Mapping[str, Any] | None = None,
 ) -> Any:
-    """Merge the sent fields; nothing is written when nothing changes."""
+    """Merge the sent fields (and the `extra` columns the caller sets); nothing is written when
+    nothing changes."""
     option = await get(session, actor, spec, option_id, parent_id, lock=True)
     check_version(option.version, expected)
-    sent = data.model_dump(include=data.model_fields_set)
+    sent = data.model_dump(include=data.model_fields_set) | dict(extra or {})
     before = _snapshot(spec, option)
     with session.no_autoflush:
         for key, value in sent.items():

@@ -15,13 +15,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from crmapi.access.actor import Actor
 from crmapi.access.models import BusinessUnit
-from crmapi.config.catalogue import KindName
 from crmapi.config.models import Category, ImportanceLevel, Service
 from crmapi.config.spec import OptionCreate, OptionList, OptionQuery, OptionRead, OptionUpdate
 from crmapi.identity.models import Member
 from crmapi.kit.errors import Unprocessable
 from crmapi.kit.scalars import Input, Omittable, ShortText
-from crmapi.lifecycle.kinds import KINDS
+from crmapi.lifecycle.kinds import KINDS, KindName
 from crmapi.lifecycle.models import LifecycleStatus, LifecycleType, TransitionRule
 from crmapi.records import changes
 
@@ -29,6 +28,9 @@ TYPE = "lifecycle_type"
 Ids = Annotated[list[UUID], Field(max_length=200)]
 Priority = Annotated[int, Field(ge=1, le=10, strict=True, description="1 is the highest.")]
 SERVICE_EXAMPLE = "0192f0a8-0000-7000-8000-000000000021"
+FollowOn = Literal["create", "comment"]
+# The kinds customers file records of, and that a new record of is handed to someone by its type.
+FILED = ("issue", "service_request")
 
 
 # At most 100 years in any unit, so a deadline computed from a stored time stays storable.
@@ -101,6 +103,24 @@ class _TypeFields(Input):
         "their minimum time; among `service_ids` when the type lists any.",
         examples=[[SERVICE_EXAMPLE]],
     )
+    customer_submittable: Omittable[bool] = Field(
+        None,
+        strict=True,
+        description="Issue and service request types: customers may file them on their own accounts.",
+    )
+    default_assignee_id: UUID | None = Field(
+        None,
+        description="Issue and service request types: the staff member a new one goes to.",
+    )
+    default_business_unit_id: UUID | None = Field(
+        None,
+        description="Issue and service request types: the business unit a new one goes to.",
+    )
+    follow_on: list[FollowOn] | None = Field(
+        None,
+        max_length=2,
+        description="Issue types: what makes a member follow an issue: filing it, commenting on it.",
+    )
 
 
 class TypeCreate(OptionCreate, _TypeFields):
@@ -162,6 +182,10 @@ class TypeRead(OptionRead):
         description="Activity types: the services new activities start with.",
         examples=[[SERVICE_EXAMPLE]],
     )
+    customer_submittable: bool | None = None
+    default_assignee_id: UUID | None = None
+    default_business_unit_id: UUID | None = None
+    follow_on: list[FollowOn] | None = None
 
 
 class TypeQuery(OptionQuery):
@@ -257,6 +281,27 @@ async def _check_services(session: AsyncSession, t: LifecycleType, changed: set[
         await _require(session, "automatic_service_ids", Service.id, t.automatic_service_ids, Service.active)
 
 
+async def _check_filing(session: AsyncSession, t: LifecycleType, changed: set[str]) -> None:
+    """Who files and who is handed records of the kinds customers file."""
+    handed = ("customer_submittable", "default_assignee_id", "default_business_unit_id")
+    if t.kind not in FILED and (used := [c for c in handed if getattr(t, c)]):
+        raise _refuse(used[0], "Only issue and service request types are filed by customers and handed on.")
+    if t.follow_on and t.kind != "issue":
+        raise _refuse("follow_on", "Only issue types have followers.")
+    t.follow_on = list(dict.fromkeys(t.follow_on))
+    if "default_assignee_id" in changed and t.default_assignee_id is not None:
+        await _require(
+            session,
+            "default_assignee_id",
+            Member.id,
+            [t.default_assignee_id],
+            Member.kind == "staff",
+            Member.status == "active",
+        )
+    if "default_business_unit_id" in changed and t.default_business_unit_id is not None:
+        await _require(session, "default_business_unit_id", BusinessUnit.id, [t.default_business_unit_id])
+
+
 async def _take_default(session: AsyncSession, actor: Actor, t: LifecycleType) -> None:
     """The previous default type of the kind gives the flag up, with history and an event."""
     # Two requests making different types the default take turns here: the second then sees
@@ -297,6 +342,8 @@ async def _prepare_type(session: AsyncSession, actor: Actor, t: LifecycleType, c
         ("recalculate_on_responding", False),
         ("service_ids", []),
         ("automatic_service_ids", []),
+        ("customer_submittable", False),
+        ("follow_on", []),
     ):
         if getattr(t, column) is None:
             setattr(t, column, empty)
@@ -335,6 +382,7 @@ async def _prepare_type(session: AsyncSession, actor: Actor, t: LifecycleType, c
         )
     if changed & {"service_ids", "automatic_service_ids"}:
         await _check_services(session, t, changed)
+    await _check_filing(session, t, changed)
     if t.is_default and not t.active:
         raise _refuse("active", "The kind's default type stays active; make another type the default first.")
     if "is_default" in changed:

@@ -36,11 +36,13 @@ from crmapi.accounts import service as account_service
 from crmapi.accounts.models import Account, AccountAssignment, AccountContact, AccountSalesRep
 from crmapi.attachments.models import Attachment
 from crmapi.attachments.storage import Storage
+from crmapi.config.models import LookupList, LookupValue
 from crmapi.contacts import service as contact_service
 from crmapi.contacts.models import Contact
 from crmapi.conversations.models import Conversation, Message, Participant, ReadMarker, Revision
 from crmapi.custom_fields.models import CustomFieldDefinition
 from crmapi.demo import hooks as demo_hooks
+from crmapi.demo import issues as demo_issues
 from crmapi.demo import sales as demo_sales
 from crmapi.demo import talk as demo_talk
 from crmapi.demo import trading as demo_trading
@@ -52,11 +54,13 @@ from crmapi.feedback.models import Feedback
 from crmapi.feeds.models import Feed, FeedComment, FeedMember, FeedPost
 from crmapi.identity.models import Member, Organisation, User
 from crmapi.identity.security import hash_password
+from crmapi.issues.models import Issue, IssueComment, IssueFollower, IssueForm, WorkLog
 from crmapi.kit.base import Base
 from crmapi.kit.db import bind_org
 from crmapi.kit.ids import new_id
 from crmapi.leads.models import Lead
 from crmapi.lifecycle import defaults as lifecycle_defaults
+from crmapi.lifecycle.models import LifecycleType
 from crmapi.notes.models import Note
 from crmapi.opportunities.models import Opportunity
 from crmapi.records import history
@@ -347,6 +351,33 @@ async def load(
     )
     for kind, table in spoken:
         await _insert(session, kind, table)
+    # The seed's issue types with their forms, and issues filed on the accounts.
+    customers_of: dict[UUID, list[UUID]] = {}
+    for customer, account_ids in assigned.items():
+        for account_id in account_ids:
+            customers_of.setdefault(account_id, []).append(customer)
+    filed = demo_issues.build(
+        rng,
+        org_id,
+        now,
+        {state: cfg.statuses[("issue", state)][0] for state in demo_issues.STATES},
+        staff_ids,
+        rows.accounts,
+        customers_of,
+        await account_service.next_numbers(session, org_id, "issue", max(30, len(rows.accounts) // 2)),
+    )
+    issued: tuple[tuple[type[Base], list[dict[str, Any]]], ...] = (
+        (LookupList, filed.lookup_lists),
+        (LookupValue, filed.lookup_values),
+        (LifecycleType, filed.types),
+        (IssueForm, filed.forms),
+        (Issue, filed.issues),
+        (IssueFollower, filed.followers),
+        (IssueComment, filed.comments),
+        (WorkLog, filed.work_logs),
+    )
+    for kind, table in issued:
+        await _insert(session, kind, table)
     counts = {
         "staff": len(staff),
         "customers": len(customers),
@@ -372,6 +403,10 @@ async def load(
         "webhook_deliveries": len(hooks.deliveries),
         **trading.counts(),
         **talk.counts(),
+        "issue_types": len(filed.types),
+        "issues": len(filed.issues),
+        "issue_comments": len(filed.comments),
+        "issue_work_logs": len(filed.work_logs),
     }
     return Demo(
         organisation_id=org_id,

@@ -19,6 +19,7 @@ _OWN: dict[str, tuple[str, ...]] = {
         "member_unassigned",
     ),
     "sales_order": ("transition", "submitted"),
+    "issue": ("transition", "commented", "work_logged"),
     "api_key": ("revoked",),
     "member": ("password_reset",),
 }
@@ -54,6 +55,9 @@ DESCRIPTIONS = {
     "disabled": "The webhook endpoint was disabled after deliveries failed in a row.",
     "closed": "The conversation was closed: nothing is posted in it until it is reopened.",
     "reopened": "The closed conversation was reopened.",
+    "commented": "Someone commented on the issue; `comment_id` names the comment, `internal` whether "
+    "customers see it.",
+    "work_logged": "Someone logged work on the issue; `minutes` says how much.",
 }
 TYPES: dict[str, str] = {
     f"{kind}.{operation}": DESCRIPTIONS[operation]

@@ -25,6 +25,8 @@ from crmapi.documents import queries as document_queries
 from crmapi.documents.models import Document
 from crmapi.feeds import queries as feeds
 from crmapi.feeds.models import Feed, FeedComment, FeedPost
+from crmapi.issues import queries as issues
+from crmapi.issues.models import Issue
 from crmapi.leads import queries as leads
 from crmapi.leads.models import Lead
 from crmapi.notes.models import Note
@@ -65,6 +67,7 @@ _RECORDS = {
         kind: Visible("accounts.view_any", _ids_in(Document, document_queries.scope))
         for kind in document_queries.KINDS
     },
+    "issue": Visible("issues.view_any", _ids_in(Issue, issues.scope)),
     "conversation": Visible("accounts.view_any", _ids_in(Conversation, conversations.scope)),
     "message": Visible("accounts.view_any", conversations.message_ids),
     # Feeds are exclusive: their members hear of them (and administrators, of every change).

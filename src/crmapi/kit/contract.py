@@ -69,6 +69,11 @@ TAGS = [
         "messages, edits, read markers.",
     },
     {
+        "name": "issues",
+        "description": "Issues, forms and enquiries filed on customer accounts against an issue type's "
+        "versioned form: comments, followers, the work log.",
+    },
+    {
         "name": "feeds",
         "description": "Exclusive feeds of sales teams: members, announcements, posts, comments.",
     },

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from itertools import pairwise
 from typing import Literal
 
-KindName = Literal["lead", "opportunity", "activity", "service_request", "sales_order"]
+KindName = Literal["lead", "opportunity", "activity", "service_request", "sales_order", "issue"]
 
 
 @dataclass(frozen=True)
@@ -99,4 +99,19 @@ SALES_ORDER = Kind(
     read_only=frozenset({"fulfilled", "cancelled"}),
 )
 
-KINDS: dict[str, Kind] = {k.name: k for k in (LEAD, OPPORTUNITY, ACTIVITY, SERVICE_REQUEST, SALES_ORDER)}
+# An issue, form or enquiry filed against a customer account: worked, resolved, then closed once
+# the resolution holds; a resolution that does not hold takes it back into work.
+ISSUE = Kind(
+    name="issue",
+    states=("open", "in_progress", "resolved", "closed", "cancelled"),
+    initial="open",
+    edges=frozenset(
+        _chain("open", "in_progress", "resolved", "closed")
+        | {("resolved", "in_progress"), ("open", "cancelled"), ("in_progress", "cancelled")}
+    ),
+    read_only=frozenset({"closed", "cancelled"}),
+)
+
+KINDS: dict[str, Kind] = {
+    k.name: k for k in (LEAD, OPPORTUNITY, ACTIVITY, SERVICE_REQUEST, SALES_ORDER, ISSUE)
+}

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Index, UniqueConstraint, Uuid, text
+from sqlalchemy import Index, Text, UniqueConstraint, Uuid, text
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -65,6 +65,15 @@ class LifecycleType(Option, Base):
     recalculate_on_responding: Mapped[bool] = mapped_column(default=False)
     conversion_classification: Mapped[str | None]
     conversion_credit_rating: Mapped[str | None]
+    # Issue and service request types: whether customers may file them on their own accounts, and
+    # whom a new one goes to when its filer names nobody.
+    customer_submittable: Mapped[bool] = mapped_column(default=False, server_default=text("false"))
+    default_assignee_id: Mapped[UUID | None]
+    default_business_unit_id: Mapped[UUID | None]
+    # Issue types: what makes a member follow an issue by itself (filing it, commenting on it),
+    # and the version of the type's form new issues are filed with (issues.forms).
+    follow_on: Mapped[list[str]] = mapped_column(ARRAY(Text), default=list, server_default=text("'{}'"))
+    form_version: Mapped[int | None]
 
 
 class TransitionRule(Option, Base):

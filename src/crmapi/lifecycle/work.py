@@ -22,10 +22,11 @@ from crmapi.access.units import require_unit
 from crmapi.config.models import Category
 from crmapi.identity.models import Member
 from crmapi.kit.concurrency import check_version
-from crmapi.kit.errors import NotFound, Unprocessable
+from crmapi.kit.errors import FieldError, NotFound, Unprocessable
 from crmapi.kit.words import a
 from crmapi.lifecycle import engine
 from crmapi.lifecycle.kinds import Kind
+from crmapi.lifecycle.models import LifecycleType
 from crmapi.lifecycle.problems import (
     AlreadyAssigned,
     NoReminder,
@@ -200,6 +201,34 @@ async def check_in_scope(
             await engine.require_row(
                 session, stmt, f"body.{key}", f"No {key.removesuffix('_id')} with this id."
             )
+
+
+async def hand_on(session: AsyncSession, record: Any, kind_type: LifecycleType, sent: set[str]) -> None:
+    """A new record its filer gave nobody goes to its type's default assignee (while still active
+    staff) and default unit."""
+    if "assigned_member_id" not in sent and kind_type.default_assignee_id is not None:
+        active = select(Member.id).where(
+            Member.id == kind_type.default_assignee_id, Member.kind == "staff", Member.status == "active"
+        )
+        if (await session.execute(active)).first() is not None:
+            record.assigned_member_id = kind_type.default_assignee_id
+    if "business_unit_id" not in sent:
+        record.business_unit_id = kind_type.default_business_unit_id
+
+
+def customer_may_file(actor: Actor, kind_type: LifecycleType, noun: str) -> None:
+    """A customer files only records of the types customers may file (422 naming the type)."""
+    if actor.kind == "customer" and not kind_type.customer_submittable:
+        raise Unprocessable.on("body.type_id", f"Customers cannot file {noun}s of this type.")
+
+
+def staff_fields(actor: Actor, sent: set[str], fields: tuple[str, ...], noun: str) -> None:
+    """What only staff set on a record a customer files (422 naming each)."""
+    if actor.kind == "customer" and (chosen := [f for f in fields if f in sent]):
+        raise Unprocessable(
+            f"Staff set these fields of {a(noun)}.",
+            errors=[FieldError(field=f"body.{f}", message="Set by staff only.") for f in chosen],
+        )
 
 
 def paths(actor: Actor, model: Any) -> list[Any]:

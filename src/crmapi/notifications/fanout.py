@@ -22,6 +22,7 @@ from crmapi.config.models import NotificationCategory
 from crmapi.conversations.models import Conversation, Participant
 from crmapi.feeds.models import FeedMember
 from crmapi.identity.models import Member
+from crmapi.issues.models import Issue, IssueFollower
 from crmapi.kit.ids import new_id
 from crmapi.notifications.models import Mute, Notification
 from crmapi.sales_orders.models import SalesOrder
@@ -117,6 +118,34 @@ _READERS = (
     )
 )
 _participants = _members_of(_READERS, Participant.conversation_id, lambda e: e.entity_id)
+
+
+async def _issue_people(session: AsyncSession, events: Sequence[Any]) -> dict[UUID, set[UUID]]:
+    """An issue's assignee; for all but its filing, its followers too (staff only when the event
+    is an internal comment)."""
+    ids = {e.entity_id for e in events}
+    assigned = dict(
+        (await session.execute(select(Issue.id, Issue.assigned_member_id).where(Issue.id.in_(ids)))).all()
+    )
+    following: dict[UUID, list[tuple[UUID, str]]] = {}
+    rows = await session.execute(
+        select(IssueFollower.issue_id, IssueFollower.member_id, Member.kind)
+        .join(Member, (Member.org_id == IssueFollower.org_id) & (Member.id == IssueFollower.member_id))
+        .where(IssueFollower.issue_id.in_(ids))
+    )
+    for issue_id, member_id, kind in rows:
+        following.setdefault(issue_id, []).append((member_id, kind))
+    found: dict[UUID, set[UUID]] = {}
+    for e in events:
+        assignee = assigned.get(e.entity_id)
+        people: set[UUID] = {assignee} if assignee else set()
+        if e.topic != "issue.created":
+            staff_only = bool((e.payload or {}).get("internal"))
+            people |= {m for m, kind in following.get(e.entity_id, ()) if kind == "staff" or not staff_only}
+        found[e.id] = people
+    return found
+
+
 _ALWAYS: Callable[[str], bool] = lambda _: True  # noqa: E731
 _NEVER: Callable[[str], bool] = lambda _: False  # noqa: E731
 RULES: dict[str, Rule] = {
@@ -128,6 +157,16 @@ RULES: dict[str, Rule] = {
     ),
     "sales_order": Rule(
         "SALES_ORDERS", _work({"created", "transition"}), _ALWAYS, _person(SalesOrder.owner_member_id)
+    ),
+    # A new issue tells its assignee and the category; its changes, moves, comments and logged
+    # work tell the assignee and its followers.
+    "issue": Rule(
+        "ISSUES",
+        lambda operation, payload: (
+            operation in ("created", "updated", "transition", "commented", "work_logged")
+        ),
+        lambda operation: operation == "created",
+        _issue_people,
     ),
     # A new conversation tells its participants and the category; a member added, that member.
     "conversation": Rule(

@@ -1,7 +1,7 @@
 """The service request dashboard: counts by state, and of the open requests the overdue, the
-unassigned, per assignee and per priority, in the caller's scope. One query grouping by state,
-assignee and priority together (a single hash aggregate: a few hundred rows at most), summed
-into the views here; cheap enough to poll."""
+unassigned, those customers submitted, per assignee and per priority, in the caller's scope.
+One query grouping by state, assignee and priority together (a single hash aggregate: a few
+hundred rows at most), summed into the views here; cheap enough to poll."""
 
 from __future__ import annotations
 
@@ -24,6 +24,7 @@ async def dashboard(session: AsyncSession, actor: Actor) -> dict[str, Any]:
             ServiceRequest.priority,
             func.count().label("total"),
             func.count().filter(queries.overdue()).label("overdue"),
+            func.count().filter(ServiceRequest.submitted_by_member_id.is_not(None)).label("submitted"),
         )
         .where(queries.scope(actor), ServiceRequest.deleted_at.is_(None))
         .group_by(ServiceRequest.state, ServiceRequest.assigned_member_id, ServiceRequest.priority)
@@ -31,13 +32,14 @@ async def dashboard(session: AsyncSession, actor: Actor) -> dict[str, Any]:
     by_state: Counter[str] = Counter()
     by_assignee: Counter[Any] = Counter()
     by_priority: Counter[int] = Counter()
-    overdue = unassigned = 0
+    overdue = unassigned = from_customers = 0
     for row in await session.execute(stmt):
         by_state[row.state] += row.total
         overdue += row.overdue
         if row.state in queries.CLOSED:
             continue
         by_priority[row.priority] += row.total
+        from_customers += row.submitted
         if row.assigned_member_id is None:
             unassigned += row.total
         else:
@@ -47,6 +49,7 @@ async def dashboard(session: AsyncSession, actor: Actor) -> dict[str, Any]:
         "open": sum(by_priority.values()),
         "overdue": overdue,
         "unassigned": unassigned,
+        "from_customers": from_customers,
         "by_state": dict(by_state),
         "by_assignee": [
             {"member_id": member, "open": n}

@@ -29,6 +29,7 @@ class ServiceRequest(Tenant, Timestamps, Versioned, Base):
         tenant_fk(["business_unit_id"], "business_units"),
         tenant_fk(["assigned_member_id"], "members"),
         tenant_fk(["owner_member_id"], "members"),
+        tenant_fk(["submitted_by_member_id"], "members"),
         Index("ix_service_requests_owner", "org_id", "owner_member_id"),
         Index("ix_service_requests_assignee", "org_id", "assigned_member_id"),
         Index("ix_service_requests_unit", "org_id", "business_unit_id"),
@@ -68,6 +69,8 @@ class ServiceRequest(Tenant, Timestamps, Versioned, Base):
     business_unit_id: Mapped[UUID | None]
     assigned_member_id: Mapped[UUID | None]
     owner_member_id: Mapped[UUID | None]
+    # The customer member who submitted it on its own account (it owns nothing: staff work it).
+    submitted_by_member_id: Mapped[UUID | None]
     accepted_at: Mapped[datetime | None]  # when a member took it (work.accept)
     start_at: Mapped[datetime]
     expected_completion_at: Mapped[datetime | None]

@@ -90,6 +90,9 @@ def filtered(actor: Actor, f: ServiceRequestListQuery) -> Select[ServiceRequest]
     if f.awaiting_acceptance is not None:
         waiting = ServiceRequest.awaiting_acceptance_of.is_not(None)
         stmt = stmt.where(waiting if f.awaiting_acceptance else ~waiting)
+    if f.submitted_by_customer is not None:
+        submitted = ServiceRequest.submitted_by_member_id.is_not(None)
+        stmt = stmt.where(submitted if f.submitted_by_customer else ~submitted)
     if f.overdue is not None:
         late = overdue()
         stmt = stmt.where(late if f.overdue else ~late | ServiceRequest.expected_completion_at.is_(None))

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Depends, Path, Query, Request, Response, status
 
 from crmapi.access.actor import Actor
 from crmapi.access.dependencies import CurrentActor, Idempotent, require
+from crmapi.access.problems import MissingCapability
 from crmapi.activities import router as activity_routes
 from crmapi.activities import service as activities
 from crmapi.activities.schemas import ActivityRead, ActivitySchedule
@@ -52,7 +53,16 @@ acceptances = APIRouter(
     dependencies=[Depends(link_limits)],
 )
 
-Creator = Annotated[Actor, require("service_requests.create")]
+
+async def creator(actor: CurrentActor) -> Actor:
+    """Staff with `service_requests.create`, and customers (on their own accounts, of a type
+    customers may file: the service checks both)."""
+    if actor.kind != "customer" and not actor.can("service_requests.create"):
+        raise MissingCapability("This needs the capability 'service_requests.create'.")
+    return actor
+
+
+Creator = Annotated[Actor, Depends(creator)]
 RequestPath = Annotated[UUID, Path(description="service request id")]
 ONE = problem_responses(401, 403, 404, 422, 503)
 MOVE = problem_responses(401, 403, 404, 409, 412, 422, 503)
@@ -103,7 +113,10 @@ async def create_service_request(
     session: DbSession, actor: Creator, body: ServiceRequestCreate, response: Response
 ) -> ServiceRequestRead:
     """For an account the caller can see, in its type's default pending status; urgency and
-    impact give the priority through the organisation's prioritisation matrix."""
+    impact give the priority through the organisation's prioritisation matrix. A customer
+    submits one on its own account, of a type marked `customer_submittable`: staff set the
+    assignee, unit, category and start (422 naming each a customer sends), the type's default
+    assignee and unit take it, and it counts in the dashboard's `from_customers`."""
     r = await service.create(session, actor, body)
     response.headers["Location"] = f"/v1/service-requests/{r.id}"
     return _one(r, response)

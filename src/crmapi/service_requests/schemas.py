@@ -112,6 +112,9 @@ class ServiceRequestRead(BaseModel):
     business_unit_id: UUID | None = None
     assigned_member_id: UUID | None = None
     owner_member_id: UUID | None = None
+    submitted_by_member_id: UUID | None = Field(
+        None, description="The customer member who submitted it on its own account; staff own nothing of it."
+    )
     accepted_at: datetime | None = Field(None, description="When a member took it.")
     start_at: datetime | None = None
     expected_completion_at: datetime | None = None
@@ -169,6 +172,9 @@ class ServiceRequestListQuery(PageParams):
     open: bool | None = Field(None, description="Only those not (or only those) completed or cancelled.")
     unassigned: bool | None = Field(None, description="Only those with no (or with an) assigned member.")
     awaiting_acceptance: bool | None = Field(None, description="Only those waiting for (or not) the contact.")
+    submitted_by_customer: bool | None = Field(
+        None, description="Only those a customer submitted (or only those staff opened)."
+    )
     overdue: bool | None = Field(
         None, description="Only open requests past (or not past) their expected completion."
     )
@@ -247,6 +253,7 @@ class Dashboard(BaseModel):
                     "open": 17,
                     "overdue": 3,
                     "unassigned": 4,
+                    "from_customers": 2,
                     "by_state": {"pending": 6, "in_progress": 8, "responded": 3, "completed": 25},
                     "by_assignee": [{"member_id": "0192f0a8-0000-7000-8000-000000000001", "open": 9}],
                     "by_priority": [{"priority": 2, "open": 5}, {"priority": 5, "open": 12}],
@@ -258,6 +265,9 @@ class Dashboard(BaseModel):
     open: int = Field(description="Not completed or cancelled (`open=true`).")
     overdue: int = Field(description="Open past their expected completion (`overdue=true`).")
     unassigned: int = Field(description="Open with nobody assigned (`open=true&unassigned=true`).")
+    from_customers: int = Field(
+        description="Open ones customers submitted (`open=true&submitted_by_customer=true`)."
+    )
     by_state: dict[str, int] = Field(description="Requests per state (`state=`).")
     by_assignee: list[AssigneeLoad] = Field(description="Open requests per assignee, busiest first.")
     by_priority: list[PriorityLoad] = Field(description="Open requests per priority.")

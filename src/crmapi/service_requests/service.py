@@ -52,6 +52,8 @@ WORK = WorkKind(
 _SKIP = {"org_id", "id", "created_at", "updated_at", "version", "search_text", "deleted_at"}
 FIELDS = tuple(c.key for c in ServiceRequest.__table__.columns if c.key not in _SKIP)
 OPEN_ACTIVITY_STATES = ("pending", "in_progress")
+# What a customer submitting a request leaves to staff: who works it, when, in which category.
+CUSTOMER_SETS_NOT = ("assigned_member_id", "business_unit_id", "category_id", "start_at")
 
 
 @dataclass(frozen=True)
@@ -96,10 +98,14 @@ async def _check(
 
 async def create(session: AsyncSession, actor: Actor, data: ServiceRequestCreate) -> ServiceRequest:
     """A request of the given (or default) type in its initial status, its priority from the
-    matrix; the creator owns it."""
+    matrix; the creator owns it. A customer submits one on its own account, of a type customers
+    may file: nobody owns it, the type's default assignee and unit take it."""
+    values = data.model_dump(exclude_unset=True, exclude={"type_id"})
+    work.staff_fields(actor, set(values), CUSTOMER_SETS_NOT, WORK.noun)
     loaded = await work.creatable_type(session, actor, WORK, data.type_id)
     kind_type = loaded.type
-    values = data.model_dump(exclude_unset=True, exclude={"type_id"})
+    work.customer_may_file(actor, kind_type, WORK.noun)
+    customer = actor.kind == "customer"
     initial = loaded.default_status(SERVICE_REQUEST.initial)
     now = datetime.now(UTC)
     r = ServiceRequest(
@@ -109,12 +115,14 @@ async def create(session: AsyncSession, actor: Actor, data: ServiceRequestCreate
         status_id=initial.id,
         state=initial.state,
         category_id=kind_type.default_category_id,
-        owner_member_id=actor.member_id,
+        owner_member_id=None if customer else actor.member_id,
+        submitted_by_member_id=actor.member_id if customer else None,
         created_at=now,
         updated_at=now,
     )
     for key, value in values.items():
         setattr(r, key, value)
+    await work.hand_on(session, r, kind_type, set(values))
     r.priority = await priority_for(session, r.urgency, r.impact)
     r.start_at = r.start_at or now
     r.expected_completion_at = expected_completion(r.start_at, kind_type.complete_within)
