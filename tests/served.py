@@ -46,14 +46,24 @@ class Served:
             time.sleep(0.2)
 
     def stop(self, signum: int) -> int:
-        """Send signum and wait for the end; the exit code."""
+        """Send signum and wait for the end; the exit code. After a SIGKILL the server's own worker
+        processes are killed too, as a service manager stops what is left of a killed unit: they
+        would live on as orphans (the embedded servers are meant to, and are left alone)."""
+        workers = [
+            p for p in psutil.Process(self.process.pid).children(recursive=True) if "python" in p.name()
+        ]
         self.process.send_signal(signum)
         try:
-            return self.process.wait(timeout=90)
+            code = self.process.wait(timeout=90)
         except subprocess.TimeoutExpired:
             self.process.kill()
             said = self.output()
             raise AssertionError(f"no exit in 90 s after signal {signum}; the server said:\n{said}") from None
+        if signum == signal.SIGKILL:
+            for worker in workers:
+                with contextlib.suppress(psutil.Error):
+                    worker.kill()
+        return code
 
     def output(self) -> str:
         return self.log.read_text()

@@ -10,9 +10,12 @@ import pytest
 from httpx import AsyncClient
 
 from crmapi.kit.db import Database
-from tests.conversations.test_conversations import account_of_rep, assign
+from crmapi.kit.ids import new_id
+from tests import factories
+from tests.conversations.test_conversations import PDF, account_of_rep, assign
+from tests.documents.erp import debtors, invoice, push
 from tests.events.test_webhooks import api, eventually, fast, running
-from tests.permissions import grant, work_as_rep
+from tests.permissions import api_key, grant, work_as_rep
 from tests.support import Member, Tenant, Tenants, assert_problem, error_fields, ok
 
 __all__ = ["api", "fast", "running"]  # fixtures this module uses from the webhooks' tests
@@ -309,3 +312,49 @@ async def test_a_types_issues_filter_by_answers_and_page_by_keyset(client: Async
         assert error_fields(
             await client.get("/v1/issues", params={"type_id": kind["id"], name: "1"}, headers=h)
         ) == {f"query.{name}"}
+
+
+async def test_answers_name_a_contact_an_invoice_of_the_account_and_an_upload(
+    client: AsyncClient, db: Database, tenants: Tenants, acme: Tenant
+) -> None:
+    h = acme.admin.headers
+    erp = await api_key(db, tenants, acme, ["integrations.push"])
+    accounts = await debtors(client, erp, "D/1", "D/2")
+    pushed = await push(client, "invoices", erp, [invoice("FV/1", "D/1"), invoice("FV/2", "D/2")])
+    mine, theirs = (r["id"] for r in pushed["results"])
+    person = await factories.contact(client, acme.admin, last_name="Nowak")
+    fields = [
+        {"key": "who", "label": "Contact", "type": "contact", "required": True},
+        {"key": "invoice", "label": "Invoice", "type": "document"},
+        {"key": "photo", "label": "Photo", "type": "file"},
+    ]
+    kind = ok(
+        await client.post(TYPES, json={"name": "Damage claim", "form": {"fields": fields}}, headers=h), 201
+    )
+    upload = ok(
+        await client.post("/v1/attachments", files={"file": ("note.pdf", PDF, "application/pdf")}, headers=h),
+        201,
+    )
+    filing = f"/v1/accounts/{accounts['D/1']}/issues"
+    wrong = {"who": str(new_id()), "invoice": theirs, "photo": str(new_id())}
+    assert error_fields(
+        await client.post(filing, json={"type_id": kind["id"], "answers": wrong}, headers=h)
+    ) == {
+        "body.answers.who",
+        "body.answers.invoice",
+    }
+    bad_upload = {"who": person["id"], "photo": str(new_id())}
+    assert error_fields(
+        await client.post(filing, json={"type_id": kind["id"], "answers": bad_upload}, headers=h)
+    ) == {"body.answers.photo"}
+    answers = {"who": person["id"], "invoice": mine, "photo": upload["id"]}
+    filed = ok(await client.post(filing, json={"type_id": kind["id"], "answers": answers}, headers=h), 201)
+    assert filed["answers"] == answers
+    # The file now belongs to the issue: read by whoever sees the issue, attached once.
+    assert ok(await client.get(f"/v1/attachments/{upload['id']}", headers=h))["id"] == upload["id"]
+    again = await client.post(filing, json={"type_id": kind["id"], "answers": answers}, headers=h)
+    assert error_fields(again) == {"body.answers.photo"}
+    stranger = await tenants.member(acme)
+    assert_problem(
+        await client.get(f"/v1/attachments/{upload['id']}", headers=stranger.headers), 404, "not-found"
+    )
