@@ -144,7 +144,12 @@ async def committed_db(engine: AsyncEngine, app_url: str, owner_url: str) -> Asy
         tables = await conn.fetch(
             "SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename <> 'alembic_version'"
         )
-        await conn.execute("TRUNCATE " + ", ".join(t["tablename"] for t in tables) + " CASCADE")
+        # DELETE, not TRUNCATE: a test leaves a few rows, and truncating ~100 tables (a new file
+        # for each and its indexes) took half a second after every committed test. Foreign keys
+        # are not checked meanwhile (replica role), so the order does not matter.
+        async with conn.transaction():
+            await conn.execute("SET LOCAL session_replication_role = replica")
+            await conn.execute("; ".join(f'DELETE FROM "{t["tablename"]}"' for t in tables))
     finally:
         await conn.close()
 
