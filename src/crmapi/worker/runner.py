@@ -58,6 +58,20 @@ async def _close_http(ctx: dict[str, Any]) -> None:
         await ctx.pop("http").aclose()
 
 
+async def _run(worker: Worker) -> None:
+    """`worker.async_run()`, cancelled until it ends: arq's loop was seen to swallow the one
+    cancellation awaiting it passes on (a task left "cancelling" at its poll, so every stop of
+    `crmapi serve` waited out its 10 s bound), so it is cancelled again until it is done."""
+    worker.main_task = main = asyncio.create_task(worker.main())
+    try:
+        await asyncio.shield(main)
+    except asyncio.CancelledError:
+        while not main.done():
+            main.cancel()
+            await asyncio.wait({main}, timeout=0.1)
+        raise
+
+
 async def run_supervised(
     db: Database, redis_url: str, settings: Settings, queue_name: str = QUEUE_NAME
 ) -> None:
@@ -66,7 +80,7 @@ async def run_supervised(
     while True:
         worker = make_worker(db, redis_url, settings, queue_name)
         try:
-            await worker.async_run()
+            await _run(worker)
         except asyncio.CancelledError:
             await worker.close()
             raise
