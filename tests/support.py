@@ -109,10 +109,15 @@ def error_fields(r: Response) -> set[str]:
 
 
 async def rows_of(db: Database, tenant: Tenant, model: Any, **where: Any) -> list[Any]:
-    """The tenant's rows of a table, read directly (history, outbox, link tables)."""
+    """The tenant's rows of a table, read directly (history, outbox, link tables), in the order
+    they were made where they have an id (a UUIDv7): not the heap's order, which reuses the space
+    of rows deleted before."""
+    stmt = select(model).filter_by(**where)
+    if hasattr(model, "id"):
+        stmt = stmt.order_by(model.id)
     async with db.sessions() as session:
         await bind_org(session, tenant.org_id)
-        return list((await session.execute(select(model).filter_by(**where))).scalars())
+        return list((await session.execute(stmt)).scalars())
 
 
 @asynccontextmanager
