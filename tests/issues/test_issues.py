@@ -5,11 +5,13 @@ work, a follower told of a comment, and the form changed under an issue that kee
 from __future__ import annotations
 
 from typing import Any
+from uuid import UUID
 
 import pytest
 from httpx import AsyncClient
 
-from crmapi.kit.db import Database
+from crmapi.events import render
+from crmapi.kit.db import Database, bind_org
 from crmapi.kit.ids import new_id
 from tests import factories
 from tests.conversations.test_conversations import PDF, account_of_rep, assign
@@ -218,6 +220,19 @@ async def test_a_customer_files_a_credit_application_the_rep_works_it_and_the_ol
     versions = ok(await api.get(f"{TYPES}/{kind['id']}/forms", headers=admin.headers))
     assert [v["version"] for v in versions] == [2, 1]
 
+    # A customer no longer assigned to the account neither reads the issue nor hears of it.
+    gone = await api.delete(f"/v1/accounts/{account_id}/assignments/{customer.id}", headers=admin.headers)
+    assert gone.status_code == 204, gone.text
+    assert (await api.post(f"{issue}/followers", json={}, headers=admin.headers)).status_code == 204
+    ok(await api.post(f"{issue}/comments", json={"body": "Limit raised."}, headers=rep.headers), 201)
+
+    async def admin_told() -> list[dict[str, Any]]:
+        return [n for n in await inbox(api, admin) if n.get("record_id") == filed["id"]]
+
+    assert await eventually(admin_told), "the administrator follows it now"
+    assert (await told()).count("issue.commented") == 2
+    assert_problem(await api.get(issue, headers=customer.headers), 404, "not-found")
+
 
 async def test_view_any_issues_sees_every_account_and_others_get_404(
     client: AsyncClient, db: Database, tenants: Tenants, acme: Tenant, globex: Tenant
@@ -358,3 +373,27 @@ async def test_answers_name_a_contact_an_invoice_of_the_account_and_an_upload(
     assert_problem(
         await client.get(f"/v1/attachments/{upload['id']}", headers=stranger.headers), 404, "not-found"
     )
+
+
+async def test_a_webhook_carries_the_issue_as_staff_read_it(
+    client: AsyncClient, db: Database, acme: Tenant
+) -> None:
+    kind = await credit_application(client, acme)
+    account = ok(
+        await client.post("/v1/accounts", json={"name": "Kowalski"}, headers=acme.admin.headers), 201
+    )
+    answers = {"requested_limit": {"amount": "5000", "currency": "PLN"}, "terms": "NET7", "risk_note": "low"}
+    filed = ok(
+        await client.post(
+            f"/v1/accounts/{account['id']}/issues",
+            json={"type_id": kind["id"], "answers": answers},
+            headers=acme.admin.headers,
+        ),
+        201,
+    )
+    async with db.sessions() as session:
+        await bind_org(session, acme.org_id)
+        found = await render.records(session, [("issue", UUID(filed["id"]))])
+    data = found["issue", UUID(filed["id"])]
+    assert (data["code"], data["answers"], data["logged_minutes"]) == (filed["code"], answers, 0)
+    assert "form" not in data

@@ -28,6 +28,9 @@ from crmapi.conversations.schemas import MessageRead
 from crmapi.documents import queries as document_queries
 from crmapi.documents.models import Document
 from crmapi.documents.schemas import DocumentRead
+from crmapi.issues import service as issues
+from crmapi.issues.models import Issue
+from crmapi.issues.schemas import IssueRead
 from crmapi.leads.router import ANSWERS as LEADS
 from crmapi.leads.schemas import LeadRead
 from crmapi.notes.models import Note
@@ -88,6 +91,15 @@ async def _messages(session: AsyncSession, ids: Sequence[UUID]) -> Rendered:
     }
 
 
+async def _issues(session: AsyncSession, ids: Sequence[UUID]) -> Rendered:
+    """Issues as staff read them (webhooks are staff's): every answer, without the form."""
+    found = (await session.execute(select(Issue).where(Issue.id.in_(ids)))).scalars().all()
+    return {
+        row["id"]: IssueRead.model_validate(row).model_dump(mode="json", exclude={"form"})
+        for row in await issues.rows(session, found, customer=False)
+    }
+
+
 RENDERERS: dict[str, Renderer] = {
     "contact": _in_sql(Contact, contact_queries.rendered_as(None)),
     "account": _in_sql(Account, account_queries.rendered_as(None)),
@@ -101,6 +113,7 @@ RENDERERS: dict[str, Renderer] = {
     # A message as its conversation's readers get it. Conversations (whose answer is the
     # reader's: its marker, its unread count) and feeds (exclusive) are not rendered.
     "message": _messages,
+    "issue": _issues,
 }
 # The answer each rendered kind's `data` follows, for the OpenAPI document's webhooks.
 READ_MODELS: dict[str, type[BaseModel]] = {
@@ -114,6 +127,7 @@ READ_MODELS: dict[str, type[BaseModel]] = {
     "sales_order": SalesOrderRead,
     **{kind: DocumentRead for kind in document_queries.KINDS},
     "message": MessageRead,
+    "issue": IssueRead,
 }
 
 

@@ -64,7 +64,9 @@ WORK_SORTING = Sorting(columns={"worked_at": WorkLog.worked_at}, id_column=WorkL
 
 async def _one(target: Target, issue: Any, response: Response, fields: set[str] | None = None) -> IssueRead:
     response.headers["ETag"] = etag(issue.version)
-    [row] = await service.rows(target.session, target.actor, [issue], with_form=True)
+    [row] = await service.rows(
+        target.session, [issue], customer=target.actor.kind == "customer", with_form=True
+    )
     return render(IssueRead, row, fields)
 
 
@@ -79,7 +81,13 @@ async def _page(
         params=query,
         cursors=request.app.state.cursors,
     )
-    return render_page(IssueRead, await service.rows(session, actor, found), cursor, count, query.fields)
+    return render_page(
+        IssueRead,
+        await service.rows(session, found, customer=actor.kind == "customer"),
+        cursor,
+        count,
+        query.fields,
+    )
 
 
 @router.get(

@@ -4,6 +4,7 @@ answers checked against the type's form version, worked through the `issue` life
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
@@ -274,12 +275,11 @@ async def move(
 
 
 async def rows(
-    session: AsyncSession, actor: Actor, found: list[Issue], *, with_form: bool = False
+    session: AsyncSession, found: Sequence[Issue], *, customer: bool, with_form: bool = False
 ) -> list[dict[str, Any]]:
     """Issues as IssueRead rows: their code, their answers as the reader may see them and, for
     one issue, the form version they answer."""
     held = await form_versions(session, {(i.type_id, i.form_version) for i in found})
-    customer = actor.kind == "customer"
     now = datetime.now(UTC)
     answered = []
     for issue in found:

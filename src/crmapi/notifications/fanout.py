@@ -121,17 +121,24 @@ _participants = _members_of(_READERS, Participant.conversation_id, lambda e: e.e
 
 
 async def _issue_people(session: AsyncSession, events: Sequence[Any]) -> dict[UUID, set[UUID]]:
-    """An issue's assignee; for all but its filing, its followers too (staff only when the event
-    is an internal comment)."""
+    """An issue's assignee; for all but its filing, its followers who may still read it (staff,
+    and customers still assigned to its account; staff only when the event is an internal
+    comment)."""
     ids = {e.entity_id for e in events}
     assigned = dict(
         (await session.execute(select(Issue.id, Issue.assigned_member_id).where(Issue.id.in_(ids)))).all()
     )
     following: dict[UUID, list[tuple[UUID, str]]] = {}
+    still_assigned = exists().where(
+        AccountAssignment.org_id == IssueFollower.org_id,
+        AccountAssignment.account_id == Issue.account_id,
+        AccountAssignment.member_id == IssueFollower.member_id,
+    )
     rows = await session.execute(
         select(IssueFollower.issue_id, IssueFollower.member_id, Member.kind)
         .join(Member, (Member.org_id == IssueFollower.org_id) & (Member.id == IssueFollower.member_id))
-        .where(IssueFollower.issue_id.in_(ids))
+        .join(Issue, (Issue.org_id == IssueFollower.org_id) & (Issue.id == IssueFollower.issue_id))
+        .where(IssueFollower.issue_id.in_(ids), or_(Member.kind == "staff", still_assigned))
     )
     for issue_id, member_id, kind in rows:
         following.setdefault(issue_id, []).append((member_id, kind))
