@@ -379,6 +379,11 @@ def check(fields: list[dict[str, Any]], given: dict[str, Any], *, customer: bool
     return result
 
 
+def asked(fields: list[dict[str, Any]], *, customer: bool) -> list[dict[str, Any]]:
+    """A form's fields as a reader sees them: without the staff-only ones for a customer."""
+    return [f for f in fields if not (customer and f.get("staff_only"))]
+
+
 def visible(fields: list[dict[str, Any]], answers: dict[str, Any], *, customer: bool) -> dict[str, Any]:
     """The answers a reader sees: without the staff-only ones for a customer."""
     if not customer:

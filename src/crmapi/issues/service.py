@@ -24,7 +24,7 @@ from crmapi.documents import queries as document_queries
 from crmapi.documents.models import Document
 from crmapi.issues import followers, forms, queries
 from crmapi.issues.models import Issue
-from crmapi.issues.schemas import CODE_PREFIX, IssueCreate, IssueUpdate
+from crmapi.issues.schemas import CODE_PREFIX, IssueCreate, IssueRead, IssueUpdate
 from crmapi.issues.types import forms as form_versions
 from crmapi.kit import search
 from crmapi.kit.concurrency import check_version
@@ -38,6 +38,7 @@ from crmapi.lifecycle.problems import TypeFixed
 from crmapi.lifecycle.work import WorkKind
 from crmapi.records import history
 from crmapi.records.changes import announce, soft_delete
+from crmapi.records.work_routes import Answers
 
 ENTITY = "issue"
 WORK = WorkKind(
@@ -47,6 +48,7 @@ _SKIP = {"org_id", "id", "created_at", "updated_at", "version", "search_text", "
 FIELDS = tuple(c.key for c in Issue.__table__.columns if c.key not in _SKIP)
 STAFF_FIELDS = ("priority", "business_unit_id", "assigned_member_id")
 DEFAULT_PRIORITY = 5
+ANSWERS = Answers(IssueRead, Issue)
 
 
 def snapshot(issue: Issue) -> dict[str, Any]:
@@ -277,28 +279,15 @@ async def move(
 async def rows(
     session: AsyncSession, found: Sequence[Issue], *, customer: bool, with_form: bool = False
 ) -> list[dict[str, Any]]:
-    """Issues as IssueRead rows: their code, their answers as the reader may see them and, for
-    one issue, the form version they answer."""
+    """Issues as IssueRead rows (`ANSWERS`: the columns and `overdue`) with their code, their
+    answers as the reader may see them and, for one issue, the form version they answer."""
     held = await form_versions(session, {(i.type_id, i.form_version) for i in found})
-    now = datetime.now(UTC)
-    answered = []
-    for issue in found:
+    answered = ANSWERS.rows(found)
+    for issue, row in zip(found, answered, strict=True):
         fields = held.get((issue.type_id, issue.form_version), [])
-        row = {k: getattr(issue, k) for k in FIELDS}
-        row |= {
-            "id": issue.id,
-            "created_at": issue.created_at,
-            "updated_at": issue.updated_at,
-            "version": issue.version,
-            "code": code(issue),
-            "answers": forms.visible(fields, issue.answers, customer=customer),
-            "overdue": issue.completed_at is None
-            and issue.expected_completion_at is not None
-            and issue.expected_completion_at < now,
-        }
+        row |= {"code": code(issue), "answers": forms.visible(fields, issue.answers, customer=customer)}
         if with_form:
-            row["form"] = [f for f in fields if not (customer and f.get("staff_only"))]
-        answered.append(row)
+            row["form"] = forms.asked(fields, customer=customer)
     return answered
 
 

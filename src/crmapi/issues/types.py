@@ -18,7 +18,7 @@ from crmapi.config import service as options
 from crmapi.config.models import LookupValue
 from crmapi.config.spec import OptionCreate, OptionQuery, OptionRead, OptionUpdate
 from crmapi.config.types import TYPES, Duration, FollowOn, Ids, Priority, TypeCreate, TypeUpdate
-from crmapi.issues.forms import CHOICES, FormFieldRead, FormIn
+from crmapi.issues.forms import CHOICES, FormFieldRead, FormIn, asked
 from crmapi.issues.models import IssueForm
 from crmapi.kit.errors import NotFound, Unprocessable
 from crmapi.kit.ids import new_id
@@ -154,8 +154,9 @@ def filtered(actor: Actor, query: IssueTypeQuery) -> Select[LifecycleType]:
     return stmt
 
 
-async def get(session: AsyncSession, actor: Actor, type_id: UUID) -> LifecycleType:
-    found = (await session.execute(readable(actor).where(LifecycleType.id == type_id))).scalar_one_or_none()
+async def get(session: AsyncSession, actor: Actor, type_id: UUID, *, lock: bool = False) -> LifecycleType:
+    stmt = readable(actor).where(LifecycleType.id == type_id)
+    found = (await session.execute(stmt.with_for_update() if lock else stmt)).scalar_one_or_none()
     if found is None:
         raise NotFound("No issue type with this id.")
     return found
@@ -176,10 +177,7 @@ async def forms(
 
 
 def asked_of(actor: Actor, fields: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """A form's fields as the actor sees them: without the staff-only ones for a customer."""
-    if actor.kind != "customer":
-        return fields
-    return [f for f in fields if not f.get("staff_only")]
+    return asked(fields, customer=actor.kind == "customer")
 
 
 async def answers(
@@ -283,12 +281,11 @@ async def update(
     session: AsyncSession, actor: Actor, type_id: UUID, body: IssueTypeUpdate, expected: int | None
 ) -> LifecycleType:
     """The sent fields; a sent form becomes the next version."""
-    current = await get(session, actor, type_id)
+    # The type's row lock orders concurrent form versions.
+    current = await get(session, actor, type_id, lock=body.form is not None)
     sent = body.model_dump(exclude={"form"}, include=body.model_fields_set)
     extra = None
     if body.form is not None:
-        # The type's row lock (taken by the update) orders concurrent form versions.
-        current = await options.get(session, actor, TYPES, current.id, lock=True)
         extra = {"form_version": (current.form_version or 0) + 1}
     changed: LifecycleType = await options.update(
         session, actor, TYPES, type_id, TypeUpdate(**sent), expected, extra=extra
